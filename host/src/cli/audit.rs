@@ -1,0 +1,57 @@
+//! `cityhost audit`: prints an app's audit records as JSON lines. Opens the
+//! store directly, so the host must be stopped (sled allows one process);
+//! while it runs, use `GET /api/operator/audit`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::audit::AuditLog;
+use crate::store::Store;
+
+/// Which records to print.
+#[derive(Args)]
+pub(super) struct AuditArgs {
+    /// Data directory of the host.
+    #[arg(long, default_value = "data", env = "CITYHOST_DATA")]
+    data: PathBuf,
+    /// App id.
+    #[arg(long)]
+    app: String,
+    /// From, RFC 3339 UTC (e.g. 2026-11-29T00:00:00Z); default: the beginning.
+    #[arg(long)]
+    from: Option<String>,
+    /// To (exclusive), RFC 3339 UTC; default: now.
+    #[arg(long)]
+    to: Option<String>,
+    /// Most records.
+    #[arg(long, default_value_t = 1000)]
+    limit: usize,
+}
+
+pub(super) fn print(args: AuditArgs) -> anyhow::Result<()> {
+    let store = Store::open(&args.data.join("store"))?;
+    let log = AuditLog::open(&store)?;
+    let from = args
+        .from
+        .as_deref()
+        .map(parse_time)
+        .transpose()?
+        .unwrap_or(0);
+    let to = args
+        .to
+        .as_deref()
+        .map(parse_time)
+        .transpose()?
+        .unwrap_or_else(|| crate::store::now_ms() + 1);
+    for record in log.list(&args.app, from, to, args.limit)? {
+        println!("{}", serde_json::to_string(&record)?);
+    }
+    Ok(())
+}
+
+fn parse_time(text: &str) -> anyhow::Result<u64> {
+    let time = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| anyhow::anyhow!("`{text}` is not an RFC 3339 time: {e}"))?;
+    Ok((time.unix_timestamp_nanos() / 1_000_000).max(0) as u64)
+}

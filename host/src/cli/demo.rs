@@ -1,0 +1,132 @@
+//! Demo data: two real-name-verified demo citizens, each bundled app's
+//! `[dev]` storage seed, and the `[dev.requests]` the apps ask to be made
+//! as demo citizens (move-my-car registers a plate for one of them).
+//! Seeding happens once per data directory: an app whose storage already
+//! holds data is left alone.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+
+use crate::app_storage::DEFAULT_QUOTA_BYTES;
+use crate::gateway::AppRequest;
+use crate::identity::idcard;
+use crate::platform::Platform;
+use crate::registry::App;
+use crate::runtime::bindings::Method;
+
+/// A demo citizen.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoCitizen {
+    /// Full name.
+    pub name: &'static str,
+    /// Phone number (login).
+    pub phone: &'static str,
+    /// Resident identity number (valid per GB 11643-1999).
+    pub id_number: &'static str,
+}
+
+/// Password of every demo citizen.
+pub const DEMO_PASSWORD: &str = "cityhost-demo";
+
+/// The demo citizens.
+pub const DEMO_CITIZENS: [DemoCitizen; 2] = [
+    DemoCitizen {
+        name: "张三",
+        phone: "13800000001",
+        id_number: "33010619900101123X",
+    },
+    DemoCitizen {
+        name: "李四",
+        phone: "13800000002",
+        id_number: "330102198506152345",
+    },
+];
+
+/// Seeds demo citizens and the apps' dev data.
+pub async fn seed(platform: &Arc<Platform>) -> anyhow::Result<()> {
+    let services = &platform.services;
+    for demo in DEMO_CITIZENS {
+        if services.accounts.by_phone(demo.phone)?.is_some() {
+            continue;
+        }
+        let number = idcard::validate(demo.id_number, idcard::today_utc(), |p| {
+            services.directory.is_province(p).unwrap_or(false)
+        })
+        .map_err(|e| anyhow::anyhow!("demo identity number of {}: {e}", demo.phone))?;
+        let citizen = services.accounts.register(demo.phone, DEMO_PASSWORD)?;
+        services
+            .accounts
+            .set_real_name(&citizen.id, demo.name, &number)?;
+    }
+    for app in platform.registry.list() {
+        seed_app(platform, &app)
+            .await
+            .with_context(|| format!("seeding demo data of {}", app.manifest.id))?;
+    }
+    Ok(())
+}
+
+async fn seed_app(platform: &Arc<Platform>, app: &Arc<App>) -> anyhow::Result<()> {
+    let dev = &app.manifest.dev;
+    let storage = &platform.services.storage;
+    if !storage.is_empty(&app.manifest.id)? {
+        return Ok(());
+    }
+    if let Some(file) = &dev.storage_seed {
+        let path = app.source_dir.join(file);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let entries: BTreeMap<String, serde_json::Value> =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        for (key, value) in &entries {
+            storage.set(
+                &app.manifest.id,
+                key,
+                &serde_json::to_vec(value)?,
+                DEFAULT_QUOTA_BYTES,
+            )?;
+        }
+        tracing::info!(app = %app.manifest.id, keys = entries.len(), "seeded demo storage");
+    }
+    for request in &dev.requests {
+        let citizen = platform
+            .services
+            .accounts
+            .by_phone(&request.citizen)?
+            .with_context(|| format!("dev request as unknown demo citizen {}", request.citizen))?;
+        let (method, body) = match request.method.as_str() {
+            "POST" => (
+                Method::Post,
+                serde_urlencoded::to_string(&request.form)?.into_bytes(),
+            ),
+            _ => (Method::Get, Vec::new()),
+        };
+        let response = platform
+            .call_app(
+                app,
+                Some(&citizen.id),
+                AppRequest {
+                    method,
+                    path: request.path.clone(),
+                    query: Vec::new(),
+                    headers: vec![(
+                        "content-type".into(),
+                        "application/x-www-form-urlencoded".into(),
+                    )],
+                    body,
+                },
+            )
+            .await?;
+        if !(200..400).contains(&response.status) {
+            bail!(
+                "dev request {} {} answered {}",
+                request.method,
+                request.path,
+                response.status
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,98 @@
+//! The `cityhost` command line (clap).
+
+mod audit;
+pub mod build_apps;
+pub mod demo;
+mod serve;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// CityHost: government services as sandboxed WebAssembly mini-apps in one
+/// super-app.
+#[derive(Parser)]
+#[command(name = "cityhost", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the host with the mini-apps found in the apps directories.
+    Serve(ServeArgs),
+    /// Build the bundled mini-apps (and examples) for wasm32-wasip2.
+    BuildApps(BuildArgs),
+    /// Build the bundled mini-apps, seed demo citizens and data, and serve.
+    Demo(ServeArgs),
+    /// Print audit records of an app (with the host stopped).
+    Audit(audit::AuditArgs),
+}
+
+/// Where to listen, where the state is and where the apps are.
+#[derive(Args, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "CITYHOST_BIND")]
+    pub bind: SocketAddr,
+    /// Data directory (sled store, keys, compiled-component cache).
+    #[arg(long, default_value = "data", env = "CITYHOST_DATA")]
+    pub data: PathBuf,
+    /// Directories holding one mini-app each (with its `cityhost.toml`), or
+    /// parents of such directories.
+    #[arg(long = "apps", default_values = ["miniapps", "examples"])]
+    pub apps: Vec<PathBuf>,
+    /// Directory of the compiled components (`{app_id with _}.wasm`);
+    /// default: where `cityhost build-apps` puts them.
+    #[arg(long)]
+    pub components: Option<PathBuf>,
+}
+
+/// Which mini-apps to build.
+#[derive(Args, Clone)]
+pub struct BuildArgs {
+    /// Directories holding mini-app crates (or parents of such directories).
+    #[arg(long = "apps", default_values = ["miniapps", "examples"])]
+    pub apps: Vec<PathBuf>,
+}
+
+/// Runs the command line; the process exit code.
+pub fn main() -> ExitCode {
+    init_tracing();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => runtime().block_on(serve::serve(args, false)),
+        Command::Demo(args) => runtime().block_on(serve::serve(args, true)),
+        Command::BuildApps(args) => {
+            build_apps::build(&args.apps, &build_apps::target_dir()).map(|_| ())
+        }
+        Command::Audit(args) => audit::print(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,cranelift=warn,wasmtime=warn")
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
+}

@@ -1,0 +1,44 @@
+//! `cityhost serve` and `cityhost demo`.
+
+use anyhow::Context;
+
+use super::ServeArgs;
+use super::build_apps;
+use crate::platform::{HostConfig, Platform};
+
+/// Opens the data directory, loads the apps and serves until ctrl-c. With
+/// `demo`, first builds the bundled apps and then seeds demo citizens and
+/// app data.
+pub(super) async fn serve(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
+    let components = match args.components.clone() {
+        Some(dir) => dir,
+        None if demo => build_apps::build(&args.apps, &build_apps::target_dir())?,
+        None => build_apps::components_dir(&build_apps::target_dir()),
+    };
+    let platform = Platform::open(&HostConfig {
+        data_dir: args.data.clone(),
+        runtime: Default::default(),
+    })
+    .with_context(|| format!("opening data directory {}", args.data.display()))?;
+    let dirs = build_apps::find_apps(&args.apps)?;
+    platform.load_apps(&dirs, &components);
+    if demo {
+        super::demo::seed(&platform).await?;
+    }
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("binding {}", args.bind))?;
+    let address = listener.local_addr()?;
+    println!(
+        "CityHost is serving {} mini-app(s) at http://{address}",
+        platform.registry.list().len()
+    );
+    if demo {
+        println!("Demo citizens (password {}):", super::demo::DEMO_PASSWORD);
+        for citizen in super::demo::DEMO_CITIZENS {
+            println!("  {} {}", citizen.phone, citizen.name);
+        }
+    }
+    crate::http::serve(listener, platform).await?;
+    Ok(())
+}

@@ -1,0 +1,60 @@
+//! The domain services' one error type. It is mapped once to HTTP
+//! (`http::error`) and once to the WIT `error` variant (`capabilities`).
+
+use crate::store::StoreError;
+
+/// Why a domain operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// An argument is malformed or out of range.
+    #[error("{field}: {reason}")]
+    InvalidArgument {
+        /// The offending field, as the caller named it (`phone`, `amount-fen`).
+        field: &'static str,
+        /// What is wrong, for a person.
+        reason: String,
+    },
+    /// The named thing does not exist (or is not visible to the caller).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The key was used before with other values, or the state forbids the
+    /// change.
+    #[error("{field}: {reason}")]
+    Conflict {
+        /// The key or field in conflict (`out-trade-no`, `phone`).
+        field: &'static str,
+        /// What is in conflict.
+        reason: String,
+    },
+    /// No valid session, or wrong phone number or password.
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// The caller may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A quota is used up; names the quota.
+    #[error("quota `{0}` exceeded")]
+    QuotaExceeded(&'static str),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sled::Error> for ServiceError {
+    fn from(e: sled::Error) -> Self {
+        ServiceError::Store(e.into())
+    }
+}
+
+impl ServiceError {
+    /// Shorthand for [`ServiceError::InvalidArgument`].
+    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        ServiceError::InvalidArgument {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Result of a domain operation.
+pub type ServiceResult<T> = Result<T, ServiceError>;

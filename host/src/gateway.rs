@@ -1,0 +1,137 @@
+//! The way into a mini-app: from a citizen's request (or a host event) to a
+//! fresh instance of the app's component and back.
+//!
+//! The gateway builds the request's [`CallContext`] (request id, the app's
+//! manifest, the citizen and their openid for this app), applies the app's
+//! limits, runs the component through the runtime and turns a guest failure
+//! into a [`CallFailure`] carrying an error id that is both logged (with the
+//! cause and the guest's stderr) and shown to the citizen.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::capabilities::{CallContext, RequestState};
+use crate::platform::Platform;
+use crate::registry::App;
+use crate::runtime::bindings::{Method, Request, Response};
+use crate::runtime::{DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT, GuestFailure};
+
+/// Largest response body an app may return: 4 MiB.
+pub const MAX_RESPONSE_BYTES: usize = 4 << 20;
+/// Largest request body passed to an app: 1 MiB.
+pub const MAX_REQUEST_BYTES: usize = 1 << 20;
+/// Header prefix reserved for the host; stripped from incoming requests.
+pub const HOST_HEADER_PREFIX: &str = "x-cityhost-";
+/// Path prefix reserved for host events; citizens cannot reach it.
+pub const EVENT_PATH_PREFIX: &str = "/_cityhost/";
+
+/// A request for an app, before the host adds its own headers.
+#[derive(Debug, Clone)]
+pub struct AppRequest {
+    /// Method.
+    pub method: Method,
+    /// App path, starting with `/`.
+    pub path: String,
+    /// Decoded query parameters.
+    pub query: Vec<(String, String)>,
+    /// Headers already filtered by the caller (see `http::apps`).
+    pub headers: Vec<(String, String)>,
+    /// Body, at most [`MAX_REQUEST_BYTES`].
+    pub body: Vec<u8>,
+}
+
+/// A request that did not produce a usable response.
+#[derive(Debug, thiserror::Error)]
+pub enum CallFailure {
+    /// The guest failed; `error_id` is in the host log with the cause.
+    #[error("{failure} (error id {error_id})")]
+    Guest {
+        /// The request id, logged with the cause.
+        error_id: String,
+        /// What went wrong.
+        failure: GuestFailure,
+    },
+    /// The guest answered with more than [`MAX_RESPONSE_BYTES`].
+    #[error("the mini-app's response exceeds 4 MiB (error id {error_id})")]
+    ResponseTooLarge {
+        /// The request id.
+        error_id: String,
+    },
+    /// The citizen's openid could not be derived (store failure).
+    #[error(transparent)]
+    Service(#[from] crate::error::ServiceError),
+}
+
+impl Platform {
+    /// Runs `request` on a fresh instance of `app`, as `citizen_id` if given.
+    pub async fn call_app(
+        &self,
+        app: &Arc<App>,
+        citizen_id: Option<&str>,
+        request: AppRequest,
+    ) -> Result<Response, CallFailure> {
+        let manifest = app.manifest.clone();
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let openid = match citizen_id {
+            Some(id) => Some(self.services.openids.openid(&manifest.id, id)?),
+            None => None,
+        };
+        let ctx = CallContext {
+            request_id: request_id.clone(),
+            manifest: manifest.clone(),
+            citizen_id: citizen_id.map(str::to_string),
+            openid,
+        };
+        let timeout = manifest
+            .limits
+            .timeout_ms
+            .map_or(DEFAULT_TIMEOUT, Duration::from_millis)
+            .min(DEFAULT_TIMEOUT);
+        let memory = manifest
+            .limits
+            .memory_mib
+            .map_or(DEFAULT_MEMORY_BYTES, |mib| (mib as usize) << 20)
+            .min(DEFAULT_MEMORY_BYTES);
+        let mut headers = request.headers;
+        headers.push(("x-cityhost-request-id".into(), request_id.clone()));
+        let wit_request = Request {
+            method: request.method,
+            path: request.path,
+            query: request.query,
+            headers,
+            body: request.body,
+        };
+        let state = RequestState::new(ctx, self.services.clone(), memory);
+        let started = std::time::Instant::now();
+        let (result, state) = self
+            .runtime
+            .invoke(&app.component, state, wit_request, timeout)
+            .await;
+        match result {
+            Ok(response) if response.body.len() > MAX_RESPONSE_BYTES => {
+                tracing::error!(app = %manifest.id, request_id, bytes = response.body.len(), "response too large");
+                Err(CallFailure::ResponseTooLarge {
+                    error_id: request_id,
+                })
+            }
+            Ok(response) => {
+                tracing::debug!(app = %manifest.id, request_id, status = response.status, micros = started.elapsed().as_micros() as u64, "app answered");
+                Ok(response)
+            }
+            Err(failure) => {
+                tracing::error!(
+                    app = %manifest.id,
+                    release = %manifest.version,
+                    request_id,
+                    cause = %failure,
+                    stderr = %state.stderr(),
+                    "mini-app request failed"
+                );
+                Err(CallFailure::Guest {
+                    error_id: request_id,
+                    failure,
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! `/api/register`, `/api/login`, `/api/logout`, `/api/me`.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::error::ApiResult;
+use super::extract::{JsonBody, SignedIn};
+use crate::identity::accounts::Citizen;
+use crate::identity::sessions::{COOKIE, LIFETIME_SECS};
+use crate::platform::Platform;
+
+/// Body of register and login.
+#[derive(Deserialize)]
+pub(super) struct Credentials {
+    phone: String,
+    password: String,
+}
+
+/// What the shell shows about the signed-in citizen (masked).
+#[derive(Serialize)]
+pub(super) struct Me {
+    phone_masked: String,
+    name_masked: Option<String>,
+    assurance_level: u8,
+}
+
+impl From<&Citizen> for Me {
+    fn from(c: &Citizen) -> Self {
+        Me {
+            phone_masked: c.masked_phone(),
+            name_masked: c.masked_name(),
+            assurance_level: c.assurance_level,
+        }
+    }
+}
+
+pub(super) async fn register(
+    State(platform): State<Arc<Platform>>,
+    JsonBody(body): JsonBody<Credentials>,
+) -> ApiResult<Response> {
+    let services = platform.services.clone();
+    let citizen = tokio::task::spawn_blocking(move || {
+        services.accounts.register(&body.phone, &body.password)
+    })
+    .await
+    .expect("argon2 task")?;
+    signed_in(&platform, &citizen, StatusCode::CREATED)
+}
+
+pub(super) async fn login(
+    State(platform): State<Arc<Platform>>,
+    JsonBody(body): JsonBody<Credentials>,
+) -> ApiResult<Response> {
+    let services = platform.services.clone();
+    let citizen =
+        tokio::task::spawn_blocking(move || services.accounts.login(&body.phone, &body.password))
+            .await
+            .expect("argon2 task")?;
+    signed_in(&platform, &citizen, StatusCode::OK)
+}
+
+pub(super) async fn logout(
+    State(platform): State<Arc<Platform>>,
+    who: SignedIn,
+) -> ApiResult<Response> {
+    platform.services.sessions.revoke(&who.session.id)?;
+    let expired = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, expired)]).into_response())
+}
+
+pub(super) async fn me(who: SignedIn) -> Json<Me> {
+    Json(Me::from(&who.citizen))
+}
+
+fn signed_in(platform: &Platform, citizen: &Citizen, status: StatusCode) -> ApiResult<Response> {
+    let token = platform.services.sessions.issue(&citizen.id)?;
+    let cookie =
+        format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={LIFETIME_SECS}");
+    let mut response = (status, Json(Me::from(citizen))).into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).expect("token is header-safe"),
+    );
+    Ok(response)
+}

@@ -1,0 +1,213 @@
+//! `/api/apps` (the service list) and `/apps/{app_id}/...` (requests
+//! forwarded to a mini-app).
+//!
+//! Forwarding strips what the app must never see or forge: cookies,
+//! authorization, proxy headers and every `x-cityhost-*` header; the reserved
+//! event paths (`/_cityhost/...`) are unreachable from outside. The app's
+//! answer is served with `Content-Security-Policy: sandbox`, so app content
+//! can never run script in the host's origin, and without any cookie or
+//! host header the app tried to set.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use super::error::{ApiError, ApiResult};
+use super::extract::SignedIn;
+use crate::gateway::{AppRequest, EVENT_PATH_PREFIX, HOST_HEADER_PREFIX, MAX_REQUEST_BYTES};
+use crate::platform::Platform;
+use crate::runtime::bindings::Method;
+
+/// A service tile.
+#[derive(Serialize)]
+pub(super) struct AppView {
+    id: String,
+    name: String,
+    category: String,
+    description: String,
+    version: String,
+    department: DepartmentView,
+}
+
+/// The department behind a service, with its place in the directory.
+#[derive(Serialize)]
+pub(super) struct DepartmentView {
+    name: String,
+    division_code: String,
+    division_name: String,
+    /// Names from province down to the department's division.
+    division_path: Vec<String>,
+}
+
+pub(super) async fn list(State(platform): State<Arc<Platform>>) -> Json<Vec<AppView>> {
+    Json(
+        platform
+            .registry
+            .list()
+            .iter()
+            .map(|app| {
+                let m = &app.manifest;
+                AppView {
+                    id: m.id.clone(),
+                    name: m.name.clone(),
+                    category: m.category.clone(),
+                    description: m.description.clone(),
+                    version: m.version.clone(),
+                    department: DepartmentView {
+                        name: m.department.name.clone(),
+                        division_code: m.department.division.clone(),
+                        division_name: app
+                            .division_path
+                            .last()
+                            .map(|d| d.name.clone())
+                            .unwrap_or_default(),
+                        division_path: app.division_path.iter().map(|d| d.name.clone()).collect(),
+                    },
+                }
+            })
+            .collect(),
+    )
+}
+
+/// Request headers never passed to an app.
+const DROPPED_REQUEST_HEADERS: [&str; 8] = [
+    "cookie",
+    "authorization",
+    "proxy-authorization",
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-real-ip",
+    "host",
+];
+
+/// Response headers an app may not set.
+const DROPPED_RESPONSE_HEADERS: [&str; 7] = [
+    "set-cookie",
+    "content-security-policy",
+    "strict-transport-security",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "access-control-allow-origin",
+];
+
+pub(super) async fn forward(
+    State(platform): State<Arc<Platform>>,
+    who: SignedIn,
+    request: Request,
+) -> ApiResult<Response> {
+    let (parts, body) = request.into_parts();
+    let full_path = parts.uri.path();
+    let rest = full_path.strip_prefix("/apps/").unwrap_or_default();
+    let (app_id, app_path) = match rest.split_once('/') {
+        Some((id, path)) => (id, format!("/{path}")),
+        None => (rest, "/".to_string()),
+    };
+    let app = platform
+        .registry
+        .get(app_id)
+        .ok_or_else(|| ApiError::not_found("app"))?;
+    if app_path.starts_with(EVENT_PATH_PREFIX) {
+        return Err(ApiError::not_found("path"));
+    }
+    let method = method(&parts.method)?;
+    let query: Vec<(String, String)> = serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
+        .map_err(|_| ApiError::invalid("query", "the query string is not valid form encoding"))?;
+    let body = axum::body::to_bytes(body, MAX_REQUEST_BYTES)
+        .await
+        .map_err(|_| ApiError {
+            field: Some("body".into()),
+            ..ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the body exceeds 1 MiB",
+            )
+        })?;
+    let app_request = AppRequest {
+        method,
+        path: app_path,
+        query,
+        headers: forwarded_headers(&parts.headers),
+        body: body.to_vec(),
+    };
+    let response = platform
+        .call_app(&app, Some(&who.citizen.id), app_request)
+        .await?;
+    Ok(into_http(response))
+}
+
+fn method(method: &axum::http::Method) -> ApiResult<Method> {
+    Ok(match method.as_str() {
+        "GET" => Method::Get,
+        "POST" => Method::Post,
+        "PUT" => Method::Put,
+        "PATCH" => Method::Patch,
+        "DELETE" => Method::Delete,
+        "HEAD" => Method::Head,
+        "OPTIONS" => Method::Options,
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "mini-apps accept GET, POST, PUT, PATCH, DELETE, HEAD and OPTIONS",
+            ));
+        }
+    })
+}
+
+/// The headers an app sees: lowercase names, UTF-8 values, none of the
+/// host's or the citizen's credentials.
+fn forwarded_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter(|(name, _)| {
+            let name = name.as_str();
+            !name.starts_with(HOST_HEADER_PREFIX) && !DROPPED_REQUEST_HEADERS.contains(&name)
+        })
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_string(), value.to_str().ok()?.to_string()))
+        })
+        .collect()
+}
+
+fn into_http(response: crate::runtime::bindings::Response) -> Response {
+    let status = StatusCode::from_u16(response.status)
+        .ok()
+        .filter(|s| !s.is_informational())
+        .unwrap_or(StatusCode::BAD_GATEWAY);
+    let mut out = Response::new(Body::from(response.body));
+    *out.status_mut() = status;
+    let headers = out.headers_mut();
+    for (name, value) in response.headers {
+        let lower = name.to_ascii_lowercase();
+        if lower.starts_with(HOST_HEADER_PREFIX)
+            || DROPPED_RESPONSE_HEADERS.contains(&lower.as_str())
+        {
+            continue;
+        }
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(lower.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            headers.append(name, value);
+        }
+    }
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+        ),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    out.into_response()
+}

@@ -1,0 +1,127 @@
+//! `/api/consents`: the host's consent sheet and the citizen's grants.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::error::{ApiError, ApiResult};
+use super::extract::{JsonBody, SignedIn};
+use crate::identity::consent::Scope;
+use crate::platform::Platform;
+use crate::registry::App;
+
+/// What the consent sheet shows: the host, not the app, says what is shared.
+#[derive(Serialize)]
+pub(super) struct ConsentSheet {
+    app_id: String,
+    app_name: String,
+    department: String,
+    scope: Scope,
+    fields: &'static [&'static str],
+    purpose: Option<String>,
+    granted: bool,
+}
+
+/// A grant as the "me" page lists it.
+#[derive(Serialize)]
+pub(super) struct GrantView {
+    app_id: String,
+    app_name: String,
+    scope: Scope,
+    granted_at: u64,
+}
+
+/// The citizen's answer on the sheet.
+#[derive(Deserialize)]
+pub(super) struct Decision {
+    app_id: String,
+    scope: String,
+    decision: String,
+}
+
+fn app_and_scope(platform: &Platform, app_id: &str, scope: &str) -> ApiResult<(Arc<App>, Scope)> {
+    let app = platform
+        .registry
+        .get(app_id)
+        .ok_or_else(|| ApiError::not_found("app"))?;
+    let scope = Scope::parse(scope).ok_or_else(|| ApiError::invalid("scope", "unknown scope"))?;
+    Ok((app, scope))
+}
+
+pub(super) async fn sheet(
+    State(platform): State<Arc<Platform>>,
+    who: SignedIn,
+    Path((app_id, scope)): Path<(String, String)>,
+) -> ApiResult<Json<ConsentSheet>> {
+    let (app, scope) = app_and_scope(&platform, &app_id, &scope)?;
+    let granted = platform
+        .services
+        .consents
+        .is_granted(&who.citizen.id, &app_id, scope)?;
+    Ok(Json(ConsentSheet {
+        app_id,
+        app_name: app.manifest.name.clone(),
+        department: app.manifest.department.name.clone(),
+        fields: scope.fields(),
+        purpose: app.manifest.consent.get(scope.name()).cloned(),
+        scope,
+        granted,
+    }))
+}
+
+pub(super) async fn decide(
+    State(platform): State<Arc<Platform>>,
+    who: SignedIn,
+    JsonBody(body): JsonBody<Decision>,
+) -> ApiResult<StatusCode> {
+    let (_, scope) = app_and_scope(&platform, &body.app_id, &body.scope)?;
+    match body.decision.as_str() {
+        "grant" => {
+            platform
+                .services
+                .consents
+                .grant(&who.citizen.id, &body.app_id, scope)?;
+        }
+        // A refusal records nothing: the app keeps working without the data.
+        "deny" => {}
+        _ => return Err(ApiError::invalid("decision", "use \"grant\" or \"deny\"")),
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(super) async fn revoke(
+    State(platform): State<Arc<Platform>>,
+    who: SignedIn,
+    Path((app_id, scope)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let scope = Scope::parse(&scope).ok_or_else(|| ApiError::invalid("scope", "unknown scope"))?;
+    platform
+        .services
+        .consents
+        .revoke(&who.citizen.id, &app_id, scope)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(super) async fn list(
+    State(platform): State<Arc<Platform>>,
+    who: SignedIn,
+) -> ApiResult<Json<Vec<GrantView>>> {
+    let grants = platform.services.consents.list(&who.citizen.id)?;
+    Ok(Json(
+        grants
+            .into_iter()
+            .map(|g| GrantView {
+                app_name: platform
+                    .registry
+                    .get(&g.app_id)
+                    .map_or_else(|| g.app_id.clone(), |a| a.manifest.name.clone()),
+                app_id: g.app_id,
+                scope: g.scope,
+                granted_at: g.granted_at,
+            })
+            .collect(),
+    ))
+}

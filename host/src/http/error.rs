@@ -1,0 +1,131 @@
+//! The HTTP face of every error: a status and a JSON body
+//! `{"error": {"code", "message", "field"?, "error_id"?}}` that names the
+//! field when one is at fault.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::error::ServiceError;
+use crate::gateway::CallFailure;
+use crate::runtime::GuestFailure;
+
+/// An error answered to an HTTP client.
+#[derive(Debug)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable code (`invalid_argument`, `app_timeout`, ...).
+    pub code: &'static str,
+    /// The request field at fault, if any.
+    pub field: Option<String>,
+    /// What went wrong, for a person.
+    pub message: String,
+    /// Id under which the host logged the cause.
+    pub error_id: Option<String>,
+}
+
+impl ApiError {
+    /// An error without field or error id.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            field: None,
+            message: message.into(),
+            error_id: None,
+        }
+    }
+
+    /// A 400 naming `field`.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field.into()),
+            ..Self::new(StatusCode::BAD_REQUEST, "invalid_argument", message)
+        }
+    }
+
+    /// A 404.
+    pub fn not_found(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        let message = e.to_string();
+        match e {
+            ServiceError::InvalidArgument { field, reason } => ApiError::invalid(field, reason),
+            ServiceError::NotFound(what) => ApiError::not_found(what),
+            ServiceError::Conflict { field, reason } => ApiError {
+                field: Some(field.into()),
+                ..ApiError::new(StatusCode::CONFLICT, "conflict", reason)
+            },
+            ServiceError::Unauthenticated(why) => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", why)
+            }
+            ServiceError::Forbidden(why) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", why),
+            ServiceError::QuotaExceeded(_) => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "quota_exceeded", message)
+            }
+            ServiceError::Store(e) => {
+                let error_id = uuid::Uuid::new_v4().to_string();
+                tracing::error!(error = %e, error_id, "store failure");
+                ApiError {
+                    error_id: Some(error_id),
+                    ..ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "unavailable",
+                        "storage is unavailable; try again",
+                    )
+                }
+            }
+        }
+    }
+}
+
+impl From<CallFailure> for ApiError {
+    fn from(e: CallFailure) -> Self {
+        let message = e.to_string();
+        let (status, code, error_id) = match e {
+            CallFailure::Guest { error_id, failure } => match failure {
+                GuestFailure::DeadlineExceeded(_) => {
+                    (StatusCode::GATEWAY_TIMEOUT, "app_timeout", error_id)
+                }
+                GuestFailure::MemoryExceeded(_) => {
+                    (StatusCode::BAD_GATEWAY, "app_memory_exceeded", error_id)
+                }
+                GuestFailure::Trapped(_) => (StatusCode::BAD_GATEWAY, "app_failed", error_id),
+            },
+            CallFailure::ResponseTooLarge { error_id } => {
+                (StatusCode::BAD_GATEWAY, "app_response_too_large", error_id)
+            }
+            CallFailure::Service(e) => return e.into(),
+        };
+        ApiError {
+            error_id: Some(error_id),
+            ..ApiError::new(status, code, message)
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({ "code": self.code, "message": self.message });
+        if let Some(field) = self.field {
+            body["field"] = field.into();
+        }
+        if let Some(error_id) = self.error_id {
+            body["error_id"] = error_id.into();
+        }
+        (self.status, Json(json!({ "error": body }))).into_response()
+    }
+}
+
+/// Result of an API handler.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,115 @@
+//! Extractors with the host's error shape: a JSON body whose errors name the
+//! field, and the signed-in citizen from the session cookie.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use crate::identity::accounts::Citizen;
+use crate::identity::sessions::{COOKIE, Session};
+use crate::platform::Platform;
+
+/// Largest JSON body of the shell API: 64 KiB.
+const MAX_JSON_BYTES: usize = 64 << 10;
+
+/// A JSON request body; a malformed one is a 400 naming the field.
+pub(crate) struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if !is_json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| ApiError::invalid("body", "the body could not be read"))?;
+        if bytes.len() > MAX_JSON_BYTES {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the body exceeds 64 KiB",
+            ));
+        }
+        let de = &mut serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(de)
+            .map(JsonBody)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let inner = e.into_inner();
+                let field = missing_field(&inner.to_string()).unwrap_or(if path == "." {
+                    "body".to_string()
+                } else {
+                    path
+                });
+                ApiError::invalid(field, inner.to_string())
+            })
+    }
+}
+
+/// serde names a missing field only in its message: "missing field `phone`".
+fn missing_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("missing field `")?;
+    Some(rest.split('`').next()?.to_string())
+}
+
+/// The signed-in citizen; a request without a valid session is a 401.
+pub(crate) struct SignedIn {
+    /// The session.
+    pub session: Session,
+    /// The citizen's account.
+    pub citizen: Citizen,
+}
+
+impl FromRequestParts<Arc<Platform>> for SignedIn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        platform: &Arc<Platform>,
+    ) -> Result<Self, ApiError> {
+        let token = session_cookie(parts).ok_or_else(not_signed_in)?;
+        let session = platform
+            .services
+            .sessions
+            .check(&token)
+            .map_err(|_| not_signed_in())?;
+        let citizen = platform
+            .services
+            .accounts
+            .get(&session.citizen_id)?
+            .ok_or_else(not_signed_in)?;
+        Ok(SignedIn { session, citizen })
+    }
+}
+
+fn not_signed_in() -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "sign in first")
+}
+
+fn session_cookie(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_string())
+}

@@ -1,0 +1,206 @@
+//! Citizen accounts: registration and login with phone number and password
+//! (argon2id hashes), and the real-name record behind the identity
+//! capability.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ServiceError, ServiceResult};
+use crate::store::{self, Store, now_ms, trees};
+
+/// A citizen's account as stored (`citizens` tree). Never sent to apps; the
+/// shell sees only [`Citizen::masked_phone`] and the masked name.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Citizen {
+    /// Internal id (UUID); never leaves the host.
+    pub id: String,
+    /// Mainland mobile number, 11 digits.
+    pub phone: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Verified full name, once real-name verification is done.
+    pub name: Option<String>,
+    /// Verified resident identity number (GB 11643-1999), normalised.
+    pub id_number: Option<String>,
+    /// 1 = phone account, 2 = name and identity number verified.
+    pub assurance_level: u8,
+    /// Registration time, UTC ms.
+    pub created_at: u64,
+}
+
+impl Citizen {
+    /// Phone with the middle four digits starred: `138****0001`.
+    pub fn masked_phone(&self) -> String {
+        if self.phone.len() == 11 {
+            format!("{}****{}", &self.phone[..3], &self.phone[7..])
+        } else {
+            "*".repeat(self.phone.len())
+        }
+    }
+
+    /// Name with all but the last character starred: `*三`.
+    pub fn masked_name(&self) -> Option<String> {
+        self.name.as_ref().map(|name| {
+            let chars: Vec<char> = name.chars().collect();
+            let last = chars.last().copied().unwrap_or('*');
+            format!("{}{}", "*".repeat(chars.len().saturating_sub(1)), last)
+        })
+    }
+}
+
+/// Registration, login and real-name records.
+#[derive(Clone)]
+pub struct Accounts {
+    citizens: sled::Tree,
+    phones: sled::Tree,
+}
+
+impl Accounts {
+    /// Opens the account trees.
+    pub fn open(store: &Store) -> ServiceResult<Self> {
+        Ok(Self {
+            citizens: store.tree(trees::CITIZENS)?,
+            phones: store.tree(trees::PHONES)?,
+        })
+    }
+
+    /// Registers a citizen. Errors: `invalid-argument` naming `phone`
+    /// (11 digits starting 13-19) or `password` (8-128 characters);
+    /// `conflict("phone")` if the number is taken.
+    pub fn register(&self, phone: &str, password: &str) -> ServiceResult<Citizen> {
+        check_phone(phone)?;
+        let length = password.chars().count();
+        if !(8..=128).contains(&length) {
+            return Err(ServiceError::invalid("password", "use 8 to 128 characters"));
+        }
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        let password_hash = Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map_err(|e| ServiceError::invalid("password", e.to_string()))?
+            .to_string();
+        let citizen = Citizen {
+            id: uuid::Uuid::new_v4().to_string(),
+            phone: phone.to_string(),
+            password_hash,
+            name: None,
+            id_number: None,
+            assurance_level: 1,
+            created_at: now_ms(),
+        };
+        // Claim the phone number atomically; a concurrent registration of
+        // the same number loses here.
+        let claimed = self.phones.compare_and_swap(
+            phone,
+            None as Option<&[u8]>,
+            Some(citizen.id.as_bytes()),
+        )?;
+        if claimed.is_err() {
+            return Err(ServiceError::Conflict {
+                field: "phone",
+                reason: "this phone number is already registered".into(),
+            });
+        }
+        store::put_json(&self.citizens, &citizen.id, &citizen)?;
+        Ok(citizen)
+    }
+
+    /// Checks phone number and password. Errors: `Unauthenticated` for an
+    /// unknown number or a wrong password (the same message for both).
+    pub fn login(&self, phone: &str, password: &str) -> ServiceResult<Citizen> {
+        const WRONG: &str = "wrong phone number or password";
+        let citizen = self
+            .by_phone(phone)?
+            .ok_or(ServiceError::Unauthenticated(WRONG))?;
+        let hash = PasswordHash::new(&citizen.password_hash)
+            .map_err(|_| ServiceError::Unauthenticated(WRONG))?;
+        Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .map_err(|_| ServiceError::Unauthenticated(WRONG))?;
+        Ok(citizen)
+    }
+
+    /// The citizen with this internal id.
+    pub fn get(&self, citizen_id: &str) -> ServiceResult<Option<Citizen>> {
+        Ok(store::get_json(&self.citizens, citizen_id)?)
+    }
+
+    /// The citizen registered with this phone number.
+    pub fn by_phone(&self, phone: &str) -> ServiceResult<Option<Citizen>> {
+        match self.phones.get(phone)? {
+            Some(id) => self.get(&String::from_utf8_lossy(&id)),
+            None => Ok(None),
+        }
+    }
+
+    /// Records a verified name and identity number (assurance level 2).
+    /// The caller has validated the number (see `identity::idcard`).
+    pub fn set_real_name(
+        &self,
+        citizen_id: &str,
+        name: &str,
+        id_number: &str,
+    ) -> ServiceResult<Citizen> {
+        let mut citizen = self
+            .get(citizen_id)?
+            .ok_or(ServiceError::NotFound("citizen"))?;
+        citizen.name = Some(name.to_string());
+        citizen.id_number = Some(id_number.to_string());
+        citizen.assurance_level = citizen.assurance_level.max(2);
+        store::put_json(&self.citizens, &citizen.id, &citizen)?;
+        Ok(citizen)
+    }
+}
+
+/// Mainland mobile numbers: 11 digits, `1` then `3`-`9`.
+fn check_phone(phone: &str) -> ServiceResult<()> {
+    let b = phone.as_bytes();
+    if b.len() == 11
+        && b[0] == b'1'
+        && (b'3'..=b'9').contains(&b[1])
+        && b.iter().all(u8::is_ascii_digit)
+    {
+        Ok(())
+    } else {
+        Err(ServiceError::invalid(
+            "phone",
+            "use an 11-digit mobile number starting with 13-19",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn register_login_and_duplicate() {
+        let dir = tempfile::tempdir().unwrap();
+        let accounts = Accounts::open(&Store::open(dir.path()).unwrap()).unwrap();
+        let c = accounts.register("13800000009", "correct horse").unwrap();
+        assert_eq!(c.masked_phone(), "138****0009");
+        assert_eq!(
+            accounts.login("13800000009", "correct horse").unwrap().id,
+            c.id
+        );
+        assert!(matches!(
+            accounts.login("13800000009", "wrong horse"),
+            Err(ServiceError::Unauthenticated(_))
+        ));
+        assert!(matches!(
+            accounts.register("13800000009", "another one"),
+            Err(ServiceError::Conflict { field: "phone", .. })
+        ));
+        assert!(matches!(
+            accounts.register("1380000000", "correct horse"),
+            Err(ServiceError::InvalidArgument { field: "phone", .. })
+        ));
+        assert!(matches!(
+            accounts.register("13800000008", "short"),
+            Err(ServiceError::InvalidArgument {
+                field: "password",
+                ..
+            })
+        ));
+    }
+}

@@ -1,0 +1,133 @@
+//! Scopes and the citizen's grants to apps.
+//!
+//! `auth_base` (openid) needs no consent. `auth_user` (name, masked identity
+//! number, assurance level) needs the citizen's grant, recorded here with its
+//! time and revocable by the citizen at any time.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ServiceError, ServiceResult};
+use crate::store::{self, Store, key, now_ms, trees};
+
+/// A scope an app can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Scope {
+    /// `auth_base`: the app's openid; silent.
+    #[serde(rename = "auth_base")]
+    AuthBase,
+    /// `auth_user`: name, masked identity number and assurance level; needs
+    /// consent.
+    #[serde(rename = "auth_user")]
+    AuthUser,
+}
+
+impl Scope {
+    /// Parses a scope name.
+    pub fn parse(name: &str) -> Option<Scope> {
+        match name {
+            "auth_base" => Some(Scope::AuthBase),
+            "auth_user" => Some(Scope::AuthUser),
+            _ => None,
+        }
+    }
+
+    /// Whether `name` is a scope the host knows.
+    pub fn is_known(name: &str) -> bool {
+        Self::parse(name).is_some()
+    }
+
+    /// The scope's wire name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::AuthBase => "auth_base",
+            Scope::AuthUser => "auth_user",
+        }
+    }
+
+    /// What the consent sheet lists as shared, in the citizen's language.
+    pub fn fields(self) -> &'static [&'static str] {
+        match self {
+            Scope::AuthBase => &["应用内用户标识"],
+            Scope::AuthUser => &["姓名", "身份证号（脱敏）", "实名认证等级"],
+        }
+    }
+
+    /// Whether the scope needs the citizen's explicit grant.
+    pub fn needs_consent(self) -> bool {
+        !matches!(self, Scope::AuthBase)
+    }
+}
+
+/// A recorded grant.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Grant {
+    /// The app.
+    pub app_id: String,
+    /// The scope.
+    pub scope: Scope,
+    /// When the citizen granted it, UTC ms.
+    pub granted_at: u64,
+}
+
+/// The citizen's grants.
+#[derive(Clone)]
+pub struct Consents {
+    tree: sled::Tree,
+}
+
+impl Consents {
+    /// Opens the grants tree.
+    pub fn open(store: &Store) -> ServiceResult<Self> {
+        Ok(Self {
+            tree: store.tree(trees::GRANTS)?,
+        })
+    }
+
+    /// Whether the citizen has granted `scope` to `app_id` (always true for
+    /// scopes that need no consent).
+    pub fn is_granted(&self, citizen_id: &str, app_id: &str, scope: Scope) -> ServiceResult<bool> {
+        if !scope.needs_consent() {
+            return Ok(true);
+        }
+        Ok(self
+            .tree
+            .contains_key(grant_key(citizen_id, app_id, scope))?)
+    }
+
+    /// Records the citizen's grant.
+    pub fn grant(&self, citizen_id: &str, app_id: &str, scope: Scope) -> ServiceResult<Grant> {
+        let grant = Grant {
+            app_id: app_id.to_string(),
+            scope,
+            granted_at: now_ms(),
+        };
+        store::put_json(&self.tree, grant_key(citizen_id, app_id, scope), &grant)?;
+        Ok(grant)
+    }
+
+    /// Withdraws a grant; `NotFound` if there was none.
+    pub fn revoke(&self, citizen_id: &str, app_id: &str, scope: Scope) -> ServiceResult<()> {
+        match self.tree.remove(grant_key(citizen_id, app_id, scope))? {
+            Some(_) => Ok(()),
+            None => Err(ServiceError::NotFound("grant")),
+        }
+    }
+
+    /// Every grant the citizen has given.
+    pub fn list(&self, citizen_id: &str) -> ServiceResult<Vec<Grant>> {
+        let prefix = key(&[citizen_id.as_bytes(), b""]);
+        self.tree
+            .scan_prefix(prefix)
+            .values()
+            .map(|v| Ok(serde_json::from_slice(&v?).map_err(crate::store::StoreError::from)?))
+            .collect()
+    }
+}
+
+fn grant_key(citizen_id: &str, app_id: &str, scope: Scope) -> Vec<u8> {
+    key(&[
+        citizen_id.as_bytes(),
+        app_id.as_bytes(),
+        scope.name().as_bytes(),
+    ])
+}

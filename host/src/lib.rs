@@ -1,0 +1,39 @@
+//! CityHost: the super-app host in which government departments publish
+//! their services as sandboxed WebAssembly mini-apps and citizens use every
+//! one of them with one account, one consent sheet, one payment sheet and one
+//! inbox.
+//!
+//! The way of a request (see `docs/architecture.md`): [`http`] (axum) →
+//! [`registry`] (which app) → [`gateway`] (context, limits) → [`runtime`]
+//! (fresh wasmtime instance of the component) → the app's `handle` export,
+//! whose imports land in [`capabilities`] (permission check, domain service,
+//! audit) → domain services ([`identity`], [`payments`], [`notifications`],
+//! [`app_storage`], [`audit`], [`directory`]) over the sled [`store`].
+//!
+//! ```no_run
+//! # async fn run() -> anyhow::Result<()> {
+//! use cityhost::platform::{HostConfig, Platform};
+//! let config = HostConfig { data_dir: "data".into(), runtime: Default::default() };
+//! let platform = Platform::open(&config)?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! cityhost::http::serve(listener, platform).await?;
+//! # Ok(()) }
+//! ```
+
+pub mod app_storage;
+pub mod audit;
+pub mod capabilities;
+pub mod cli;
+pub mod directory;
+pub mod error;
+pub mod events;
+pub mod gateway;
+pub mod http;
+pub mod identity;
+pub mod manifest;
+pub mod notifications;
+pub mod payments;
+pub mod platform;
+pub mod registry;
+pub mod runtime;
+pub mod store;

@@ -1,0 +1,370 @@
+//! The mini-app manifest, `cityhost.toml` beside each mini-app crate.
+//!
+//! ```toml
+//! id = "utility-bills"
+//! name = "水电煤缴费"
+//! version = "0.1.0"
+//! category = "utilities"
+//! description = "查询并缴纳水费、电费、燃气费"
+//! permissions = ["identity", "payment", "notify", "storage", "log"]
+//! [department]
+//! name = "杭州市水务集团有限公司"
+//! division = "3301"
+//! ```
+//!
+//! Parsing checks the shape (unknown keys are refused, so a typo is an error
+//! rather than a silently ignored setting); [`Manifest::validate`] checks the
+//! values and names the offending field. The full reference is
+//! `docs/manifest.md`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// A manifest that could not be used; each variant names the field.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// The file could not be read.
+    #[error("cannot read manifest {path}: {source}")]
+    Io {
+        /// The manifest's path.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or has unknown or mistyped keys.
+    #[error("manifest is not valid: {0}")]
+    Syntax(#[from] toml::de::Error),
+    /// A field has a value outside its rules.
+    #[error("manifest field `{field}`: {reason}")]
+    Invalid {
+        /// The field, as written in the manifest (e.g. `department.division`).
+        field: &'static str,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+}
+
+/// A capability a mini-app may import: one WIT interface of
+/// `cityhost:miniapp@0.1.0` each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Permission {
+    /// `cityhost:miniapp/identity`: openid; profile after consent.
+    Identity,
+    /// `cityhost:miniapp/payment`: orders the citizen confirms in the host.
+    Payment,
+    /// `cityhost:miniapp/notify`: messages to citizens' inboxes.
+    Notify,
+    /// `cityhost:miniapp/storage`: the app's private key-value store.
+    Storage,
+    /// `cityhost:miniapp/log`: structured log lines.
+    Log,
+}
+
+impl Permission {
+    /// Every permission, in WIT order.
+    pub const ALL: [Permission; 5] = [
+        Permission::Identity,
+        Permission::Payment,
+        Permission::Notify,
+        Permission::Storage,
+        Permission::Log,
+    ];
+
+    /// The permission's name as written in manifests and WIT (`payment`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Permission::Identity => "identity",
+            Permission::Payment => "payment",
+            Permission::Notify => "notify",
+            Permission::Storage => "storage",
+            Permission::Log => "log",
+        }
+    }
+
+    /// The permission a component import name (e.g.
+    /// `cityhost:miniapp/payment@0.1.0`) stands for.
+    pub fn from_import(import: &str) -> Option<Permission> {
+        let rest = import.strip_prefix("cityhost:miniapp/")?;
+        let name = rest.split('@').next()?;
+        Permission::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Service categories of the citizen's service grid.
+pub const CATEGORIES: [&str; 8] = [
+    "utilities",
+    "housing",
+    "social-security",
+    "health",
+    "transport",
+    "education",
+    "public-data",
+    "government-affairs",
+];
+
+/// The department that publishes the app.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Department {
+    /// Official name, e.g. `杭州市公安局交通警察支队`.
+    pub name: String,
+    /// GB/T 2260 code of the division the department serves (any of the five
+    /// Zhejiang levels), checked against the directory at load.
+    pub division: String,
+}
+
+/// Per-app limits, each within the host's caps (see `docs/manifest.md`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Limits {
+    /// Linear memory per instance, MiB (default and cap 64).
+    pub memory_mib: Option<u64>,
+    /// Wall-clock deadline per request, ms (default and cap 1000).
+    pub timeout_ms: Option<u64>,
+    /// Largest order this app may create, fen (default 1,000,000 = ¥10,000).
+    pub max_order_fen: Option<u64>,
+    /// Storage quota, bytes (default and cap 10 MiB).
+    pub storage_bytes: Option<u64>,
+}
+
+/// A request the demo host makes as a demo citizen after seeding.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevRequest {
+    /// Phone number of the demo citizen to act as.
+    pub citizen: String,
+    /// `GET` or `POST`.
+    pub method: String,
+    /// App path, starting with `/`.
+    pub path: String,
+    /// Form fields, sent form-encoded.
+    #[serde(default)]
+    pub form: BTreeMap<String, String>,
+}
+
+/// Settings used only by the demo host (`cityhost demo`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Dev {
+    /// JSON file (relative to the manifest) of key → JSON value loaded into
+    /// the app's storage when it is empty.
+    pub storage_seed: Option<String>,
+    /// Requests made as demo citizens after seeding, in order.
+    #[serde(default)]
+    pub requests: Vec<DevRequest>,
+}
+
+/// A parsed `cityhost.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// App id: 3-32 characters of `a-z`, `0-9` and `-`, starting with a
+    /// letter; equals the crate's package name.
+    pub id: String,
+    /// Display name, 1-32 characters.
+    pub name: String,
+    /// Semantic version (`MAJOR.MINOR.PATCH`).
+    pub version: String,
+    /// One of [`CATEGORIES`].
+    pub category: String,
+    /// One-line description for the service grid.
+    #[serde(default)]
+    pub description: String,
+    /// Capabilities the app may import.
+    pub permissions: Vec<Permission>,
+    /// The publishing department.
+    pub department: Department,
+    /// Per-app limits.
+    #[serde(default)]
+    pub limits: Limits,
+    /// Purpose shown on the consent sheet, per scope (`auth_user`).
+    #[serde(default)]
+    pub consent: BTreeMap<String, String>,
+    /// Demo-only settings.
+    #[serde(default)]
+    pub dev: Dev,
+}
+
+impl Manifest {
+    /// Parses a manifest from TOML text and validates it.
+    pub fn parse(text: &str) -> Result<Self, ManifestError> {
+        let manifest: Manifest = toml::from_str(text)?;
+        manifest.validate()?;
+        Ok(manifest)
+    }
+
+    /// Reads and validates the manifest at `path`.
+    pub fn load(path: &Path) -> Result<Self, ManifestError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text)
+    }
+
+    /// Whether the manifest declares `permission`.
+    pub fn permits(&self, permission: Permission) -> bool {
+        self.permissions.contains(&permission)
+    }
+
+    /// Checks every field's value (the division code's existence is checked
+    /// by the registry, which holds the directory).
+    pub fn validate(&self) -> Result<(), ManifestError> {
+        let invalid = |field, reason: &str| {
+            Err(ManifestError::Invalid {
+                field,
+                reason: reason.to_string(),
+            })
+        };
+        if !is_app_id(&self.id) {
+            return invalid(
+                "id",
+                "use 3-32 characters of a-z, 0-9 and '-', starting with a letter",
+            );
+        }
+        let name_len = self.name.chars().count();
+        if name_len == 0 || name_len > 32 {
+            return invalid("name", "use 1-32 characters");
+        }
+        if !is_semver(&self.version) {
+            return invalid("version", "use a semantic version such as 1.2.3");
+        }
+        if !CATEGORIES.contains(&self.category.as_str()) {
+            return invalid(
+                "category",
+                &format!("use one of: {}", CATEGORIES.join(", ")),
+            );
+        }
+        if self.description.chars().count() > 200 {
+            return invalid("description", "use at most 200 characters");
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        if !self.permissions.iter().all(|p| seen.insert(*p)) {
+            return invalid("permissions", "a permission is listed twice");
+        }
+        let dept_len = self.department.name.chars().count();
+        if dept_len == 0 || dept_len > 64 {
+            return invalid("department.name", "use 1-64 characters");
+        }
+        if crate::directory::Level::of_code(&self.department.division).is_none() {
+            return invalid(
+                "department.division",
+                "use a GB/T 2260 code of 2, 4, 6, 9 or 12 digits",
+            );
+        }
+        for scope in self.consent.keys() {
+            if !crate::identity::consent::Scope::is_known(scope) {
+                return invalid("consent", &format!("unknown scope `{scope}`"));
+            }
+        }
+        for request in &self.dev.requests {
+            if !matches!(request.method.as_str(), "GET" | "POST") || !request.path.starts_with('/')
+            {
+                return invalid(
+                    "dev.requests",
+                    "use method GET or POST and a path starting with /",
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `id` is a well-formed app id.
+pub fn is_app_id(id: &str) -> bool {
+    (3..=32).contains(&id.len())
+        && id.starts_with(|c: char| c.is_ascii_lowercase())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn is_semver(version: &str) -> bool {
+    let core = version.split(['-', '+']).next().unwrap_or("");
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+id = "move-my-car"
+name = "挪车"
+version = "0.1.0"
+category = "transport"
+permissions = ["identity", "notify", "storage"]
+[department]
+name = "杭州市公安局交通警察支队"
+division = "3301"
+"#;
+
+    #[test]
+    fn parses_a_good_manifest() {
+        let m = Manifest::parse(GOOD).unwrap();
+        assert_eq!(m.id, "move-my-car");
+        assert!(m.permits(Permission::Notify));
+        assert!(!m.permits(Permission::Payment));
+    }
+
+    fn field_of(text: &str) -> &'static str {
+        match Manifest::parse(text) {
+            Err(ManifestError::Invalid { field, .. }) => field,
+            other => panic!("expected an invalid field, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn names_the_bad_field() {
+        assert_eq!(field_of(&GOOD.replace("move-my-car", "Move_My_Car")), "id");
+        assert_eq!(field_of(&GOOD.replace("0.1.0", "1.0")), "version");
+        assert_eq!(field_of(&GOOD.replace("transport", "games")), "category");
+        assert_eq!(
+            field_of(&GOOD.replace("\"3301\"", "\"33011\"")),
+            "department.division"
+        );
+        assert_eq!(
+            field_of(&GOOD.replace("\"storage\"]", "\"storage\", \"notify\"]")),
+            "permissions"
+        );
+    }
+
+    #[test]
+    fn refuses_unknown_keys_and_permissions() {
+        assert!(matches!(
+            Manifest::parse(&GOOD.replace("category", "categroy")),
+            Err(ManifestError::Syntax(_))
+        ));
+        assert!(matches!(
+            Manifest::parse(&GOOD.replace("\"storage\"]", "\"sockets\"]")),
+            Err(ManifestError::Syntax(_))
+        ));
+    }
+
+    #[test]
+    fn maps_component_imports_to_permissions() {
+        assert_eq!(
+            Permission::from_import("cityhost:miniapp/payment@0.1.0"),
+            Some(Permission::Payment)
+        );
+        assert_eq!(
+            Permission::from_import("cityhost:miniapp/types@0.1.0"),
+            None
+        );
+        assert_eq!(Permission::from_import("wasi:cli/stdout@0.2.6"), None);
+    }
+}

@@ -1,0 +1,142 @@
+//! The host's shared state: the domain services over one store, the
+//! runtime and the registry of loaded apps. One [`Platform`] serves every
+//! HTTP request, event and CLI action.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::app_storage::AppStorage;
+use crate::audit::AuditLog;
+use crate::directory::Directory;
+use crate::error::ServiceResult;
+use crate::identity::accounts::Accounts;
+use crate::identity::consent::Consents;
+use crate::identity::keys::HostKeys;
+use crate::identity::openid::OpenIds;
+use crate::identity::sessions::Sessions;
+use crate::notifications::Inbox;
+use crate::payments::Payments;
+use crate::registry::Registry;
+use crate::runtime::{Runtime, RuntimeConfig};
+use crate::store::Store;
+
+/// The domain services. None of them knows WebAssembly or HTTP.
+pub struct Services {
+    /// The store they share.
+    pub store: Store,
+    /// Citizen accounts.
+    pub accounts: Accounts,
+    /// Citizen sessions.
+    pub sessions: Sessions,
+    /// Per-app openids.
+    pub openids: OpenIds,
+    /// Consent grants.
+    pub consents: Consents,
+    /// Orders.
+    pub payments: Payments,
+    /// Inboxes.
+    pub inbox: Inbox,
+    /// Apps' private storage.
+    pub storage: AppStorage,
+    /// The audit log.
+    pub audit: AuditLog,
+    /// Administrative divisions.
+    pub directory: Directory,
+}
+
+impl Services {
+    /// Opens every service over `store` with the host's keys.
+    pub fn open(store: Store, keys: &HostKeys) -> ServiceResult<Self> {
+        Ok(Self {
+            accounts: Accounts::open(&store)?,
+            sessions: Sessions::open(&store, &keys.session)?,
+            openids: OpenIds::open(&store, keys.openid)?,
+            consents: Consents::open(&store)?,
+            payments: Payments::open(&store)?,
+            inbox: Inbox::open(&store)?,
+            storage: AppStorage::open(&store)?,
+            audit: AuditLog::open(&store)?,
+            directory: Directory::open(&store)?,
+            store,
+        })
+    }
+}
+
+/// Where the host keeps its state and finds its apps.
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    /// Data directory: `store/` (sled), `keys/`, `cache/` (compiled
+    /// components), `operator-token`.
+    pub data_dir: PathBuf,
+    /// Engine settings.
+    pub runtime: RuntimeConfig,
+}
+
+/// Everything a request needs.
+pub struct Platform {
+    /// Domain services.
+    pub services: Arc<Services>,
+    /// The WebAssembly runtime.
+    pub runtime: Runtime,
+    /// Loaded apps.
+    pub registry: Registry,
+    /// Bearer token for the operator API, from `data_dir/operator-token`.
+    pub operator_token: String,
+}
+
+impl Platform {
+    /// Opens the data directory (creating what is missing) and starts the
+    /// runtime. No apps are loaded yet (see [`Registry`]).
+    pub fn open(config: &HostConfig) -> anyhow::Result<Arc<Self>> {
+        std::fs::create_dir_all(&config.data_dir)?;
+        let keys = HostKeys::load_or_create(&config.data_dir)?;
+        let store = Store::open(&config.data_dir.join("store"))?;
+        let services = Arc::new(Services::open(store, &keys)?);
+        let runtime = Runtime::new(&config.runtime, &config.data_dir.join("cache"))?;
+        let operator_token = crate::identity::keys::operator_token(&config.data_dir)?;
+        Ok(Arc::new(Self {
+            services,
+            runtime,
+            registry: Registry::default(),
+            operator_token,
+        }))
+    }
+}
+
+impl Platform {
+    /// Loads every app directory in `app_dirs` with its component from
+    /// `components_dir` into the registry. An app that fails to load is
+    /// logged with the reason and left out; the others are served.
+    /// Returns the failures.
+    pub fn load_apps(
+        &self,
+        app_dirs: &[PathBuf],
+        components_dir: &std::path::Path,
+    ) -> Vec<(PathBuf, crate::registry::AppLoadError)> {
+        let mut failures = Vec::new();
+        for dir in app_dirs {
+            match crate::registry::load_app_dir(
+                &self.runtime,
+                &self.services.directory,
+                dir,
+                components_dir,
+            ) {
+                Ok(app) => {
+                    tracing::info!(
+                        app = %app.manifest.id,
+                        version = %app.manifest.version,
+                        digest = %&app.component.digest[..12],
+                        cached = app.component.from_cache,
+                        "loaded mini-app"
+                    );
+                    self.registry.install(app);
+                }
+                Err(e) => {
+                    tracing::error!(dir = %dir.display(), error = %e, "mini-app not loaded");
+                    failures.push((dir.clone(), e));
+                }
+            }
+        }
+        failures
+    }
+}

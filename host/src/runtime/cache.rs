@@ -1,0 +1,70 @@
+//! On-disk cache of compiled components. Each entry is the serialized
+//! artifact of one component compiled by one engine configuration, keyed by
+//! the SHA-256 of the component bytes and the engine's precompile
+//! compatibility hash, so that a new wasmtime or new settings never load a
+//! stale artifact.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+/// The cache directory of one engine.
+pub struct ComponentCache {
+    dir: PathBuf,
+    engine_key: String,
+}
+
+impl ComponentCache {
+    /// A cache in `dir` for `engine`.
+    pub fn new(dir: &Path, engine: &Engine) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let mut hasher = DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            engine_key: format!("{:016x}", hasher.finish()),
+        })
+    }
+
+    /// SHA-256 of the component bytes, hex.
+    pub fn digest(bytes: &[u8]) -> String {
+        hex::encode(Sha256::digest(bytes))
+    }
+
+    /// The compiled component for `bytes`: from the cache when present and
+    /// loadable, else compiled and written to the cache. Returns whether it
+    /// came from the cache.
+    pub fn load(&self, engine: &Engine, bytes: &[u8]) -> wasmtime::Result<(Component, bool)> {
+        let path = self
+            .dir
+            .join(format!("{}-{}.cwasm", Self::digest(bytes), self.engine_key));
+        if path.exists() {
+            match deserialize(engine, &path) {
+                Ok(component) => return Ok((component, true)),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "discarding unloadable cached component")
+                }
+            }
+        }
+        let component = Component::new(engine, bytes)?;
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        let written = std::fs::write(&tmp, component.serialize()?)
+            .and_then(|()| std::fs::rename(&tmp, &path));
+        if let Err(e) = written {
+            tracing::warn!(path = %path.display(), error = %e, "cannot write compiled component to the cache");
+        }
+        Ok((component, false))
+    }
+}
+
+#[allow(unsafe_code)]
+fn deserialize(engine: &Engine, path: &Path) -> wasmtime::Result<Component> {
+    // SAFETY: the file is in the host's own data directory, written only by
+    // `ComponentCache::load` from `Component::serialize` (renamed into place
+    // whole), and its name carries the engine's compatibility hash;
+    // wasmtime additionally checks the artifact's header and version.
+    unsafe { Component::deserialize_file(engine, path) }
+}

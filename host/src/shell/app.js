@@ -1,0 +1,756 @@
+// CityHost citizen shell: hash router, host pages (services, inbox, orders,
+// me, login, payment and consent sheets) and the renderer for mini-app views
+// (docs/views.md). Mini-apps are untrusted: everything they send is put into
+// the page with textContent / attribute values we choose, never as HTML, and
+// every app path is checked to stay under /apps/{id}/.
+'use strict';
+(() => {
+  const VIEW_CT = 'application/vnd.cityhost.view+json';
+  const CATEGORIES = [
+    ['utilities', '生活缴费'], ['housing', '住房'], ['social-security', '社保'],
+    ['health', '医疗健康'], ['transport', '交通出行'], ['education', '教育'],
+    ['public-data', '公共数据'], ['government-affairs', '政务办事'],
+  ];
+  const ORDER_STATES = { created: '待支付', paid: '已支付', cancelled: '已取消', expired: '已过期' };
+  const TOP_TABS = { '/': 'services', '/inbox': 'inbox', '/orders': 'orders', '/me': 'me' };
+
+  const $title = document.getElementById('title');
+  const $content = document.getElementById('content');
+  const $back = document.getElementById('back');
+  const $tabbar = document.getElementById('tabbar');
+  const $badge = document.getElementById('unread-badge');
+  const $unreadSr = document.getElementById('unread-sr');
+
+  let seq = 0; // bumped on every navigation; stale async results are dropped
+  let depth = 0; // position in this tab's history, for the back button
+  let focusPending = false;
+  let uid = 0;
+  let appsCache = null; // Promise of the /api/apps list
+  let currentApp = { id: '', path: '/' };
+
+  // ---------- small helpers ----------
+
+  const str = (v) => (v == null ? '' : String(v));
+  const enc = encodeURIComponent;
+  const arr = (v) => (Array.isArray(v) ? v : []);
+
+  /** Builds an element. props: class, text, on* listeners, other keys become attributes. */
+  function el(tag, props, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(props || {})) {
+      if (value == null || value === false) continue;
+      if (key === 'class') node.className = value;
+      else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, value === true ? '' : String(value));
+    }
+    for (const child of children.flat()) {
+      if (child == null || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(str(child)));
+    }
+    return node;
+  }
+
+  /** Integer fen → "¥123.45", with integer arithmetic only. */
+  function yuan(fen) {
+    const n = typeof fen === 'string' && /^-?\d+$/.test(fen) ? Number(fen) : fen;
+    if (!Number.isSafeInteger(n)) return '—';
+    const abs = Math.abs(n);
+    const cents = abs % 100;
+    return `${n < 0 ? '-' : ''}¥${(abs - cents) / 100}.${String(cents).padStart(2, '0')}`;
+  }
+
+  /** UTC milliseconds → local "YYYY-MM-DD HH:mm". */
+  function fmtTime(ms) {
+    if (typeof ms === 'string' && !/^\d+$/.test(ms)) return ms;
+    const d = new Date(Number(ms));
+    if (ms == null || Number.isNaN(d.getTime())) return '';
+    const p = (x) => String(x).padStart(2, '0');
+    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+  }
+
+  const deptName = (d) => (d && typeof d === 'object' ? str(d.name) : str(d));
+  const categoryLabel = (c) => (CATEGORIES.find(([k]) => k === c) || [c, c || '其他'])[1];
+
+  // ---------- API ----------
+
+  class ApiError extends Error {
+    constructor(status, body, handled = false) {
+      const e = (body && typeof body === 'object' && body.error && typeof body.error === 'object') ? body.error : {};
+      super(str(e.message) || defaultMessage(status));
+      this.status = status;
+      this.code = str(e.code);
+      this.field = str(e.field);
+      this.errorId = str(e.error_id || (body && body.error_id));
+      this.handled = handled; // already dealt with (redirected to login)
+    }
+  }
+
+  function defaultMessage(status) {
+    if (status === 0) return '网络连接失败，请检查网络后重试';
+    if (status === 403) return '没有权限访问';
+    if (status === 404) return '找不到请求的内容';
+    if (status >= 500) return '服务暂时不可用，请稍后再试';
+    return `请求失败（${status}）`;
+  }
+
+  async function readJson(res) {
+    try { return JSON.parse(await res.text()); } catch { return null; }
+  }
+
+  /** Calls the host API. A 401 sends the citizen to the login page unless auth is false. */
+  async function api(method, url, body, { auth = true } = {}) {
+    const opts = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+    if (body !== undefined) {
+      opts.headers['content-type'] = 'application/json';
+      opts.body = JSON.stringify(body);
+    }
+    let res;
+    try { res = await fetch(url, opts); } catch { throw new ApiError(0, null); }
+    const data = await readJson(res);
+    if (res.status === 401 && auth) {
+      toLogin();
+      throw new ApiError(401, data, true);
+    }
+    if (!res.ok) throw new ApiError(res.status, data);
+    return data;
+  }
+
+  function loadApps(fresh = false) {
+    if (!appsCache || fresh) {
+      appsCache = api('GET', '/api/apps').then(arr);
+      appsCache.catch(() => { appsCache = null; });
+    }
+    return appsCache;
+  }
+
+  // ---------- navigation ----------
+
+  function go(hash) {
+    if (location.hash === hash) route();
+    else location.hash = hash;
+  }
+
+  /** Navigates without leaving the current entry in history. */
+  function replaceHash(hash) {
+    history.replaceState({ depth }, '', hash);
+    route();
+  }
+
+  function toLogin() {
+    if (!/^#\/(login|register)\b/.test(location.hash)) replaceHash('#/login');
+  }
+
+  /** "/app/{id}/{path}" → fetchable "/apps/{id}/{path}", or null if it escapes the app. */
+  function appUrl(id, path) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id) || typeof path !== 'string' || !path.startsWith('/')) return null;
+    const base = '/apps/' + id;
+    let u;
+    try { u = new URL(base + path, location.origin); } catch { return null; }
+    if (u.origin !== location.origin || (u.pathname !== base && !u.pathname.startsWith(base + '/'))) return null;
+    return u.pathname + u.search;
+  }
+
+  function goApp(id, path) {
+    if (appUrl(id, str(path))) go('#/app/' + id + path);
+  }
+
+  function parseHash() {
+    const raw = location.hash.replace(/^#/, '') || '/';
+    const q = raw.indexOf('?');
+    const path = q < 0 ? raw : raw.slice(0, q);
+    return { raw, path, query: q < 0 ? '' : raw.slice(q + 1), parts: path.split('/').filter(Boolean).map(safeDecode) };
+  }
+
+  function safeDecode(s) {
+    try { return decodeURIComponent(s); } catch { return s; }
+  }
+
+  function handlerFor(r) {
+    const [first, ...rest] = r.parts;
+    if (r.path === '/' || !first) return (t) => pageServices(t);
+    if (first === 'login' || first === 'register') return (t) => pageAuth(t, first);
+    if (first === 'inbox') return (t) => pageInbox(t);
+    if (first === 'orders') return (t) => pageOrders(t);
+    if (first === 'me') return (t) => pageMe(t);
+    if (first === 'pay' && rest.length === 1) return (t) => pagePay(t, rest[0]);
+    if (first === 'consent' && rest.length === 2) return (t) => pageConsent(t, rest[0], rest[1], r.query);
+    if (first === 'app' && rest.length >= 1) {
+      const m = /^\/app\/([^/?]+)(.*)$/.exec(r.raw);
+      return (t) => pageApp(t, safeDecode(m[1]), m[2] ? (m[2].startsWith('/') ? m[2] : '/' + m[2]) : '/');
+    }
+    return (t) => { setTitle(t, '页面不存在'); mount(t, notice('找不到这个页面。'), el('a', { class: 'btn btn-secondary', href: '#/' }, '返回服务')); };
+  }
+
+  async function route() {
+    const token = ++seq;
+    const r = parseHash();
+    const isAuth = r.parts[0] === 'login' || r.parts[0] === 'register';
+    const tab = TOP_TABS[r.path];
+    $tabbar.hidden = isAuth;
+    $back.hidden = isAuth || Boolean(tab);
+    for (const a of $tabbar.querySelectorAll('a')) {
+      if (a.dataset.tab === (tab || (r.parts[0] === 'app' ? 'services' : ''))) a.setAttribute('aria-current', 'page');
+      else a.removeAttribute('aria-current');
+    }
+    $content.setAttribute('aria-busy', 'true');
+    $content.replaceChildren(el('p', { class: 'loading', role: 'status' }, '加载中…'));
+    if (!isAuth && r.path !== '/inbox') refreshBadge(); // the inbox page sets it itself
+    try {
+      await handlerFor(r)(token);
+    } catch (e) {
+      if (!e.handled) mount(token, errorCard(e));
+    }
+  }
+
+  /** Replaces the page content if this navigation is still current. */
+  function mount(token, ...nodes) {
+    if (token !== seq) return false;
+    $content.replaceChildren(...nodes);
+    $content.setAttribute('aria-busy', 'false');
+    window.scrollTo(0, 0);
+    if (focusPending) {
+      focusPending = false;
+      $title.focus({ preventScroll: true });
+    }
+    return true;
+  }
+
+  function setTitle(token, text) {
+    if (token !== seq) return;
+    $title.textContent = text;
+    document.title = `${text} · CityHost 城市服务`;
+  }
+
+  async function refreshBadge() {
+    try {
+      const data = await api('GET', '/api/inbox', undefined, { auth: false });
+      setBadge(data && data.unread);
+    } catch { /* badge is best effort */ }
+  }
+
+  function setBadge(unread) {
+    const n = Math.max(0, Math.trunc(Number(unread) || 0));
+    $badge.hidden = n === 0;
+    $badge.textContent = n > 99 ? '99+' : String(n);
+    $unreadSr.textContent = n ? `，${n} 条未读` : '';
+  }
+
+  // ---------- shared pieces ----------
+
+  function notice(text, level = 'info') {
+    return el('p', { class: `alert alert-${level}`, role: level === 'error' ? 'alert' : null }, text);
+  }
+
+  function errorCard(err) {
+    return el('section', { class: 'card error-card', role: 'alert', 'data-testid': 'error-card' },
+      el('h2', {}, '出错了'),
+      el('p', { 'data-testid': 'error-message' }, str(err && err.message) || '请求失败'),
+      err && err.errorId ? el('p', { class: 'muted' }, '错误编号：', el('code', { 'data-testid': 'error-id' }, err.errorId)) : null,
+      el('button', { type: 'button', class: 'btn btn-secondary', onclick: () => route() }, '重试'));
+  }
+
+  /** A label + control + error line; returns the wrapper and a setter for the error. */
+  function fieldWrap(labelText, control, required) {
+    const id = control.id || (control.id = `f${++uid}`);
+    const err = el('p', { class: 'field-error', id: `${id}-err`, hidden: true });
+    control.setAttribute('aria-describedby', err.id);
+    const label = el('label', { for: id }, labelText, required ? el('span', { class: 'req', 'aria-hidden': 'true' }, ' *') : null);
+    const wrap = el('div', { class: 'field' }, label, control, err);
+    const setError = (msg) => {
+      err.textContent = msg || '';
+      err.hidden = !msg;
+      if (msg) control.setAttribute('aria-invalid', 'true');
+      else control.removeAttribute('aria-invalid');
+    };
+    return { wrap, setError };
+  }
+
+  function platformBadge(text) {
+    return el('p', { class: 'platform-badge' }, el('span', { class: 'shield', 'aria-hidden': 'true' }, '✓'), text);
+  }
+
+  function kvList(pairs) {
+    return el('dl', { class: 'kv' }, pairs.filter(([, v]) => v !== '' && v != null)
+      .map(([k, v]) => el('div', { class: 'kv-row' }, el('dt', {}, k), el('dd', {}, str(v)))));
+  }
+
+  async function withBusy(button, fn) {
+    button.disabled = true;
+    try { return await fn(); } finally { button.disabled = false; }
+  }
+
+  // ---------- login / register ----------
+
+  function pageAuth(token, mode) {
+    const isLogin = mode === 'login';
+    setTitle(token, isLogin ? '登录' : '注册');
+    const top = el('p', { class: 'alert alert-error', role: 'alert', hidden: true, 'data-testid': 'form-error' });
+    const phone = el('input', { name: 'phone', type: 'tel', inputmode: 'numeric', autocomplete: 'tel', maxlength: 11, placeholder: '11 位手机号', required: true });
+    const password = el('input', { name: 'password', type: 'password', autocomplete: isLogin ? 'current-password' : 'new-password', placeholder: '请输入密码', required: true });
+    const fields = { phone: fieldWrap('手机号', phone, true), password: fieldWrap('密码', password, true) };
+    const submit = el('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'auth-submit' }, isLogin ? '登录' : '注册');
+
+    const showErrors = (errs, general) => {
+      for (const [name, f] of Object.entries(fields)) f.setError(errs[name]);
+      top.textContent = general || '';
+      top.hidden = !general;
+    };
+    const onsubmit = async (ev) => {
+      ev.preventDefault();
+      const errs = {};
+      if (!/^\d{11}$/.test(phone.value.trim())) errs.phone = '请输入 11 位手机号';
+      if (!password.value) errs.password = '请输入密码';
+      showErrors(errs, '');
+      if (Object.keys(errs).length) return (errs.phone ? phone : password).focus();
+      try {
+        await withBusy(submit, () => api('POST', `/api/${mode}`, { phone: phone.value.trim(), password: password.value }, { auth: false }));
+        appsCache = null;
+        go('#/');
+      } catch (e) {
+        if (fields[e.field]) showErrors({ [e.field]: e.message }, '');
+        else showErrors({}, e.message);
+      }
+    };
+    mount(token, el('div', { class: 'auth' },
+      el('div', { class: 'brand' }, el('span', { class: 'brand-mark', 'aria-hidden': 'true' }, '城'),
+        el('p', { class: 'brand-name' }, 'CityHost 城市服务'), el('p', { class: 'muted' }, '一个入口，办好政务与生活服务')),
+      el('form', { class: 'card form', novalidate: true, onsubmit, 'data-testid': `${mode}-form` }, top, fields.phone.wrap, fields.password.wrap, submit),
+      el('p', { class: 'auth-switch' }, isLogin ? '还没有账号？' : '已有账号？',
+        el('a', { href: isLogin ? '#/register' : '#/login' }, isLogin ? '立即注册' : '去登录'))));
+  }
+
+  // ---------- 服务 ----------
+
+  async function pageServices(token) {
+    setTitle(token, '服务');
+    const apps = await loadApps(true);
+    if (!apps.length) return mount(token, notice('暂无可用的服务。'));
+    const known = CATEGORIES.map(([k]) => k);
+    const cats = [...known, ...new Set(apps.map((a) => str(a.category)).filter((c) => !known.includes(c)))];
+    const sections = cats.map((cat) => {
+      const list = apps.filter((a) => str(a.category) === cat);
+      if (!list.length) return null;
+      const hid = `cat-${++uid}`;
+      return el('section', { class: 'category', 'aria-labelledby': hid, 'data-testid': `category-${cat}` },
+        el('h2', { id: hid }, categoryLabel(cat)),
+        el('ul', { class: 'tiles' }, list.map((a) => el('li', {}, serviceTile(a)))));
+    });
+    mount(token, ...sections.filter(Boolean));
+  }
+
+  function serviceTile(a) {
+    const id = str(a.id);
+    return el('a', { class: 'tile', href: `#/app/${enc(id)}/`, 'data-testid': `service-${id}`, title: str(a.description) || null },
+      el('span', { class: 'tile-icon', 'aria-hidden': 'true' }, Array.from(str(a.name))[0] || '·'),
+      el('span', { class: 'tile-name' }, str(a.name)),
+      el('span', { class: 'tile-dept' }, deptName(a.department)));
+  }
+
+  // ---------- mini-app pages ----------
+
+  async function pageApp(token, id, path) {
+    setTitle(token, '服务');
+    currentApp = { id, path };
+    const url = appUrl(id, path);
+    if (!url) return mount(token, errorCard({ message: '无效的服务地址' }));
+    let res;
+    try {
+      res = await fetch(url, { credentials: 'same-origin', headers: { Accept: VIEW_CT } });
+    } catch {
+      throw new ApiError(0, null);
+    }
+    await showAppResponse(token, id, res, false);
+  }
+
+  /** Renders any answer of a mini-app: a view, a host error, or plain text. */
+  async function showAppResponse(token, id, res, push) {
+    const ct = str(res.headers.get('content-type')).toLowerCase();
+    if (res.redirected && token === seq) syncRedirect(id, res.url, push);
+    if (ct.startsWith(VIEW_CT)) {
+      const view = await readJson(res);
+      if (!view || typeof view !== 'object') return mount(token, errorCard({ message: '服务返回的页面无法显示' }));
+      setTitle(token, str(view.title) || '服务');
+      return mount(token, renderView(id, view), providerNote(id));
+    }
+    if (res.status === 401) return toLogin();
+    const text = await res.text().catch(() => '');
+    let json;
+    if (ct.includes('json')) { try { json = JSON.parse(text); } catch { /* shown as text */ } }
+    if (json && json.error) return mount(token, errorCard(new ApiError(res.status, json)));
+    setTitle(token, '服务');
+    mount(token, res.ok ? null : notice(defaultMessage(res.status), 'error'),
+      el('pre', { class: 'plain', 'data-testid': 'plain' }, json !== undefined ? JSON.stringify(json, null, 2) : text));
+  }
+
+  /** After a redirect, point the hash at the final app path without fetching it again. */
+  function syncRedirect(id, finalUrl, push) {
+    const base = '/apps/' + id;
+    const u = new URL(finalUrl, location.origin);
+    if (u.origin !== location.origin || (u.pathname !== base && !u.pathname.startsWith(base + '/'))) return;
+    const path = (u.pathname.slice(base.length) || '/') + u.search;
+    currentApp = { id, path };
+    const hash = `#/app/${id}${path}`;
+    if (hash === location.hash) return;
+    if (push) history.pushState({ depth: ++depth }, '', hash);
+    else history.replaceState({ depth }, '', hash);
+  }
+
+  function providerNote(id) {
+    const p = el('p', { class: 'provider muted' });
+    loadApps().then((apps) => {
+      const app = apps.find((a) => str(a.id) === id);
+      if (app && deptName(app.department)) p.textContent = `本服务由${deptName(app.department)}提供`;
+    }).catch(() => {});
+    return p;
+  }
+
+  /** POSTs a form-encoded body to an app path and shows the answer. */
+  async function postToApp(id, path, params, button) {
+    const url = appUrl(id, str(path) || currentApp.path.split('?')[0]);
+    if (!url) return;
+    const token = ++seq;
+    let res;
+    try {
+      res = await withBusy(button, () => fetch(url, {
+        method: 'POST', credentials: 'same-origin', body: params.toString(),
+        headers: { Accept: VIEW_CT, 'content-type': 'application/x-www-form-urlencoded' },
+      }));
+    } catch {
+      button.before(notice(defaultMessage(0), 'error'));
+      return;
+    }
+    await showAppResponse(token, id, res, true);
+  }
+
+  function runAction(id, action, button) {
+    const a = action && typeof action === 'object' ? action : {};
+    switch (a.kind) {
+      case 'open': return goApp(id, str(a.path));
+      case 'post': {
+        const body = new URLSearchParams();
+        for (const [k, v] of Object.entries(a.body && typeof a.body === 'object' ? a.body : {})) body.append(k, str(v));
+        return postToApp(id, str(a.path), body, button);
+      }
+      case 'pay': return go(`#/pay/${enc(str(a.order_id))}`);
+      case 'consent': return go(`#/consent/${enc(id)}/${enc(str(a.scope))}?return=${enc(currentApp.path)}`);
+      default: return undefined;
+    }
+  }
+
+  // ---------- view blocks (docs/views.md), one renderer per type ----------
+
+  const BLOCKS = {
+    heading: (b) => el('h2', { class: 'b-heading' }, str(b.text)),
+    text: (b) => el('p', { class: 'b-text' }, str(b.text)),
+    kv: (b) => kvBlock(b),
+    table: (b) => tableBlock(b),
+    form: (b, id) => formBlock(b, id),
+    button: (b, id) => buttonBlock(b, id),
+    alert: (b) => alertBlock(b),
+    link: (b, id) => linkBlock(b, id),
+  };
+
+  function renderView(id, view) {
+    const root = el('div', { class: 'view', 'data-testid': 'view' });
+    for (const block of arr(view.blocks)) {
+      const render = block && Object.prototype.hasOwnProperty.call(BLOCKS, block.type) ? BLOCKS[block.type] : null;
+      if (!render) continue;
+      const node = render(block, id);
+      node.dataset.block = block.type;
+      root.append(node);
+    }
+    return root;
+  }
+
+  function kvBlock(b) {
+    return el('dl', { class: 'kv card' }, arr(b.items).map((it) =>
+      el('div', { class: 'kv-row' }, el('dt', {}, str(it && it.label)), el('dd', {}, str(it && it.value)))));
+  }
+
+  function tableBlock(b) {
+    const cols = arr(b.columns).map(str);
+    return el('div', { class: 'table-wrap card', tabindex: 0, role: 'region', 'aria-label': '表格' },
+      el('table', {},
+        el('thead', {}, el('tr', {}, cols.map((c) => el('th', { scope: 'col' }, c)))),
+        el('tbody', {}, arr(b.rows).map((row) => el('tr', {}, cols.map((_, i) => el('td', {}, str(arr(row)[i]))))))));
+  }
+
+  function formBlock(b, id) {
+    const method = str(b.method).toLowerCase() === 'post' ? 'post' : 'get';
+    const action = str(b.action) || currentApp.path.split('?')[0];
+    const submit = el('button', { type: 'submit', class: 'btn btn-primary' }, str(b.submit) || '提交');
+    const form = el('form', { class: 'card form', novalidate: true }, arr(b.fields).map(formField), submit);
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      if (!form.reportValidity()) return;
+      const data = new URLSearchParams(new FormData(form));
+      if (method === 'post') return postToApp(id, action, data, submit);
+      const q = action.indexOf('?');
+      const params = new URLSearchParams(q < 0 ? '' : action.slice(q + 1));
+      for (const [k, v] of data) params.set(k, v);
+      const qs = params.toString();
+      return goApp(id, (q < 0 ? action : action.slice(0, q)) + (qs ? `?${qs}` : ''));
+    });
+    return form;
+  }
+
+  function formField(f) {
+    const kind = str(f && f.kind);
+    const required = Boolean(f && f.required);
+    let control;
+    if (kind === 'select') {
+      control = el('select', { name: str(f.name), required });
+      if (!str(f.value)) control.append(el('option', { value: '' }, '请选择'));
+      for (const o of arr(f.options)) {
+        control.append(el('option', { value: str(o && o.value), selected: str(o && o.value) === str(f.value) && str(f.value) !== '' }, str(o && o.label)));
+      }
+    } else {
+      const type = kind === 'number' ? 'number' : kind === 'date' ? 'date' : 'text';
+      control = el('input', {
+        type, name: str(f && f.name), value: f && f.value != null ? str(f.value) : null, required,
+        placeholder: f && f.placeholder != null ? str(f.placeholder) : null,
+        min: type === 'number' && typeof f.min === 'number' ? f.min : null,
+        max: type === 'number' && typeof f.max === 'number' ? f.max : null,
+        step: type === 'number' ? 'any' : null, inputmode: type === 'number' ? 'decimal' : null,
+      });
+    }
+    return fieldWrap(str(f && f.label) || str(f && f.name), control, required).wrap;
+  }
+
+  function buttonBlock(b, id) {
+    const style = str(b.style) === 'secondary' ? 'secondary' : 'primary';
+    const button = el('button', { type: 'button', class: `btn btn-${style}` }, str(b.label));
+    button.addEventListener('click', () => runAction(id, b.action, button));
+    return button;
+  }
+
+  function alertBlock(b) {
+    const level = ['info', 'success', 'warning', 'error'].includes(b.level) ? b.level : 'info';
+    const prefix = { info: '提示', success: '成功', warning: '注意', error: '错误' }[level];
+    return el('div', { class: `alert alert-${level}`, role: level === 'error' || level === 'warning' ? 'alert' : 'status' },
+      el('strong', { class: 'alert-prefix' }, `${prefix}：`), str(b.text));
+  }
+
+  function linkBlock(b, id) {
+    const path = str(b.path);
+    const ok = appUrl(id, path);
+    return el('a', { class: 'row-link card', href: ok ? `#/app/${id}${path}` : null }, str(b.label));
+  }
+
+  // ---------- payment sheet ----------
+
+  async function pagePay(token, orderId) {
+    setTitle(token, '确认支付');
+    const order = await api('GET', `/api/orders/${enc(orderId)}`);
+    mount(token, paySheet(order || {}));
+  }
+
+  function paySheet(o) {
+    const backPath = str(o.return_path).startsWith('/') ? str(o.return_path) : '/';
+    const backHash = `#/app/${enc(str(o.app_id))}${backPath}`;
+    const status = el('div', { class: 'sheet-status' });
+    const actions = el('div', { class: 'sheet-actions' });
+    const sheet = el('section', { class: 'sheet', 'aria-label': 'CityHost 收银台', 'data-testid': 'pay-sheet' },
+      platformBadge('CityHost 收银台 · 平台安全支付'),
+      el('p', { class: 'muted center' }, '支付金额'),
+      el('p', { class: 'amount', 'data-testid': 'pay-amount' }, yuan(o.amount_fen)),
+      kvList([['收款单位', deptName(o.department)], ['服务名称', str(o.app_name)], ['商品', str(o.subject)],
+        ['订单号', str(o.order_id)], ['下单时间', fmtTime(o.created_at)]]),
+      status, actions);
+    const backButton = (label) => el('a', { class: 'btn btn-primary', href: backHash, 'data-testid': 'pay-return' }, label);
+
+    if (o.state === 'paid') {
+      status.append(notice(`该订单已支付${o.paid_at ? `（${fmtTime(o.paid_at)}）` : ''}，无需重复支付。`, 'success'));
+      actions.append(backButton('返回服务'));
+    } else if (o.state !== 'created') {
+      status.append(notice(`该订单${ORDER_STATES[o.state] || '不可支付'}，无法支付。`, 'warning'));
+      actions.append(backButton('返回服务'));
+    } else {
+      const confirm = el('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'pay-confirm' }, '确认支付');
+      const cancel = el('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'pay-cancel' }, '取消');
+      cancel.addEventListener('click', () => (depth > 0 ? history.back() : go('#/orders')));
+      confirm.addEventListener('click', async () => {
+        status.replaceChildren();
+        try {
+          await withBusy(confirm, () => api('POST', `/api/orders/${enc(str(o.order_id))}/confirm`, { order_id: str(o.order_id) }));
+        } catch (e) {
+          if (!e.handled) status.append(notice(e.message, 'error'));
+          return;
+        }
+        status.append(el('div', { class: 'alert alert-success', role: 'status', 'data-testid': 'pay-success' },
+          el('strong', {}, '支付成功'), `，已向${deptName(o.department) || '收款单位'}支付 ${yuan(o.amount_fen)}。`));
+        actions.replaceChildren(backButton('返回服务'));
+        actions.firstChild.focus();
+      });
+      actions.append(confirm, cancel);
+    }
+    return sheet;
+  }
+
+  // ---------- consent sheet ----------
+
+  async function pageConsent(token, appId, scope, query) {
+    setTitle(token, '授权确认');
+    const ret = new URLSearchParams(query).get('return');
+    const returnPath = ret && ret.startsWith('/') ? ret : '/';
+    const c = await api('GET', `/api/consents/${enc(appId)}/${enc(scope)}`);
+    mount(token, consentSheet(c || {}, appId, scope, returnPath));
+  }
+
+  function consentSheet(c, appId, scope, returnPath) {
+    const status = el('div', { class: 'sheet-status' });
+    const decide = async (decision, button) => {
+      status.replaceChildren();
+      try {
+        await withBusy(button, () => api('POST', '/api/consents', { app_id: appId, scope, decision }));
+      } catch (e) {
+        if (!e.handled) status.append(notice(e.message, 'error'));
+        return;
+      }
+      replaceHash(`#/app/${enc(appId)}${returnPath}`);
+    };
+    const grant = el('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'consent-grant' }, '同意');
+    const deny = el('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'consent-deny' }, '拒绝');
+    grant.addEventListener('click', () => decide('grant', grant));
+    deny.addEventListener('click', () => decide('deny', deny));
+    return el('section', { class: 'sheet', 'aria-label': 'CityHost 授权确认', 'data-testid': 'consent-sheet' },
+      platformBadge('CityHost 平台授权 · 由平台核实'),
+      el('p', { class: 'consent-lead' }, `${deptName(c.department)}的「${str(c.app_name)}」申请获取您的：`),
+      el('ul', { class: 'consent-fields', 'data-testid': 'consent-fields' }, arr(c.fields).map((f) => el('li', {}, str(f)))),
+      c.purpose ? el('p', { class: 'consent-purpose' }, el('strong', {}, '用途：'), str(c.purpose)) : null,
+      c.granted ? notice('您此前已同意该授权，可在“我的”中随时撤销。', 'info') : null,
+      el('p', { class: 'muted small' }, '信息由 CityHost 平台提供给该部门，仅用于上述用途。您可以随时在“我的”中撤销授权。'),
+      status, el('div', { class: 'sheet-actions' }, grant, deny));
+  }
+
+  // ---------- 消息 ----------
+
+  async function pageInbox(token) {
+    setTitle(token, '消息');
+    const data = (await api('GET', '/api/inbox')) || {};
+    setBadge(data.unread);
+    const messages = arr(data.messages);
+    if (!messages.length) return mount(token, notice('暂无消息。'));
+    mount(token, el('ul', { class: 'list' }, messages.map((m) => el('li', {}, inboxItem(m)))));
+  }
+
+  function inboxItem(m) {
+    const button = el('button', { type: 'button', class: `list-item inbox-item${m.read ? '' : ' unread'}`, 'data-testid': 'inbox-item' },
+      el('span', { class: 'item-top' },
+        m.read ? null : el('span', { class: 'dot' }, el('span', { class: 'visually-hidden' }, '未读')),
+        el('span', { class: 'item-source' }, str(m.app_name)),
+        el('span', { class: 'item-time' }, fmtTime(m.created_at))),
+      el('span', { class: 'item-title' }, str(m.title)),
+      el('span', { class: 'item-body' }, str(m.body)));
+    button.addEventListener('click', async () => {
+      try {
+        await withBusy(button, () => api('POST', `/api/inbox/${enc(str(m.id))}/read`));
+      } catch (e) {
+        if (e.handled) return;
+      }
+      if (m.link_path && appUrl(str(m.app_id), str(m.link_path))) go(`#/app/${enc(str(m.app_id))}${str(m.link_path)}`);
+      else route();
+    });
+    return button;
+  }
+
+  // ---------- 订单 ----------
+
+  async function pageOrders(token) {
+    setTitle(token, '订单');
+    const orders = arr(await api('GET', '/api/orders'));
+    if (!orders.length) return mount(token, notice('暂无订单。'));
+    mount(token, el('ul', { class: 'list' }, orders.map((o) => el('li', {}, orderItem(o)))));
+  }
+
+  function orderItem(o) {
+    const state = str(o.state);
+    return el('div', { class: 'list-item order-item', 'data-testid': 'order-item' },
+      el('span', { class: 'item-top' },
+        el('span', { class: 'item-source' }, `${str(o.app_name)}${deptName(o.department) ? ` · ${deptName(o.department)}` : ''}`),
+        el('span', { class: `state state-${state}` }, ORDER_STATES[state] || state)),
+      el('span', { class: 'item-title' }, str(o.subject)),
+      el('span', { class: 'item-row' },
+        el('span', { class: 'item-time' }, fmtTime(o.created_at)),
+        el('span', { class: 'item-amount' }, yuan(o.amount_fen))),
+      state === 'created'
+        ? el('a', { class: 'btn btn-primary btn-small', href: `#/pay/${enc(str(o.order_id))}`, 'data-testid': 'order-pay' }, '去支付')
+        : null);
+  }
+
+  // ---------- 我的 ----------
+
+  async function pageMe(token) {
+    setTitle(token, '我的');
+    const [me, consents] = await Promise.all([api('GET', '/api/me'), api('GET', '/api/consents')]);
+    const logout = el('button', { type: 'button', class: 'btn btn-secondary btn-danger', 'data-testid': 'logout' }, '退出登录');
+    logout.addEventListener('click', async () => {
+      try { await withBusy(logout, () => api('POST', '/api/logout', undefined, { auth: false })); } catch { /* leave anyway */ }
+      appsCache = null;
+      setBadge(0);
+      replaceHash('#/login');
+    });
+    const list = arr(consents);
+    mount(token,
+      el('section', { class: 'card profile', 'data-testid': 'profile' },
+        el('span', { class: 'avatar', 'aria-hidden': 'true' }, '我'),
+        el('div', {},
+          el('p', { class: 'profile-name' }, me && me.name_masked ? str(me.name_masked) : '未实名认证'),
+          el('p', { class: 'muted' }, `手机号 ${str(me && me.phone_masked)}`),
+          el('p', { class: 'muted' }, `认证等级 ${str(me && me.assurance_level) || '—'}`))),
+      el('h2', { class: 'section-title' }, '已授权的服务'),
+      list.length
+        ? el('ul', { class: 'list' }, list.map((c) => el('li', {}, consentItem(c))))
+        : notice('您还没有向任何服务授权个人信息。'),
+      logout);
+  }
+
+  function consentItem(c) {
+    const revoke = el('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'consent-revoke' }, '撤销');
+    const row = el('div', { class: 'list-item consent-item', 'data-testid': 'consent-item' },
+      el('span', { class: 'item-title' }, str(c.app_name)),
+      el('span', { class: 'item-body' }, `授权范围：${str(c.scope)}`),
+      el('span', { class: 'item-row' }, el('span', { class: 'item-time' }, `授权时间：${fmtTime(c.granted_at)}`), revoke));
+    revoke.setAttribute('aria-label', `撤销对「${str(c.app_name)}」的 ${str(c.scope)} 授权`);
+    revoke.addEventListener('click', async () => {
+      try {
+        await withBusy(revoke, () => api('DELETE', `/api/consents/${enc(str(c.app_id))}/${enc(str(c.scope))}`));
+        route();
+      } catch (e) {
+        if (!e.handled) row.append(notice(e.message, 'error'));
+      }
+    });
+    return row;
+  }
+
+  // ---------- start ----------
+
+  $back.addEventListener('click', () => (depth > 0 ? history.back() : go('#/')));
+
+  window.addEventListener('hashchange', () => {
+    if (!history.state || typeof history.state.depth !== 'number') history.replaceState({ depth: depth + 1 }, '');
+    depth = history.state.depth;
+    focusPending = true;
+    route();
+  });
+  window.addEventListener('popstate', () => {
+    if (history.state && typeof history.state.depth === 'number') depth = history.state.depth;
+  });
+
+  async function start() {
+    depth = history.state && typeof history.state.depth === 'number' ? history.state.depth : 0;
+    if (!location.hash || location.hash === '#') history.replaceState({ depth }, '', '#/');
+    else history.replaceState({ depth }, '');
+    const onAuthPage = /^#\/(login|register)\b/.test(location.hash);
+    if (!onAuthPage) {
+      try {
+        await api('GET', '/api/me', undefined, { auth: false });
+      } catch (e) {
+        if (e.status === 401) return replaceHash('#/login');
+      }
+    }
+    route();
+  }
+
+  start();
+})();

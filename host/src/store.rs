@@ -1,0 +1,125 @@
+//! The host's persistent state: one sled database under the data directory,
+//! one named tree per kind of record.
+//!
+//! Domain services own the layout of their trees (key encodings are
+//! documented where each tree is used); this module only opens the database
+//! and offers typed JSON helpers. Keys that hold a time use big-endian
+//! integers so that sled's byte order is time order.
+
+use std::path::Path;
+
+use serde::{Serialize, de::DeserializeOwned};
+
+/// Errors from the store: I/O or corruption in sled, or a record that no
+/// longer decodes.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// sled reported an I/O error or corruption.
+    #[error("store: {0}")]
+    Sled(#[from] sled::Error),
+    /// A stored record could not be decoded (written by an incompatible
+    /// version).
+    #[error("store: undecodable record: {0}")]
+    Decode(#[from] serde_json::Error),
+}
+
+/// Names of the trees, in one place so that no two services share one by
+/// accident.
+pub mod trees {
+    /// `citizen_id` → citizen record (JSON).
+    pub const CITIZENS: &str = "citizens";
+    /// phone number → `citizen_id`.
+    pub const PHONES: &str = "phones";
+    /// session id (`jti`) → session record (JSON).
+    pub const SESSIONS: &str = "sessions";
+    /// `app_id \0 openid` → `citizen_id`.
+    pub const OPENIDS: &str = "openids";
+    /// `citizen_id \0 app_id \0 scope` → grant (JSON).
+    pub const GRANTS: &str = "grants";
+    /// `order_id` → order (JSON).
+    pub const ORDERS: &str = "orders";
+    /// `app_id \0 out_trade_no` → `order_id`.
+    pub const ORDER_KEYS: &str = "order_keys";
+    /// `citizen_id \0 time (u64 BE) \0 message_id` → inbox message (JSON).
+    pub const INBOX: &str = "inbox";
+    /// `app_id \0 key` → value bytes.
+    pub const APP_STORAGE: &str = "app_storage";
+    /// `app_id` → bytes used (u64 BE).
+    pub const APP_STORAGE_USAGE: &str = "app_storage_usage";
+    /// `app_id \0 time (u64 BE ns) \0 seq (u64 BE)` → audit record (JSON).
+    pub const AUDIT: &str = "audit";
+    /// division code → division (JSON).
+    pub const DIVISIONS: &str = "divisions";
+    /// host-wide settings and markers (`divisions_loaded`, ...).
+    pub const META: &str = "meta";
+}
+
+/// The opened database. Cheap to clone (sled handles are reference counted).
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let db = sled::Config::new().path(dir).open()?;
+        Ok(Self { db })
+    }
+
+    /// Opens a named tree (see [`trees`]).
+    pub fn tree(&self, name: &str) -> Result<sled::Tree, StoreError> {
+        Ok(self.db.open_tree(name)?)
+    }
+
+    /// Flushes everything written so far to disk.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Unique, increasing id from sled (survives restarts).
+    pub fn next_id(&self) -> Result<u64, StoreError> {
+        Ok(self.db.generate_id()?)
+    }
+}
+
+/// Reads a JSON record from `tree`.
+pub fn get_json<T: DeserializeOwned>(
+    tree: &sled::Tree,
+    key: impl AsRef<[u8]>,
+) -> Result<Option<T>, StoreError> {
+    match tree.get(key)? {
+        Some(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
+        None => Ok(None),
+    }
+}
+
+/// Writes a JSON record to `tree`.
+pub fn put_json<T: Serialize>(
+    tree: &sled::Tree,
+    key: impl AsRef<[u8]>,
+    value: &T,
+) -> Result<(), StoreError> {
+    tree.insert(key.as_ref(), serde_json::to_vec(value)?)?;
+    Ok(())
+}
+
+/// Joins key parts with a `\0` separator (parts never contain `\0`: ids,
+/// phone numbers and app ids are validated before they reach the store).
+pub fn key(parts: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push(0);
+        }
+        out.extend_from_slice(part);
+    }
+    out
+}
+
+/// Current time as UTC milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    let now = time::OffsetDateTime::now_utc();
+    (now.unix_timestamp_nanos() / 1_000_000) as u64
+}

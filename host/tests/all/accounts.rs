@@ -1,0 +1,109 @@
+//! Registration, login, sessions and the shell API's error shape.
+
+use serde_json::json;
+
+use crate::support::TestHost;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn register_login_logout() {
+    let host = TestHost::start().await;
+    let c = host.client();
+    assert_eq!(c.get("/api/me").await.status(), 401);
+
+    let r = c
+        .post_json(
+            "/api/register",
+            &json!({"phone": "13912345678", "password": "a good password"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    assert!(
+        r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("HttpOnly")
+    );
+    let me = c.get_json("/api/me", 200).await;
+    assert_eq!(me["phone_masked"], "139****5678");
+    assert_eq!(me["assurance_level"], 1);
+
+    let other = host.client();
+    let r = other
+        .post_json(
+            "/api/register",
+            &json!({"phone": "13912345678", "password": "another password"}),
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"]["field"],
+        "phone"
+    );
+    let r = other
+        .post_json(
+            "/api/login",
+            &json!({"phone": "13912345678", "password": "wrong password"}),
+        )
+        .await;
+    assert_eq!(r.status(), 401);
+    let r = other
+        .post_json(
+            "/api/login",
+            &json!({"phone": "13912345678", "password": "a good password"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+
+    assert_eq!(c.post_json("/api/logout", &json!({})).await.status(), 204);
+    assert_eq!(c.get("/api/me").await.status(), 401);
+    // The other session is unaffected.
+    assert_eq!(other.get("/api/me").await.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_names_the_field() {
+    let host = TestHost::start().await;
+    let c = host.client();
+    let cases = [
+        (
+            json!({"phone": "12", "password": "a good password"}),
+            "phone",
+        ),
+        (
+            json!({"phone": "13912345678", "password": "short"}),
+            "password",
+        ),
+        (json!({"password": "a good password"}), "phone"),
+        (
+            json!({"phone": 13912345678u64, "password": "a good password"}),
+            "phone",
+        ),
+    ];
+    for (body, field) in cases {
+        let r = c.post_json("/api/register", &body).await;
+        assert_eq!(r.status(), 400, "{body}");
+        let error = r.json::<serde_json::Value>().await.unwrap();
+        assert_eq!(error["error"]["field"], field, "{error}");
+    }
+    let r = c
+        .http
+        .post(format!("{}/api/register", host.base))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"]["code"],
+        "invalid_argument"
+    );
+    // Mini-apps need a signed-in citizen.
+    let r = c.get("/apps/hello/").await;
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"]["code"],
+        "unauthenticated"
+    );
+    assert_eq!(c.get("/api/nothing-here").await.status(), 404);
+}

@@ -1,0 +1,254 @@
+//! The bundled mini-apps' journeys, as a citizen does them in the shell.
+
+use serde_json::{Value, json};
+
+use crate::support::{TestHost, actions, eventually};
+
+const VIEW: &str = "application/vnd.cityhost.view+json";
+
+async fn view(r: reqwest::Response, status: u16) -> Value {
+    assert_eq!(r.status(), status);
+    let content_type = r.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(
+        content_type.starts_with(VIEW),
+        "content type {content_type}"
+    );
+    r.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn utility_bill_is_paid_only_when_the_citizen_confirms() {
+    let host = TestHost::start().await;
+    let c = host.demo_citizen("13800000001").await;
+
+    let bills = view(
+        c.get("/apps/utility-bills/bills?account=3301001").await,
+        200,
+    )
+    .await;
+    let pay_buttons: Vec<&Value> = actions(&bills, "post")
+        .into_iter()
+        .filter(|a| a["path"] == "/pay")
+        .collect();
+    assert!(!pay_buttons.is_empty(), "no unpaid bill to pay: {bills}");
+    let body = pay_buttons[0]["body"].as_object().unwrap();
+    let form: Vec<(&str, &str)> = body
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str().unwrap()))
+        .collect();
+    let bill_id = body["bill"].as_str().unwrap().to_string();
+
+    let checkout = view(c.post_form("/apps/utility-bills/pay", &form).await, 200).await;
+    let pay = actions(&checkout, "pay");
+    assert_eq!(pay.len(), 1, "{checkout}");
+    let order_id = pay[0]["order_id"].as_str().unwrap().to_string();
+    // Paying the same bill again reuses the same order (same out_trade_no).
+    let again = view(c.post_form("/apps/utility-bills/pay", &form).await, 200).await;
+    assert_eq!(actions(&again, "pay")[0]["order_id"], order_id.as_str());
+
+    // Created, not paid, until the citizen confirms in the host.
+    let order = c.get_json(&format!("/api/orders/{order_id}"), 200).await;
+    assert_eq!(order["state"], "created");
+    assert_eq!(order["app_id"], "utility-bills");
+    assert!(order["amount_fen"].as_u64().unwrap() > 0);
+    let still_unpaid = view(
+        c.get("/apps/utility-bills/bills?account=3301001").await,
+        200,
+    )
+    .await;
+    assert!(
+        actions(&still_unpaid, "post")
+            .iter()
+            .any(|a| a["body"]["bill"] == bill_id.as_str())
+    );
+
+    // Another citizen cannot see or confirm it; a form post cannot confirm it.
+    let other = host.demo_citizen("13800000002").await;
+    assert_eq!(
+        other.get(&format!("/api/orders/{order_id}")).await.status(),
+        404
+    );
+    let confirm = format!("/api/orders/{order_id}/confirm");
+    assert_eq!(
+        other
+            .post_json(&confirm, &json!({"order_id": order_id}))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        c.post_form(&confirm, &[("order_id", &order_id)])
+            .await
+            .status(),
+        415
+    );
+
+    let paid = c.post_json(&confirm, &json!({"order_id": order_id})).await;
+    assert_eq!(paid.status(), 200);
+    assert_eq!(paid.json::<Value>().await.unwrap()["state"], "paid");
+    assert_eq!(
+        c.post_json(&confirm, &json!({"order_id": order_id}))
+            .await
+            .status(),
+        409
+    );
+
+    // The app hears of it (event) and sends a receipt to the inbox.
+    eventually("the receipt in the inbox", || async {
+        let inbox = c.get_json("/api/inbox", 200).await;
+        inbox["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["app_id"] == "utility-bills")
+    })
+    .await;
+    let inbox = c.get_json("/api/inbox", 200).await;
+    assert!(inbox["unread"].as_u64().unwrap() >= 1);
+    let receipt = &inbox["messages"][0];
+    assert_eq!(receipt["app_name"], "水电煤缴费");
+    let id = receipt["id"].as_str().unwrap();
+    assert_eq!(
+        c.post_json(&format!("/api/inbox/{id}/read"), &json!({}))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        c.get_json("/api/inbox", 200).await["unread"]
+            .as_u64()
+            .unwrap(),
+        inbox["unread"].as_u64().unwrap() - 1
+    );
+
+    // The bill now reads as paid: no pay button for it any more.
+    let after = view(
+        c.get("/apps/utility-bills/bills?account=3301001").await,
+        200,
+    )
+    .await;
+    assert!(
+        !actions(&after, "post")
+            .iter()
+            .any(|a| a["body"]["bill"] == bill_id.as_str()),
+        "{after}"
+    );
+    let orders = c.get_json("/api/orders", 200).await;
+    assert_eq!(orders[0]["state"], "paid");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn housing_fund_shows_the_balance_after_consent() {
+    let host = TestHost::start().await;
+    let c = host.demo_citizen("13800000001").await;
+
+    let asking = view(c.get("/apps/housing-fund/").await, 403).await;
+    let consent = actions(&asking, "consent");
+    assert_eq!(consent.len(), 1, "{asking}");
+    assert_eq!(consent[0]["scope"], "auth_user");
+
+    let sheet = c
+        .get_json("/api/consents/housing-fund/auth_user", 200)
+        .await;
+    assert_eq!(sheet["granted"], false);
+    assert_eq!(sheet["app_name"], "公积金查询");
+    assert!(sheet["fields"].as_array().unwrap().len() >= 2);
+    let r = c
+        .post_json(
+            "/api/consents",
+            &json!({"app_id": "housing-fund", "scope": "auth_user", "decision": "grant"}),
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+
+    let balance = view(c.get("/apps/housing-fund/").await, 200).await;
+    let text = balance.to_string();
+    assert!(text.contains("\"kv\""), "{text}");
+    assert!(text.contains('¥'), "{text}");
+    // The app saw only the masked number, never the full one.
+    assert!(!text.contains("33010619900101123X"));
+
+    // Withdrawing the grant closes the door again.
+    let grants = c.get_json("/api/consents", 200).await;
+    assert_eq!(grants[0]["app_id"], "housing-fund");
+    assert_eq!(
+        c.http
+            .delete(format!("{}/api/consents/housing-fund/auth_user", host.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    view(c.get("/apps/housing-fund/").await, 403).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn move_my_car_reaches_the_owner_without_revealing_anyone() {
+    let host = TestHost::start().await;
+    let requester = host.demo_citizen("13800000001").await;
+    let r = requester
+        .post_form(
+            "/apps/move-my-car/requests",
+            &[("plate", "浙A 12345"), ("location", "西湖文化广场东门")],
+        )
+        .await;
+    let answer = view(r, 200).await.to_string();
+    assert!(
+        !answer.contains("13800000002") && !answer.contains("李四"),
+        "{answer}"
+    );
+
+    let owner = host.demo_citizen("13800000002").await;
+    let inbox = owner.get_json("/api/inbox", 200).await;
+    let messages = inbox["messages"].as_array().unwrap();
+    let request = messages
+        .iter()
+        .find(|m| m["app_id"] == "move-my-car")
+        .unwrap_or_else(|| panic!("no request in the owner's inbox: {inbox}"));
+    let text = request.to_string();
+    assert!(text.contains("浙A12345"), "{text}");
+    assert!(text.contains("西湖文化广场东门"), "{text}");
+    for personal in ["13800000001", "张三"] {
+        assert!(!text.contains(personal), "the owner learns {personal}");
+    }
+    // The requester's own inbox got nothing from this.
+    let mine = requester.get_json("/api/inbox", 200).await;
+    assert!(
+        !mine["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["app_id"] == "move-my-car")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn service_list_names_departments_and_divisions() {
+    let host = TestHost::start().await;
+    let c = host.demo_citizen("13800000001").await;
+    let apps = c.get_json("/api/apps", 200).await;
+    let ids: Vec<&str> = apps
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    for id in ["utility-bills", "housing-fund", "move-my-car", "hello"] {
+        assert!(ids.contains(&id), "{id} missing from {ids:?}");
+    }
+    let bills = apps
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == "utility-bills")
+        .unwrap();
+    assert_eq!(
+        bills["department"]["division_path"],
+        json!(["浙江省", "杭州市"])
+    );
+    // The shell itself is served.
+    let page = c.get("/").await;
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("/shell/app.js"));
+}

@@ -1,0 +1,55 @@
+//! Every capability call is audited, without personal data, and the
+//! operator can list the records.
+
+use serde_json::Value;
+
+use crate::support::TestHost;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn capability_calls_are_audited_without_personal_data() {
+    let host = TestHost::start().await;
+    let c = host.demo_citizen("13800000001").await;
+    assert_eq!(c.get("/apps/hello/").await.status(), 200);
+
+    let url = format!("{}/api/operator/audit?app=hello", host.base);
+    let r = c.http.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = c
+        .http
+        .get(&url)
+        .bearer_auth(&host.platform.operator_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    let records: Vec<Value> = serde_json::from_str(&text).unwrap();
+    assert!(
+        records
+            .iter()
+            .any(|r| r["capability"] == "identity.openid" && r["outcome"] == "ok"),
+        "{text}"
+    );
+    assert!(
+        records
+            .iter()
+            .any(|r| r["capability"].as_str().unwrap().starts_with("storage.")),
+        "{text}"
+    );
+    for record in &records {
+        assert_eq!(record["app"], "hello");
+        assert_eq!(record["openid"].as_str().map(str::len), Some(32));
+    }
+    for personal in ["13800000001", "张三", "33010619900101123X"] {
+        assert!(!text.contains(personal), "audit log holds {personal}");
+    }
+    // A time range that ends before the calls holds nothing.
+    let r = c
+        .http
+        .get(format!("{url}&to=1"))
+        .bearer_auth(&host.platform.operator_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Vec<Value>>().await.unwrap().len(), 0);
+}

@@ -1,0 +1,147 @@
+//! A mini-app that loops, eats memory or traps is stopped with a clear 5xx
+//! and an error id; the host and the other apps carry on. Components import
+//! only what their manifest declares, and apps cannot read each other's
+//! storage.
+
+use std::time::Instant;
+
+use cityhost::manifest::Manifest;
+use cityhost::registry::{self, AppLoadError};
+use cityhost::runtime::LoadError;
+use serde_json::Value;
+
+use crate::support::{TestHost, components, workspace};
+
+async fn error_of(r: reqwest::Response) -> (u16, Value) {
+    let status = r.status().as_u16();
+    (status, r.json::<Value>().await.unwrap()["error"].clone())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn runaway_guests_are_stopped_and_the_host_carries_on() {
+    let host = TestHost::start().await;
+    let c = host.demo_citizen("13800000001").await;
+
+    let started = Instant::now();
+    let (status, error) = error_of(c.get("/apps/probe/spin").await).await;
+    assert_eq!(status, 504, "{error}");
+    assert_eq!(error["code"], "app_timeout");
+    assert!(error["error_id"].as_str().is_some_and(|id| id.len() == 36));
+    assert!(
+        started.elapsed().as_secs_f64() < 5.0,
+        "deadline took {:?}",
+        started.elapsed()
+    );
+
+    let (status, error) = error_of(c.get("/apps/probe/hog").await).await;
+    assert_eq!(status, 502, "{error}");
+    assert_eq!(error["code"], "app_memory_exceeded");
+
+    let (status, error) = error_of(c.get("/apps/probe/trap").await).await;
+    assert_eq!(status, 502, "{error}");
+    assert_eq!(error["code"], "app_failed");
+
+    // The same app serves its next request on a fresh instance...
+    let r = c.get("/apps/probe/ok").await;
+    assert_eq!(r.status(), 200);
+    // ...and other apps are untouched, also while a guest spins.
+    let spinning = {
+        let c = host.demo_citizen("13800000002").await;
+        tokio::spawn(async move { c.get("/apps/probe/spin").await.status() })
+    };
+    let r = c.get("/apps/hello/").await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(spinning.await.unwrap(), 504);
+    assert_eq!(c.get("/healthz").await.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apps_cannot_read_each_others_storage() {
+    let host = TestHost::start().await;
+    // The probe component loaded a second time under another app id.
+    let dir = workspace().join("host/tests/fixtures/probe");
+    let text = std::fs::read_to_string(dir.join("cityhost.toml")).unwrap();
+    let manifest =
+        Manifest::parse(&text.replacen("id = \"probe\"", "id = \"probe-b\"", 1)).unwrap();
+    let bytes = std::fs::read(components().join("probe.wasm")).unwrap();
+    let p = &host.platform;
+    let app =
+        registry::load_app(&p.runtime, &p.services.directory, manifest, &bytes, &dir).unwrap();
+    p.registry.install(app);
+
+    let c = host.demo_citizen("13800000001").await;
+    let r = c
+        .post_form(
+            "/apps/probe/kv/set",
+            &[("key", "secret"), ("value", "only-for-probe")],
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    let r = c.get("/apps/probe/kv/get?key=secret").await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "only-for-probe");
+    let r = c.get("/apps/probe-b/kv/get?key=secret").await;
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_component_importing_an_undeclared_capability_is_refused() {
+    let host = TestHost::start().await;
+    let dir = workspace().join("miniapps/utility-bills");
+    let text = std::fs::read_to_string(dir.join("cityhost.toml")).unwrap();
+    let mut manifest = Manifest::parse(&text).unwrap();
+    manifest.permissions.retain(|p| p.name() != "payment");
+    let bytes = std::fs::read(components().join("utility_bills.wasm")).unwrap();
+    let p = &host.platform;
+    let refused = registry::load_app(&p.runtime, &p.services.directory, manifest, &bytes, &dir);
+    match refused {
+        Err(AppLoadError::Load(e @ LoadError::UndeclaredImport { .. })) => {
+            let message = e.to_string();
+            assert!(
+                message.contains("cityhost:miniapp/payment@0.1.0"),
+                "{message}"
+            );
+        }
+        Err(e) => panic!("refused for the wrong reason: {e}"),
+        Ok(_) => panic!("a component importing payment loaded without the payment permission"),
+    }
+    // Bytes that are not a component are refused too.
+    let manifest = Manifest::parse(&text).unwrap();
+    assert!(matches!(
+        registry::load_app(
+            &p.runtime,
+            &p.services.directory,
+            manifest,
+            b"\0asm garbage",
+            &dir
+        ),
+        Err(AppLoadError::Load(LoadError::Invalid(_)))
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn host_namespace_is_closed_to_citizens() {
+    let host = TestHost::start().await;
+    let c = host.demo_citizen("13800000001").await;
+    // Events can only come from the host.
+    let r = c
+        .post_form(
+            "/apps/utility-bills/_cityhost/events/payment.succeeded",
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+    // App responses are sandboxed and cannot set cookies.
+    let r = c.get("/apps/hello/").await;
+    assert!(
+        r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .starts_with("sandbox")
+    );
+    assert!(r.headers().get("set-cookie").is_none());
+    // Unknown apps are a 404 with a JSON error.
+    let (status, error) = error_of(c.get("/apps/no-such-app/").await).await;
+    assert_eq!(status, 404);
+    assert_eq!(error["code"], "not_found");
+}

@@ -1,0 +1,181 @@
+//! Test host: builds the guests once per test run, starts a host per test.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use cityhost::cli::{build_apps, demo};
+use cityhost::platform::{HostConfig, Platform};
+use reqwest::{Client, Response};
+use serde_json::Value;
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Directories of every app the tests load.
+pub fn app_dirs() -> Vec<PathBuf> {
+    let root = workspace();
+    build_apps::find_apps(&[
+        root.join("miniapps"),
+        root.join("examples"),
+        root.join("host/tests/fixtures"),
+    ])
+    .unwrap()
+}
+
+/// Builds the guest components once (cargo, `wasm32-wasip2`, guest profile).
+pub fn components() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap();
+        let roots = [
+            workspace().join("miniapps"),
+            workspace().join("examples"),
+            workspace().join("host/tests/fixtures"),
+        ];
+        build_apps::build(&roots, target).expect("building the mini-apps")
+    })
+}
+
+/// A running host.
+pub struct TestHost {
+    /// `http://127.0.0.1:{port}`.
+    pub base: String,
+    /// The host's state.
+    pub platform: Arc<Platform>,
+    _data: tempfile::TempDir,
+}
+
+impl TestHost {
+    /// Starts a host with every app loaded and the demo data seeded.
+    pub async fn start() -> TestHost {
+        let data = tempfile::tempdir().unwrap();
+        let components = tokio::task::spawn_blocking(components).await.unwrap();
+        let platform = Platform::open(&HostConfig {
+            data_dir: data.path().to_path_buf(),
+            runtime: Default::default(),
+        })
+        .unwrap();
+        let failures = platform.load_apps(&app_dirs(), components);
+        assert!(failures.is_empty(), "apps failed to load: {failures:?}");
+        demo::seed(&platform).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(cityhost::http::serve(listener, platform.clone()));
+        TestHost {
+            base,
+            platform,
+            _data: data,
+        }
+    }
+
+    /// A fresh browser-like client (own cookie jar).
+    pub fn client(&self) -> Citizen {
+        Citizen {
+            base: self.base.clone(),
+            http: Client::builder()
+                .cookie_store(true)
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+        }
+    }
+
+    /// A client signed in as the demo citizen with this phone number.
+    pub async fn demo_citizen(&self, phone: &str) -> Citizen {
+        let citizen = self.client();
+        let r = citizen
+            .post_json(
+                "/api/login",
+                &serde_json::json!({"phone": phone, "password": demo::DEMO_PASSWORD}),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "demo login");
+        citizen
+    }
+}
+
+/// An HTTP client with a cookie jar.
+pub struct Citizen {
+    base: String,
+    /// The underlying client.
+    pub http: Client,
+}
+
+impl Citizen {
+    /// GET `path`.
+    pub async fn get(&self, path: &str) -> Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// POST JSON to `path`.
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// POST a form to `path`.
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// GET `path` and decode JSON, asserting the status.
+    pub async fn get_json(&self, path: &str, status: u16) -> Value {
+        let r = self.get(path).await;
+        assert_eq!(r.status(), status, "GET {path}");
+        r.json().await.unwrap()
+    }
+}
+
+/// Every action of `kind` anywhere in a view.
+pub fn actions<'a>(view: &'a Value, kind: &str) -> Vec<&'a Value> {
+    let mut out = Vec::new();
+    collect(view, kind, &mut out);
+    out
+}
+
+fn collect<'a>(value: &'a Value, kind: &str, out: &mut Vec<&'a Value>) {
+    match value {
+        Value::Object(map) => {
+            if map.get("kind").and_then(Value::as_str) == Some(kind) {
+                out.push(value);
+            }
+            map.values().for_each(|v| collect(v, kind, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect(v, kind, out)),
+        _ => {}
+    }
+}
+
+/// Polls `check` every 50 ms for up to 10 s.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
