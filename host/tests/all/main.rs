@@ -3,6 +3,9 @@
 //! `examples/` and the test fixture `host/tests/fixtures/probe`, driven over
 //! HTTP. One binary (modules per area) so the host links once.
 
+// The test modules share helpers with `pub`; nothing here is exported.
+#![allow(unreachable_pub)]
+
 mod accounts;
 mod apps;
 mod audit;
