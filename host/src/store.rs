@@ -16,11 +16,25 @@ use serde::{Serialize, de::DeserializeOwned};
 pub enum StoreError {
     /// sled reported an I/O error or corruption.
     #[error("store: {0}")]
-    Sled(#[from] sled::Error),
+    Sled(sled::Error),
     /// A stored record could not be decoded (written by an incompatible
     /// version).
     #[error("store: undecodable record: {0}")]
-    Decode(#[from] serde_json::Error),
+    Decode(serde_json::Error),
+}
+
+// Not `#[from]`: the message already holds the cause, and `{:#}` would
+// print it twice.
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        StoreError::Sled(e)
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Decode(e)
+    }
 }
 
 /// Names of the trees, in one place so that no two services share one by

@@ -46,6 +46,7 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .route("/shell/style.css", get(shell::style))
         .route("/healthz", get(healthz))
         .route("/apps/{app_id}", any(apps::forward))
+        .route("/apps/{app_id}/", any(apps::forward))
         .route("/apps/{app_id}/{*path}", any(apps::forward))
         .nest("/api", api)
         .fallback(|| async { ApiError::not_found("page") })
