@@ -1,0 +1,124 @@
+//! Write CityHost mini-apps in Rust.
+//!
+//! A mini-app is a WebAssembly component (target `wasm32-wasip2`) that the
+//! host runs on a fresh instance for every request. This crate gives it:
+//!
+//! - a [`Router`] that dispatches by method and exact path, and host events
+//!   by name ([`Router::on_event`]);
+//! - a [`Request`] with typed access to query, form and JSON body, whose
+//!   errors name the offending field;
+//! - a [`Response`]: a [`View`] (the declarative page the host's shell
+//!   renders, see `docs/views.md`), JSON, text or a redirect;
+//! - safe wrappers over the host's capabilities: [`identity`], [`payment`],
+//!   [`notify`], [`storage`] and [`log`];
+//! - one [`Error`] type: `?` on a capability or request error inside a
+//!   handler answers the right status with a view explaining it (a missing
+//!   consent answers a button that opens the host's consent sheet);
+//! - helpers for [`money`] (integer fen, never floats) and [`time`] (UTC
+//!   milliseconds, shown in Beijing time);
+//! - [`export_app!`], which exports the app's router as the component's
+//!   `handler`.
+//!
+//! # Example
+//!
+//! ```
+//! use cityhost_sdk::{Request, Result, Router, View, identity, storage};
+//!
+//! fn index(_req: &Request) -> Result<View> {
+//!     let openid = identity::openid()?;
+//!     let key = format!("visits:{openid}");
+//!     let visits = storage::get_json::<u64>(&key)?.unwrap_or(0) + 1;
+//!     storage::set_json(&key, &visits)?;
+//!     Ok(View::new("你好").text(format!("这是您第 {visits} 次访问。")))
+//! }
+//!
+//! fn app() -> Router {
+//!     Router::new().get("/", index)
+//! }
+//!
+//! cityhost_sdk::export_app!(app());
+//! # fn main() {}
+//! ```
+//!
+//! Build with `cargo build --target wasm32-wasip2 --profile guest`; the app
+//! crate is a `cdylib` whose package name is the app id, beside a
+//! `cityhost.toml` manifest.
+//!
+//! # Imports and permissions
+//!
+//! The component imports only the capability interfaces whose functions the
+//! app calls: the example above imports `cityhost:miniapp/identity` and
+//! `cityhost:miniapp/storage` (plus `cityhost:miniapp/types`, which holds
+//! only the shared error type), so its manifest declares
+//! `permissions = ["identity", "storage"]`. The host refuses a component
+//! importing an interface its manifest does not declare.
+//!
+//! # Units
+//!
+//! Money is integer fen as `u64` (1 yuan = 100 fen); times are UTC
+//! milliseconds since the Unix epoch as `u64`.
+//!
+//! # Testing
+//!
+//! [`Router::handle`] answers a [`Request`] natively, so routing, parsing
+//! and views can be unit-tested with `cargo test`. Capability calls only
+//! work inside the host (natively they panic).
+
+#![deny(missing_docs)]
+
+#[doc(hidden)]
+pub mod bindings;
+mod capabilities;
+mod error;
+mod guest;
+pub mod money;
+mod request;
+mod response;
+mod router;
+pub mod time;
+pub mod view;
+
+pub use capabilities::{identity, log, notify, payment, storage};
+pub use error::{Error, Result};
+pub use request::{Method, Request};
+pub use response::Response;
+pub use router::{EVENT_PATH_PREFIX, Router};
+pub use view::View;
+
+/// What [`export_app!`] expands to; not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::guest::{Guest, WitRequest, WitResponse, handle};
+}
+
+/// Exports an app as the component's `cityhost:miniapp/handler`.
+///
+/// The argument is an expression that builds the app's [`Router`]; it is
+/// evaluated once per request (each request runs on a fresh instance).
+/// Use it once, in the app crate's `lib.rs`:
+///
+/// ```
+/// use cityhost_sdk::{Request, Response, Result, Router};
+///
+/// fn ok(_req: &Request) -> Result<Response> {
+///     Ok(Response::text("ok"))
+/// }
+///
+/// cityhost_sdk::export_app!(Router::new().get("/ok", ok));
+/// # fn main() {}
+/// ```
+#[macro_export]
+macro_rules! export_app {
+    ($router:expr) => {
+        #[doc(hidden)]
+        struct __CityhostApp;
+
+        impl $crate::__private::Guest for __CityhostApp {
+            fn handle(request: $crate::__private::WitRequest) -> $crate::__private::WitResponse {
+                $crate::__private::handle(request, || $router)
+            }
+        }
+
+        $crate::bindings::export!(__CityhostApp with_types_in $crate::bindings);
+    };
+}
