@@ -1,0 +1,211 @@
+//! Accounts and bills as kept in the app's storage, and the order numbers
+//! derived from bills.
+//!
+//! Keys: `account:{account}` → [`Account`]; `bill:{account}:{bill_id}` →
+//! [`Bill`]; `trade:{out_trade_no}` → [`TradeRef`] (which bill an order
+//! pays, for the `payment.succeeded` event).
+
+use cityhost_sdk::Result;
+use cityhost_sdk::money::format_fen;
+use cityhost_sdk::payment::Order;
+use cityhost_sdk::storage;
+use serde::{Deserialize, Serialize};
+
+/// A utility account (户号).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Account {
+    /// The account number, digits.
+    pub(crate) account: String,
+    /// The holder's name, masked (`张*`).
+    pub(crate) holder: String,
+    /// The supply address.
+    pub(crate) address: String,
+}
+
+/// What a bill is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Kind {
+    Water,
+    Power,
+    Gas,
+}
+
+impl Kind {
+    /// The name on the citizen's screen.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Kind::Water => "水费",
+            Kind::Power => "电费",
+            Kind::Gas => "燃气费",
+        }
+    }
+}
+
+/// Whether a bill is settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Status {
+    Unpaid,
+    Paid,
+}
+
+/// One bill of an account for one period.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Bill {
+    /// Unique id, ASCII (`3301001-water-202610`).
+    pub(crate) bill_id: String,
+    /// The account it belongs to.
+    pub(crate) account: String,
+    /// Water, power or gas.
+    pub(crate) kind: Kind,
+    /// Billing month, `2026-10`.
+    pub(crate) period: String,
+    /// Amount due, fen.
+    pub(crate) amount_fen: u64,
+    /// Unpaid or paid.
+    pub(crate) status: Status,
+    /// The order that pays (or paid) it, once payment started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) out_trade_no: Option<String>,
+    /// How many earlier orders were cancelled or expired (numbers the next).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub(crate) retries: u32,
+    /// When it was paid, UTC ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) paid_at: Option<u64>,
+    /// Whether the citizen got the receipt message.
+    #[serde(default)]
+    pub(crate) receipt_sent: bool,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl Bill {
+    /// `2026-10 水费`.
+    pub(crate) fn title(&self) -> String {
+        format!("{} {}", self.period, self.kind.label())
+    }
+
+    /// What the payment sheet shows.
+    pub(crate) fn subject(&self) -> String {
+        format!("{}（户号 {}）", self.title(), self.account)
+    }
+
+    /// `¥42.10`.
+    pub(crate) fn amount(&self) -> String {
+        format_fen(self.amount_fen)
+    }
+
+    /// The order number for the current attempt: `ub-{bill_id}`, then
+    /// `ub-{bill_id}-r1`, ... after cancelled or expired orders. The same
+    /// bill always gets the same number until its order dies, so paying
+    /// twice reuses one order.
+    pub(crate) fn trade_no(&self) -> String {
+        match self.retries {
+            0 => format!("ub-{}", self.bill_id),
+            n => format!("ub-{}-r{n}", self.bill_id),
+        }
+    }
+
+    /// Records the payment of `order`.
+    pub(crate) fn mark_paid(&mut self, order: &Order) {
+        self.status = Status::Paid;
+        self.out_trade_no = Some(order.out_trade_no.clone());
+        self.paid_at = order.paid_at.or(Some(order.created_at));
+    }
+}
+
+/// Which bill an order pays.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct TradeRef {
+    pub(crate) account: String,
+    pub(crate) bill_id: String,
+}
+
+/// Whether `account` looks like an account number: 5-20 digits.
+pub(crate) fn is_account_number(account: &str) -> bool {
+    (5..=20).contains(&account.len()) && account.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The account, if it exists.
+pub(crate) fn account(account: &str) -> Result<Option<Account>> {
+    storage::get_json(&format!("account:{account}"))
+}
+
+/// The account's bills, newest period first.
+pub(crate) fn bills(account: &str) -> Result<Vec<Bill>> {
+    let mut bills = Vec::new();
+    for key in storage::list_keys(&format!("bill:{account}:"), storage::MAX_LIST)? {
+        if let Some(bill) = storage::get_json::<Bill>(&key)? {
+            bills.push(bill);
+        }
+    }
+    bills.sort_by(|a, b| b.period.cmp(&a.period).then(a.kind.cmp(&b.kind)));
+    Ok(bills)
+}
+
+/// One bill, if it exists.
+pub(crate) fn bill(account: &str, bill_id: &str) -> Result<Option<Bill>> {
+    storage::get_json(&bill_key(account, bill_id))
+}
+
+/// Saves a bill.
+pub(crate) fn save(bill: &Bill) -> Result<()> {
+    storage::set_json(&bill_key(&bill.account, &bill.bill_id), bill)
+}
+
+/// Remembers that order `out_trade_no` pays `bill`.
+pub(crate) fn save_trade(out_trade_no: &str, bill: &Bill) -> Result<()> {
+    let trade = TradeRef {
+        account: bill.account.clone(),
+        bill_id: bill.bill_id.clone(),
+    };
+    storage::set_json(&format!("trade:{out_trade_no}"), &trade)
+}
+
+/// The bill order `out_trade_no` pays, if it is one of ours.
+pub(crate) fn by_trade(out_trade_no: &str) -> Result<Option<Bill>> {
+    match storage::get_json::<TradeRef>(&format!("trade:{out_trade_no}"))? {
+        Some(trade) => bill(&trade.account, &trade.bill_id),
+        None => Ok(None),
+    }
+}
+
+fn bill_key(account: &str, bill_id: &str) -> String {
+    format!("bill:{account}:{bill_id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bill() -> Bill {
+        serde_json::from_str(
+            r#"{"bill_id":"3301001-gas-202610","account":"3301001","kind":"gas",
+                "period":"2026-10","amount_fen":3960,"status":"unpaid"}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn trade_numbers_are_stable_per_attempt() {
+        let mut b = bill();
+        assert_eq!(b.trade_no(), "ub-3301001-gas-202610");
+        assert_eq!(b.trade_no(), "ub-3301001-gas-202610");
+        b.retries = 2;
+        assert_eq!(b.trade_no(), "ub-3301001-gas-202610-r2");
+    }
+
+    #[test]
+    fn texts() {
+        let b = bill();
+        assert_eq!(b.amount(), "¥39.60");
+        assert_eq!(b.subject(), "2026-10 燃气费（户号 3301001）");
+        assert!(is_account_number("3301001"));
+        assert!(!is_account_number("33010a1"));
+        assert!(!is_account_number("1234"));
+    }
+}

@@ -1,0 +1,273 @@
+//! 水电煤缴费 (utility bills): look up an account's water, power and gas
+//! bills and pay them in the host's payment sheet.
+//!
+//! - `GET /` asks for the account number (户号);
+//! - `GET /bills?account=N` lists the bills, settling any whose order the
+//!   host reports paid, with a pay button per unpaid bill;
+//! - `POST /pay` (form `account`, `bill`) creates (or reuses) the bill's
+//!   order and answers a button that opens the payment sheet;
+//! - event `payment.succeeded` marks the bill paid and sends the citizen a
+//!   receipt.
+
+mod bill;
+
+use bill::{Bill, Status};
+use cityhost_sdk::payment::{self, Order, OrderRequest, OrderState};
+use cityhost_sdk::view::{Action, AlertLevel, Field, Form, Table};
+use cityhost_sdk::{Error, Request, Response, Result, Router, View, log, money, notify, time};
+use serde::Deserialize;
+
+const TITLE: &str = "水电煤缴费";
+
+/// The demo accounts, shown as a hint.
+const DEMO_ACCOUNTS: &str = "3301001、3301002";
+
+fn app() -> Router {
+    Router::new()
+        .get("/", index)
+        .get("/bills", bills)
+        .post("/pay", pay)
+        .on_event(payment::PAYMENT_SUCCEEDED, payment_succeeded)
+}
+
+cityhost_sdk::export_app!(app());
+
+fn account_form() -> Form {
+    Form::get("/bills", "查询账单").field(
+        Field::text("account", "户号")
+            .required()
+            .placeholder("请输入户号，如 3301001"),
+    )
+}
+
+/// `GET /`: the account form.
+fn index(_req: &Request) -> Result<View> {
+    Ok(View::new(TITLE)
+        .heading("查询账单")
+        .text("输入水、电、燃气账单上的户号，查询并缴纳待缴账单。")
+        .form(account_form())
+        .alert(AlertLevel::Info, format!("演示户号：{DEMO_ACCOUNTS}")))
+}
+
+#[derive(Deserialize)]
+struct AccountQuery {
+    account: String,
+}
+
+fn checked_account(account: String) -> Result<String> {
+    let account = account.trim().to_string();
+    if bill::is_account_number(&account) {
+        Ok(account)
+    } else {
+        Err(Error::bad_request("account", "应为 5-20 位数字"))
+    }
+}
+
+fn bills_path(account: &str) -> String {
+    format!("/bills?account={account}")
+}
+
+/// `GET /bills?account=N`: the account's bills.
+fn bills(req: &Request) -> Result<Response> {
+    let account = checked_account(req.query_as::<AccountQuery>()?.account)?;
+    let Some(info) = bill::account(&account)? else {
+        let view = View::new(TITLE)
+            .alert(
+                AlertLevel::Warning,
+                format!("未找到户号 {account}，请核对账单上的户号。"),
+            )
+            .form(account_form())
+            .text(format!("演示户号：{DEMO_ACCOUNTS}"));
+        return Ok(Response::view(view).status(404));
+    };
+    let mut bills = bill::bills(&account)?;
+    for b in bills.iter_mut() {
+        settle_if_paid(b)?;
+    }
+    let due: u64 = bills
+        .iter()
+        .filter(|b| b.status == Status::Unpaid)
+        .map(|b| b.amount_fen)
+        .sum();
+    let mut table = Table::new(["账期", "类型", "金额", "状态"]);
+    for b in &bills {
+        let status = match (b.status, b.paid_at) {
+            (Status::Unpaid, _) => "待缴".to_string(),
+            (Status::Paid, Some(at)) => format!("已缴 {}", time::format_beijing_date(at)),
+            (Status::Paid, None) => "已缴".to_string(),
+        };
+        table = table.row([b.period.clone(), b.kind.label().into(), b.amount(), status]);
+    }
+    let mut view = View::new(TITLE)
+        .kv([
+            ("户号", info.account.clone()),
+            ("户名", info.holder.clone()),
+            ("地址", info.address.clone()),
+            ("待缴合计", money::format_fen(due)),
+        ])
+        .heading("账单")
+        .table(table);
+    if due == 0 {
+        view = view.alert(AlertLevel::Success, "该户号的账单已全部缴清。");
+    } else {
+        view = view.heading("待缴账单");
+        for b in bills.iter().filter(|b| b.status == Status::Unpaid) {
+            let action = Action::post(
+                "/pay",
+                [("account", account.as_str()), ("bill", b.bill_id.as_str())],
+            );
+            view = view.button(format!("缴纳 {} {}", b.title(), b.amount()), action);
+        }
+    }
+    Ok(Response::view(view.link("查询其他户号", "/")))
+}
+
+/// Marks `b` paid if its pending order is paid (the citizen may come back
+/// before the host's event arrives).
+fn settle_if_paid(b: &mut Bill) -> Result<()> {
+    if b.status == Status::Paid {
+        return Ok(());
+    }
+    let Some(no) = b.out_trade_no.clone() else {
+        return Ok(());
+    };
+    if let Some(order) = payment::query_order(&no)?.filter(Order::is_paid) {
+        b.mark_paid(&order);
+        bill::save(b)?;
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct PayForm {
+    account: String,
+    bill: String,
+}
+
+/// `POST /pay`: the bill's order and a button to pay it.
+fn pay(req: &Request) -> Result<Response> {
+    let form: PayForm = req.form()?;
+    let account = checked_account(form.account)?;
+    let mut b = bill::bill(&account, &form.bill)?.ok_or_else(|| Error::not_found("该账单"))?;
+    let back = bills_path(&account);
+    if b.status == Status::Paid {
+        return Ok(paid_view(&b, &back));
+    }
+    if let Some(no) = b.out_trade_no.clone()
+        && let Some(order) = payment::query_order(&no)?
+    {
+        match order.state {
+            OrderState::Paid => {
+                b.mark_paid(&order);
+                bill::save(&b)?;
+                return Ok(paid_view(&b, &back));
+            }
+            OrderState::Created => return Ok(pay_view(&b, &order, &back)),
+            // A dead order cannot be paid: number a new one.
+            OrderState::Cancelled | OrderState::Expired => b.retries += 1,
+        }
+    }
+    let no = b.trade_no();
+    // Remember the number before creating the order, so that an order can
+    // always be traced back to its bill.
+    b.out_trade_no = Some(no.clone());
+    bill::save(&b)?;
+    bill::save_trade(&no, &b)?;
+    let order = payment::create_order(&OrderRequest {
+        out_trade_no: no,
+        amount_fen: b.amount_fen,
+        subject: b.subject(),
+        return_path: back.clone(),
+    })?;
+    Ok(pay_view(&b, &order, &back))
+}
+
+fn pay_view(b: &Bill, order: &Order, back: &str) -> Response {
+    let view = View::new("确认缴费")
+        .kv([
+            ("户号", b.account.clone()),
+            ("账单", b.title()),
+            ("金额", b.amount()),
+            ("订单号", order.out_trade_no.clone()),
+        ])
+        .button(format!("去支付 {}", b.amount()), order.pay_action())
+        .text("支付在平台的收银台完成，支付成功后将返回账单页，并在消息中心收到缴费凭证。")
+        .link("返回账单", back);
+    Response::view(view)
+}
+
+fn paid_view(b: &Bill, back: &str) -> Response {
+    let view = View::new(TITLE)
+        .alert(
+            AlertLevel::Success,
+            format!("{} {} 已缴清，无需重复缴纳。", b.title(), b.amount()),
+        )
+        .link("返回账单", back);
+    Response::view(view)
+}
+
+/// Event `payment.succeeded`: mark the bill paid and send the receipt.
+/// Idempotent: the host retries until it gets a 2xx.
+fn payment_succeeded(req: &Request) -> Result<Response> {
+    let event: Order = req.json()?;
+    let no = event.out_trade_no;
+    // Trust the host's order record, not the event body alone.
+    let order = match payment::query_order(&no)? {
+        Some(order) if order.is_paid() => order,
+        Some(_) => return Err(Error::Unavailable(format!("order {no} is not paid yet"))),
+        None => {
+            log::warn("payment.succeeded for an unknown order");
+            return Ok(Response::text("unknown order"));
+        }
+    };
+    let Some(mut b) = bill::by_trade(&no)? else {
+        log::warn("payment.succeeded for an order without a bill");
+        return Ok(Response::text("unknown bill"));
+    };
+    if b.status == Status::Unpaid {
+        b.mark_paid(&order);
+        bill::save(&b)?;
+    }
+    let _ = log::write(
+        log::Level::Info,
+        "bill paid",
+        &[("bill", &b.bill_id), ("out_trade_no", &no)],
+    );
+    if !b.receipt_sent {
+        let paid_at = b.paid_at.map(time::format_beijing).unwrap_or_default();
+        let body = format!(
+            "您已成功缴纳户号 {} 的 {}，金额 {}。\n订单号：{no}\n支付时间：{paid_at}",
+            b.account,
+            b.title(),
+            money::format_fen(order.amount_fen),
+        );
+        let receipt = notify::Message::new("缴费成功", body).link(bills_path(&b.account));
+        notify::send(&receipt)?;
+        b.receipt_sent = true;
+        bill::save(&b)?;
+    }
+    Ok(Response::text("ok"))
+}
+
+#[cfg(test)]
+mod tests {
+    use cityhost_sdk::Method;
+
+    use super::*;
+
+    #[test]
+    fn index_offers_the_account_form_and_demo_accounts() {
+        let res = app().handle(&Request::new(Method::Get, "/"));
+        let json = String::from_utf8(res.body().to_vec()).unwrap();
+        assert!(json.contains(r#""action":"/bills""#));
+        assert!(json.contains("3301001"));
+    }
+
+    #[test]
+    fn a_malformed_account_is_a_400_naming_it() {
+        let req = Request::new(Method::Get, "/bills").with_query("account", "abc");
+        let res = app().handle(&req);
+        assert_eq!(res.status_code(), 400);
+        assert!(String::from_utf8_lossy(res.body()).contains("account"));
+    }
+}
