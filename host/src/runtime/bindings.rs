@@ -13,5 +13,5 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use cityhost::miniapp::types::Error as WitError;
-pub use exports::cityhost::miniapp::handler::{Method, Request, Response};
+pub use self::cityhost::miniapp::types::Error as WitError;
+pub use self::exports::cityhost::miniapp::handler::{Method, Request, Response};
