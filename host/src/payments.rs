@@ -214,9 +214,7 @@ impl Payments {
                 field: "state",
                 reason: format!("the order is {state:?}, not payable").to_lowercase(),
             }),
-            Err(TransactionError::Abort(reason)) if reason == "missing" => {
-                Err(ServiceError::NotFound("order"))
-            }
+            Err(TransactionError::Abort("missing")) => Err(ServiceError::NotFound("order")),
             Err(e) => Err(tx_error(e)),
         }
     }
@@ -230,7 +228,7 @@ impl Payments {
                 out.push(order);
             }
         }
-        out.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        out.sort_by_key(|o| std::cmp::Reverse(o.created_at));
         Ok(out)
     }
 }

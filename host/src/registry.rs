@@ -70,6 +70,19 @@ impl Registry {
         self.apps.read().expect("registry lock").get(id).cloned()
     }
 
+    /// The app's display name and department name, for lists that outlive
+    /// an app (orders, grants, messages): the id and an empty department
+    /// when the app is no longer loaded.
+    pub fn display_names(&self, id: &str) -> (String, String) {
+        match self.get(id) {
+            Some(app) => (
+                app.manifest.name.clone(),
+                app.manifest.department.name.clone(),
+            ),
+            None => (id.to_string(), String::new()),
+        }
+    }
+
     /// Every app, by id.
     pub fn list(&self) -> Vec<Arc<App>> {
         self.apps

@@ -139,7 +139,7 @@ pub(super) async fn forward(
     let response = platform
         .call_app(&app, Some(&who.citizen.id), app_request)
         .await?;
-    Ok(into_http(response))
+    Ok(into_http(response, &app.manifest.id))
 }
 
 fn method(method: &axum::http::Method) -> ApiResult<Method> {
@@ -176,7 +176,10 @@ fn forwarded_headers(headers: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
-fn into_http(response: crate::runtime::bindings::Response) -> Response {
+/// The app's response as HTTP: its status (an invalid one becomes 502),
+/// its headers less those it may not set, an app-path `location` made
+/// absolute under `/apps/{app_id}`, and the host's sandboxing headers.
+fn into_http(response: crate::runtime::bindings::Response, app_id: &str) -> Response {
     let status = StatusCode::from_u16(response.status)
         .ok()
         .filter(|s| !s.is_informational())
@@ -184,12 +187,15 @@ fn into_http(response: crate::runtime::bindings::Response) -> Response {
     let mut out = Response::new(Body::from(response.body));
     *out.status_mut() = status;
     let headers = out.headers_mut();
-    for (name, value) in response.headers {
+    for (name, mut value) in response.headers {
         let lower = name.to_ascii_lowercase();
         if lower.starts_with(HOST_HEADER_PREFIX)
             || DROPPED_RESPONSE_HEADERS.contains(&lower.as_str())
         {
             continue;
+        }
+        if lower == "location" && value.starts_with('/') && !value.starts_with("//") {
+            value = format!("/apps/{app_id}{value}");
         }
         if let (Ok(name), Ok(value)) = (
             HeaderName::from_bytes(lower.as_bytes()),

@@ -30,6 +30,7 @@ pub(super) struct ConsentSheet {
 pub(super) struct GrantView {
     app_id: String,
     app_name: String,
+    department: String,
     scope: Scope,
     granted_at: u64,
 }
@@ -113,14 +114,15 @@ pub(super) async fn list(
     Ok(Json(
         grants
             .into_iter()
-            .map(|g| GrantView {
-                app_name: platform
-                    .registry
-                    .get(&g.app_id)
-                    .map_or_else(|| g.app_id.clone(), |a| a.manifest.name.clone()),
-                app_id: g.app_id,
-                scope: g.scope,
-                granted_at: g.granted_at,
+            .map(|g| {
+                let (app_name, department) = platform.registry.display_names(&g.app_id);
+                GrantView {
+                    app_name,
+                    department,
+                    app_id: g.app_id,
+                    scope: g.scope,
+                    granted_at: g.granted_at,
+                }
             })
             .collect(),
     ))

@@ -38,10 +38,7 @@ pub(super) async fn list(
         .list(&who.citizen.id, PAGE)?
         .into_iter()
         .map(|message| MessageView {
-            app_name: platform
-                .registry
-                .get(&message.app_id)
-                .map_or_else(|| message.app_id.clone(), |a| a.manifest.name.clone()),
+            app_name: platform.registry.display_names(&message.app_id).0,
             message,
         })
         .collect();

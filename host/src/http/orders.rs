@@ -29,13 +29,7 @@ pub(super) struct OrderView {
 
 impl OrderView {
     fn new(platform: &Platform, order: Order) -> Self {
-        let (app_name, department) = match platform.registry.get(&order.app_id) {
-            Some(app) => (
-                app.manifest.name.clone(),
-                app.manifest.department.name.clone(),
-            ),
-            None => (order.app_id.clone(), String::new()),
-        };
+        let (app_name, department) = platform.registry.display_names(&order.app_id);
         OrderView {
             state: order.state_at(now_ms()),
             order_id: order.order_id,
