@@ -3,7 +3,7 @@
 //!
 //! Money is integer fen (`u64`), currency CNY. The key (app id,
 //! `out_trade_no`) is the idempotency key. State changes are atomic (sled
-//! transactions over the `orders` and `order_keys` trees).
+//! transactions over the `orders`, `order_keys` and `citizen_orders` trees).
 
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
@@ -91,6 +91,7 @@ pub struct NewOrder {
 pub struct Payments {
     orders: sled::Tree,
     keys: sled::Tree,
+    by_citizen: sled::Tree,
 }
 
 impl Payments {
@@ -99,6 +100,7 @@ impl Payments {
         Ok(Self {
             orders: store.tree(trees::ORDERS)?,
             keys: store.tree(trees::ORDER_KEYS)?,
+            by_citizen: store.tree(trees::CITIZEN_ORDERS)?,
         })
     }
 
@@ -130,7 +132,13 @@ impl Payments {
         };
         let index = key(&[app_id.as_bytes(), order.out_trade_no.as_bytes()]);
         let encoded = serde_json::to_vec(&order).map_err(StoreError::from)?;
-        let result = (&self.orders, &self.keys).transaction(|(orders, keys)| {
+        let citizen_index = key(&[
+            citizen_id.as_bytes(),
+            &order.created_at.to_be_bytes(),
+            order.order_id.as_bytes(),
+        ]);
+        let trees = (&self.orders, &self.keys, &self.by_citizen);
+        let result = trees.transaction(|(orders, keys, by_citizen)| {
             if let Some(existing_id) = keys.get(&index)? {
                 let existing = orders
                     .get(&existing_id)?
@@ -139,6 +147,7 @@ impl Payments {
             }
             keys.insert(index.as_slice(), order.order_id.as_bytes())?;
             orders.insert(order.order_id.as_bytes(), encoded.as_slice())?;
+            by_citizen.insert(citizen_index.as_slice(), order.order_id.as_bytes())?;
             Ok(Ok(()))
         });
         match result.map_err(tx_error)? {
@@ -219,16 +228,20 @@ impl Payments {
         }
     }
 
-    /// The citizen's orders, newest first.
-    pub fn for_citizen(&self, citizen_id: &str) -> ServiceResult<Vec<Order>> {
+    /// The citizen's orders, newest first, at most `limit`.
+    pub fn for_citizen(&self, citizen_id: &str, limit: usize) -> ServiceResult<Vec<Order>> {
         let mut out = Vec::new();
-        for value in self.orders.iter().values() {
-            let order: Order = serde_json::from_slice(&value?).map_err(StoreError::from)?;
-            if order.citizen_id == citizen_id {
+        for id in self
+            .by_citizen
+            .scan_prefix(key(&[citizen_id.as_bytes(), b""]))
+            .values()
+            .rev()
+            .take(limit)
+        {
+            if let Some(order) = self.get(&String::from_utf8_lossy(&id?))? {
                 out.push(order);
             }
         }
-        out.sort_by_key(|o| std::cmp::Reverse(o.created_at));
         Ok(out)
     }
 }
@@ -327,6 +340,10 @@ mod tests {
             payments.confirm("c2", &a.order_id),
             Err(ServiceError::NotFound(_))
         ));
+        let listed = payments.for_citizen("c1", 10).unwrap();
+        assert_eq!(listed.len(), 2);
+        assert!(listed[0].created_at >= listed[1].created_at);
+        assert!(payments.for_citizen("c2", 10).unwrap().is_empty());
         let paid = payments.confirm("c1", &a.order_id).unwrap();
         assert_eq!(paid.state, OrderState::Paid);
         assert!(matches!(

@@ -54,6 +54,8 @@ pub mod trees {
     pub const ORDERS: &str = "orders";
     /// `app_id \0 out_trade_no` → `order_id`.
     pub const ORDER_KEYS: &str = "order_keys";
+    /// `citizen_id \0 created_at (u64 BE) \0 order_id` → `order_id`.
+    pub const CITIZEN_ORDERS: &str = "citizen_orders";
     /// `citizen_id \0 time (u64 BE) \0 message_id` → inbox message (JSON).
     pub const INBOX: &str = "inbox";
     /// `app_id \0 key` → value bytes.

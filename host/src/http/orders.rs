@@ -12,6 +12,9 @@ use crate::payments::{Order, OrderState};
 use crate::platform::Platform;
 use crate::store::now_ms;
 
+/// Orders listed at once.
+const ORDERS_PAGE: usize = 200;
+
 /// An order as the shell shows it.
 #[derive(Serialize)]
 pub(super) struct OrderView {
@@ -49,7 +52,10 @@ pub(super) async fn list(
     State(platform): State<Arc<Platform>>,
     who: SignedIn,
 ) -> ApiResult<Json<Vec<OrderView>>> {
-    let orders = platform.services.payments.for_citizen(&who.citizen.id)?;
+    let orders = platform
+        .services
+        .payments
+        .for_citizen(&who.citizen.id, ORDERS_PAGE)?;
     Ok(Json(
         orders
             .into_iter()
