@@ -40,12 +40,17 @@ fn key_file(path: &Path) -> std::io::Result<[u8; 32]> {
     }
     let mut key = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut key);
+    write_private(path, &key)?;
+    Ok(key)
+}
+
+/// Creates `path` (failing if it exists) readable by the owner only.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(&key)?;
-    Ok(key)
+    options.open(path)?.write_all(bytes)
 }
 
 /// The operator API's bearer token in `data_dir/operator-token` (created at
@@ -58,10 +63,6 @@ pub fn operator_token(data_dir: &Path) -> std::io::Result<String> {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let token = hex::encode(bytes);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(&path)?.write_all(token.as_bytes())?;
+    write_private(&path, token.as_bytes())?;
     Ok(token)
 }
