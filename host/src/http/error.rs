@@ -101,6 +101,7 @@ impl From<CallFailure> for ApiError {
                     (StatusCode::BAD_GATEWAY, "app_memory_exceeded", error_id)
                 }
                 GuestFailure::Trapped(_) => (StatusCode::BAD_GATEWAY, "app_failed", error_id),
+                GuestFailure::Busy => (StatusCode::SERVICE_UNAVAILABLE, "host_busy", error_id),
             },
             CallFailure::ResponseTooLarge { error_id } => {
                 (StatusCode::BAD_GATEWAY, "app_response_too_large", error_id)

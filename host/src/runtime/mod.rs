@@ -114,6 +114,9 @@ pub enum GuestFailure {
     /// The guest trapped (a panic, an unreachable, ...).
     #[error("the mini-app failed: {0}")]
     Trapped(String),
+    /// Every instance slot of the pooling allocator is in use.
+    #[error("the host is at its limit of concurrent mini-app instances; try again")]
+    Busy,
 }
 
 /// A compiled release, ready to instantiate.
@@ -205,7 +208,11 @@ impl Runtime {
         }
         .await;
         let result = result.map_err(|e| {
-            if store.data().limits.memory_exceeded {
+            if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+                .is_some()
+            {
+                GuestFailure::Busy
+            } else if store.data().limits.memory_exceeded {
                 GuestFailure::MemoryExceeded(memory_mib)
             } else if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
                 GuestFailure::DeadlineExceeded(timeout)
@@ -229,10 +236,12 @@ fn build_engine(config: &RuntimeConfig) -> anyhow::Result<Engine> {
     wasm.wasm_component_model(true);
     if config.pooling {
         let mut pool = PoolingAllocationConfig::default();
+        // A Rust `wasm32-wasip2` component holds one memory but several core
+        // instances and tables (its module plus the canonical-ABI shims).
         pool.total_component_instances(config.max_instances)
-            .total_core_instances(config.max_instances * 2)
+            .total_core_instances(config.max_instances * 8)
             .total_memories(config.max_instances)
-            .total_tables(config.max_instances * 2)
+            .total_tables(config.max_instances * 8)
             .max_memory_size(DEFAULT_MEMORY_BYTES)
             // Keeping the first pages resident avoids page faults on reuse
             // (measured: 25 µs → 14.5 µs per request, WASMTIME-NOTES.md).

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use cityhost::manifest::Manifest;
 use cityhost::registry::{self, AppLoadError};
-use cityhost::runtime::LoadError;
+use cityhost::runtime::{LoadError, RuntimeConfig};
 use serde_json::Value;
 
 use crate::support::{TestHost, components, workspace};
@@ -53,6 +53,26 @@ async fn runaway_guests_are_stopped_and_the_host_carries_on() {
     assert_eq!(r.status(), 200);
     assert_eq!(spinning.await.unwrap(), 504);
     assert_eq!(c.get("/healthz").await.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_instance_pool_answers_503_and_recovers() {
+    let host = TestHost::start_with(RuntimeConfig {
+        max_instances: 1,
+        ..RuntimeConfig::default()
+    })
+    .await;
+    let c = host.demo_citizen("13800000001").await;
+    let spinning = {
+        let c = host.demo_citizen("13800000002").await;
+        tokio::spawn(async move { c.get("/apps/probe/spin").await.status() })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (status, error) = error_of(c.get("/apps/probe/ok").await).await;
+    assert_eq!(status, 503, "{error}");
+    assert_eq!(error["code"], "host_busy");
+    assert_eq!(spinning.await.unwrap(), 504);
+    assert_eq!(c.get("/apps/probe/ok").await.status(), 200);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use cityhost::cli::{build_apps, demo};
 use cityhost::platform::{HostConfig, Platform};
+use cityhost::runtime::RuntimeConfig;
 use reqwest::{Client, Response};
 use serde_json::Value;
 
@@ -54,11 +55,16 @@ pub struct TestHost {
 impl TestHost {
     /// Starts a host with every app loaded and the demo data seeded.
     pub async fn start() -> TestHost {
+        Self::start_with(RuntimeConfig::default()).await
+    }
+
+    /// Starts a host with these engine settings.
+    pub async fn start_with(runtime: RuntimeConfig) -> TestHost {
         let data = tempfile::tempdir().unwrap();
         let components = tokio::task::spawn_blocking(components).await.unwrap();
         let platform = Platform::open(&HostConfig {
             data_dir: data.path().to_path_buf(),
-            runtime: Default::default(),
+            runtime,
         })
         .unwrap();
         let failures = platform.load_apps(&app_dirs(), components);
