@@ -32,6 +32,12 @@ pub enum ServiceError {
     /// The caller may not do this.
     #[error("{0}")]
     Forbidden(String),
+    /// Too many attempts; try again after the given time.
+    #[error("too many attempts; try again in {} s", retry_after_ms.div_ceil(1000))]
+    RateLimited {
+        /// How long to wait, ms.
+        retry_after_ms: u64,
+    },
     /// A quota is used up; names the quota.
     #[error("quota `{0}` exceeded")]
     QuotaExceeded(&'static str),

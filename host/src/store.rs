@@ -44,6 +44,8 @@ pub mod trees {
     pub const CITIZENS: &str = "citizens";
     /// phone number → `citizen_id`.
     pub const PHONES: &str = "phones";
+    /// phone number → failed logins in a row and lock time (JSON).
+    pub const LOGIN_FAILURES: &str = "login_failures";
     /// session id (`jti`) → session record (JSON).
     pub const SESSIONS: &str = "sessions";
     /// `app_id \0 openid` → `citizen_id`.

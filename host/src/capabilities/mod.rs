@@ -149,6 +149,7 @@ impl From<ServiceError> for WitError {
             ServiceError::Unauthenticated(why) => WitError::NotPermitted(why.into()),
             ServiceError::Forbidden(why) => WitError::NotPermitted(why),
             ServiceError::QuotaExceeded(quota) => WitError::QuotaExceeded(quota.into()),
+            ServiceError::RateLimited { .. } => WitError::QuotaExceeded("rate".into()),
             ServiceError::Store(e) => {
                 tracing::error!(error = %e, "store failure in a capability call");
                 WitError::Unavailable("storage is unavailable; try again".into())
@@ -187,7 +188,8 @@ mod tests {
             .unwrap();
         let manifest = Manifest::parse(&format!(
             "id = \"test-app\"\nname = \"t\"\nversion = \"1.0.0\"\ncategory = \"utilities\"\n\
-             permissions = {permissions}\n[department]\nname = \"d\"\ndivision = \"3301\"\n"
+             permissions = {permissions}\n[department]\nname = \"d\"\ndivision = \"3301\"\n\
+             [consent]\nauth_user = \"test\"\n"
         ))
         .unwrap();
         let ctx = CallContext {

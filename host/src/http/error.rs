@@ -70,6 +70,9 @@ impl From<ServiceError> for ApiError {
                 ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", why)
             }
             ServiceError::Forbidden(why) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", why),
+            ServiceError::RateLimited { .. } => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+            }
             ServiceError::QuotaExceeded(_) => {
                 ApiError::new(StatusCode::TOO_MANY_REQUESTS, "quota_exceeded", message)
             }
@@ -126,6 +129,61 @@ impl IntoResponse for ApiError {
         }
         (self.status, Json(json!({ "error": body }))).into_response()
     }
+}
+
+/// Marks a response that a mini-app produced: it passes through
+/// [`json_errors`] untouched.
+#[derive(Debug, Clone, Copy)]
+pub struct FromApp;
+
+/// Gives every host error the JSON error shape: errors that axum or a layer
+/// answered with a plain or empty body (405, 408, a malformed path
+/// parameter, ...) are rewritten as `{"error": {...}}` with the same status.
+/// Mini-apps' own responses are left as they are.
+pub async fn json_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error())
+        || is_json
+        || response.extensions().get::<FromApp>().is_some()
+    {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
+    let message = if text.trim().is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text.trim().to_string()
+    };
+    let code = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::REQUEST_TIMEOUT => "request_timeout",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::NOT_FOUND => "not_found",
+        s if s.is_client_error() => "bad_request",
+        _ => "unavailable",
+    };
+    let mut out = ApiError::new(parts.status, code, message).into_response();
+    out.headers_mut().extend(
+        parts
+            .headers
+            .into_iter()
+            .filter_map(|(name, value)| Some((name?, value)))
+            .filter(|(name, _)| {
+                name == axum::http::header::ALLOW || name == axum::http::header::RETRY_AFTER
+            }),
+    );
+    out
 }
 
 /// Result of an API handler.

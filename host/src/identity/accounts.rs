@@ -49,11 +49,38 @@ impl Citizen {
     }
 }
 
+/// Wrong passwords in a row before a number is locked.
+pub const MAX_FAILURES: u32 = 5;
+/// How long a number stays locked: 15 minutes, in ms.
+pub const LOCKOUT_MS: u64 = 15 * 60 * 1000;
+
+/// Failed logins of one phone number (`login_failures` tree).
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct FailedLogins {
+    failures: u32,
+    locked_until_ms: u64,
+}
+
+/// An argon2 hash of nothing anyone knows, checked for unknown numbers so
+/// that they cost the same as known ones.
+fn dummy_hash() -> String {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        Argon2::default()
+            .hash_password(uuid::Uuid::new_v4().as_bytes(), &salt)
+            .expect("argon2 hashes 16 bytes")
+            .to_string()
+    })
+    .clone()
+}
+
 /// Registration, login and real-name records.
 #[derive(Clone)]
 pub struct Accounts {
     citizens: sled::Tree,
     phones: sled::Tree,
+    failures: sled::Tree,
 }
 
 impl Accounts {
@@ -62,6 +89,7 @@ impl Accounts {
         Ok(Self {
             citizens: store.tree(trees::CITIZENS)?,
             phones: store.tree(trees::PHONES)?,
+            failures: store.tree(trees::LOGIN_FAILURES)?,
         })
     }
 
@@ -106,18 +134,48 @@ impl Accounts {
     }
 
     /// Checks phone number and password. Errors: `Unauthenticated` for an
-    /// unknown number or a wrong password (the same message for both).
+    /// unknown number or a wrong password (the same message and the same
+    /// argon2 work for both, so neither the answer nor its timing tells
+    /// whether a number is registered); `RateLimited` for
+    /// [`LOCKOUT_MS`] after [`MAX_FAILURES`] wrong passwords in a row for
+    /// the number, whatever the password.
     pub fn login(&self, phone: &str, password: &str) -> ServiceResult<Citizen> {
         const WRONG: &str = "wrong phone number or password";
-        let citizen = self
-            .by_phone(phone)?
-            .ok_or(ServiceError::Unauthenticated(WRONG))?;
-        let hash = PasswordHash::new(&citizen.password_hash)
-            .map_err(|_| ServiceError::Unauthenticated(WRONG))?;
-        Argon2::default()
-            .verify_password(password.as_bytes(), &hash)
-            .map_err(|_| ServiceError::Unauthenticated(WRONG))?;
-        Ok(citizen)
+        let now = now_ms();
+        let mut record: FailedLogins = store::get_json(&self.failures, phone)?.unwrap_or_default();
+        if record.locked_until_ms > now {
+            return Err(ServiceError::RateLimited {
+                retry_after_ms: record.locked_until_ms - now,
+            });
+        }
+        let citizen = self.by_phone(phone)?;
+        let hash = citizen
+            .as_ref()
+            .map_or_else(dummy_hash, |c| c.password_hash.clone());
+        let verified = PasswordHash::new(&hash)
+            .map(|hash| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &hash)
+                    .is_ok()
+            })
+            .unwrap_or(false);
+        match citizen {
+            Some(citizen) if verified => {
+                self.failures.remove(phone)?;
+                Ok(citizen)
+            }
+            _ => {
+                record.failures += 1;
+                if record.failures >= MAX_FAILURES {
+                    record = FailedLogins {
+                        failures: 0,
+                        locked_until_ms: now + LOCKOUT_MS,
+                    };
+                }
+                store::put_json(&self.failures, phone, &record)?;
+                Err(ServiceError::Unauthenticated(WRONG))
+            }
+        }
     }
 
     /// The citizen with this internal id.
@@ -185,6 +243,29 @@ mod tests {
         );
         assert!(matches!(
             accounts.login("13800000009", "wrong horse"),
+            Err(ServiceError::Unauthenticated(_))
+        ));
+        // One wrong password above; three more stay below the limit.
+        for _ in 0..MAX_FAILURES - 2 {
+            assert!(matches!(
+                accounts.login("13800000009", "nope nope"),
+                Err(ServiceError::Unauthenticated(_))
+            ));
+        }
+        // A success resets the count; five failures in a row lock the number.
+        accounts.login("13800000009", "correct horse").unwrap();
+        for _ in 0..MAX_FAILURES {
+            assert!(matches!(
+                accounts.login("13800000009", "nope nope"),
+                Err(ServiceError::Unauthenticated(_))
+            ));
+        }
+        assert!(matches!(
+            accounts.login("13800000009", "correct horse"),
+            Err(ServiceError::RateLimited { retry_after_ms }) if retry_after_ms > LOCKOUT_MS - 60_000
+        ));
+        assert!(matches!(
+            accounts.login("13811111111", "whatever"),
             Err(ServiceError::Unauthenticated(_))
         ));
         assert!(matches!(

@@ -106,4 +106,60 @@ async fn bad_input_names_the_field() {
         "unauthenticated"
     );
     assert_eq!(c.get("/api/nothing-here").await.status(), 404);
+    // Oversized bodies are 413, wrong methods 405, malformed path
+    // parameters 400 — all with the JSON error shape.
+    let huge = "x".repeat(3 << 20);
+    let r = c
+        .post_json("/api/login", &json!({"phone": huge, "password": "p"}))
+        .await;
+    assert_eq!(r.status(), 413);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"]["code"],
+        "payload_too_large"
+    );
+    let r = c
+        .http
+        .delete(format!("{}/api/login", host.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"]["code"],
+        "method_not_allowed"
+    );
+    let r = c
+        .http
+        .request(reqwest::Method::PUT, format!("{}/", host.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    assert!(r.json::<serde_json::Value>().await.is_ok());
+    let citizen = host.demo_citizen("13800000001").await;
+    let r = citizen.post_json("/api/inbox/%FF/read", &json!({})).await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"]["code"],
+        "bad_request"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn repeated_wrong_passwords_lock_the_number() {
+    let host = TestHost::start().await;
+    let c = host.client();
+    let wrong = json!({"phone": "13800000002", "password": "not the password"});
+    for _ in 0..5 {
+        assert_eq!(c.post_json("/api/login", &wrong).await.status(), 401);
+    }
+    let right = json!({"phone": "13800000002", "password": cityhost::cli::demo::DEMO_PASSWORD});
+    let r = c.post_json("/api/login", &right).await;
+    assert_eq!(r.status(), 429);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"]["code"],
+        "rate_limited"
+    );
+    // Other numbers are unaffected.
+    host.demo_citizen("13800000001").await;
 }
