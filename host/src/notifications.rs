@@ -63,8 +63,8 @@ impl Inbox {
         app_id: &str,
         new: NewMessage,
     ) -> ServiceResult<Message> {
-        check_text("title", &new.title, 64)?;
-        check_text("body", &new.body, 1024)?;
+        check_text("title", &new.title, 64, false)?;
+        check_text("body", &new.body, 1024, true)?;
         if let Some(path) = &new.link_path
             && (!path.starts_with('/') || path.starts_with("//") || path.len() > 512)
         {
@@ -131,7 +131,10 @@ fn message_key(citizen_id: &str, seq: u64) -> Vec<u8> {
     key(&[citizen_id.as_bytes(), &seq.to_be_bytes()])
 }
 
-fn check_text(field: &'static str, text: &str, max: usize) -> ServiceResult<()> {
+/// Checks a message's title or body: 1 to `max` characters, no control
+/// characters (a body may hold line breaks) and no Unicode bidirectional
+/// controls, which could make a message read differently from what was sent.
+fn check_text(field: &'static str, text: &str, max: usize, multiline: bool) -> ServiceResult<()> {
     let len = text.chars().count();
     if len == 0 || len > max {
         return Err(ServiceError::invalid(
@@ -139,5 +142,46 @@ fn check_text(field: &'static str, text: &str, max: usize) -> ServiceResult<()> 
             format!("use 1-{max} characters"),
         ));
     }
+    if let Some(c) = text
+        .chars()
+        .find(|&c| (c.is_control() && !(multiline && c == '\n')) || is_bidi_control(c))
+    {
+        return Err(ServiceError::invalid(
+            field,
+            format!("character U+{:04X} is not allowed", u32::from(c)),
+        ));
+    }
     Ok(())
+}
+
+/// Unicode bidirectional formatting characters (UAX #9).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_control_and_bidi_characters() {
+        assert!(check_text("body", "第一行\n第二行", 10, true).is_ok());
+        assert!(check_text("title", "第一行\n第二行", 10, false).is_err());
+        for bad in [
+            "a\u{7}b",
+            "a\u{1b}[31m",
+            "a\rb",
+            "line\u{202E}live",
+            "\u{2066}x",
+        ] {
+            assert!(
+                matches!(
+                    check_text("body", bad, 100, true),
+                    Err(ServiceError::InvalidArgument { field: "body", .. })
+                ),
+                "{bad:?}"
+            );
+        }
+        assert!(check_text("body", "", 10, true).is_err());
+    }
 }
