@@ -21,6 +21,11 @@ impl Host for RequestState {
     fn profile(&mut self) -> Result<CitizenProfile, WitError> {
         self.call(Permission::Identity, "identity.profile", |s| {
             let citizen_id = s.citizen()?;
+            if !s.ctx.manifest.consent.contains_key(Scope::AuthUser.name()) {
+                return Err(WitError::NotPermitted(
+                    "the manifest declares no purpose for auth_user ([consent] table)".into(),
+                ));
+            }
             let services = &s.services;
             if !services
                 .consents

@@ -14,10 +14,10 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Serialize;
 
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, FromApp};
 use super::extract::SignedIn;
 use crate::gateway::{AppRequest, EVENT_PATH_PREFIX, HOST_HEADER_PREFIX, MAX_REQUEST_BYTES};
 use crate::platform::Platform;
@@ -215,5 +215,6 @@ fn into_http(response: crate::runtime::bindings::Response, app_id: &str) -> Resp
         HeaderValue::from_static("nosniff"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    out.into_response()
+    out.extensions_mut().insert(FromApp);
+    out
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::error::{ApiError, ApiResult};
 use super::extract::{JsonBody, SignedIn};
 use crate::identity::consent::Scope;
+use crate::manifest::Permission;
 use crate::platform::Platform;
 use crate::registry::App;
 
@@ -48,7 +49,24 @@ fn app_and_scope(platform: &Platform, app_id: &str, scope: &str) -> ApiResult<(A
         .registry
         .get(app_id)
         .ok_or_else(|| ApiError::not_found("app"))?;
+    if !app.manifest.permits(Permission::Identity) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "this service does not declare the identity permission and cannot ask for consent",
+        ));
+    }
     let scope = Scope::parse(scope).ok_or_else(|| ApiError::invalid("scope", "unknown scope"))?;
+    if scope.needs_consent() && !app.manifest.consent.contains_key(scope.name()) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "this service declares no purpose for `{}` and cannot ask for it",
+                scope.name()
+            ),
+        ));
+    }
     Ok((app, scope))
 }
 

@@ -12,10 +12,13 @@ mod orders;
 mod shell;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
+use axum::http::StatusCode;
 use axum::routing::{any, get, post};
 use serde_json::json;
+use tower_http::timeout::TimeoutLayer;
 
 use crate::platform::Platform;
 use error::ApiError;
@@ -39,7 +42,14 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .route("/inbox", get(inbox::list))
         .route("/inbox/{message_id}/read", post(inbox::mark_read))
         .route("/operator/audit", get(operator::audit))
-        .fallback(|| async { ApiError::not_found("API route") });
+        .fallback(|| async { ApiError::not_found("API route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this method is not allowed here",
+            )
+        });
     Router::new()
         .route("/", get(shell::index))
         .route("/shell/app.js", get(shell::app_js))
@@ -50,8 +60,27 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .route("/apps/{app_id}/{*path}", any(apps::forward))
         .nest("/api", api)
         .fallback(|| async { ApiError::not_found("page") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this method is not allowed here",
+            )
+        })
+        // Innermost first: a request gets REQUEST_TIMEOUT in all, then every
+        // host error (including axum's own rejections and the timeout) is
+        // given the JSON error shape.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(axum::middleware::from_fn(error::json_errors))
         .with_state(platform)
 }
+
+/// Longest a request may take from its first byte to the response,
+/// reading a slow body included (a mini-app's own deadline is 1 s).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 async fn healthz(
     axum::extract::State(platform): axum::extract::State<Arc<Platform>>,

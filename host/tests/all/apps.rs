@@ -168,6 +168,17 @@ async fn housing_fund_shows_the_balance_after_consent() {
     // The app saw only the masked number, never the full one.
     assert!(!text.contains("33010619900101123X"));
 
+    // A service without a declared purpose cannot ask at all.
+    let r = c.get("/api/consents/hello/auth_user").await;
+    assert_eq!(r.status(), 403);
+    let r = c
+        .post_json(
+            "/api/consents",
+            &json!({"app_id": "hello", "scope": "auth_user", "decision": "grant"}),
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+
     // Withdrawing the grant closes the door again.
     let grants = c.get_json("/api/consents", 200).await;
     assert_eq!(grants[0]["app_id"], "housing-fund");
@@ -212,6 +223,18 @@ async fn move_my_car_reaches_the_owner_without_revealing_anyone() {
     for personal in ["13800000001", "张三"] {
         assert!(!text.contains(personal), "the owner learns {personal}");
     }
+    // Control and bidi characters never reach the owner's inbox.
+    let r = requester
+        .post_form(
+            "/apps/move-my-car/requests",
+            &[("plate", "浙A12345"), ("note", "line1\u{202E}evil")],
+        )
+        .await;
+    let refused = view(r, 400).await.to_string();
+    assert!(refused.contains("留言"), "{refused}");
+    let after = owner.get_json("/api/inbox", 200).await;
+    assert_eq!(after["messages"].as_array().unwrap().len(), messages.len());
+
     // The requester's own inbox got nothing from this.
     let mine = requester.get_json("/api/inbox", 200).await;
     assert!(
