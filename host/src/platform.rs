@@ -72,6 +72,16 @@ pub struct HostConfig {
     pub runtime: RuntimeConfig,
 }
 
+/// Creates the data directory readable by the owner only: the store holds
+/// personal data (names, identity numbers, phone numbers).
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
 /// Everything a request needs.
 pub struct Platform {
     /// Domain services.
@@ -88,7 +98,7 @@ impl Platform {
     /// Opens the data directory (creating what is missing) and starts the
     /// runtime. No apps are loaded yet (see [`Registry`]).
     pub fn open(config: &HostConfig) -> anyhow::Result<Arc<Self>> {
-        std::fs::create_dir_all(&config.data_dir)?;
+        create_private_dir(&config.data_dir)?;
         let keys = HostKeys::load_or_create(&config.data_dir)?;
         let store = Store::open(&config.data_dir.join("store"))?;
         let services = Arc::new(Services::open(store, &keys)?);

@@ -4,6 +4,9 @@
 
 use std::path::PathBuf;
 
+use std::io::Write;
+
+use anyhow::Context;
 use clap::Args;
 
 use crate::audit::AuditLog;
@@ -30,8 +33,13 @@ pub(super) struct AuditArgs {
 }
 
 pub(super) fn print(args: AuditArgs) -> anyhow::Result<()> {
-    let store = Store::open(&args.data.join("store"))?;
-    let log = AuditLog::open(&store)?;
+    let store_dir = args.data.join("store");
+    if !store_dir.is_dir() {
+        anyhow::bail!(
+            "{} holds no CityHost store (check --data)",
+            args.data.display()
+        );
+    }
     let from = args
         .from
         .as_deref()
@@ -44,8 +52,26 @@ pub(super) fn print(args: AuditArgs) -> anyhow::Result<()> {
         .map(parse_time)
         .transpose()?
         .unwrap_or_else(|| crate::store::now_ms() + 1);
-    for record in log.list(&args.app, from, to, args.limit)? {
-        println!("{}", serde_json::to_string(&record)?);
+    if from >= to {
+        anyhow::bail!("--from must be before --to");
+    }
+    let store = Store::open(&store_dir)
+        .context("opening the store (is the host still running? use GET /api/operator/audit)")?;
+    let records = AuditLog::open(&store)?.list(&args.app, from, to, args.limit + 1)?;
+    let mut out = std::io::stdout().lock();
+    for record in records.iter().take(args.limit) {
+        // A closed pipe (`| head`) ends the listing quietly.
+        if writeln!(out, "{}", serde_json::to_string(record)?).is_err() {
+            return Ok(());
+        }
+    }
+    if records.len() > args.limit {
+        eprintln!(
+            "showing the first {} records; narrow --from/--to or raise --limit for more",
+            args.limit
+        );
+    } else if records.is_empty() {
+        eprintln!("no audit records for app `{}` in that range", args.app);
     }
     Ok(())
 }

@@ -42,8 +42,9 @@ pub struct ServeArgs {
     #[arg(long, default_value = "data", env = "CITYHOST_DATA")]
     pub data: PathBuf,
     /// Directories holding one mini-app each (with its `cityhost.toml`), or
-    /// parents of such directories.
-    #[arg(long = "apps", default_values = ["miniapps", "examples"])]
+    /// parents of such directories; repeat to add more (e.g. `--apps
+    /// miniapps --apps examples` to serve the examples too).
+    #[arg(long = "apps", default_values = ["miniapps"])]
     pub apps: Vec<PathBuf>,
     /// Directory of the compiled components (`{app_id with _}.wasm`);
     /// default: where `cityhost build-apps` puts them.
@@ -55,7 +56,7 @@ pub struct ServeArgs {
 #[derive(Args, Clone)]
 pub struct BuildArgs {
     /// Directories holding mini-app crates (or parents of such directories).
-    #[arg(long = "apps", default_values = ["miniapps", "examples"])]
+    #[arg(long = "apps", default_values = ["miniapps"])]
     pub apps: Vec<PathBuf>,
 }
 
