@@ -3,12 +3,14 @@
 //!
 //! `GET /` asks the host for the citizen's profile (scope `auth_user`; until
 //! it is granted, `?` answers the consent view) and looks the account up in
-//! storage under `account:{id_number_masked}:{name}`.
+//! storage under `account:{id_number_masked}:{name}`. A citizen who has not
+//! completed real-name verification (the profile is `unavailable`) is told
+//! to complete it first.
 
 use cityhost_sdk::identity::{self, Profile};
 use cityhost_sdk::money::format_fen;
 use cityhost_sdk::view::{AlertLevel, Table};
-use cityhost_sdk::{Request, Result, Router, View, storage};
+use cityhost_sdk::{Error, Request, Response, Result, Router, View, storage};
 use serde::Deserialize;
 
 const TITLE: &str = "公积金查询";
@@ -61,11 +63,26 @@ fn app() -> Router {
 
 cityhost_sdk::export_app!(app());
 
+/// What a citizen without real-name verification is told.
+const UNVERIFIED: &str = "您尚未完成实名认证，暂无法查询公积金。请先在「我的」中完成实名认证。";
+
+/// The answer when the host has no verified profile for the citizen: no
+/// "try again later" (it will not help) and no link back to this page.
+fn unverified_view() -> Response {
+    Response::view(View::new(TITLE).alert(AlertLevel::Warning, UNVERIFIED)).status(403)
+}
+
 /// `GET /`: the citizen's account.
-fn index(_req: &Request) -> Result<View> {
-    let profile = identity::profile()?;
+fn index(_req: &Request) -> Result<Response> {
+    let profile = match identity::profile() {
+        Ok(profile) => profile,
+        // `profile` is unavailable exactly when the citizen has not completed
+        // real-name verification.
+        Err(Error::Unavailable(_)) => return Ok(unverified_view()),
+        Err(e) => return Err(e),
+    };
     let key = format!("account:{}:{}", profile.id_number_masked, profile.name);
-    Ok(match storage::get_json::<FundAccount>(&key)? {
+    let view = match storage::get_json::<FundAccount>(&key)? {
         Some(account) => account_view(&profile, account),
         None => View::new(TITLE)
             .kv([
@@ -76,7 +93,8 @@ fn index(_req: &Request) -> Result<View> {
                 AlertLevel::Info,
                 "未查询到您的住房公积金账户。如您已参加缴存，请联系单位经办人核实，或拨打 12329 咨询。",
             ),
-    })
+    };
+    Ok(Response::view(view))
 }
 
 fn account_view(profile: &Profile, mut account: FundAccount) -> View {
@@ -109,6 +127,16 @@ fn account_view(profile: &Profile, mut account: FundAccount) -> View {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unverified_citizen_is_told_to_verify_without_a_loop() {
+        let res = unverified_view();
+        let body = String::from_utf8(res.body().to_vec()).unwrap();
+        assert!(body.contains(UNVERIFIED), "{body}");
+        assert!(!body.contains("稍后再试"), "{body}");
+        assert!(!body.contains(r#""type":"link""#), "{body}");
+        assert!(!body.contains(r#""type":"button""#), "{body}");
+    }
 
     #[test]
     fn the_seed_accounts_decode_and_render() {

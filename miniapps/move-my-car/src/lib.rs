@@ -25,8 +25,16 @@ const TITLE: &str = "挪车";
 /// Most plates one citizen may register.
 const MAX_PLATES: usize = 5;
 
-/// Longest `location` or `note`, in characters.
-const MAX_TEXT: usize = 60;
+/// The form fields' labels, also used when reporting them.
+const PLATE_LABEL: &str = "车牌号";
+const LOCATION_LABEL: &str = "位置";
+const NOTE_LABEL: &str = "留言";
+
+/// Longest `location`, in characters.
+const MAX_LOCATION: usize = 64;
+
+/// Longest `note`, in characters.
+const MAX_NOTE: usize = 200;
 
 /// How long a requester waits before asking about the same plate again
 /// (10 minutes): one message is enough, repeats would be harassment.
@@ -72,31 +80,60 @@ fn mine_prefix(openid: &str) -> String {
     format!("mine:{openid}:")
 }
 
-/// The normalised plate of a form field, or a 400 naming `plate`.
+/// The normalised plate of a form field, or a 400 naming it.
 fn checked_plate(input: &str) -> Result<String> {
     let plate = plate::normalise(input);
     if plate::is_valid(&plate) {
         Ok(plate)
     } else {
         Err(Error::bad_request(
-            "plate",
-            "不是有效的车牌号（例：浙A12345、浙AD12345）",
+            PLATE_LABEL,
+            "不是有效的车牌号（例：浙A12345、浙AD12345、浙A1234学）",
         ))
     }
 }
 
-/// Trims an optional text input and checks its length.
-fn checked_text(field: &str, value: Option<String>) -> Result<Option<String>> {
-    let value = value
+/// Unicode bidirectional formatting characters (UAX #9), which could make a
+/// message read differently from what was typed.
+fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
+/// Trims an optional free-text input (it goes verbatim to a stranger's
+/// inbox) and checks it, or a 400 naming the field by `label`: at most
+/// `max` characters, no bidi controls and no control characters, except
+/// line breaks (`\n` only) when `multiline`. The host refuses the same
+/// characters in a message, so checking here keeps that from ever failing.
+fn checked_text(
+    label: &str,
+    value: Option<String>,
+    max: usize,
+    multiline: bool,
+) -> Result<Option<String>> {
+    let Some(v) = value
         .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty());
-    match value {
-        Some(v) if v.chars().count() > MAX_TEXT => Err(Error::bad_request(
-            field,
-            format!("不能超过 {MAX_TEXT} 个字"),
-        )),
-        other => Ok(other),
+        .filter(|v| !v.is_empty())
+    else {
+        return Ok(None);
+    };
+    if v.chars().count() > max {
+        return Err(Error::bad_request(label, format!("不能超过 {max} 个字")));
     }
+    if v.chars().any(|c| c == '\n' && !multiline) {
+        return Err(Error::bad_request(label, "不能换行"));
+    }
+    if v.chars()
+        .any(|c| (c.is_control() && c != '\n') || is_bidi_control(c))
+    {
+        return Err(Error::bad_request(
+            label,
+            "含有不允许的字符（控制字符或文字方向控制符），请删除后重试",
+        ));
+    }
+    Ok(Some(v))
 }
 
 /// The plates `openid` registered, normalised, in order.
@@ -111,7 +148,7 @@ fn my_plates(openid: &str) -> Result<Vec<String>> {
 
 fn register_form() -> Form {
     Form::post("/plates", "登记").field(
-        Field::text("plate", "车牌号")
+        Field::text("plate", PLATE_LABEL)
             .required()
             .placeholder("如 浙A12345"),
     )
@@ -124,8 +161,10 @@ fn request_form() -> Form {
                 .required()
                 .placeholder("如 浙A12345"),
         )
-        .field(Field::text("location", "位置").placeholder("如 文三路 90 号地下车库 B2-113"))
-        .field(Field::text("note", "留言").placeholder("如 您的车挡住了出口，麻烦挪一下"))
+        .field(
+            Field::text("location", LOCATION_LABEL).placeholder("如 文三路 90 号地下车库 B2-113"),
+        )
+        .field(Field::text("note", NOTE_LABEL).placeholder("如 您的车挡住了出口，麻烦挪一下"))
 }
 
 /// `GET /`: my plates and both forms.
@@ -181,7 +220,7 @@ fn register(req: &Request) -> Result<View> {
     }
     if my_plates(&openid)?.len() >= MAX_PLATES {
         return Err(Error::bad_request(
-            "plate",
+            PLATE_LABEL,
             format!("每人最多登记 {MAX_PLATES} 个车牌，请先取消不用的车牌"),
         ));
     }
@@ -232,8 +271,8 @@ fn request_move(req: &Request) -> Result<View> {
     let requester = identity::openid()?;
     let form: RequestForm = req.form()?;
     let plate = checked_plate(&form.plate)?;
-    let location = checked_text("location", form.location)?;
-    let note = checked_text("note", form.note)?;
+    let location = checked_text(LOCATION_LABEL, form.location, MAX_LOCATION, false)?;
+    let note = checked_text(NOTE_LABEL, form.note, MAX_NOTE, true)?;
     let view = View::new(TITLE);
     let Some(record) = storage::get_json::<PlateRecord>(&plate_key(&plate))? else {
         return Ok(view
@@ -264,10 +303,10 @@ fn request_move(req: &Request) -> Result<View> {
     }
     let mut body = format!("您的车辆 {plate} 需要挪车，请尽快前往处理。");
     if let Some(location) = &location {
-        body.push_str(&format!("\n位置：{location}"));
+        body.push_str(&format!("\n{LOCATION_LABEL}：{location}"));
     }
     if let Some(note) = &note {
-        body.push_str(&format!("\n留言：{note}"));
+        body.push_str(&format!("\n{NOTE_LABEL}：{note}"));
     }
     notify::send_to(
         &record.owner_openid,
@@ -297,24 +336,83 @@ fn request_move(req: &Request) -> Result<View> {
 mod tests {
     use super::*;
 
+    /// The text a 400 view shows the citizen.
+    fn view_text(err: Error) -> String {
+        assert_eq!(err.status(), 400);
+        String::from_utf8(err.into_response().body().to_vec()).unwrap()
+    }
+
+    fn location(v: &str) -> Result<Option<String>> {
+        checked_text(LOCATION_LABEL, Some(v.into()), MAX_LOCATION, false)
+    }
+
+    fn note(v: &str) -> Result<Option<String>> {
+        checked_text(NOTE_LABEL, Some(v.into()), MAX_NOTE, true)
+    }
+
     #[test]
     fn a_malformed_plate_is_a_400_naming_it() {
-        let err = checked_plate("12345").unwrap_err();
-        assert_eq!(err.status(), 400);
-        assert!(err.to_string().contains("plate"));
+        let shown = view_text(checked_plate("12345").unwrap_err());
+        assert!(shown.contains("「车牌号」"), "{shown}");
+        assert!(!shown.contains("plate"), "{shown}");
         assert_eq!(checked_plate("浙a 12345").unwrap(), "浙A12345");
+        assert_eq!(checked_plate("浙Ａ１２３４５").unwrap(), "浙A12345");
+        assert_eq!(checked_plate("粤Z·1234港").unwrap(), "粤Z1234港");
     }
 
     #[test]
     fn texts_are_trimmed_and_bounded() {
-        assert_eq!(checked_text("note", Some("  ".into())).unwrap(), None);
+        assert_eq!(note("  ").unwrap(), None);
         assert_eq!(
-            checked_text("note", Some(" 挡住出口 ".into()))
-                .unwrap()
-                .as_deref(),
-            Some("挡住出口")
+            checked_text(NOTE_LABEL, None, MAX_NOTE, true).unwrap(),
+            None
         );
-        let err = checked_text("location", Some("长".repeat(61))).unwrap_err();
-        assert!(err.to_string().contains("location"));
+        assert_eq!(note(" 挡住出口 ").unwrap().as_deref(), Some("挡住出口"));
+        assert!(location(&"长".repeat(64)).is_ok());
+        let shown = view_text(location(&"长".repeat(65)).unwrap_err());
+        assert!(shown.contains("「位置」不能超过 64 个字"), "{shown}");
+        assert!(!shown.contains("location"), "{shown}");
+        assert!(note(&"长".repeat(200)).is_ok());
+        let shown = view_text(note(&"长".repeat(201)).unwrap_err());
+        assert!(shown.contains("「留言」不能超过 200 个字"), "{shown}");
+    }
+
+    #[test]
+    fn control_and_bidi_characters_are_refused() {
+        assert_eq!(
+            note("第一行\n第二行").unwrap().as_deref(),
+            Some("第一行\n第二行")
+        );
+        let shown = view_text(location("B2\n113").unwrap_err());
+        assert!(shown.contains("「位置」不能换行"), "{shown}");
+        for bad in [
+            "\u{7}",
+            "\u{1b}[2J",
+            "\r",
+            "\t",
+            "\u{0}",
+            "\u{7f}",
+            "\u{85}",
+        ] {
+            let text = format!("出口{bad}旁");
+            let shown = view_text(location(&text).unwrap_err());
+            assert!(
+                shown.contains("「位置」含有不允许的字符"),
+                "{text:?}: {shown}"
+            );
+            let shown = view_text(note(&text).unwrap_err());
+            assert!(
+                shown.contains("「留言」含有不允许的字符"),
+                "{text:?}: {shown}"
+            );
+        }
+        for bidi in [
+            '\u{061C}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}',
+            '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
+        ] {
+            let text = format!("B2-{bidi}311");
+            assert!(location(&text).is_err(), "{text:?}");
+            assert!(note(&text).is_err(), "{text:?}");
+        }
     }
 }

@@ -20,21 +20,34 @@ pub(crate) fn normalise(input: &str) -> String {
         .collect()
 }
 
-/// Whether a normalised plate has the shape of a civil plate: a province
-/// abbreviation, the issuing authority's letter, then 5 (ordinary) or 6
-/// (new-energy) letters and digits.
+/// Last characters of special plates (GA 36-2018): 学 coach, 警 police,
+/// 港 and 澳 Hong Kong and Macao cross-border, 挂 trailer, 领 consulate.
+const SPECIAL_SUFFIXES: &str = "学警港澳挂领";
+
+/// Whether a normalised plate has the shape of a plate (GA 36-2018):
+///
+/// - a province abbreviation, the issuing authority's letter, then 5
+///   (ordinary, `浙A12345`) or 6 (new-energy, `浙AD12345`) letters and
+///   digits;
+/// - the same with 4 letters and digits and one of 学 警 港 澳 挂 领 last
+///   (`浙A1234学`, `粤Z1234港`, `沪A1234领`);
+/// - an embassy plate: 使 and 6 digits (`使014578`, typed `使014·578`).
 pub(crate) fn is_valid(plate: &str) -> bool {
-    let mut chars = plate.chars();
-    let (Some(province), Some(authority)) = (chars.next(), chars.next()) else {
-        return false;
-    };
-    let rest: Vec<char> = chars.collect();
-    PROVINCES.contains(province)
-        && authority.is_ascii_uppercase()
-        && matches!(rest.len(), 5 | 6)
-        && rest
-            .iter()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    let chars: Vec<char> = plate.chars().collect();
+    let alnum = |c: &char| c.is_ascii_uppercase() || c.is_ascii_digit();
+    match chars.as_slice() {
+        ['使', digits @ ..] => digits.len() == 6 && digits.iter().all(char::is_ascii_digit),
+        [province, authority, rest @ ..] => {
+            let serial = match rest {
+                [serial @ .., last] if SPECIAL_SUFFIXES.contains(*last) => {
+                    serial.len() == 4 && serial.iter().all(alnum)
+                }
+                serial => matches!(serial.len(), 5 | 6) && serial.iter().all(alnum),
+            };
+            PROVINCES.contains(*province) && authority.is_ascii_uppercase() && serial
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -46,6 +59,8 @@ mod tests {
         assert_eq!(normalise("浙a·12 345"), "浙A12345");
         assert_eq!(normalise(" 浙Ａ１２３４５ "), "浙A12345");
         assert_eq!(normalise("浙A-D12345"), "浙AD12345");
+        assert_eq!(normalise("浙ａ１２３４学"), "浙A1234学");
+        assert_eq!(normalise("使014·578"), "使014578");
     }
 
     #[test]
@@ -59,5 +74,28 @@ mod tests {
         assert!(!is_valid("AA12345"));
         assert!(!is_valid("浙A12#45"));
         assert!(!is_valid(""));
+    }
+
+    #[test]
+    fn accepts_special_plates() {
+        for plate in [
+            "浙A1234学",
+            "浙A1234警",
+            "粤Z1234港",
+            "粤Z1234澳",
+            "浙A1234挂",
+            "沪A1234领",
+            "使014578",
+        ] {
+            assert!(is_valid(plate), "{plate}");
+        }
+        assert!(is_valid(&normalise("浙Ａ１２３４学")));
+        assert!(!is_valid("浙A12345学"), "4 characters before the suffix");
+        assert!(!is_valid("浙A123学"));
+        assert!(!is_valid("浙A1234使"), "使 starts an embassy plate");
+        assert!(!is_valid("浙A1234京"));
+        assert!(!is_valid("使01457"));
+        assert!(!is_valid("使01457A"));
+        assert!(!is_valid("浙学1234"));
     }
 }

@@ -5,10 +5,9 @@
 //! [`Bill`]; `trade:{out_trade_no}` → [`TradeRef`] (which bill an order
 //! pays, for the `payment.succeeded` event).
 
-use cityhost_sdk::Result;
 use cityhost_sdk::money::format_fen;
-use cityhost_sdk::payment::Order;
-use cityhost_sdk::storage;
+use cityhost_sdk::payment::{Order, OrderState};
+use cityhost_sdk::{Error, Result, storage};
 use serde::{Deserialize, Serialize};
 
 /// A utility account (户号).
@@ -101,8 +100,9 @@ impl Bill {
 
     /// The order number for the current attempt: `ub-{bill_id}`, then
     /// `ub-{bill_id}-r1`, ... after cancelled or expired orders. The same
-    /// bill always gets the same number until its order dies, so paying
-    /// twice reuses one order.
+    /// bill always gets the same number until its order dies, so a bill has
+    /// at most one payable order at a time: paying twice gets the same
+    /// citizen the same order back, and anyone else a conflict.
     pub(crate) fn trade_no(&self) -> String {
         match self.retries {
             0 => format!("ub-{}", self.bill_id),
@@ -118,11 +118,67 @@ impl Bill {
     }
 }
 
+/// What one attempt to create a bill's order came to.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Attempt {
+    /// `create_order` returned this order to the current request and it can
+    /// be paid: the only case that may show a pay button.
+    Payable(Order),
+    /// The order under the number is paid.
+    Paid(Order),
+    /// The number belongs to someone else's order that can still be paid:
+    /// no pay button until it is paid or expires.
+    PendingElsewhere,
+    /// The order under the number is cancelled or expired: number a new one.
+    Reissue,
+}
+
+/// Decides what an attempt came to from `created`, the result of
+/// `create_order`. Only after a `conflict` (the number was used by another
+/// citizen or with other fields) does it call `query` for the order under
+/// the number, and then only to learn its state: an order found that way
+/// is never handed out, since it may be another citizen's.
+pub(crate) fn attempt_outcome(
+    created: Result<Order>,
+    query: impl FnOnce() -> Result<Option<Order>>,
+) -> Result<Attempt> {
+    match created {
+        Ok(order) => Ok(match order.state {
+            OrderState::Created => Attempt::Payable(order),
+            OrderState::Paid => Attempt::Paid(order),
+            OrderState::Cancelled | OrderState::Expired => Attempt::Reissue,
+        }),
+        Err(Error::Conflict(key)) => match query()? {
+            Some(order) => Ok(match order.state {
+                OrderState::Created => Attempt::PendingElsewhere,
+                OrderState::Paid => Attempt::Paid(order),
+                OrderState::Cancelled | OrderState::Expired => Attempt::Reissue,
+            }),
+            // A conflict without an order: nothing to learn, report it.
+            None => Err(Error::Conflict(key)),
+        },
+        Err(e) => Err(e),
+    }
+}
+
 /// Which bill an order pays.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct TradeRef {
     pub(crate) account: String,
     pub(crate) bill_id: String,
+}
+
+/// An account number as typed, normalised: surrounding spaces removed and
+/// full-width characters (`！` to `～`, so `３３０１００１`) made ASCII.
+pub(crate) fn normalise_account(input: &str) -> String {
+    input
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
+            _ => c,
+        })
+        .collect()
 }
 
 /// Whether `account` looks like an account number: 5-20 digits.
@@ -197,6 +253,82 @@ mod tests {
         assert_eq!(b.trade_no(), "ub-3301001-gas-202610");
         b.retries = 2;
         assert_eq!(b.trade_no(), "ub-3301001-gas-202610-r2");
+    }
+
+    fn order(state: OrderState) -> Order {
+        Order {
+            order_id: "ord_1".into(),
+            out_trade_no: "ub-3301001-gas-202610".into(),
+            amount_fen: 3960,
+            subject: "2026-10 燃气费（户号 3301001）".into(),
+            state,
+            created_at: 1,
+            paid_at: (state == OrderState::Paid).then_some(2),
+            pay_url: "/#/pay/ord_1".into(),
+        }
+    }
+
+    fn no_query() -> Result<Option<Order>> {
+        panic!("the order must not be looked up when create_order answered")
+    }
+
+    #[test]
+    fn only_the_order_created_for_this_request_is_payable() {
+        let created = order(OrderState::Created);
+        assert_eq!(
+            attempt_outcome(Ok(created.clone()), no_query).unwrap(),
+            Attempt::Payable(created)
+        );
+        // Someone else's pending order under the number: no order handed out.
+        let conflict = || Err(Error::Conflict("out-trade-no".into()));
+        assert_eq!(
+            attempt_outcome(conflict(), || Ok(Some(order(OrderState::Created)))).unwrap(),
+            Attempt::PendingElsewhere
+        );
+    }
+
+    #[test]
+    fn dead_orders_are_reissued_and_paid_ones_settle() {
+        let conflict = || Err(Error::Conflict("out-trade-no".into()));
+        for state in [OrderState::Expired, OrderState::Cancelled] {
+            assert_eq!(
+                attempt_outcome(Ok(order(state)), no_query).unwrap(),
+                Attempt::Reissue
+            );
+            assert_eq!(
+                attempt_outcome(conflict(), || Ok(Some(order(state)))).unwrap(),
+                Attempt::Reissue
+            );
+        }
+        let paid = order(OrderState::Paid);
+        assert_eq!(
+            attempt_outcome(Ok(paid.clone()), no_query).unwrap(),
+            Attempt::Paid(paid.clone())
+        );
+        assert_eq!(
+            attempt_outcome(conflict(), || Ok(Some(paid.clone()))).unwrap(),
+            Attempt::Paid(paid)
+        );
+    }
+
+    #[test]
+    fn other_errors_pass_through() {
+        assert_eq!(
+            attempt_outcome(Err(Error::Conflict("out-trade-no".into())), || Ok(None)),
+            Err(Error::Conflict("out-trade-no".into()))
+        );
+        assert_eq!(
+            attempt_outcome(Err(Error::NotPermitted("no citizen".into())), no_query),
+            Err(Error::NotPermitted("no citizen".into()))
+        );
+    }
+
+    #[test]
+    fn full_width_account_numbers_are_normalised() {
+        assert_eq!(normalise_account(" ３３０１００１ "), "3301001");
+        assert_eq!(normalise_account("\u{3000}3301002\u{3000}"), "3301002");
+        assert!(is_account_number(&normalise_account("３３０１００２")));
+        assert!(!is_account_number(&normalise_account("３３０１ａ０２")));
     }
 
     #[test]

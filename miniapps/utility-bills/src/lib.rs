@@ -4,15 +4,18 @@
 //! - `GET /` asks for the account number (户号);
 //! - `GET /bills?account=N` lists the bills, settling any whose order the
 //!   host reports paid, with a pay button per unpaid bill;
-//! - `POST /pay` (form `account`, `bill`) creates (or reuses) the bill's
-//!   order and answers a button that opens the payment sheet;
+//! - `POST /pay` (form `account`, `bill`) creates the bill's order for the
+//!   current citizen and answers a button that opens the payment sheet —
+//!   only for an order `create_order` returned to this request, never one
+//!   found by a query (it may be another citizen's); while someone else's
+//!   order for the bill is pending it answers an alert instead;
 //! - event `payment.succeeded` marks the bill paid and sends the citizen a
 //!   receipt.
 
 mod bill;
 
-use bill::{Bill, Status};
-use cityhost_sdk::payment::{self, Order, OrderRequest, OrderState};
+use bill::{Attempt, Bill, Status};
+use cityhost_sdk::payment::{self, Order, OrderRequest};
 use cityhost_sdk::view::{Action, AlertLevel, Field, Form, Table};
 use cityhost_sdk::{Error, Request, Response, Result, Router, View, log, money, notify, time};
 use serde::Deserialize;
@@ -21,6 +24,13 @@ const TITLE: &str = "水电煤缴费";
 
 /// The demo accounts, shown as a hint.
 const DEMO_ACCOUNTS: &str = "3301001、3301002";
+
+/// The account field's label, also used when reporting it.
+const ACCOUNT_LABEL: &str = "户号";
+
+/// How many order numbers one `POST /pay` tries: the bill's current one and,
+/// if that order died, fresh ones.
+const MAX_ATTEMPTS: u32 = 3;
 
 fn app() -> Router {
     Router::new()
@@ -34,7 +44,7 @@ cityhost_sdk::export_app!(app());
 
 fn account_form() -> Form {
     Form::get("/bills", "查询账单").field(
-        Field::text("account", "户号")
+        Field::text("account", ACCOUNT_LABEL)
             .required()
             .placeholder("请输入户号，如 3301001"),
     )
@@ -54,12 +64,13 @@ struct AccountQuery {
     account: String,
 }
 
-fn checked_account(account: String) -> Result<String> {
-    let account = account.trim().to_string();
+/// The normalised account number of a form field, or a 400 naming it.
+fn checked_account(account: &str) -> Result<String> {
+    let account = bill::normalise_account(account);
     if bill::is_account_number(&account) {
         Ok(account)
     } else {
-        Err(Error::bad_request("account", "应为 5-20 位数字"))
+        Err(Error::bad_request(ACCOUNT_LABEL, "应为 5-20 位数字"))
     }
 }
 
@@ -69,7 +80,7 @@ fn bills_path(account: &str) -> String {
 
 /// `GET /bills?account=N`: the account's bills.
 fn bills(req: &Request) -> Result<Response> {
-    let account = checked_account(req.query_as::<AccountQuery>()?.account)?;
+    let account = checked_account(&req.query_as::<AccountQuery>()?.account)?;
     let Some(info) = bill::account(&account)? else {
         let view = View::new(TITLE)
             .alert(
@@ -144,42 +155,54 @@ struct PayForm {
     bill: String,
 }
 
-/// `POST /pay`: the bill's order and a button to pay it.
+/// `POST /pay`: the bill's order for the current citizen and a button to
+/// pay it.
+///
+/// The button is only ever for the order `create_order` returns to this
+/// request: it is idempotent for the same citizen and fields, so a citizen
+/// paying twice gets their own order back, while anyone else gets a
+/// conflict and is told to wait. A bill's numbers are tried in turn
+/// ([`Bill::trade_no`]) and a new one is issued only once the order under
+/// the current one is cancelled or expired, so a bill never has two payable
+/// orders.
 fn pay(req: &Request) -> Result<Response> {
     let form: PayForm = req.form()?;
-    let account = checked_account(form.account)?;
+    let account = checked_account(&form.account)?;
     let mut b = bill::bill(&account, &form.bill)?.ok_or_else(|| Error::not_found("该账单"))?;
     let back = bills_path(&account);
     if b.status == Status::Paid {
         return Ok(paid_view(&b, &back));
     }
-    if let Some(no) = b.out_trade_no.clone()
-        && let Some(order) = payment::query_order(&no)?
-    {
-        match order.state {
-            OrderState::Paid => {
+    for _ in 0..MAX_ATTEMPTS {
+        let no = b.trade_no();
+        if b.out_trade_no.as_deref() != Some(no.as_str()) {
+            // Remember the number before creating the order, so that an
+            // order can always be traced back to its bill. (Only when it
+            // changes: rewriting an unchanged bill could undo a concurrent
+            // payment.)
+            b.out_trade_no = Some(no.clone());
+            bill::save(&b)?;
+            bill::save_trade(&no, &b)?;
+        }
+        let created = payment::create_order(&OrderRequest {
+            out_trade_no: no.clone(),
+            amount_fen: b.amount_fen,
+            subject: b.subject(),
+            return_path: back.clone(),
+        });
+        match bill::attempt_outcome(created, || payment::query_order(&no))? {
+            Attempt::Payable(order) => return Ok(pay_view(&b, &order, &back)),
+            Attempt::Paid(order) => {
                 b.mark_paid(&order);
                 bill::save(&b)?;
                 return Ok(paid_view(&b, &back));
             }
-            OrderState::Created => return Ok(pay_view(&b, &order, &back)),
+            Attempt::PendingElsewhere => return Ok(pending_view(&b, &back)),
             // A dead order cannot be paid: number a new one.
-            OrderState::Cancelled | OrderState::Expired => b.retries += 1,
+            Attempt::Reissue => b.retries += 1,
         }
     }
-    let no = b.trade_no();
-    // Remember the number before creating the order, so that an order can
-    // always be traced back to its bill.
-    b.out_trade_no = Some(no.clone());
-    bill::save(&b)?;
-    bill::save_trade(&no, &b)?;
-    let order = payment::create_order(&OrderRequest {
-        out_trade_no: no,
-        amount_fen: b.amount_fen,
-        subject: b.subject(),
-        return_path: back.clone(),
-    })?;
-    Ok(pay_view(&b, &order, &back))
+    Err(Error::Conflict("out-trade-no".into()))
 }
 
 fn pay_view(b: &Bill, order: &Order, back: &str) -> Response {
@@ -195,6 +218,23 @@ fn pay_view(b: &Bill, order: &Order, back: &str) -> Response {
         .link("返回账单", back);
     Response::view(view)
 }
+
+/// Someone else is paying the bill: no pay button until their order is paid
+/// or expires (orders can be paid for 15 minutes).
+fn pending_view(b: &Bill, back: &str) -> Response {
+    let view = View::new(TITLE)
+        .alert(AlertLevel::Warning, PENDING_ALERT)
+        .kv([
+            ("户号", b.account.clone()),
+            ("账单", b.title()),
+            ("金额", b.amount()),
+        ])
+        .link("返回账单", back);
+    Response::view(view).status(409)
+}
+
+/// What [`pending_view`] tells the citizen.
+const PENDING_ALERT: &str = "该账单已有一笔待支付订单，请 15 分钟后再试。";
 
 fn paid_view(b: &Bill, back: &str) -> Response {
     let view = View::new(TITLE)
@@ -268,6 +308,30 @@ mod tests {
         let req = Request::new(Method::Get, "/bills").with_query("account", "abc");
         let res = app().handle(&req);
         assert_eq!(res.status_code(), 400);
-        assert!(String::from_utf8_lossy(res.body()).contains("account"));
+        let body = String::from_utf8_lossy(res.body());
+        assert!(body.contains("「户号」"), "{body}");
+        assert!(!body.contains("account"), "{body}");
+    }
+
+    #[test]
+    fn accounts_may_be_typed_full_width() {
+        assert_eq!(checked_account("３３０１００１").unwrap(), "3301001");
+        assert_eq!(checked_account(" 3301002 ").unwrap(), "3301002");
+    }
+
+    #[test]
+    fn the_pending_view_has_no_pay_button() {
+        let b: Bill = serde_json::from_str(
+            r#"{"bill_id":"3301002-water-202610","account":"3301002","kind":"water",
+                "period":"2026-10","amount_fen":4560,"status":"unpaid",
+                "out_trade_no":"ub-3301002-water-202610"}"#,
+        )
+        .unwrap();
+        let res = pending_view(&b, "/bills?account=3301002");
+        assert_eq!(res.status_code(), 409);
+        let body = String::from_utf8_lossy(res.body());
+        assert!(body.contains(PENDING_ALERT));
+        assert!(!body.contains(r#""kind":"pay""#), "{body}");
+        assert!(!body.contains("ub-3301002"), "no order number: {body}");
     }
 }
