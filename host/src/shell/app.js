@@ -13,6 +13,10 @@
   ];
   const ORDER_STATES = { created: '待支付', paid: '已支付', cancelled: '已取消', expired: '已过期' };
   const TOP_TABS = { '/': 'services', '/inbox': 'inbox', '/orders': 'orders', '/me': 'me' };
+  const SCOPES = { auth_user: '基本身份信息（姓名、脱敏身份证号、认证等级）', auth_base: '应用内用户标识' };
+  const ASSURANCE = { 1: '手机号认证', 2: '实名认证' };
+  const PHONE_HINT = '请输入以 13–19 开头的 11 位手机号';
+  const PASSWORD_HINT = '密码长度应为 8–128 位';
 
   const $title = document.getElementById('title');
   const $content = document.getElementById('content');
@@ -59,14 +63,21 @@
     return `${n < 0 ? '-' : ''}¥${(abs - cents) / 100}.${String(cents).padStart(2, '0')}`;
   }
 
-  /** UTC milliseconds → local "YYYY-MM-DD HH:mm". */
+  const BEIJING = new Intl.DateTimeFormat('en-US', {
+    timeZone: 'Asia/Shanghai', hourCycle: 'h23',
+    year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
+  });
+
+  /** UTC milliseconds → Beijing time "YYYY-MM-DD HH:mm", whatever the device's time zone. */
   function fmtTime(ms) {
     if (typeof ms === 'string' && !/^\d+$/.test(ms)) return ms;
     const d = new Date(Number(ms));
     if (ms == null || Number.isNaN(d.getTime())) return '';
-    const p = (x) => String(x).padStart(2, '0');
-    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+    const p = Object.fromEntries(BEIJING.formatToParts(d).map((x) => [x.type, x.value]));
+    return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`;
   }
+
+  const scopeLabel = (s) => SCOPES[str(s)] || str(s);
 
   const deptName = (d) => (d && typeof d === 'object' ? str(d.name) : str(d));
   const categoryLabel = (c) => (CATEGORIES.find(([k]) => k === c) || [c, c || '其他'])[1];
@@ -77,6 +88,7 @@
     constructor(status, body, handled = false) {
       const e = (body && typeof body === 'object' && body.error && typeof body.error === 'object') ? body.error : {};
       super(str(e.message) || defaultMessage(status));
+      this.serverMessage = str(e.message); // English, for people who debug; shown only as a detail
       this.status = status;
       this.code = str(e.code);
       this.field = str(e.field);
@@ -91,6 +103,63 @@
     if (status === 404) return '找不到请求的内容';
     if (status >= 500) return '服务暂时不可用，请稍后再试';
     return `请求失败（${status}）`;
+  }
+
+  const NOT_FOUND = { order: '该订单', pay: '该订单', app: '该服务', consent: '该服务', inbox: '该消息' };
+
+  /**
+   * The one place that turns an API error into Chinese for citizens.
+   * ctx names the page ('login', 'register', 'pay', 'consent', 'app', 'inbox', ...).
+   * Returns { text, detail }: detail is the server's own (English) message, set only
+   * for codes this shell does not know.
+   */
+  function errorText(err, ctx = '') {
+    if (err instanceof Error && !(err instanceof ApiError)) return { text: '页面出错了，请重试', detail: str(err.message) };
+    if (!(err instanceof ApiError)) return { text: str(err && err.message) || '请求失败', detail: '' };
+    const { status, code, field } = err;
+    const known = (() => {
+      switch (code) {
+        case 'unauthenticated': return ctx === 'login' ? '手机号或密码错误' : '登录已失效，请重新登录';
+        case 'invalid_argument':
+          if (field === 'phone') return PHONE_HINT;
+          if (field === 'password') return PASSWORD_HINT;
+          return null;
+        case 'conflict':
+          if (field === 'phone') return '该手机号已注册';
+          if (field === 'state') return '该订单已支付或已失效';
+          return null;
+        case 'not_found': return `未找到${NOT_FOUND[ctx] || '请求的内容'}`;
+        case 'rate_limited': return '尝试次数过多，请稍后再试';
+        case 'forbidden': return ctx === 'consent' ? '该服务无权申请此授权' : null;
+        case 'app_failed': case 'app_response_too_large': return '服务出错了';
+        case 'app_memory_exceeded': return '服务占用资源过多，已被停止';
+        case 'app_timeout': return '服务响应超时';
+        case 'host_busy': return '平台繁忙，请稍后再试';
+        case 'payload_too_large': return '提交的内容过大';
+        default: return null;
+      }
+    })();
+    if (known) return { text: known, detail: '' };
+    let text = defaultMessage(status);
+    if (status === 400) text = '提交的信息有误，请检查后重试';
+    else if (status === 409) text = '操作未能完成，请刷新后重试';
+    else if (status === 429) text = '操作过于频繁，请稍后再试';
+    return { text, detail: err.serverMessage };
+  }
+
+  /** The detail lines under an error: the server's message (unknown codes only) and the error id. */
+  function errorExtras(err, detail) {
+    return [
+      detail ? el('span', { class: 'error-detail', 'data-testid': 'error-detail', lang: 'en' }, detail) : null,
+      err && err.errorId ? el('span', { class: 'error-detail' }, '错误编号：', el('code', { 'data-testid': 'error-id' }, err.errorId)) : null,
+    ];
+  }
+
+  /** An inline error notice for an API error. */
+  function errorNotice(err, ctx) {
+    const { text, detail } = errorText(err, ctx);
+    return el('div', { class: 'alert alert-error', role: 'alert', 'data-testid': 'error-notice' },
+      el('span', { 'data-testid': 'error-message' }, text), ...errorExtras(err, detail));
   }
 
   async function readJson(res) {
@@ -198,7 +267,7 @@
     try {
       await handlerFor(r)(token);
     } catch (e) {
-      if (!e.handled) mount(token, errorCard(e));
+      if (!e.handled) mount(token, errorCard(e, r.parts[0]));
     }
   }
 
@@ -241,11 +310,12 @@
     return el('p', { class: `alert alert-${level}`, role: level === 'error' ? 'alert' : null }, text);
   }
 
-  function errorCard(err) {
+  function errorCard(err, ctx) {
+    const { text, detail } = errorText(err, ctx);
     return el('section', { class: 'card error-card', role: 'alert', 'data-testid': 'error-card' },
       el('h2', {}, '出错了'),
-      el('p', { 'data-testid': 'error-message' }, str(err && err.message) || '请求失败'),
-      err && err.errorId ? el('p', { class: 'muted' }, '错误编号：', el('code', { 'data-testid': 'error-id' }, err.errorId)) : null,
+      el('p', { 'data-testid': 'error-message' }, text),
+      ...errorExtras(err, detail),
       el('button', { type: 'button', class: 'btn btn-secondary', onclick: () => route() }, '重试'));
   }
 
@@ -284,7 +354,7 @@
   function pageAuth(token, mode) {
     const isLogin = mode === 'login';
     setTitle(token, isLogin ? '登录' : '注册');
-    const top = el('p', { class: 'alert alert-error', role: 'alert', hidden: true, 'data-testid': 'form-error' });
+    const top = el('div', { class: 'form-error', hidden: true, 'data-testid': 'form-error' });
     const phone = el('input', { name: 'phone', type: 'tel', inputmode: 'numeric', autocomplete: 'tel', maxlength: 11, placeholder: '11 位手机号', required: true });
     const password = el('input', { name: 'password', type: 'password', autocomplete: isLogin ? 'current-password' : 'new-password', placeholder: '请输入密码', required: true });
     const fields = { phone: fieldWrap('手机号', phone, true), password: fieldWrap('密码', password, true) };
@@ -292,23 +362,25 @@
 
     const showErrors = (errs, general) => {
       for (const [name, f] of Object.entries(fields)) f.setError(errs[name]);
-      top.textContent = general || '';
+      top.replaceChildren(...(general ? [general] : []));
       top.hidden = !general;
     };
     const onsubmit = async (ev) => {
       ev.preventDefault();
       const errs = {};
-      if (!/^\d{11}$/.test(phone.value.trim())) errs.phone = '请输入 11 位手机号';
+      if (!/^1[3-9]\d{9}$/.test(phone.value.trim())) errs.phone = PHONE_HINT;
       if (!password.value) errs.password = '请输入密码';
-      showErrors(errs, '');
+      else if (!isLogin && (Array.from(password.value).length < 8 || Array.from(password.value).length > 128)) errs.password = PASSWORD_HINT;
+      showErrors(errs, null);
       if (Object.keys(errs).length) return (errs.phone ? phone : password).focus();
       try {
         await withBusy(submit, () => api('POST', `/api/${mode}`, { phone: phone.value.trim(), password: password.value }, { auth: false }));
         appsCache = null;
         go('#/');
       } catch (e) {
-        if (fields[e.field]) showErrors({ [e.field]: e.message }, '');
-        else showErrors({}, e.message);
+        const { text, detail } = errorText(e, mode);
+        if (fields[e.field] && !detail && !e.errorId) showErrors({ [e.field]: text }, null);
+        else showErrors({}, errorNotice(e, mode));
       }
     };
     mount(token, el('div', { class: 'auth' },
@@ -376,7 +448,7 @@
     const text = await res.text().catch(() => '');
     let json;
     if (ct.includes('json')) { try { json = JSON.parse(text); } catch { /* shown as text */ } }
-    if (json && json.error) return mount(token, errorCard(new ApiError(res.status, json)));
+    if (json && json.error) return mount(token, errorCard(new ApiError(res.status, json), 'app'));
     setTitle(token, '服务');
     mount(token, res.ok ? null : notice(defaultMessage(res.status), 'error'),
       el('pre', { class: 'plain', 'data-testid': 'plain' }, json !== undefined ? JSON.stringify(json, null, 2) : text));
@@ -545,7 +617,8 @@
     mount(token, paySheet(order || {}));
   }
 
-  function paySheet(o) {
+  /** The payment sheet for order o; failure (an error notice) is shown above its actions. */
+  function paySheet(o, failure) {
     const backPath = str(o.return_path).startsWith('/') ? str(o.return_path) : '/';
     const backHash = `#/app/${enc(str(o.app_id))}${backPath}`;
     const status = el('div', { class: 'sheet-status' });
@@ -557,6 +630,7 @@
       kvList([['收款单位', deptName(o.department)], ['服务名称', str(o.app_name)], ['商品', str(o.subject)],
         ['订单号', str(o.order_id)], ['下单时间', fmtTime(o.created_at)]]),
       status, actions);
+    if (failure) status.append(failure);
     const backButton = (label) => el('a', { class: 'btn btn-primary', href: backHash, 'data-testid': 'pay-return' }, label);
 
     if (o.state === 'paid') {
@@ -571,10 +645,21 @@
       cancel.addEventListener('click', () => (depth > 0 ? history.back() : go('#/orders')));
       confirm.addEventListener('click', async () => {
         status.replaceChildren();
+        const token = seq;
         try {
           await withBusy(confirm, () => api('POST', `/api/orders/${enc(str(o.order_id))}/confirm`, { order_id: str(o.order_id) }));
         } catch (e) {
-          if (!e.handled) status.append(notice(e.message, 'error'));
+          if (e.handled) return;
+          // The order may have changed meanwhile (paid in another tab, expired):
+          // show it as it is now, with the error on top.
+          const failure = errorNotice(e, 'pay');
+          let fresh = null;
+          try { fresh = await api('GET', `/api/orders/${enc(str(o.order_id))}`); } catch { /* keep the old sheet */ }
+          if (token !== seq) return;
+          // A 409 on an order that is no longer payable is fully explained by the sheet's own state notice.
+          const explained = e.code === 'conflict' && fresh && fresh.state !== 'created';
+          if (fresh && typeof fresh === 'object') sheet.replaceWith(paySheet(fresh, explained ? null : failure));
+          else status.append(failure);
           return;
         }
         status.append(el('div', { class: 'alert alert-success', role: 'status', 'data-testid': 'pay-success' },
@@ -604,7 +689,7 @@
       try {
         await withBusy(button, () => api('POST', '/api/consents', { app_id: appId, scope, decision }));
       } catch (e) {
-        if (!e.handled) status.append(notice(e.message, 'error'));
+        if (!e.handled) status.append(errorNotice(e, 'consent'));
         return;
       }
       replaceHash(`#/app/${enc(appId)}${returnPath}`);
@@ -617,9 +702,13 @@
       platformBadge('CityHost 平台授权 · 由平台核实'),
       el('p', { class: 'consent-lead' }, `${deptName(c.department)}的「${str(c.app_name)}」申请获取您的：`),
       el('ul', { class: 'consent-fields', 'data-testid': 'consent-fields' }, arr(c.fields).map((f) => el('li', {}, str(f)))),
-      c.purpose ? el('p', { class: 'consent-purpose' }, el('strong', {}, '用途：'), str(c.purpose)) : null,
+      c.purpose
+        ? el('p', { class: 'consent-purpose', 'data-testid': 'consent-purpose' }, el('strong', {}, '用途：'), str(c.purpose))
+        : el('p', { class: 'consent-purpose no-purpose', 'data-testid': 'consent-purpose' }, el('strong', {}, '用途：'), '该服务未声明用途，请谨慎授权。'),
       c.granted ? notice('您此前已同意该授权，可在“我的”中随时撤销。', 'info') : null,
-      el('p', { class: 'muted small' }, '信息由 CityHost 平台提供给该部门，仅用于上述用途。您可以随时在“我的”中撤销授权。'),
+      el('p', { class: 'muted small' }, c.purpose
+        ? '信息由 CityHost 平台提供给该部门，仅用于上述用途。您可以随时在“我的”中撤销授权。'
+        : '信息由 CityHost 平台提供给该部门。您可以随时在“我的”中撤销授权。'),
       status, el('div', { class: 'sheet-actions' }, grant, deny));
   }
 
@@ -634,24 +723,37 @@
     mount(token, el('ul', { class: 'list' }, messages.map((m) => el('li', {}, inboxItem(m)))));
   }
 
+  /** A message: tapping it expands the full text in place (and marks it read); its link is a separate button. */
   function inboxItem(m) {
-    const button = el('button', { type: 'button', class: `list-item inbox-item${m.read ? '' : ' unread'}`, 'data-testid': 'inbox-item' },
-      el('span', { class: 'item-top' },
-        m.read ? null : el('span', { class: 'dot' }, el('span', { class: 'visually-hidden' }, '未读')),
+    const detailId = `msg-${++uid}`;
+    const dot = m.read ? null : el('span', { class: 'dot' }, el('span', { class: 'visually-hidden' }, '未读'));
+    const preview = el('span', { class: 'item-body item-preview' }, str(m.body));
+    const toggle = el('button', { type: 'button', class: 'inbox-toggle', 'aria-expanded': 'false', 'aria-controls': detailId, 'data-testid': 'inbox-item' },
+      el('span', { class: 'item-top' }, dot,
         el('span', { class: 'item-source' }, str(m.app_name)),
         el('span', { class: 'item-time' }, fmtTime(m.created_at))),
       el('span', { class: 'item-title' }, str(m.title)),
-      el('span', { class: 'item-body' }, str(m.body)));
-    button.addEventListener('click', async () => {
+      preview);
+    const linkOk = m.link_path && appUrl(str(m.app_id), str(m.link_path));
+    const detail = el('div', { class: 'inbox-detail', id: detailId, hidden: true },
+      el('p', { class: 'inbox-body', 'data-testid': 'inbox-body' }, str(m.body)),
+      linkOk ? el('a', { class: 'btn btn-primary btn-small', href: `#/app/${enc(str(m.app_id))}${str(m.link_path)}`, 'data-testid': 'inbox-open' }, '打开服务') : null);
+    const card = el('div', { class: `list-item inbox-item${m.read ? '' : ' unread'}` }, toggle, detail);
+    toggle.addEventListener('click', async () => {
+      const open = detail.hidden;
+      detail.hidden = !open;
+      preview.hidden = open;
+      toggle.setAttribute('aria-expanded', String(open));
+      if (!open || m.read) return;
       try {
-        await withBusy(button, () => api('POST', `/api/inbox/${enc(str(m.id))}/read`));
-      } catch (e) {
-        if (e.handled) return;
-      }
-      if (m.link_path && appUrl(str(m.app_id), str(m.link_path))) go(`#/app/${enc(str(m.app_id))}${str(m.link_path)}`);
-      else route();
+        await api('POST', `/api/inbox/${enc(str(m.id))}/read`);
+      } catch { return; } // stays unread; a 401 has already gone to login
+      m.read = true;
+      card.classList.remove('unread');
+      if (dot) dot.remove();
+      refreshBadge();
     });
-    return button;
+    return card;
   }
 
   // ---------- 订单 ----------
@@ -695,9 +797,10 @@
       el('section', { class: 'card profile', 'data-testid': 'profile' },
         el('span', { class: 'avatar', 'aria-hidden': 'true' }, '我'),
         el('div', {},
-          el('p', { class: 'profile-name' }, me && me.name_masked ? str(me.name_masked) : '未实名认证'),
+          me && me.name_masked ? el('p', { class: 'muted small' }, '姓名（已脱敏）') : null,
+          el('p', { class: 'profile-name', 'data-testid': 'profile-name' }, me && me.name_masked ? str(me.name_masked) : '未实名认证'),
           el('p', { class: 'muted' }, `手机号 ${str(me && me.phone_masked)}`),
-          el('p', { class: 'muted' }, `认证等级 ${str(me && me.assurance_level) || '—'}`))),
+          el('p', { class: 'muted', 'data-testid': 'assurance' }, `认证等级 ${assuranceLabel(me && me.assurance_level)}`))),
       el('h2', { class: 'section-title' }, '已授权的服务'),
       list.length
         ? el('ul', { class: 'list' }, list.map((c) => el('li', {}, consentItem(c))))
@@ -705,19 +808,26 @@
       logout);
   }
 
+  function assuranceLabel(level) {
+    return ASSURANCE[str(level)] || (level == null || level === '' ? '—' : str(level));
+  }
+
   function consentItem(c) {
     const revoke = el('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'consent-revoke' }, '撤销');
     const row = el('div', { class: 'list-item consent-item', 'data-testid': 'consent-item' },
       el('span', { class: 'item-title' }, str(c.app_name)),
-      el('span', { class: 'item-body' }, `授权范围：${str(c.scope)}`),
+      el('span', { class: 'item-body' }, `授权范围：${scopeLabel(c.scope)}`),
       el('span', { class: 'item-row' }, el('span', { class: 'item-time' }, `授权时间：${fmtTime(c.granted_at)}`), revoke));
-    revoke.setAttribute('aria-label', `撤销对「${str(c.app_name)}」的 ${str(c.scope)} 授权`);
+    revoke.setAttribute('aria-label', `撤销对「${str(c.app_name)}」的${scopeLabel(c.scope)}授权`);
     revoke.addEventListener('click', async () => {
       try {
         await withBusy(revoke, () => api('DELETE', `/api/consents/${enc(str(c.app_id))}/${enc(str(c.scope))}`));
         route();
       } catch (e) {
-        if (!e.handled) row.append(notice(e.message, 'error'));
+        if (e.handled) return;
+        const old = row.querySelector('[data-testid=error-notice]');
+        if (old) old.remove();
+        row.append(errorNotice(e, 'consent'));
       }
     });
     return row;
