@@ -213,10 +213,7 @@ impl Request {
 
     /// The first header named `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        find_header(&self.headers, name)
     }
 
     /// All headers, names lowercase.
@@ -263,6 +260,14 @@ fn path_error<E: std::fmt::Display>(error: serde_path_to_error::Error<E>, whole:
         format!("格式不正确（{message}）")
     };
     Error::BadRequest { field, reason }
+}
+
+/// The first header named `name` (case-insensitive) in `headers`.
+pub(crate) fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 #[cfg(test)]

@@ -121,14 +121,7 @@ pub(super) async fn forward(
         .map_err(|_| ApiError::invalid("query", "the query string is not valid form encoding"))?;
     let body = axum::body::to_bytes(body, MAX_REQUEST_BYTES)
         .await
-        .map_err(|_| ApiError {
-            field: Some("body".into()),
-            ..ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "the body exceeds 1 MiB",
-            )
-        })?;
+        .map_err(|_| ApiError::body_too_large("1 MiB"))?;
     let app_request = AppRequest {
         method,
         path: app_path,

@@ -46,6 +46,18 @@ impl ApiError {
         }
     }
 
+    /// A 413 for a body over `limit` (e.g. "64 KiB").
+    pub fn body_too_large(limit: &str) -> Self {
+        Self {
+            field: Some("body".into()),
+            ..Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the body exceeds {limit}"),
+            )
+        }
+    }
+
     /// A 404.
     pub fn not_found(what: &str) -> Self {
         Self::new(
