@@ -17,6 +17,10 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::{any, get, post};
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use serde_json::json;
 use tower_http::timeout::TimeoutLayer;
 
@@ -88,14 +92,55 @@ async fn healthz(
     axum::Json(json!({ "status": "ok", "apps": platform.registry.list().len() }))
 }
 
-/// Serves `router` on `listener` until ctrl-c (or SIGTERM).
+/// Longest a client may take to send a request's headers. Slow-header
+/// connections are closed after it (hyper's own default applies only with a
+/// timer, which `axum::serve` does not set).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest the host waits for open connections after ctrl-c or SIGTERM.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Serves the host on `listener` (HTTP/1.1) until ctrl-c or SIGTERM, then
+/// lets open requests finish for up to [`SHUTDOWN_GRACE`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     platform: Arc<Platform>,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(platform))
-        .with_graceful_shutdown(shutdown_signal())
+    let app = router(platform);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown_signal());
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off, keep serving.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let connection = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
         .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after the shutdown grace period; closing");
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -165,3 +165,28 @@ async fn host_namespace_is_closed_to_citizens() {
     assert_eq!(status, 404);
     assert_eq!(error["code"], "not_found");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_header_connections_are_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = TestHost::start().await;
+    let address = host.base.trim_start_matches("http://");
+    let mut slow = tokio::net::TcpStream::connect(address).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(
+        cityhost::http::HEADER_READ_TIMEOUT + std::time::Duration::from_secs(5),
+        slow.read_to_end(&mut buf),
+    )
+    .await;
+    assert!(read.is_ok(), "the host kept a slow-header connection open");
+    assert!(
+        started.elapsed()
+            >= cityhost::http::HEADER_READ_TIMEOUT - std::time::Duration::from_secs(1)
+    );
+    // Everyone else is served meanwhile and after.
+    assert_eq!(host.client().get("/healthz").await.status(), 200);
+}
