@@ -46,14 +46,7 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .route("/inbox", get(inbox::list))
         .route("/inbox/{message_id}/read", post(inbox::mark_read))
         .route("/operator/audit", get(operator::audit))
-        .fallback(|| async { ApiError::not_found("API route") })
-        .method_not_allowed_fallback(|| async {
-            ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "this method is not allowed here",
-            )
-        });
+        .fallback(|| async { ApiError::not_found("API route") });
     Router::new()
         .route("/", get(shell::index))
         .route("/shell/app.js", get(shell::app_js))
@@ -64,13 +57,6 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .route("/apps/{app_id}/{*path}", any(apps::forward))
         .nest("/api", api)
         .fallback(|| async { ApiError::not_found("page") })
-        .method_not_allowed_fallback(|| async {
-            ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "this method is not allowed here",
-            )
-        })
         // Innermost first: a request gets REQUEST_TIMEOUT in all, then every
         // host error (including axum's own rejections and the timeout) is
         // given the JSON error shape.
