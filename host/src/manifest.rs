@@ -212,6 +212,13 @@ impl Manifest {
         Self::parse(&text)
     }
 
+    /// The purpose the manifest declares for a consent scope (`auth_user`),
+    /// shown on the consent sheet; an app may ask only for scopes it has a
+    /// purpose for.
+    pub fn purpose(&self, scope: &str) -> Option<&str> {
+        self.consent.get(scope).map(String::as_str)
+    }
+
     /// Whether the manifest declares `permission`.
     pub fn permits(&self, permission: Permission) -> bool {
         self.permissions.contains(&permission)

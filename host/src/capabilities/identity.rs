@@ -21,7 +21,7 @@ impl Host for RequestState {
     fn profile(&mut self) -> Result<CitizenProfile, WitError> {
         self.call(Permission::Identity, "identity.profile", |s| {
             let citizen_id = s.citizen()?;
-            if !s.ctx.manifest.consent.contains_key(Scope::AuthUser.name()) {
+            if s.ctx.manifest.purpose(Scope::AuthUser.name()).is_none() {
                 return Err(WitError::NotPermitted(
                     "the manifest declares no purpose for auth_user ([consent] table)".into(),
                 ));

@@ -57,7 +57,7 @@ fn app_and_scope(platform: &Platform, app_id: &str, scope: &str) -> ApiResult<(A
         ));
     }
     let scope = Scope::parse(scope).ok_or_else(|| ApiError::invalid("scope", "unknown scope"))?;
-    if scope.needs_consent() && !app.manifest.consent.contains_key(scope.name()) {
+    if scope.needs_consent() && app.manifest.purpose(scope.name()).is_none() {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -85,7 +85,7 @@ pub(super) async fn sheet(
         app_name: app.manifest.name.clone(),
         department: app.manifest.department.name.clone(),
         fields: scope.fields(),
-        purpose: app.manifest.consent.get(scope.name()).cloned(),
+        purpose: app.manifest.purpose(scope.name()).map(str::to_string),
         scope,
         granted,
     }))
