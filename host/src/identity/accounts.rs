@@ -142,7 +142,7 @@ impl Accounts {
     pub fn login(&self, phone: &str, password: &str) -> ServiceResult<Citizen> {
         const WRONG: &str = "wrong phone number or password";
         let now = now_ms();
-        let mut record: FailedLogins = store::get_json(&self.failures, phone)?.unwrap_or_default();
+        let record: FailedLogins = store::get_json(&self.failures, phone)?.unwrap_or_default();
         if record.locked_until_ms > now {
             return Err(ServiceError::RateLimited {
                 retry_after_ms: record.locked_until_ms - now,
@@ -165,14 +165,21 @@ impl Accounts {
                 Ok(citizen)
             }
             _ => {
-                record.failures += 1;
-                if record.failures >= MAX_FAILURES {
-                    record = FailedLogins {
-                        failures: 0,
-                        locked_until_ms: now + LOCKOUT_MS,
-                    };
-                }
-                store::put_json(&self.failures, phone, &record)?;
+                // One atomic read-modify-write, so that parallel attempts
+                // cannot each see the same count and slip past the limit.
+                self.failures.update_and_fetch(phone, |old| {
+                    let mut record: FailedLogins = old
+                        .and_then(|bytes| serde_json::from_slice(bytes).ok())
+                        .unwrap_or_default();
+                    record.failures += 1;
+                    if record.failures >= MAX_FAILURES {
+                        record = FailedLogins {
+                            failures: 0,
+                            locked_until_ms: now + LOCKOUT_MS,
+                        };
+                    }
+                    serde_json::to_vec(&record).ok()
+                })?;
                 Err(ServiceError::Unauthenticated(WRONG))
             }
         }
