@@ -9,5 +9,6 @@
 mod accounts;
 mod apps;
 mod audit;
+mod browser;
 mod sandbox;
 mod support;

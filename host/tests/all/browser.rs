@@ -1,0 +1,69 @@
+//! The citizen shell in a real browser: `node --test` runs the scenarios in
+//! `host/tests/browser/*.test.mjs`, which drive Debian's Chromium through
+//! playwright-core against a host started here. The README's test command
+//! (`scripts/test.sh`) installs Chromium and the npm packages first.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::{TestHost, workspace};
+
+/// Where the browser binary is: `$CHROMIUM` or Debian's `/usr/bin/chromium`.
+fn chromium() -> PathBuf {
+    std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
+}
+
+/// Where the screenshots go: `$CITYHOST_SCREENSHOTS`, or `screenshots/`
+/// beside the test binaries in the cargo target dir.
+fn screenshots() -> PathBuf {
+    std::env::var_os("CITYHOST_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_TARGET_TMPDIR"))
+                .parent()
+                .unwrap()
+                .join("screenshots")
+        })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_shell_works_in_chromium() {
+    let scenarios = workspace().join("host/tests/browser");
+    let browser = chromium();
+    assert!(
+        browser.exists(),
+        "{} is missing: run the README's test command (scripts/test.sh), which installs Debian's chromium",
+        browser.display()
+    );
+    assert!(
+        scenarios.join("node_modules/playwright-core").exists(),
+        "playwright-core is not installed in {}: run the README's test command (scripts/test.sh)",
+        scenarios.display()
+    );
+    let host = TestHost::start().await;
+    let shots = screenshots();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
+            .current_dir(&scenarios)
+            .env("CITYHOST_BASE", &host.base)
+            .env("CITYHOST_SCREENSHOTS", &shots)
+            .env("CHROMIUM", &browser)
+            .output()
+            .expect("running node (Node.js 20 or newer is needed)")
+    })
+    .await
+    .unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success(),
+        "browser scenarios failed:\n{report}"
+    );
+    println!("{report}");
+}

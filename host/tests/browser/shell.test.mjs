@@ -1,0 +1,60 @@
+// The citizen shell in a real browser: sign-up, the service grid, a mini-app
+// view, the tab pages, at phone and desktop width. Screenshot names are listed
+// in docs/shell.md.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BASE, DESKTOP, DEMO, launch, login, phone, register, shot } from './harness.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+test('a new citizen registers and lands on the service grid', async () => {
+  const { context, page, errors } = await phone(browser);
+  await page.goto(`${BASE}/#/orders`);
+  await page.waitForURL(/#\/login$/);
+  await shot(page, 'login');
+
+  await page.goto(`${BASE}/#/register`);
+  await page.fill('[name=phone]', '123');
+  await page.click('[data-testid=auth-submit]');
+  assert.equal(await page.getAttribute('[name=phone]', 'aria-invalid'), 'true', 'phone error is shown at the field');
+
+  await register(page, '13900000101');
+  await page.waitForSelector('[data-testid=service-hello]');
+  assert.ok(await page.isVisible('[data-testid=category-utilities]'), 'utilities category');
+  await shot(page, 'services');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a demo citizen opens a mini-app view and every tab page renders', async () => {
+  const { context, page, errors } = await phone(browser);
+  await login(page, DEMO.zhang.phone, DEMO.zhang.password);
+  await page.click('[data-testid=service-hello]');
+  await page.waitForSelector('[data-testid=view]');
+  assert.equal(await page.textContent('#title'), '你好');
+  assert.ok(await page.isVisible('[data-testid=back]'), 'back button in the app header');
+  await shot(page, 'app-hello');
+
+  for (const tab of ['inbox', 'orders', 'me']) {
+    await page.click(`[data-testid=tab-${tab}]`);
+    await page.waitForURL(new RegExp(`#/${tab}$`));
+    await page.waitForSelector('#content[aria-busy=false] > *');
+    await shot(page, tab);
+  }
+  assert.ok(await page.isVisible('[data-testid=profile-name]'), 'me shows the name');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('the service grid works at desktop width', async () => {
+  const { context, page, errors } = await phone(browser, { viewport: DESKTOP });
+  await login(page, DEMO.li.phone, DEMO.li.password);
+  await page.waitForSelector('[data-testid=service-hello]');
+  const box = await page.locator('[data-testid=tabbar]').boundingBox();
+  assert.ok(box && box.width > 0, 'tab bar is laid out');
+  await shot(page, 'desktop-services');
+  assert.deepEqual(errors, []);
+  await context.close();
+});

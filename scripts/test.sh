@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what the tests need
+# (Debian's Chromium and CJK fonts for the browser tests, playwright-core from
+# npm; the wasm32-wasip2 target is added by the test support through rustup),
+# then runs every test of the workspace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_install() {
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@"
+}
+
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-noto-cjk)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing ${missing[*]} (apt-get)"
+  apt_install "${missing[@]}"
+fi
+
+# playwright-core drives the installed Chromium; it never downloads a browser.
+npm ci --prefix host/tests/browser --no-audit --no-fund --loglevel=error
+
+cargo test --release --workspace "$@"
