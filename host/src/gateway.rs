@@ -5,11 +5,13 @@
 //! manifest, the citizen and their openid for this app), applies the app's
 //! limits, runs the component through the runtime and turns a guest failure
 //! into a [`CallFailure`] carrying an error id that is both logged (with the
-//! cause and the guest's stderr) and shown to the citizen.
+//! cause and the guest's stderr) and shown to the citizen. Every request is
+//! audited (capability `request`, outcome the status or the failure).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::audit::AuditRecord;
 use crate::capabilities::{CallContext, RequestState};
 use crate::platform::Platform;
 use crate::registry::App;
@@ -80,7 +82,7 @@ impl Platform {
             request_id: request_id.clone(),
             manifest: manifest.clone(),
             citizen_id: citizen_id.map(str::to_string),
-            openid,
+            openid: openid.clone(),
         };
         let timeout = manifest
             .limits
@@ -107,6 +109,12 @@ impl Platform {
             .runtime
             .invoke(&app.component, state, wit_request, timeout)
             .await;
+        let outcome = match &result {
+            Ok(response) if response.body.len() > MAX_RESPONSE_BYTES => "response-too-large".into(),
+            Ok(response) => response.status.to_string(),
+            Err(failure) => failure_outcome(failure).into(),
+        };
+        self.audit_request(&manifest, openid, outcome, started);
         match result {
             Ok(response) if response.body.len() > MAX_RESPONSE_BYTES => {
                 tracing::error!(app = %manifest.id, request_id, bytes = response.body.len(), "response too large");
@@ -133,5 +141,40 @@ impl Platform {
                 })
             }
         }
+    }
+}
+
+impl Platform {
+    /// Appends the audit record of one app request: capability `request`,
+    /// outcome the HTTP status the app answered or the failure's name.
+    fn audit_request(
+        &self,
+        manifest: &crate::manifest::Manifest,
+        openid: Option<String>,
+        outcome: String,
+        started: std::time::Instant,
+    ) {
+        let record = AuditRecord {
+            time: crate::store::now_ms(),
+            app: manifest.id.clone(),
+            release: manifest.version.clone(),
+            openid,
+            capability: "request".into(),
+            outcome,
+            duration_us: started.elapsed().as_micros() as u64,
+        };
+        if let Err(e) = self.services.audit.append(&record) {
+            tracing::error!(error = %e, app = %manifest.id, "cannot write audit record");
+        }
+    }
+}
+
+/// The audit outcome of a failed request.
+fn failure_outcome(failure: &GuestFailure) -> &'static str {
+    match failure {
+        GuestFailure::DeadlineExceeded(_) => "deadline-exceeded",
+        GuestFailure::MemoryExceeded(_) => "memory-exceeded",
+        GuestFailure::Trapped(_) => "trapped",
+        GuestFailure::Busy => "host-busy",
     }
 }

@@ -23,6 +23,7 @@ use std::time::Instant;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::audit::AuditRecord;
 use crate::error::ServiceError;
@@ -30,6 +31,7 @@ use crate::manifest::{Manifest, Permission};
 use crate::platform::Services;
 use crate::runtime::bindings::{WitError, cityhost};
 use crate::runtime::limits::InstanceLimits;
+use crate::runtime::wasi_http::DenyOutgoing;
 use crate::store::now_ms;
 
 /// Who and what a request is for: fixed when the request starts.
@@ -60,6 +62,8 @@ pub struct RequestState {
     pub limits: InstanceLimits,
     services: Arc<Services>,
     wasi: WasiCtx,
+    http: WasiHttpCtx,
+    http_policy: DenyOutgoing,
     table: ResourceTable,
     stderr: MemoryOutputPipe,
     log_lines: u32,
@@ -77,6 +81,8 @@ impl RequestState {
             limits: InstanceLimits::new(memory_bytes),
             services,
             wasi,
+            http: WasiHttpCtx::new(),
+            http_policy: DenyOutgoing,
             table: ResourceTable::new(),
             stderr,
             log_lines: 0,
@@ -165,6 +171,16 @@ impl WasiView for RequestState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for RequestState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.http_policy,
         }
     }
 }

@@ -13,6 +13,10 @@
 //!   declares (checked at load, see [`Runtime::load`]) and a WASI context
 //!   that grants nothing.
 //!
+//! A component is a mini-app if it exports either the platform's
+//! `cityhost:miniapp/handler` or the standard `wasi:http/incoming-handler`
+//! ([`wasi_http`]); the runtime detects which at load ([`EntryPoint`]).
+//!
 //! A guest that traps, overruns its deadline or its memory ends its own
 //! request with a [`GuestFailure`]; the store is dropped and nothing else is
 //! affected.
@@ -20,6 +24,7 @@
 pub mod bindings;
 mod cache;
 pub mod limits;
+pub mod wasi_http;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -36,6 +41,7 @@ use crate::capabilities::RequestState;
 use crate::manifest::{Manifest, Permission};
 use bindings::{Miniapp, MiniappPre, Request, Response};
 pub use cache::ComponentCache;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 /// How often the epoch advances: the granularity of deadlines and of
 /// yielding to other tasks.
@@ -47,14 +53,16 @@ pub const DEFAULT_MEMORY_BYTES: usize = 64 << 20;
 
 /// WASI interfaces a `wasm32-wasip2` guest links against. They are linked
 /// with a context that grants nothing: no preopened directories, no
-/// environment, no network.
-const WASI_PACKAGES: [&str; 6] = [
+/// environment, no network; `wasi:http` is there for standard components
+/// and refuses every outgoing request ([`wasi_http::DenyOutgoing`]).
+const WASI_PACKAGES: [&str; 7] = [
     "wasi:cli/",
     "wasi:io/",
     "wasi:clocks/",
     "wasi:random/",
     "wasi:filesystem/",
     "wasi:sockets/",
+    "wasi:http/",
 ];
 
 /// Settings of the engine.
@@ -97,8 +105,11 @@ pub enum LoadError {
     /// The component imports something the host does not provide.
     #[error("the component imports `{0}`, which the host does not provide")]
     UnknownImport(String),
-    /// The component does not export the `cityhost:miniapp/handler` interface.
-    #[error("the component is not a `cityhost:miniapp` mini-app: {0}")]
+    /// The component exports neither `cityhost:miniapp/handler` nor
+    /// `wasi:http/incoming-handler`.
+    #[error(
+        "the component is not a mini-app: it exports neither `cityhost:miniapp/handler` nor `wasi:http/incoming-handler` ({0})"
+    )]
     NotAMiniapp(String),
 }
 
@@ -119,13 +130,37 @@ pub enum GuestFailure {
     Busy,
 }
 
+/// Which export a mini-app's requests go to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryPoint {
+    /// The platform's `cityhost:miniapp/handler` (the SDK's export).
+    Handler,
+    /// The standard `wasi:http/incoming-handler` (`wasi:http/proxy` world).
+    WasiHttp,
+}
+
 /// A compiled release, ready to instantiate.
 pub struct LoadedComponent {
     /// SHA-256 of the component bytes, hex.
     pub digest: String,
     /// Whether the compiled artifact came from the disk cache.
     pub from_cache: bool,
-    pre: MiniappPre<RequestState>,
+    pre: Pre,
+}
+
+enum Pre {
+    Handler(MiniappPre<RequestState>),
+    WasiHttp(ProxyPre<RequestState>),
+}
+
+impl LoadedComponent {
+    /// The export requests go to.
+    pub fn entry_point(&self) -> EntryPoint {
+        match self.pre {
+            Pre::Handler(_) => EntryPoint::Handler,
+            Pre::WasiHttp(_) => EntryPoint::WasiHttp,
+        }
+    }
 }
 
 /// The engine, linker, cache and epoch ticker.
@@ -143,6 +178,7 @@ impl Runtime {
         let engine = build_engine(config)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         Miniapp::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |state| state)?;
         let cache = ComponentCache::new(cache_dir, &engine)?;
         let stop_ticker = Arc::new(AtomicBool::new(false));
@@ -157,7 +193,8 @@ impl Runtime {
 
     /// Compiles (or loads from cache) a component and checks it against its
     /// manifest: every `cityhost:miniapp` import must be a declared
-    /// permission, every other import a WASI interface the host links.
+    /// permission, every other import a WASI interface the host links, and
+    /// it must export one of the two entry points ([`EntryPoint`]).
     pub fn load(&self, manifest: &Manifest, bytes: &[u8]) -> Result<LoadedComponent, LoadError> {
         let (component, from_cache) = self
             .cache
@@ -168,8 +205,13 @@ impl Runtime {
             .linker
             .instantiate_pre(&component)
             .map_err(|e| LoadError::UnknownImport(format!("{e:#}")))?;
-        let pre =
-            MiniappPre::new(instance_pre).map_err(|e| LoadError::NotAMiniapp(format!("{e:#}")))?;
+        let pre = match MiniappPre::new(instance_pre.clone()) {
+            Ok(pre) => Pre::Handler(pre),
+            Err(handler) => match ProxyPre::new(instance_pre) {
+                Ok(pre) => Pre::WasiHttp(pre),
+                Err(_) => return Err(LoadError::NotAMiniapp(format!("{handler:#}"))),
+            },
+        };
         Ok(LoadedComponent {
             digest: ComponentCache::digest(bytes),
             from_cache,
@@ -199,14 +241,19 @@ impl Runtime {
                 Ok(UpdateDeadline::Yield(1))
             }
         });
-        let result = async {
-            let instance = component.pre.instantiate_async(&mut store).await?;
-            instance
-                .cityhost_miniapp_handler()
-                .call_handle(&mut store, &request)
+        let result = match &component.pre {
+            Pre::Handler(pre) => {
+                async {
+                    let instance = pre.instantiate_async(&mut store).await?;
+                    instance
+                        .cityhost_miniapp_handler()
+                        .call_handle(&mut store, &request)
+                        .await
+                }
                 .await
-        }
-        .await;
+            }
+            Pre::WasiHttp(pre) => wasi_http::call(pre, &mut store, request, deadline).await,
+        };
         let result = result.map_err(|e| {
             if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
                 .is_some()
@@ -324,10 +371,17 @@ mod tests {
             }
             other => panic!("expected UndeclaredImport, got {:?}", other.err()),
         }
-        let http = br#"(component (import "wasi:http/outgoing-handler@0.2.0" (instance)))"#;
+        let nn = br#"(component (import "wasi:nn/graph@0.2.0" (instance)))"#;
         assert!(
-            matches!(rt.load(&manifest("[]"), http), Err(LoadError::UnknownImport(name)) if name.starts_with("wasi:http"))
+            matches!(rt.load(&manifest("[]"), nn), Err(LoadError::UnknownImport(name)) if name.starts_with("wasi:nn"))
         );
+        // wasi:http is linked (standard components), but a component still
+        // needs an entry point.
+        let http = br#"(component (import "wasi:http/outgoing-handler@0.2.0" (instance)))"#;
+        assert!(matches!(
+            rt.load(&manifest("[]"), http),
+            Err(LoadError::NotAMiniapp(_))
+        ));
         // Declared, but no `handler` export: not a mini-app.
         assert!(matches!(
             rt.load(&manifest("[\"payment\"]"), payment),

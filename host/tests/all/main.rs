@@ -11,4 +11,5 @@ mod apps;
 mod audit;
 mod browser;
 mod sandbox;
+mod standard;
 mod support;
