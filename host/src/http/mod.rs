@@ -91,7 +91,14 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     platform: Arc<Platform>,
 ) -> std::io::Result<()> {
-    let app = router(platform);
+    serve_router(listener, router(platform)).await
+}
+
+/// Serves `app` the way the host serves its own router (HTTP/1.1 with the
+/// header-read timeout, graceful shutdown on ctrl-c or SIGTERM); for
+/// embedders that add routes beside the host's, such as the benchmarks'
+/// native handler.
+pub async fn serve_router(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown_signal());
     loop {

@@ -1,0 +1,284 @@
+//! The Markdown report of a suite run (`docs/benchmarks.md`).
+
+use std::fmt::Write as _;
+
+use crate::http_load::{Load, LoadResult};
+use crate::suite::{Figures, SuiteArgs};
+
+/// The `wasmtime-cli` release `bench/run.sh` installs: the host's wasmtime.
+const WASMTIME_CLI: &str = "48.0.8";
+/// Target: median instantiate + trivial call with pooling, µs.
+const IN_PROCESS_TARGET_US: f64 = 10.0;
+/// Target: CityHost over the best `wasmtime serve`, requests/s.
+const VS_WASMTIME_TARGET: f64 = 1.2;
+/// Target: CityHost over the native handler, requests/s.
+const VS_NATIVE_TARGET: f64 = 0.3;
+/// Target: boot with the scale run's apps, s.
+const BOOT_TARGET_S: f64 = 3.0;
+/// Target: resident memory with the scale run's apps, bytes.
+const MEMORY_TARGET: u64 = 1 << 30;
+/// Target: p99 beside a spinning app over quiet p99.
+const NOISY_TARGET: f64 = 2.0;
+
+/// Renders the report.
+pub fn markdown(f: &Figures, args: &SuiteArgs) -> String {
+    let mut out = String::new();
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute] UTC"
+        ))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "# Benchmarks\n\n\
+         Reproduce (up to 20 minutes; installs `oha` and `wasmtime-cli` {wasmtime} from crates.io \
+         into `~/.cache/cityhost-bench` on first use, builds the host and the guests, \
+         runs everything below and rewrites this file):\n\n\
+         ```sh\nbench/run.sh\n```\n\n\
+         Run {now} on {cores} cores ({cpu}), Linux {kernel}. The load generator runs on \
+         the same cores as the server, so absolute figures are lower bounds; ratios \
+         compare targets measured in the same run. Every figure is a percentile, a \
+         rate or a ratio from this one run, with the number of requests or calls \
+         behind it.\n",
+        wasmtime = WASMTIME_CLI,
+        cores = std::thread::available_parallelism().map_or(0, |n| n.get()),
+        cpu = cpu_model(),
+        kernel = kernel(),
+    );
+    summary(&mut out, f);
+    in_process(&mut out, f, args);
+    http(&mut out, f, args);
+    scale(&mut out, f);
+    noisy(&mut out, f);
+    out
+}
+
+fn met(ok: bool) -> &'static str {
+    if ok { "met" } else { "**not met**" }
+}
+
+fn summary(out: &mut String, f: &Figures) {
+    let a = f.concurrency[0].rps;
+    let best = f.concurrency[2].rps;
+    let native = f.concurrency[3].rps;
+    let handler = &f.in_process[0].1;
+    let boot = f.scale.warm_boot.as_secs_f64();
+    let noisy = f.noisy.p99_ms / f.quiet.p99_ms;
+    let _ = writeln!(
+        out,
+        "## Targets\n\n| figure | target | this run | |\n| --- | --- | --- | --- |"
+    );
+    let rows = [
+        (
+            "instantiate + trivial call, median (SDK handler, pooling)".to_string(),
+            format!("≤ {IN_PROCESS_TARGET_US} µs"),
+            format!("{:.1} µs (n = {})", handler.p50_us, handler.n),
+            handler.p50_us <= IN_PROCESS_TARGET_US,
+        ),
+        (
+            "a/b: CityHost ÷ best `wasmtime serve`, requests/s".into(),
+            format!("≥ {VS_WASMTIME_TARGET}"),
+            format!("{:.2}", a / best),
+            a / best >= VS_WASMTIME_TARGET,
+        ),
+        (
+            "a/c: CityHost ÷ native handler, requests/s".into(),
+            format!("≥ {VS_NATIVE_TARGET}"),
+            format!("{:.2}", a / native),
+            a / native >= VS_NATIVE_TARGET,
+        ),
+        (
+            format!("boot with {} apps (warm data dir)", f.scale.apps),
+            format!("≤ {BOOT_TARGET_S} s"),
+            format!("{boot:.2} s"),
+            boot <= BOOT_TARGET_S,
+        ),
+        (
+            format!("resident memory with {} apps", f.scale.apps),
+            "≤ 1 GiB".into(),
+            mib(f.scale.rss_after.max(f.scale.rss)),
+            f.scale.rss_after.max(f.scale.rss) <= MEMORY_TARGET,
+        ),
+        (
+            "p99 beside a spinning app ÷ quiet p99".into(),
+            format!("≤ {NOISY_TARGET}×"),
+            format!("{noisy:.2}×"),
+            noisy <= NOISY_TARGET,
+        ),
+    ];
+    for (figure, target, value, ok) in rows {
+        let _ = writeln!(out, "| {figure} | {target} | {value} | {} |", met(ok));
+    }
+    out.push('\n');
+}
+
+fn in_process(out: &mut String, f: &Figures, args: &SuiteArgs) {
+    let _ = writeln!(
+        out,
+        "## 1. In process: a fresh store and instance, one trivial call\n\n\
+         `Runtime::invoke` on the app's pre-instantiated component: the request's \
+         state (WASI context that grants nothing, limits), a new `Store`, \
+         instantiation, `GET /` answered `200 ok`, the store dropped. \
+         {} calls each after {} warm-up calls.\n\n\
+         | export, allocator | n | p50 | p99 | p99.9 |\n| --- | --- | --- | --- | --- |",
+        args.iterations,
+        args.iterations / 10
+    );
+    for (label, s) in &f.in_process {
+        let _ = writeln!(
+            out,
+            "| {label} | {} | {:.1} µs | {:.1} µs | {:.1} µs |",
+            s.n, s.p50_us, s.p99_us, s.p999_us
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n## 2. One capability call, from a loop inside a guest\n\n\
+         `bench-loop` makes N calls in one request; the figure is (median request with \
+         N calls − median request with none) ÷ N, through the whole capability layer \
+         (permission check, the service, one audit record per call).\n\n\
+         | capability | calls per request | requests | per call |\n| --- | --- | --- | --- |"
+    );
+    for c in &f.capabilities {
+        let name = match c.op.as_str() {
+            "storage-get" => "`storage.get` (missing key)",
+            _ => "`identity.openid`",
+        };
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} | {:.2} µs |",
+            c.calls_per_request, c.requests, c.per_call_us
+        );
+    }
+    out.push('\n');
+}
+
+fn http(out: &mut String, f: &Figures, args: &SuiteArgs) {
+    let _ = writeln!(
+        out,
+        "## 3. End to end over HTTP on loopback\n\n\
+         The same component file, `examples/hello-http` (a `wasi:http/proxy` component \
+         written with wstd), served by (a) CityHost — session cookie checked, routing, a \
+         fresh instance, one audit record per request — and (b) `wasmtime serve` with \
+         its defaults and with `-O pooling-allocator=y -O \
+         pooling-memory-keep-resident=1048576 -O pooling-table-keep-resident=65536`; \
+         (c) is a native axum handler in the host process doing the same work without \
+         WebAssembly (session, openid, audit, answer). Load: `oha`, {} s per run.\n",
+        args.seconds
+    );
+    for (title, runs) in [
+        (
+            format!("Fixed concurrency ({} connections)", args.connections),
+            &f.concurrency,
+        ),
+        (
+            "Fixed rate (half the slowest target's throughput, latency-corrected)".to_string(),
+            &f.rate,
+        ),
+    ] {
+        let _ = writeln!(
+            out,
+            "### {title}\n\n| target | requests | requests/s | p50 | p99 | p99.9 | errors |\n\
+             | --- | --- | --- | --- | --- | --- | --- |"
+        );
+        for r in runs {
+            row(out, r);
+        }
+        out.push('\n');
+    }
+    let a = f.concurrency[0].rps;
+    let _ = writeln!(
+        out,
+        "Ratios (fixed concurrency, requests/s): a/b = {:.2} against the best \
+         configuration ({:.2} against the defaults), a/c = {:.2}.\n",
+        a / f.concurrency[2].rps,
+        a / f.concurrency[1].rps,
+        a / f.concurrency[3].rps
+    );
+}
+
+fn row(out: &mut String, r: &LoadResult) {
+    let rate = match r.load {
+        Load::Rate { per_second, .. } => format!(" @ {per_second}/s"),
+        Load::Concurrency { .. } => String::new(),
+    };
+    let _ = writeln!(
+        out,
+        "| {}{rate} | {} | {:.0} | {:.2} ms | {:.2} ms | {:.2} ms | {} |",
+        r.target, r.requests, r.rps, r.p50_ms, r.p99_ms, r.p999_ms, r.errors
+    );
+}
+
+fn scale(out: &mut String, f: &Figures) {
+    let s = &f.scale;
+    let _ = writeln!(
+        out,
+        "## 4. Scale: {} apps\n\n\
+         {} copies of `hello-http` under different ids (`cityhost serve --apps` over \
+         generated app folders). Boot is spawn to `/healthz` answering with every app \
+         loaded.\n\n\
+         | figure | value |\n| --- | --- |\n\
+         | boot, empty data dir (division data imported, components compiled) | {:.2} s |\n\
+         | boot, same data dir again | {:.2} s |\n\
+         | resident memory after boot | {} |\n\
+         | resident memory after the first requests | {} |\n\
+         | peak resident memory | {} |\n\
+         | first request to an app untouched since boot, p50 (n = {}) | {:.2} ms |\n\
+         | first request to an app untouched since boot, p99 | {:.2} ms |\n",
+        s.apps,
+        s.apps,
+        s.cold_boot.as_secs_f64(),
+        s.warm_boot.as_secs_f64(),
+        mib(s.rss),
+        mib(s.rss_after),
+        mib(s.peak),
+        s.first_request.n,
+        s.first_request.p50_us / 1_000.0,
+        s.first_request.p99_us / 1_000.0,
+    );
+}
+
+fn noisy(out: &mut String, f: &Figures) {
+    let _ = writeln!(
+        out,
+        "## 5. Noisy neighbour\n\n\
+         CityHost serving `hello-http` at a fixed rate, alone and while 4 connections \
+         keep `bench-loop /spin` busy (each such request spins until its 1 s deadline \
+         and is answered 504).\n\n\
+         | run | requests | requests/s | p50 | p99 | p99.9 | errors |\n\
+         | --- | --- | --- | --- | --- | --- | --- |"
+    );
+    row(out, &f.quiet);
+    let mut noisy = f.noisy.clone();
+    noisy.target = format!("{} beside the spinner", noisy.target);
+    row(out, &noisy);
+    row(out, &f.spinner);
+    let _ = writeln!(
+        out,
+        "\np99 beside the spinner ÷ quiet p99 = {:.2}. (The spinner's \"errors\" are its \
+         expected 504 answers.)",
+        f.noisy.p99_ms / f.quiet.p99_ms
+    );
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.0} MiB", bytes as f64 / (1 << 20) as f64)
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+fn kernel() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
+}

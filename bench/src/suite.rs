@@ -1,0 +1,328 @@
+//! The whole suite in one run, written as a Markdown report
+//! (`docs/benchmarks.md`): in-process costs, capability calls, HTTP load
+//! against `wasmtime serve` and a native handler, scale, noisy neighbour.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::http_load::{self, Load, LoadResult, Server};
+use crate::in_process::{CapabilityCost, Fixture};
+use crate::stats::Summary;
+use crate::{gen_apps, report};
+
+/// Settings of a suite run.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SuiteArgs {
+    /// Workspace root (apps are read from `examples/hello-http` and
+    /// `bench/guests/bench-loop`).
+    #[arg(long, default_value = ".")]
+    pub workspace: PathBuf,
+    /// Built components (`cityhost build-apps` output).
+    #[arg(long)]
+    pub components: PathBuf,
+    /// The `cityhost` binary (release build).
+    #[arg(long)]
+    pub cityhost: PathBuf,
+    /// Where `bench/run.sh` installed `oha` and `wasmtime` (`{tools}/bin`).
+    #[arg(long)]
+    pub tools: PathBuf,
+    /// Seconds per load run.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Connections of the fixed-concurrency runs.
+    #[arg(long, default_value_t = 32)]
+    pub connections: u32,
+    /// Iterations of each in-process measurement.
+    #[arg(long, default_value_t = 20_000)]
+    pub iterations: usize,
+    /// Apps for the scale measurement.
+    #[arg(long, default_value_t = 1_000)]
+    pub apps: usize,
+    /// The report to write.
+    #[arg(long, default_value = "docs/benchmarks.md")]
+    pub out: PathBuf,
+}
+
+/// Everything one run measured.
+pub struct Figures {
+    /// `(label, summary)` of instantiate + trivial call.
+    pub in_process: Vec<(String, Summary)>,
+    /// Capability call costs.
+    pub capabilities: Vec<CapabilityCost>,
+    /// Fixed-concurrency runs, in target order.
+    pub concurrency: Vec<LoadResult>,
+    /// Fixed-rate runs, in target order.
+    pub rate: Vec<LoadResult>,
+    /// Scale figures.
+    pub scale: Scale,
+    /// Noisy neighbour: the well-behaved app alone and beside the spinner.
+    pub quiet: LoadResult,
+    /// The well-behaved app while another app's requests spin.
+    pub noisy: LoadResult,
+    /// The spinning app's own run.
+    pub spinner: LoadResult,
+}
+
+/// Boot and memory with many apps.
+pub struct Scale {
+    /// Apps loaded.
+    pub apps: usize,
+    /// Spawn to ready on an empty data directory.
+    pub cold_boot: Duration,
+    /// Spawn to ready again on the same data directory.
+    pub warm_boot: Duration,
+    /// Resident memory after the warm boot, bytes.
+    pub rss: u64,
+    /// Resident memory after the first requests, bytes.
+    pub rss_after: u64,
+    /// Peak resident memory, bytes.
+    pub peak: u64,
+    /// First request to apps not touched since boot.
+    pub first_request: Summary,
+}
+
+const CITYHOST: &str = "a. CityHost";
+const WASMTIME_DEFAULT: &str = "b. wasmtime serve (defaults)";
+const WASMTIME_BEST: &str = "b. wasmtime serve (pooling, keep-resident)";
+const NATIVE: &str = "c. native axum handler";
+
+/// Runs the suite and writes the report.
+pub async fn run(args: &SuiteArgs) -> anyhow::Result<()> {
+    let scratch = tempfile::tempdir()?;
+    let hello_http = args.workspace.join("examples/hello-http");
+    let bench_loop = args.workspace.join("bench/guests/bench-loop");
+
+    eprintln!("in-process: instantiate + trivial call");
+    let mut in_process = Vec::new();
+    let mut capabilities = Vec::new();
+    for pooling in [true, false] {
+        let fixture = Fixture::open(pooling, &[&hello_http, &bench_loop], &args.components).await?;
+        let allocator = if pooling { "pooling" } else { "on-demand" };
+        for (app, export) in [("bench-loop", "SDK handler"), ("hello-http", "wasi:http")] {
+            let summary = fixture.trivial(app, args.iterations).await?;
+            in_process.push((format!("{export}, {allocator} allocator"), summary));
+        }
+        if pooling {
+            eprintln!("in-process: capability calls");
+            for op in ["storage-get", "openid"] {
+                capabilities.push(fixture.capability(op, 1_000, 101).await?);
+            }
+        }
+    }
+
+    eprintln!("HTTP: starting the servers");
+    let oha = http_load::tool(&args.tools, "oha");
+    let wasmtime = http_load::tool(&args.tools, "wasmtime");
+    let component = args.components.join("hello_http.wasm");
+    let mut servers = Vec::new();
+    {
+        let port = http_load::free_port()?;
+        let (mut host, _) = Server::start(
+            CITYHOST,
+            &args.cityhost,
+            &cityhost_args(
+                port,
+                &scratch.path().join("host"),
+                args,
+                &[&hello_http, &bench_loop],
+            ),
+            port,
+            "/healthz",
+            &scratch.path().join("host.log"),
+        )
+        .await?;
+        host.sign_in("13900000001", "/apps/hello-http/").await?;
+        servers.push(host);
+    }
+    for (name, options) in [
+        (WASMTIME_DEFAULT, vec![]),
+        (
+            WASMTIME_BEST,
+            vec![
+                "-O".to_string(),
+                "pooling-allocator=y".into(),
+                "-O".into(),
+                "pooling-memory-keep-resident=1048576".into(),
+                "-O".into(),
+                "pooling-table-keep-resident=65536".into(),
+            ],
+        ),
+    ] {
+        let port = http_load::free_port()?;
+        let mut wargs = vec!["serve".to_string(), "-Scli".into()];
+        wargs.extend(options);
+        wargs.extend(["--addr".into(), format!("127.0.0.1:{port}")]);
+        wargs.push(component.display().to_string());
+        let log = scratch.path().join(format!("wasmtime-{port}.log"));
+        let (server, _) = Server::start(name, &wasmtime, &wargs, port, "/", &log).await?;
+        servers.push(server);
+    }
+    {
+        let port = http_load::free_port()?;
+        let bench = std::env::current_exe()?;
+        let nargs = vec![
+            "native".to_string(),
+            "--bind".into(),
+            format!("127.0.0.1:{port}"),
+            "--data".into(),
+            scratch.path().join("native").display().to_string(),
+        ];
+        let (mut native, _) = Server::start(
+            NATIVE,
+            &bench,
+            &nargs,
+            port,
+            "/healthz",
+            &scratch.path().join("native.log"),
+        )
+        .await?;
+        native.sign_in("13900000002", "/native/hello").await?;
+        servers.push(native);
+    }
+
+    let mut concurrency = Vec::new();
+    for server in &servers {
+        eprintln!("HTTP: {} at {} connections", server.name, args.connections);
+        let load = Load::Concurrency {
+            connections: args.connections,
+        };
+        concurrency.push(http_load::run(&oha, server, load, args.seconds).await?);
+    }
+    // One rate every target sustains: half the slowest one's throughput.
+    let slowest = concurrency
+        .iter()
+        .map(|r| r.rps)
+        .fold(f64::INFINITY, f64::min);
+    let per_second = ((slowest / 2.0) as u32).max(50);
+    let mut rate = Vec::new();
+    for server in &servers {
+        eprintln!("HTTP: {} at {per_second} requests/s", server.name);
+        let load = Load::Rate {
+            per_second,
+            connections: args.connections,
+        };
+        rate.push(http_load::run(&oha, server, load, args.seconds).await?);
+    }
+
+    eprintln!("noisy neighbour");
+    let host = &servers[0];
+    let quiet = rate[0].clone();
+    let spin_url = host
+        .url
+        .replace("/apps/hello-http/", "/apps/bench-loop/spin");
+    let spinner = http_load::run_url(
+        &oha,
+        "bench-loop /spin",
+        &spin_url,
+        host.cookie.as_deref(),
+        Load::Concurrency { connections: 4 },
+        args.seconds + 2,
+    );
+    let well_behaved = async {
+        // Let the spinners occupy their instances first.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let load = Load::Rate {
+            per_second,
+            connections: args.connections,
+        };
+        http_load::run(&oha, host, load, args.seconds).await
+    };
+    let (spinner, noisy) = tokio::join!(spinner, well_behaved);
+    let (spinner, noisy) = (spinner?, noisy?);
+    drop(servers);
+
+    eprintln!("scale: {} apps", args.apps);
+    let scale = scale(args, &hello_http, &component, scratch.path()).await?;
+
+    let figures = Figures {
+        in_process,
+        capabilities,
+        concurrency,
+        rate,
+        scale,
+        quiet,
+        noisy,
+        spinner,
+    };
+    let text = report::markdown(&figures, args);
+    std::fs::write(&args.out, text).with_context(|| format!("writing {}", args.out.display()))?;
+    eprintln!("wrote {}", args.out.display());
+    Ok(())
+}
+
+fn cityhost_args(port: u16, data: &Path, args: &SuiteArgs, apps: &[&Path]) -> Vec<String> {
+    let mut out = vec![
+        "serve".to_string(),
+        "--bind".into(),
+        format!("127.0.0.1:{port}"),
+        "--data".into(),
+        data.display().to_string(),
+        "--components".into(),
+        args.components.display().to_string(),
+    ];
+    for app in apps {
+        out.extend(["--apps".into(), app.display().to_string()]);
+    }
+    out
+}
+
+async fn scale(
+    args: &SuiteArgs,
+    app_dir: &Path,
+    component: &Path,
+    scratch: &Path,
+) -> anyhow::Result<Scale> {
+    let (apps, components) =
+        gen_apps::generate(app_dir, component, args.apps, &scratch.join("scale"))?;
+    let data = scratch.join("scale-data");
+    let start = async |log: &str| {
+        let port = http_load::free_port()?;
+        let cli = vec![
+            "serve".to_string(),
+            "--bind".into(),
+            format!("127.0.0.1:{port}"),
+            "--data".into(),
+            data.display().to_string(),
+            "--components".into(),
+            components.display().to_string(),
+            "--apps".into(),
+            apps.display().to_string(),
+        ];
+        Server::start(
+            CITYHOST,
+            &args.cityhost,
+            &cli,
+            port,
+            "/healthz",
+            &scratch.join(log),
+        )
+        .await
+    };
+    let (server, cold_boot) = start("scale-cold.log").await?;
+    drop(server);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (mut server, warm_boot) = start("scale-warm.log").await?;
+    let pid = server.pid().context("scale host pid")?;
+    let (rss, _) = http_load::memory(pid)?;
+    server.sign_in("13900000003", "/").await?;
+    let mut first = Vec::new();
+    for i in (1..=args.apps).step_by((args.apps / 100).max(1)) {
+        let (elapsed, status) = server
+            .get_once(&format!("/apps/{}/", gen_apps::app_id(i)))
+            .await?;
+        anyhow::ensure!(status == 200, "{} answered {status}", gen_apps::app_id(i));
+        first.push(elapsed);
+    }
+    let (rss_after, peak) = http_load::memory(pid)?;
+    Ok(Scale {
+        apps: args.apps,
+        cold_boot,
+        warm_boot,
+        rss,
+        rss_after,
+        peak,
+        first_request: Summary::of(first),
+    })
+}
