@@ -9,5 +9,7 @@
 mod accounts;
 mod apps;
 mod audit;
+mod crash;
+mod payments;
 mod sandbox;
 mod support;

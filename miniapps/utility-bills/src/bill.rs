@@ -145,13 +145,17 @@ pub(crate) fn attempt_outcome(
     match created {
         Ok(order) => Ok(match order.state {
             OrderState::Created => Attempt::Payable(order),
-            OrderState::Paid => Attempt::Paid(order),
+            OrderState::Paid | OrderState::PartiallyRefunded | OrderState::Refunded => {
+                Attempt::Paid(order)
+            }
             OrderState::Cancelled | OrderState::Expired => Attempt::Reissue,
         }),
         Err(Error::Conflict(key)) => match query()? {
             Some(order) => Ok(match order.state {
                 OrderState::Created => Attempt::PendingElsewhere,
-                OrderState::Paid => Attempt::Paid(order),
+                OrderState::Paid | OrderState::PartiallyRefunded | OrderState::Refunded => {
+                    Attempt::Paid(order)
+                }
                 OrderState::Cancelled | OrderState::Expired => Attempt::Reissue,
             }),
             // A conflict without an order: nothing to learn, report it.
