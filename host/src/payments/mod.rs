@@ -86,6 +86,11 @@ impl Payments {
     pub fn make_durable(&self) -> ServiceResult<()> {
         self.commit.wait()
     }
+
+    /// Flushes (`fsync`s) the group commit has run so far.
+    pub fn flushes(&self) -> u64 {
+        self.commit.flushes()
+    }
 }
 
 /// Why a payment transaction stopped: a typed outcome, not a storage error.

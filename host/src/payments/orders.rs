@@ -357,19 +357,26 @@ impl Owner<'_> {
     }
 }
 
-fn validate(new: &NewOrder, max_order_fen: u64) -> ServiceResult<()> {
-    let otn = &new.out_trade_no;
-    if otn.is_empty()
-        || otn.len() > 64
-        || !otn
+/// Checks an app's order or refund number (`out_trade_no`,
+/// `out_request_no`): 1-64 characters of ASCII letters, digits, `-` and `_`
+/// (as Alipay's). Errors: `invalid-argument(field)`.
+pub(crate) fn validate_number(field: &'static str, no: &str) -> ServiceResult<()> {
+    if no.is_empty()
+        || no.len() > 64
+        || !no
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
         return Err(ServiceError::invalid(
-            "out-trade-no",
+            field,
             "use 1-64 characters of letters, digits, '-' and '_'",
         ));
     }
+    Ok(())
+}
+
+fn validate(new: &NewOrder, max_order_fen: u64) -> ServiceResult<()> {
+    validate_number("out-trade-no", &new.out_trade_no)?;
     if new.amount_fen == 0 || new.amount_fen > max_order_fen {
         return Err(ServiceError::invalid(
             "amount-fen",

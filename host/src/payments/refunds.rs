@@ -185,18 +185,7 @@ impl Payments {
 }
 
 fn validate(new: &NewRefund) -> ServiceResult<()> {
-    let no = &new.out_request_no;
-    if no.is_empty()
-        || no.len() > 64
-        || !no
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        return Err(ServiceError::invalid(
-            "out-request-no",
-            "use 1-64 characters of letters, digits, '-' and '_'",
-        ));
-    }
+    super::orders::validate_number("out-request-no", &new.out_request_no)?;
     if new.amount_fen == 0 {
         return Err(ServiceError::invalid("amount-fen", "use at least 1 fen"));
     }

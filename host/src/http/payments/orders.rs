@@ -117,12 +117,7 @@ pub(super) async fn confirm(
     Path(order_id): Path<String>,
     JsonBody(body): JsonBody<Confirmation>,
 ) -> ApiResult<Json<OrderView>> {
-    if body.order_id != order_id {
-        return Err(ApiError::invalid(
-            "order_id",
-            "the body's order_id must match the path",
-        ));
-    }
+    same_order(&body.order_id, &order_id)?;
     let services = platform.services.clone();
     let citizen_id = who.citizen.id.clone();
     // argon2 and the group commit's fsync block: keep them off the
@@ -149,6 +144,18 @@ pub(super) async fn confirm(
     Ok(Json(OrderView::new(&platform, order)))
 }
 
+/// The body must repeat the path's order id.
+fn same_order(body: &str, path: &str) -> ApiResult<()> {
+    if body == path {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "order_id",
+            "the body's order_id must match the path",
+        ))
+    }
+}
+
 /// Body of a cancellation: the order id again.
 #[derive(Deserialize)]
 pub(super) struct Cancellation {
@@ -162,12 +169,7 @@ pub(super) async fn cancel(
     Path(order_id): Path<String>,
     JsonBody(body): JsonBody<Cancellation>,
 ) -> ApiResult<Json<OrderView>> {
-    if body.order_id != order_id {
-        return Err(ApiError::invalid(
-            "order_id",
-            "the body's order_id must match the path",
-        ));
-    }
+    same_order(&body.order_id, &order_id)?;
     let services = platform.services.clone();
     let citizen_id = who.citizen.id.clone();
     let order = blocking(move || {
