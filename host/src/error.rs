@@ -44,6 +44,10 @@ pub enum ServiceError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A payment, PIN or refund was refused (insufficient funds, wrong PIN,
+    /// over-refund, ...).
+    #[error(transparent)]
+    Payment(crate::payments::PaymentError),
 }
 
 impl From<sled::Error> for ServiceError {

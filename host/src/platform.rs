@@ -9,13 +9,14 @@ use crate::app_storage::AppStorage;
 use crate::audit::AuditLog;
 use crate::directory::Directory;
 use crate::error::ServiceResult;
+use crate::events::Outbox;
 use crate::identity::accounts::Accounts;
 use crate::identity::consent::Consents;
 use crate::identity::keys::HostKeys;
 use crate::identity::openid::OpenIds;
 use crate::identity::sessions::Sessions;
 use crate::notifications::Inbox;
-use crate::payments::Payments;
+use crate::payments::{PaymentPins, Payments};
 use crate::registry::Registry;
 use crate::runtime::{Runtime, RuntimeConfig};
 use crate::store::Store;
@@ -32,8 +33,12 @@ pub struct Services {
     pub openids: OpenIds,
     /// Consent grants.
     pub consents: Consents,
-    /// Orders.
+    /// Orders, ledger and refunds.
     pub payments: Payments,
+    /// Payment PINs.
+    pub pins: PaymentPins,
+    /// Events waiting to be delivered to apps.
+    pub events: Outbox,
     /// Inboxes.
     pub inbox: Inbox,
     /// Apps' private storage.
@@ -47,12 +52,15 @@ pub struct Services {
 impl Services {
     /// Opens every service over `store` with the host's keys.
     pub fn open(store: Store, keys: &HostKeys) -> ServiceResult<Self> {
+        let events = Outbox::open(&store)?;
         Ok(Self {
             accounts: Accounts::open(&store)?,
             sessions: Sessions::open(&store, &keys.session)?,
             openids: OpenIds::open(&store, keys.openid)?,
             consents: Consents::open(&store)?,
-            payments: Payments::open(&store)?,
+            payments: Payments::open(&store, events.clone())?,
+            pins: PaymentPins::open(&store)?,
+            events,
             inbox: Inbox::open(&store)?,
             storage: AppStorage::open(&store)?,
             audit: AuditLog::open(&store)?,

@@ -70,6 +70,19 @@ pub mod trees {
     pub const DIVISIONS: &str = "divisions";
     /// host-wide settings and markers (`divisions_loaded`, ...).
     pub const META: &str = "meta";
+    /// ledger account (`citizen:{id}`, `merchant:{department}`, `clearing`,
+    /// `issuer`) → balance, fen (i64 BE).
+    pub const LEDGER_BALANCES: &str = "ledger_balances";
+    /// `time (u64 BE ms) \0 transfer id` → ledger transfer (JSON).
+    pub const LEDGER_TRANSFERS: &str = "ledger_transfers";
+    /// `citizen_id` → payment PIN hash, failed tries and lock (JSON).
+    pub const PAYMENT_PINS: &str = "payment_pins";
+    /// `refund_id` → refund (JSON).
+    pub const REFUNDS: &str = "refunds";
+    /// `app_id \0 out_request_no` → `refund_id`.
+    pub const REFUND_KEYS: &str = "refund_keys";
+    /// `due time (u64 BE ms) \0 event_id` → pending event (JSON).
+    pub const EVENT_OUTBOX: &str = "event_outbox";
 }
 
 /// The opened database. Cheap to clone (sled handles are reference counted).

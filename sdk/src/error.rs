@@ -48,6 +48,9 @@ pub enum Error {
     },
     /// What the request asks for does not exist. Becomes `404`.
     NotFound(String),
+    /// A refund asked for more than the order still has; the payload is
+    /// what is still refundable, in fen. Becomes `409`.
+    RefundExceeds(u64),
     /// A value in the app's storage is not the JSON the app expects.
     /// Becomes `500`.
     InvalidData {
@@ -81,6 +84,7 @@ impl Error {
             Error::QuotaExceeded(_) => 429,
             Error::Conflict(_) => 409,
             Error::Unavailable(_) => 503,
+            Error::RefundExceeds(_) => 409,
             Error::NotFound(_) => 404,
             Error::InvalidData { .. } => 500,
         }
@@ -125,6 +129,10 @@ impl Error {
             Error::NotFound(what) => {
                 View::new("未找到").alert(AlertLevel::Info, format!("未找到{what}。"))
             }
+            Error::RefundExceeds(fen) => View::new("退款金额超出").alert(
+                AlertLevel::Error,
+                format!("退款金额超过可退金额，最多还可退 ¥{}.{:02}。", fen / 100, fen % 100),
+            ),
             Error::InvalidData { key, .. } => View::new("服务出错").alert(
                 AlertLevel::Error,
                 format!("此服务保存的数据「{key}」无法读取，请联系提供服务的部门。"),
@@ -154,6 +162,9 @@ impl fmt::Display for Error {
             Error::Unavailable(s) => write!(f, "unavailable: {s}"),
             Error::BadRequest { field, reason } => write!(f, "bad request: `{field}` {reason}"),
             Error::NotFound(what) => write!(f, "not found: {what}"),
+            Error::RefundExceeds(fen) => {
+                write!(f, "refund exceeds what is refundable ({fen} fen left)")
+            }
             Error::InvalidData { key, reason } => {
                 write!(f, "stored value `{key}` is not valid: {reason}")
             }

@@ -143,6 +143,7 @@ fn outcome<T>(result: &Result<T, WitError>) -> &'static str {
         Err(WitError::QuotaExceeded(_)) => "quota-exceeded",
         Err(WitError::Conflict(_)) => "conflict",
         Err(WitError::Unavailable(_)) => "unavailable",
+        Err(WitError::RefundExceeds(_)) => "refund-exceeds",
     }
 }
 
@@ -160,6 +161,7 @@ impl From<ServiceError> for WitError {
                 tracing::error!(error = %e, "store failure in a capability call");
                 WitError::Unavailable("storage is unavailable; try again".into())
             }
+            ServiceError::Payment(e) => payment::wit_error(e),
         }
     }
 }
@@ -227,6 +229,7 @@ mod tests {
             amount_fen: 100,
             subject: "s".into(),
             return_path: "/".into(),
+            expires_in_ms: None,
         }
     }
 

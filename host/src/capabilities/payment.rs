@@ -1,9 +1,11 @@
-//! `cityhost:miniapp/payment`: create and query orders. There is no call
-//! that pays: only the citizen confirms, in the host's payment sheet.
+//! `cityhost:miniapp/payment`: create, query and cancel orders; refund paid
+//! ones. There is no call that pays: only the citizen confirms, in the
+//! host's payment sheet, with their payment PIN.
 
 use super::RequestState;
 use crate::manifest::Permission;
-use crate::payments::{NewOrder, Order, OrderState};
+use crate::payments::orders::{Owner, Payee};
+use crate::payments::{NewOrder, NewRefund, Order, OrderState, PaymentError, Refund};
 use crate::runtime::bindings::WitError;
 use crate::runtime::bindings::cityhost::miniapp::payment::{self as wit, Host};
 use crate::store::now_ms;
@@ -15,21 +17,24 @@ impl Host for RequestState {
     fn create_order(&mut self, request: wit::OrderRequest) -> Result<wit::Order, WitError> {
         self.call(Permission::Payment, "payment.create-order", |s| {
             let citizen_id = s.citizen()?;
-            let max = s
-                .ctx
-                .manifest
-                .limits
-                .max_order_fen
-                .unwrap_or(DEFAULT_MAX_ORDER_FEN);
+            let manifest = &s.ctx.manifest;
+            let payee = Payee {
+                app_id: &manifest.id,
+                department: &manifest.department.name,
+                max_order_fen: manifest
+                    .limits
+                    .max_order_fen
+                    .unwrap_or(DEFAULT_MAX_ORDER_FEN),
+            };
             let order = s.services.payments.create(
-                &s.ctx.manifest.id,
+                payee,
                 &citizen_id,
-                max,
                 NewOrder {
                     out_trade_no: request.out_trade_no,
                     amount_fen: request.amount_fen,
                     subject: request.subject,
                     return_path: request.return_path,
+                    expires_in_ms: request.expires_in_ms,
                 },
             )?;
             Ok(to_wit(&order))
@@ -45,6 +50,53 @@ impl Host for RequestState {
             Ok(order.as_ref().map(to_wit))
         })
     }
+
+    fn cancel_order(&mut self, out_trade_no: String) -> Result<wit::Order, WitError> {
+        self.call(Permission::Payment, "payment.cancel-order", |s| {
+            let app = &s.ctx.manifest.id;
+            let payments = &s.services.payments;
+            let order = payments
+                .by_out_trade_no(app, &out_trade_no)?
+                .ok_or_else(|| WitError::InvalidArgument("order".into()))?;
+            let order = payments.cancel(&order.order_id, Owner::App(app))?;
+            Ok(to_wit(&order))
+        })
+    }
+
+    fn refund_order(&mut self, request: wit::RefundRequest) -> Result<wit::Refund, WitError> {
+        self.call(Permission::Payment, "payment.refund-order", |s| {
+            let (refund, _) = s.services.payments.refund(
+                &s.ctx.manifest.id,
+                NewRefund {
+                    out_trade_no: request.out_trade_no,
+                    out_request_no: request.out_request_no,
+                    amount_fen: request.amount_fen,
+                    reason: request.reason,
+                },
+            )?;
+            Ok(refund_to_wit(refund))
+        })
+    }
+
+    fn query_refund(&mut self, out_request_no: String) -> Result<Option<wit::Refund>, WitError> {
+        self.call(Permission::Payment, "payment.query-refund", |s| {
+            let refund = s
+                .services
+                .payments
+                .refund_by_request_no(&s.ctx.manifest.id, &out_request_no)?;
+            Ok(refund.map(refund_to_wit))
+        })
+    }
+}
+
+/// The WIT error for a payment refusal. Only `refund-exceeds` can reach an
+/// app (PIN and funds errors happen on the citizen's sheet, never in an
+/// app's call); the rest map to `not-permitted` defensively.
+pub(super) fn wit_error(e: PaymentError) -> WitError {
+    match e {
+        PaymentError::RefundExceeds { refundable_fen } => WitError::RefundExceeds(refundable_fen),
+        other => WitError::NotPermitted(other.to_string()),
+    }
 }
 
 /// The WIT view of an order (no citizen id).
@@ -53,15 +105,30 @@ fn to_wit(order: &Order) -> wit::Order {
         order_id: order.order_id.clone(),
         out_trade_no: order.out_trade_no.clone(),
         amount_fen: order.amount_fen,
+        refunded_fen: order.refunded_fen,
         subject: order.subject.clone(),
         state: match order.state_at(now_ms()) {
             OrderState::Created => wit::OrderState::Created,
             OrderState::Paid => wit::OrderState::Paid,
             OrderState::Cancelled => wit::OrderState::Cancelled,
             OrderState::Expired => wit::OrderState::Expired,
+            OrderState::PartiallyRefunded => wit::OrderState::PartiallyRefunded,
+            OrderState::Refunded => wit::OrderState::Refunded,
         },
         created_at: order.created_at,
         paid_at: order.paid_at,
+        expires_at: order.expires_at,
         pay_url: order.pay_url(),
+    }
+}
+
+fn refund_to_wit(r: Refund) -> wit::Refund {
+    wit::Refund {
+        refund_id: r.refund_id,
+        out_trade_no: r.out_trade_no,
+        out_request_no: r.out_request_no,
+        amount_fen: r.amount_fen,
+        reason: r.reason,
+        refunded_at: r.refunded_at,
     }
 }

@@ -1,4 +1,5 @@
-//! Demo data: two real-name-verified demo citizens, each bundled app's
+//! Demo data: two real-name-verified demo citizens (with a payment PIN
+//! and ¥2,000 on their simulated bank cards), each bundled app's
 //! `[dev]` storage seed, and the `[dev.requests]` the apps ask to be made
 //! as demo citizens (move-my-car registers a plate for one of them).
 //! Seeding happens once per data directory: an app whose storage already
@@ -29,6 +30,10 @@ pub struct DemoCitizen {
 
 /// Password of every demo citizen.
 pub const DEMO_PASSWORD: &str = "cityhost-demo";
+/// Payment PIN of every demo citizen.
+pub const DEMO_PIN: &str = "258036";
+/// What is put on each demo citizen's simulated bank card: ¥2,000.00.
+pub const DEMO_FUNDS_FEN: u64 = 200_000;
 
 /// The demo citizens.
 pub const DEMO_CITIZENS: [DemoCitizen; 2] = [
@@ -59,6 +64,12 @@ pub async fn seed(platform: &Arc<Platform>) -> anyhow::Result<()> {
         services
             .accounts
             .set_real_name(&citizen.id, demo.name, &number)?;
+        services.pins.set(&citizen.id, DEMO_PIN)?;
+        services
+            .payments
+            .ledger
+            .top_up(&citizen.id, DEMO_FUNDS_FEN)?;
+        services.payments.make_durable()?;
     }
     for app in platform.registry.list() {
         seed_app(platform, &app)

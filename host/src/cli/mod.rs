@@ -3,6 +3,7 @@
 mod audit;
 pub mod build_apps;
 pub mod demo;
+mod ledger;
 mod serve;
 
 use std::net::SocketAddr;
@@ -30,6 +31,9 @@ enum Command {
     Demo(ServeArgs),
     /// Print audit records of an app (with the host stopped).
     Audit(audit::AuditArgs),
+    /// Verify the ledger, top up a citizen's card, print a settlement
+    /// statement (with the host stopped).
+    Ledger(ledger::LedgerArgs),
 }
 
 /// Where to listen, where the state is and where the apps are.
@@ -71,6 +75,7 @@ pub fn main() -> ExitCode {
             build_apps::build(&args.apps, &build_apps::target_dir()).map(|_| ())
         }
         Command::Audit(args) => audit::print(args),
+        Command::Ledger(args) => ledger::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -34,11 +34,17 @@ pub(super) async fn serve(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
         platform.registry.list().len()
     );
     if demo {
-        println!("Demo citizens (password {}):", super::demo::DEMO_PASSWORD);
+        println!(
+            "Demo citizens (password {}, payment PIN {}):",
+            super::demo::DEMO_PASSWORD,
+            super::demo::DEMO_PIN
+        );
         for citizen in super::demo::DEMO_CITIZENS {
             println!("  {} {}", citizen.phone, citizen.name);
         }
     }
+    let delivery = crate::events::spawn_delivery(platform.clone());
     crate::http::serve(listener, platform).await?;
+    delivery.abort();
     Ok(())
 }

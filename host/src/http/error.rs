@@ -88,6 +88,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::QuotaExceeded(_) => {
                 ApiError::new(StatusCode::TOO_MANY_REQUESTS, "quota_exceeded", message)
             }
+            ServiceError::Payment(e) => super::payments::api_error(e),
             ServiceError::Store(e) => {
                 let error_id = uuid::Uuid::new_v4().to_string();
                 tracing::error!(error = %e, error_id, "store failure");

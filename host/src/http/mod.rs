@@ -4,11 +4,12 @@
 mod accounts;
 mod apps;
 mod consents;
+mod department_auth;
 pub mod error;
 mod extract;
 mod inbox;
 mod operator;
-mod orders;
+mod payments;
 mod shell;
 
 use std::sync::Arc;
@@ -35,9 +36,6 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .route("/logout", post(accounts::logout))
         .route("/me", get(accounts::me))
         .route("/apps", get(apps::list))
-        .route("/orders", get(orders::list))
-        .route("/orders/{order_id}", get(orders::get))
-        .route("/orders/{order_id}/confirm", post(orders::confirm))
         .route("/consents", get(consents::list).post(consents::decide))
         .route(
             "/consents/{app_id}/{scope}",
@@ -46,6 +44,7 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .route("/inbox", get(inbox::list))
         .route("/inbox/{message_id}/read", post(inbox::mark_read))
         .route("/operator/audit", get(operator::audit))
+        .merge(payments::routes())
         .fallback(|| async { ApiError::not_found("API route") });
     Router::new()
         .route("/", get(shell::index))

@@ -41,7 +41,8 @@ pub(super) async fn audit(
     ))
 }
 
-fn authorize(platform: &Platform, headers: &HeaderMap) -> ApiResult<()> {
+/// Checks the operator's bearer token; `401 unauthenticated` otherwise.
+pub(super) fn authorize(platform: &Platform, headers: &HeaderMap) -> ApiResult<()> {
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

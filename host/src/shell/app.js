@@ -11,7 +11,8 @@
     ['health', '医疗健康'], ['transport', '交通出行'], ['education', '教育'],
     ['public-data', '公共数据'], ['government-affairs', '政务办事'],
   ];
-  const ORDER_STATES = { created: '待支付', paid: '已支付', cancelled: '已取消', expired: '已过期' };
+  const ORDER_STATES = { created: '待支付', paid: '已支付', cancelled: '已取消', expired: '已过期', partially_refunded: '部分退款', refunded: '已退款' };
+  const PAID_STATES = ['paid', 'partially_refunded', 'refunded'];
   const TOP_TABS = { '/': 'services', '/inbox': 'inbox', '/orders': 'orders', '/me': 'me' };
   const SCOPES = { auth_user: '基本身份信息（姓名、脱敏身份证号、认证等级）', auth_base: '应用内用户标识' };
   const ASSURANCE = { 1: '手机号认证', 2: '实名认证' };
@@ -136,6 +137,11 @@
         case 'app_timeout': return '服务响应超时';
         case 'host_busy': return '平台繁忙，请稍后再试';
         case 'payload_too_large': return '提交的内容过大';
+        case 'insufficient_funds': return '银行卡余额不足，请更换支付方式或充值后再试';
+        case 'wrong_pin': return '支付密码错误';
+        case 'payment_locked': return '支付密码错误次数过多，支付已锁定，请 15 分钟后再试';
+        case 'pin_not_set': return '请先设置支付密码';
+        case 'pin_already_set': return '支付密码已设置';
         default: return null;
       }
     })();
@@ -239,6 +245,7 @@
     if (r.path === '/' || !first) return (t) => pageServices(t);
     if (first === 'login' || first === 'register') return (t) => pageAuth(t, first);
     if (first === 'inbox') return (t) => pageInbox(t);
+    if (first === 'orders' && rest.length === 1) return (t) => pageReceipt(t, rest[0]);
     if (first === 'orders') return (t) => pageOrders(t);
     if (first === 'me') return (t) => pageMe(t);
     if (first === 'pay' && rest.length === 1) return (t) => pagePay(t, rest[0]);
@@ -613,61 +620,149 @@
 
   async function pagePay(token, orderId) {
     setTitle(token, '确认支付');
-    const order = await api('GET', `/api/orders/${enc(orderId)}`);
-    mount(token, paySheet(order || {}));
+    const [order, account] = await Promise.all([
+      api('GET', `/api/orders/${enc(orderId)}`), api('GET', '/api/payment/account')]);
+    mount(token, paySheet(order || {}, account || {}));
   }
 
-  /** The payment sheet for order o; failure (an error notice) is shown above its actions. */
-  function paySheet(o, failure) {
+  /** A 6-digit PIN field with an on-screen keypad; returns { node, value(), clear(), focus() }. */
+  function pinPad(label, testid) {
+    const input = el('input', { type: 'password', inputmode: 'numeric', autocomplete: 'off', maxlength: '6',
+      pattern: '[0-9]{6}', class: 'pin-input', 'aria-label': label, 'data-testid': testid });
+    input.addEventListener('input', () => { input.value = input.value.replace(/\D/g, '').slice(0, 6); });
+    const key = (text, fn) => {
+      const b = el('button', { type: 'button', class: 'pin-key', 'data-testid': `${testid}-key` }, text);
+      b.addEventListener('click', () => { fn(); input.dispatchEvent(new Event('input')); });
+      return b;
+    };
+    const digits = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '', '0'].map((d) =>
+      d ? key(d, () => { if (input.value.length < 6) input.value += d; }) : el('span', {}));
+    const keypad = el('div', { class: 'pin-keypad', role: 'group', 'aria-label': `${label}键盘` },
+      ...digits, key('⌫', () => { input.value = input.value.slice(0, -1); }));
+    return {
+      node: el('label', { class: 'field pin-field' }, el('span', { class: 'field-label' }, label), input, keypad),
+      value: () => input.value,
+      clear: () => { input.value = ''; },
+      focus: () => input.focus(),
+    };
+  }
+
+  /**
+   * The payment sheet for order o with the citizen's account a ({ method, balance_fen, pin });
+   * failure (an error notice) is shown above its actions.
+   */
+  function paySheet(o, a, failure) {
     const backPath = str(o.return_path).startsWith('/') ? str(o.return_path) : '/';
     const backHash = `#/app/${enc(str(o.app_id))}${backPath}`;
     const status = el('div', { class: 'sheet-status' });
     const actions = el('div', { class: 'sheet-actions' });
+    const pin = (a && a.pin) || {};
+    const balance = Number(a && a.balance_fen) || 0;
     const sheet = el('section', { class: 'sheet', 'aria-label': 'CityHost 收银台', 'data-testid': 'pay-sheet' },
       platformBadge('CityHost 收银台 · 平台安全支付'),
       el('p', { class: 'muted center' }, '支付金额'),
       el('p', { class: 'amount', 'data-testid': 'pay-amount' }, yuan(o.amount_fen)),
       kvList([['收款单位', deptName(o.department)], ['服务名称', str(o.app_name)], ['商品', str(o.subject)],
+        ['支付方式', `${str(a && a.method) || '银行卡'}（余额 ${yuan(balance)}）`],
         ['订单号', str(o.order_id)], ['下单时间', fmtTime(o.created_at)]]),
       status, actions);
     if (failure) status.append(failure);
     const backButton = (label) => el('a', { class: 'btn btn-primary', href: backHash, 'data-testid': 'pay-return' }, label);
+    const refresh = async (err) => {
+      const token = seq;
+      let fresh = null;
+      let account = a;
+      try {
+        [fresh, account] = await Promise.all([
+          api('GET', `/api/orders/${enc(str(o.order_id))}`), api('GET', '/api/payment/account')]);
+      } catch { /* keep the old sheet */ }
+      if (token !== seq) return;
+      // A 409 on an order that is no longer payable is fully explained by the sheet's own state notice.
+      const explained = err && err.code === 'conflict' && fresh && fresh.state !== 'created';
+      const notice = err && !explained ? errorNotice(err, 'pay') : null;
+      if (notice && err.code === 'wrong_pin' && account && account.pin) {
+        notice.append(el('span', { 'data-testid': 'pin-tries' }, `，还可尝试 ${account.pin.remaining_tries} 次`));
+      }
+      if (fresh && typeof fresh === 'object') sheet.replaceWith(paySheet(fresh, account, notice));
+      else if (notice) status.append(notice);
+    };
 
-    if (o.state === 'paid') {
+    if (PAID_STATES.includes(o.state)) {
       status.append(notice(`该订单已支付${o.paid_at ? `（${fmtTime(o.paid_at)}）` : ''}，无需重复支付。`, 'success'));
-      actions.append(backButton('返回服务'));
+      actions.append(backButton('返回服务'),
+        el('a', { class: 'btn btn-secondary', href: `#/orders/${enc(str(o.order_id))}` }, '查看凭证'));
     } else if (o.state !== 'created') {
       status.append(notice(`该订单${ORDER_STATES[o.state] || '不可支付'}，无法支付。`, 'warning'));
       actions.append(backButton('返回服务'));
-    } else {
-      const confirm = el('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'pay-confirm' }, '确认支付');
-      const cancel = el('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'pay-cancel' }, '取消');
-      cancel.addEventListener('click', () => (depth > 0 ? history.back() : go('#/orders')));
-      confirm.addEventListener('click', async () => {
-        status.replaceChildren();
-        const token = seq;
+    } else if (!pin.set) {
+      // Set-PIN flow: once, then the sheet asks for it.
+      const first = pinPad('设置 6 位支付密码', 'pin-new');
+      const again = pinPad('再次输入支付密码', 'pin-again');
+      const save = el('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'pin-save' }, '设置支付密码');
+      status.append(notice('首次支付前请设置支付密码。支付密码只用于确认付款，请勿告诉他人。', 'info'));
+      save.addEventListener('click', async () => {
+        if (!/^\d{6}$/.test(first.value()) || first.value() !== again.value()) {
+          status.replaceChildren(notice('两次输入的 6 位数字密码不一致', 'error'));
+          return;
+        }
         try {
-          await withBusy(confirm, () => api('POST', `/api/orders/${enc(str(o.order_id))}/confirm`, { order_id: str(o.order_id) }));
+          await withBusy(save, () => api('POST', '/api/payment/pin', { pin: first.value() }));
         } catch (e) {
           if (e.handled) return;
+          status.replaceChildren(e.field === 'pin' && e.code === 'invalid_argument'
+            ? notice('密码过于简单，请勿使用相同或连续的数字', 'error') : errorNotice(e, 'pay'));
+          return;
+        }
+        await refresh(null);
+      });
+      actions.append(first.node, again.node, save);
+    } else if (pin.locked_for_ms > 0) {
+      status.append(el('div', { class: 'alert alert-error', role: 'alert', 'data-testid': 'pay-locked' },
+        `支付密码错误次数过多，支付已锁定，请 ${Math.ceil(pin.locked_for_ms / 60000)} 分钟后再试。`));
+      actions.append(backButton('返回服务'));
+    } else {
+      if (balance < Number(o.amount_fen)) {
+        status.append(el('div', { class: 'alert alert-warning', role: 'status', 'data-testid': 'pay-insufficient' },
+          `银行卡余额 ${yuan(balance)}，不足以支付 ${yuan(o.amount_fen)}。`));
+      }
+      const pad = pinPad('支付密码', 'pay-pin');
+      const confirm = el('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'pay-confirm' }, '确认支付');
+      const back = el('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'pay-cancel' }, '返回');
+      const cancelOrder = el('button', { type: 'button', class: 'btn btn-secondary btn-danger', 'data-testid': 'order-cancel' }, '取消订单');
+      back.addEventListener('click', () => (depth > 0 ? history.back() : go('#/orders')));
+      cancelOrder.addEventListener('click', async () => {
+        try {
+          await withBusy(cancelOrder, () => api('POST', `/api/orders/${enc(str(o.order_id))}/cancel`, { order_id: str(o.order_id) }));
+          await refresh(null);
+        } catch (e) {
+          if (!e.handled) await refresh(e);
+        }
+      });
+      confirm.addEventListener('click', async () => {
+        status.replaceChildren();
+        if (!/^\d{6}$/.test(pad.value())) {
+          status.append(notice('请输入 6 位支付密码', 'error'));
+          pad.focus();
+          return;
+        }
+        try {
+          await withBusy(confirm, () => api('POST', `/api/orders/${enc(str(o.order_id))}/confirm`,
+            { order_id: str(o.order_id), pin: pad.value() }));
+        } catch (e) {
+          if (e.handled) return;
+          pad.clear();
           // The order may have changed meanwhile (paid in another tab, expired):
           // show it as it is now, with the error on top.
-          const failure = errorNotice(e, 'pay');
-          let fresh = null;
-          try { fresh = await api('GET', `/api/orders/${enc(str(o.order_id))}`); } catch { /* keep the old sheet */ }
-          if (token !== seq) return;
-          // A 409 on an order that is no longer payable is fully explained by the sheet's own state notice.
-          const explained = e.code === 'conflict' && fresh && fresh.state !== 'created';
-          if (fresh && typeof fresh === 'object') sheet.replaceWith(paySheet(fresh, explained ? null : failure));
-          else status.append(failure);
+          await refresh(e);
           return;
         }
         status.append(el('div', { class: 'alert alert-success', role: 'status', 'data-testid': 'pay-success' },
           el('strong', {}, '支付成功'), `，已向${deptName(o.department) || '收款单位'}支付 ${yuan(o.amount_fen)}。`));
-        actions.replaceChildren(backButton('返回服务'));
+        actions.replaceChildren(backButton('返回服务'),
+          el('a', { class: 'btn btn-secondary', href: `#/orders/${enc(str(o.order_id))}`, 'data-testid': 'pay-receipt' }, '查看凭证'));
         actions.firstChild.focus();
       });
-      actions.append(confirm, cancel);
+      actions.append(pad.node, confirm, back, cancelOrder);
     }
     return sheet;
   }
@@ -777,7 +872,35 @@
         el('span', { class: 'item-amount' }, yuan(o.amount_fen))),
       state === 'created'
         ? el('a', { class: 'btn btn-primary btn-small', href: `#/pay/${enc(str(o.order_id))}`, 'data-testid': 'order-pay' }, '去支付')
-        : null);
+        : el('a', { class: 'btn btn-secondary btn-small', href: `#/orders/${enc(str(o.order_id))}`, 'data-testid': 'order-receipt' }, '查看详情'));
+  }
+
+  /** The receipt of one order: what, to whom, when, every state change and refund. */
+  async function pageReceipt(token, orderId) {
+    setTitle(token, '订单详情');
+    const o = (await api('GET', `/api/orders/${enc(orderId)}`)) || {};
+    const state = str(o.state);
+    const refunds = arr(o.refunds);
+    const changes = arr(o.history);
+    mount(token,
+      el('section', { class: 'card receipt', 'data-testid': 'receipt' },
+        platformBadge(PAID_STATES.includes(state) ? 'CityHost 电子凭证' : 'CityHost 订单'),
+        el('p', { class: 'amount center', 'data-testid': 'receipt-amount' }, yuan(o.amount_fen)),
+        el('p', { class: 'center' }, el('span', { class: `state state-${state}` }, ORDER_STATES[state] || state)),
+        kvList([['收款单位', deptName(o.department)], ['服务名称', str(o.app_name)], ['商品', str(o.subject)],
+          ['订单号', str(o.order_id)], ['商户订单号', str(o.out_trade_no)], ['下单时间', fmtTime(o.created_at)],
+          ['支付时间', o.paid_at ? fmtTime(o.paid_at) : '—'],
+          ['已退款', o.refunded_fen ? yuan(o.refunded_fen) : '—']])),
+      refunds.length ? el('h2', { class: 'section-title' }, '退款记录') : null,
+      refunds.length ? el('ul', { class: 'list', 'data-testid': 'receipt-refunds' }, refunds.map((r) => el('li', {},
+        el('div', { class: 'list-item' },
+          el('span', { class: 'item-row' }, el('span', {}, str(r.reason) || '退款'), el('span', { class: 'item-amount' }, yuan(r.amount_fen))),
+          el('span', { class: 'item-time' }, `${fmtTime(r.refunded_at)} · 退款单号 ${str(r.out_request_no)}`))))) : null,
+      changes.length ? el('h2', { class: 'section-title' }, '状态记录') : null,
+      changes.length ? el('ul', { class: 'list' }, changes.map((h) => el('li', {},
+        el('div', { class: 'list-item item-row' }, el('span', {}, ORDER_STATES[str(h.state)] || str(h.state)),
+          el('span', { class: 'item-time' }, fmtTime(h.at)))))) : null,
+      state === 'created' ? el('a', { class: 'btn btn-primary', href: `#/pay/${enc(str(o.order_id))}` }, '去支付') : null);
   }
 
   // ---------- 我的 ----------

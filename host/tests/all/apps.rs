@@ -2,6 +2,8 @@
 
 use serde_json::{Value, json};
 
+use cityhost::cli::demo;
+
 use crate::support::{TestHost, actions, eventually};
 
 const VIEW: &str = "application/vnd.cityhost.view+json";
@@ -71,7 +73,10 @@ async fn utility_bill_is_paid_only_when_the_citizen_confirms() {
     let confirm = format!("/api/orders/{order_id}/confirm");
     assert_eq!(
         other
-            .post_json(&confirm, &json!({"order_id": order_id}))
+            .post_json(
+                &confirm,
+                &json!({"order_id": order_id, "pin": demo::DEMO_PIN})
+            )
             .await
             .status(),
         404
@@ -83,13 +88,21 @@ async fn utility_bill_is_paid_only_when_the_citizen_confirms() {
         415
     );
 
-    let paid = c.post_json(&confirm, &json!({"order_id": order_id})).await;
+    let paid = c
+        .post_json(
+            &confirm,
+            &json!({"order_id": order_id, "pin": demo::DEMO_PIN}),
+        )
+        .await;
     assert_eq!(paid.status(), 200);
     assert_eq!(paid.json::<Value>().await.unwrap()["state"], "paid");
     assert_eq!(
-        c.post_json(&confirm, &json!({"order_id": order_id}))
-            .await
-            .status(),
+        c.post_json(
+            &confirm,
+            &json!({"order_id": order_id, "pin": demo::DEMO_PIN})
+        )
+        .await
+        .status(),
         409
     );
 

@@ -10,6 +10,8 @@ mod accounts;
 mod apps;
 mod audit;
 mod browser;
+mod crash;
+mod payments;
 mod sandbox;
 mod standard;
 mod support;

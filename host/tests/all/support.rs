@@ -73,6 +73,7 @@ impl TestHost {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(cityhost::http::serve(listener, platform.clone()));
+        cityhost::events::spawn_delivery(platform.clone());
         TestHost {
             base,
             platform,

@@ -145,13 +145,17 @@ pub(crate) fn attempt_outcome(
     match created {
         Ok(order) => Ok(match order.state {
             OrderState::Created => Attempt::Payable(order),
-            OrderState::Paid => Attempt::Paid(order),
+            OrderState::Paid | OrderState::PartiallyRefunded | OrderState::Refunded => {
+                Attempt::Paid(order)
+            }
             OrderState::Cancelled | OrderState::Expired => Attempt::Reissue,
         }),
         Err(Error::Conflict(key)) => match query()? {
             Some(order) => Ok(match order.state {
                 OrderState::Created => Attempt::PendingElsewhere,
-                OrderState::Paid => Attempt::Paid(order),
+                OrderState::Paid | OrderState::PartiallyRefunded | OrderState::Refunded => {
+                    Attempt::Paid(order)
+                }
                 OrderState::Cancelled | OrderState::Expired => Attempt::Reissue,
             }),
             // A conflict without an order: nothing to learn, report it.
@@ -260,10 +264,12 @@ mod tests {
             order_id: "ord_1".into(),
             out_trade_no: "ub-3301001-gas-202610".into(),
             amount_fen: 3960,
+            refunded_fen: 0,
             subject: "2026-10 燃气费（户号 3301001）".into(),
             state,
             created_at: 1,
             paid_at: (state == OrderState::Paid).then_some(2),
+            expires_at: 900_001,
             pay_url: "/#/pay/ord_1".into(),
         }
     }

@@ -189,6 +189,7 @@ fn pay(req: &Request) -> Result<Response> {
             amount_fen: b.amount_fen,
             subject: b.subject(),
             return_path: back.clone(),
+            expires_in_ms: None,
         });
         match bill::attempt_outcome(created, || payment::query_order(&no))? {
             Attempt::Payable(order) => return Ok(pay_view(&b, &order, &back)),

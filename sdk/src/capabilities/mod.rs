@@ -25,6 +25,7 @@ impl From<WitError> for Error {
             WitError::QuotaExceeded(s) => Error::QuotaExceeded(s),
             WitError::Conflict(s) => Error::Conflict(s),
             WitError::Unavailable(s) => Error::Unavailable(s),
+            WitError::RefundExceeds(fen) => Error::RefundExceeds(fen),
         }
     }
 }

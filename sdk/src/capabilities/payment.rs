@@ -12,6 +12,12 @@
 //!    [`Router::on_event`](crate::Router::on_event) and read the body with
 //!    `req.json::<Order>()`); the app may also [`query_order`] at any time.
 //!    Trust only these two, never the citizen's return.
+//! 4. to give money back, [`refund`] with the app's own `out_request_no`
+//!    (the refund's idempotency key); the host then sends
+//!    [`REFUND_SUCCEEDED`] with a [`RefundEvent`].
+//!
+//! Events are retried until the app answers 2xx (8 attempts over about
+//! 24 hours), and may arrive more than once: handle them idempotently.
 
 use serde::{Deserialize, Serialize};
 
@@ -22,10 +28,13 @@ use crate::view::Action;
 /// Name of the event sent when an order is paid; its body is the [`Order`]
 /// as JSON.
 pub const PAYMENT_SUCCEEDED: &str = "payment.succeeded";
+/// Name of the event sent when a refund is done; its body is a
+/// [`RefundEvent`] as JSON.
+pub const REFUND_SUCCEEDED: &str = "refund.succeeded";
 
 /// Lifecycle of an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum OrderState {
     /// Waiting for the citizen to confirm it in the host.
     Created,
@@ -35,6 +44,10 @@ pub enum OrderState {
     Cancelled,
     /// Not paid in time.
     Expired,
+    /// Paid, and part of the amount refunded.
+    PartiallyRefunded,
+    /// Paid, and the whole amount refunded.
+    Refunded,
 }
 
 /// What the app asks the citizen to pay.
@@ -53,6 +66,9 @@ pub struct OrderRequest {
     /// App path the citizen returns to after paying, e.g.
     /// `/bills?account=3301001`.
     pub return_path: String,
+    /// How long the order can be paid, ms (1 minute to 7 days); `None`
+    /// for the host's default of 15 minutes.
+    pub expires_in_ms: Option<u64>,
 }
 
 /// An order as the host keeps it; also the JSON body of the
@@ -65,6 +81,9 @@ pub struct Order {
     pub out_trade_no: String,
     /// Amount in fen.
     pub amount_fen: u64,
+    /// Refunded so far, fen.
+    #[serde(default)]
+    pub refunded_fen: u64,
     /// What is paid for.
     pub subject: String,
     /// Lifecycle state.
@@ -74,14 +93,29 @@ pub struct Order {
     /// Payment time, UTC milliseconds since the Unix epoch.
     #[serde(default)]
     pub paid_at: Option<u64>,
+    /// Last moment the order can be paid, UTC milliseconds.
+    #[serde(default)]
+    pub expires_at: u64,
     /// Host page where the citizen confirms the payment.
     pub pay_url: String,
 }
 
 impl Order {
-    /// Whether the order is paid.
+    /// Whether the order was paid (refunds since included).
     pub fn is_paid(&self) -> bool {
-        self.state == OrderState::Paid
+        matches!(
+            self.state,
+            OrderState::Paid | OrderState::PartiallyRefunded | OrderState::Refunded
+        )
+    }
+
+    /// What can still be refunded, fen.
+    pub fn refundable_fen(&self) -> u64 {
+        if self.is_paid() {
+            self.amount_fen.saturating_sub(self.refunded_fen)
+        } else {
+            0
+        }
     }
 
     /// The view action that opens the host's payment sheet for this order.
@@ -96,15 +130,19 @@ impl From<wit::Order> for Order {
             order_id: o.order_id,
             out_trade_no: o.out_trade_no,
             amount_fen: o.amount_fen,
+            refunded_fen: o.refunded_fen,
             subject: o.subject,
             state: match o.state {
                 wit::OrderState::Created => OrderState::Created,
                 wit::OrderState::Paid => OrderState::Paid,
                 wit::OrderState::Cancelled => OrderState::Cancelled,
                 wit::OrderState::Expired => OrderState::Expired,
+                wit::OrderState::PartiallyRefunded => OrderState::PartiallyRefunded,
+                wit::OrderState::Refunded => OrderState::Refunded,
             },
             created_at: o.created_at,
             paid_at: o.paid_at,
+            expires_at: o.expires_at,
             pay_url: o.pay_url,
         }
     }
@@ -122,6 +160,7 @@ pub fn create_order(request: &OrderRequest) -> Result<Order> {
         amount_fen: request.amount_fen,
         subject: request.subject.clone(),
         return_path: request.return_path.clone(),
+        expires_in_ms: request.expires_in_ms,
     };
     Ok(wit::create_order(&request)?.into())
 }
@@ -129,6 +168,92 @@ pub fn create_order(request: &OrderRequest) -> Result<Order> {
 /// This app's order with `out_trade_no`, if there is one.
 pub fn query_order(out_trade_no: &str) -> Result<Option<Order>> {
     Ok(wit::query_order(out_trade_no)?.map(Order::from))
+}
+
+/// Cancels this app's created order (a cancelled one is returned as it
+/// is). Errors: [`Error::InvalidArgument("order")`](crate::Error::InvalidArgument)
+/// if unknown, [`Error::Conflict("state")`](crate::Error::Conflict) if paid
+/// or expired.
+pub fn cancel_order(out_trade_no: &str) -> Result<Order> {
+    Ok(wit::cancel_order(out_trade_no)?.into())
+}
+
+/// What the app asks to refund.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundRequest {
+    /// The paid order's `out_trade_no`.
+    pub out_trade_no: String,
+    /// The app's refund number, unique per app (1-64 characters of ASCII
+    /// letters, digits, `-`, `_`): asking again with the same order and
+    /// amount returns the same refund.
+    pub out_request_no: String,
+    /// Fen, > 0 and at most [`Order::refundable_fen`].
+    pub amount_fen: u64,
+    /// Why, shown to the citizen; at most 128 characters.
+    pub reason: String,
+}
+
+/// A refund as the host keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refund {
+    /// The host's refund id.
+    pub refund_id: String,
+    /// The order's number.
+    pub out_trade_no: String,
+    /// The refund's number.
+    pub out_request_no: String,
+    /// Amount refunded, fen.
+    pub amount_fen: u64,
+    /// Why.
+    pub reason: String,
+    /// When, UTC milliseconds.
+    pub refunded_at: u64,
+}
+
+impl From<wit::Refund> for Refund {
+    fn from(r: wit::Refund) -> Self {
+        Refund {
+            refund_id: r.refund_id,
+            out_trade_no: r.out_trade_no,
+            out_request_no: r.out_request_no,
+            amount_fen: r.amount_fen,
+            reason: r.reason,
+            refunded_at: r.refunded_at,
+        }
+    }
+}
+
+/// The body of [`REFUND_SUCCEEDED`]: the order after the refund, and the
+/// refund.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundEvent {
+    /// The order as it is after the refund.
+    #[serde(flatten)]
+    pub order: Order,
+    /// The refund.
+    pub refund: Refund,
+}
+
+/// Refunds (part of) this app's paid order to the citizen. Errors:
+/// [`Error::RefundExceeds`](crate::Error::RefundExceeds) with what is still
+/// refundable, [`Error::Conflict("out-request-no")`](crate::Error::Conflict)
+/// when the number was used for another order or amount,
+/// [`Error::Conflict("state")`](crate::Error::Conflict) if never paid,
+/// [`Error::InvalidArgument`](crate::Error::InvalidArgument) naming the
+/// field.
+pub fn refund(request: &RefundRequest) -> Result<Refund> {
+    let request = wit::RefundRequest {
+        out_trade_no: request.out_trade_no.clone(),
+        out_request_no: request.out_request_no.clone(),
+        amount_fen: request.amount_fen,
+        reason: request.reason.clone(),
+    };
+    Ok(wit::refund_order(&request)?.into())
+}
+
+/// This app's refund with `out_request_no`, if there is one.
+pub fn query_refund(out_request_no: &str) -> Result<Option<Refund>> {
+    Ok(wit::query_refund(out_request_no)?.map(Refund::from))
 }
 
 #[cfg(test)]

@@ -1,0 +1,99 @@
+//! `cityhost ledger ...`: the operator's ledger commands. They open the
+//! store directly, so the host must be stopped (sled allows one process);
+//! while it runs, use `/api/operator/ledger/verify`, `/api/operator/topups`
+//! and the department statement route.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+
+use crate::events::Outbox;
+use crate::identity::accounts::Accounts;
+use crate::payments::Payments;
+use crate::payments::settlement::parse_date;
+use crate::store::Store;
+
+/// Ledger commands.
+#[derive(Args)]
+pub(super) struct LedgerArgs {
+    /// Data directory of the host.
+    #[arg(long, global = true, default_value = "data", env = "CITYHOST_DATA")]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: LedgerCommand,
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Prove that the ledger balances: all balances sum to zero, every
+    /// transfer is balanced, balances equal the transfers, no order was
+    /// paid twice. Exits non-zero otherwise.
+    Verify,
+    /// Put money onto a citizen's simulated bank card (development and
+    /// operations).
+    Topup {
+        /// The citizen's phone number.
+        #[arg(long)]
+        phone: String,
+        /// Amount in fen (100 fen = ¥1).
+        #[arg(long)]
+        amount_fen: u64,
+    },
+    /// Print a department's settlement statement for one business day
+    /// (Asia/Shanghai) as CSV.
+    Statement {
+        /// The department, as named in its apps' manifests.
+        #[arg(long)]
+        department: String,
+        /// The day, YYYY-MM-DD.
+        #[arg(long)]
+        date: String,
+    },
+}
+
+fn open(data: &Path) -> anyhow::Result<(Store, Payments)> {
+    let dir = data.join("store");
+    if !dir.is_dir() {
+        bail!("{} holds no CityHost store (check --data)", data.display());
+    }
+    let store = Store::open(&dir).context("opening the store (is the host still running?)")?;
+    let payments = Payments::open(&store, Outbox::open(&store)?)?;
+    Ok((store, payments))
+}
+
+pub(super) fn run(args: LedgerArgs) -> anyhow::Result<()> {
+    let (store, payments) = open(&args.data)?;
+    match args.command {
+        LedgerCommand::Verify => {
+            let v = payments.ledger.verify()?;
+            println!(
+                "{} accounts, {} transfers, balances sum to {} fen",
+                v.accounts, v.transfers, v.balance_sum_fen
+            );
+            for problem in &v.problems {
+                println!("problem: {problem}");
+            }
+            if !v.is_balanced() {
+                bail!("the ledger does not balance");
+            }
+            println!("ledger balanced");
+        }
+        LedgerCommand::Topup { phone, amount_fen } => {
+            let citizen = Accounts::open(&store)?
+                .by_phone(&phone)?
+                .with_context(|| format!("no citizen with phone {phone}"))?;
+            let transfer = payments.ledger.top_up(&citizen.id, amount_fen)?;
+            payments.make_durable()?;
+            let balance = payments
+                .ledger
+                .balance(&crate::payments::Account::Citizen(citizen.id))?;
+            println!("{}: balance now {balance} fen", transfer.id);
+        }
+        LedgerCommand::Statement { department, date } => {
+            let statement = payments.statement(&department, parse_date(&date)?)?;
+            print!("{}", statement.to_csv());
+        }
+    }
+    Ok(())
+}

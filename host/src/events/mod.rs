@@ -1,0 +1,215 @@
+//! Events the host sends to mini-apps: POST requests to reserved paths of
+//! the same component (`/_cityhost/events/{type}`), on behalf of the citizen
+//! concerned, with a JSON body.
+//!
+//! Events are written to a persisted outbox (`event_outbox` tree) in the
+//! same sled transaction as the change they announce, so an event exists if
+//! and only if the change does, and pending deliveries survive a restart.
+//! [`delivery`] sends them and retries with backoff ([`RETRY_DELAYS`], after
+//! Alipay's notification schedule) until the app answers 2xx. Delivery is
+//! at least once: an app may see the same event twice and must treat it as
+//! idempotent (the order id says which order).
+
+pub mod delivery;
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sled::transaction::TransactionalTree;
+
+use crate::error::ServiceResult;
+use crate::payments::{Order, OrderState, Refund};
+use crate::store::{self, Store, key, trees};
+
+pub use delivery::spawn_delivery;
+
+/// Event type sent when an order is paid.
+pub const PAYMENT_SUCCEEDED: &str = "payment.succeeded";
+/// Event type sent when a refund is done.
+pub const REFUND_SUCCEEDED: &str = "refund.succeeded";
+
+/// Pauses before each retry after a failed attempt: 4 m, 10 m, 10 m, 1 h,
+/// 2 h, 6 h, 15 h — 8 attempts in all over about 24 h 24 m (Alipay's
+/// asynchronous-notification schedule).
+pub const RETRY_DELAYS: [Duration; 7] = [
+    Duration::from_secs(4 * 60),
+    Duration::from_secs(10 * 60),
+    Duration::from_secs(10 * 60),
+    Duration::from_secs(60 * 60),
+    Duration::from_secs(2 * 60 * 60),
+    Duration::from_secs(6 * 60 * 60),
+    Duration::from_secs(15 * 60 * 60),
+];
+
+/// The body of `payment.succeeded` and `refund.succeeded`: the order as the
+/// app sees it (no citizen id), plus the refund for a refund event. Times
+/// are UTC ms; amounts fen.
+#[derive(Debug, Serialize)]
+pub struct OrderEvent<'a> {
+    /// Event type.
+    pub event: &'static str,
+    /// Host order id.
+    pub order_id: &'a str,
+    /// The app's order number.
+    pub out_trade_no: &'a str,
+    /// Amount, fen.
+    pub amount_fen: u64,
+    /// Refunded so far, fen.
+    pub refunded_fen: u64,
+    /// What was paid for.
+    pub subject: &'a str,
+    /// Order state.
+    pub state: OrderState,
+    /// Creation time, UTC ms.
+    pub created_at: u64,
+    /// Payment time, UTC ms.
+    pub paid_at: Option<u64>,
+    /// Last moment the order could be paid, UTC ms.
+    pub expires_at: u64,
+    /// Host payment page.
+    pub pay_url: String,
+    /// The refund (refund events only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund: Option<&'a Refund>,
+}
+
+impl<'a> OrderEvent<'a> {
+    /// The event `event` about `order` (and `refund`).
+    pub fn new(event: &'static str, order: &'a Order, refund: Option<&'a Refund>) -> Self {
+        OrderEvent {
+            event,
+            order_id: &order.order_id,
+            out_trade_no: &order.out_trade_no,
+            amount_fen: order.amount_fen,
+            refunded_fen: order.refunded_fen,
+            subject: &order.subject,
+            state: order.state,
+            created_at: order.created_at,
+            paid_at: order.paid_at,
+            expires_at: order.expires_at,
+            pay_url: order.pay_url(),
+            refund,
+        }
+    }
+}
+
+/// An event waiting in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingEvent {
+    /// Event id (`evt_` + 32 hex), also sent as `x-cityhost-event-id`.
+    pub id: String,
+    /// The app it goes to.
+    pub app_id: String,
+    /// The citizen it is on behalf of (internal id).
+    pub citizen_id: String,
+    /// Event type (`payment.succeeded`).
+    pub event: String,
+    /// JSON body.
+    pub body: String,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When it was written, UTC ms.
+    pub created_at: u64,
+    /// Outcome of the last failed attempt.
+    #[serde(default)]
+    pub last_error: Option<String>,
+    /// Set when every attempt failed; the event is kept for the operator.
+    #[serde(default)]
+    pub gave_up: bool,
+}
+
+/// The persisted event outbox. Cheap to clone.
+#[derive(Clone)]
+pub struct Outbox {
+    pub(crate) tree: sled::Tree,
+    wake: Arc<tokio::sync::Notify>,
+    delays: Arc<RwLock<Vec<Duration>>>,
+}
+
+/// Due time of events that gave up: never due.
+const GAVE_UP: u64 = u64::MAX;
+
+impl Outbox {
+    /// Opens the outbox with the default [`RETRY_DELAYS`].
+    pub fn open(store: &Store) -> ServiceResult<Self> {
+        Ok(Self {
+            tree: store.tree(trees::EVENT_OUTBOX)?,
+            wake: Arc::new(tokio::sync::Notify::new()),
+            delays: Arc::new(RwLock::new(RETRY_DELAYS.to_vec())),
+        })
+    }
+
+    /// Replaces the pauses between attempts (the number of attempts is
+    /// one more than the pauses). For operators who need another schedule,
+    /// and for tests.
+    pub fn set_retry_delays(&self, delays: Vec<Duration>) {
+        *self.delays.write().unwrap_or_else(|e| e.into_inner()) = delays;
+    }
+
+    /// The pause after failed attempt number `attempts` (1-based), or
+    /// `None` when no attempt is left.
+    pub fn delay_after(&self, attempts: u32) -> Option<Duration> {
+        let delays = self.delays.read().unwrap_or_else(|e| e.into_inner());
+        delays.get(attempts.checked_sub(1)? as usize).copied()
+    }
+
+    /// Tells the delivery task that an event was written.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    pub(crate) async fn woken(&self) {
+        self.wake.notified().await;
+    }
+
+    /// Every event in the outbox with its due time (UTC ms; `u64::MAX` for
+    /// events that gave up), in due order.
+    pub fn pending(&self) -> ServiceResult<Vec<(u64, PendingEvent)>> {
+        let mut out = Vec::new();
+        for item in self.tree.iter() {
+            let (k, v) = item?;
+            out.push((
+                due_of(&k),
+                serde_json::from_slice(&v).map_err(store::StoreError::from)?,
+            ));
+        }
+        Ok(out)
+    }
+}
+
+fn due_of(k: &[u8]) -> u64 {
+    let mut due = [0u8; 8];
+    due.copy_from_slice(&k[..8]);
+    u64::from_be_bytes(due)
+}
+
+fn outbox_key(due: u64, id: &str) -> Vec<u8> {
+    key(&[&due.to_be_bytes(), id.as_bytes()])
+}
+
+/// Writes an event into the outbox inside the caller's transaction, due at
+/// `now`.
+pub(crate) fn stage(
+    outbox: &TransactionalTree,
+    app_id: &str,
+    citizen_id: &str,
+    event: &'static str,
+    body: &impl Serialize,
+    now: u64,
+) -> crate::payments::TxResult<()> {
+    let pending = PendingEvent {
+        id: format!("evt_{}", uuid::Uuid::new_v4().simple()),
+        app_id: app_id.into(),
+        citizen_id: citizen_id.into(),
+        event: event.into(),
+        body: serde_json::to_string(body).map_err(crate::payments::codec)?,
+        attempts: 0,
+        created_at: now,
+        last_error: None,
+        gave_up: false,
+    };
+    let encoded = serde_json::to_vec(&pending).map_err(crate::payments::codec)?;
+    outbox.insert(outbox_key(now, &pending.id), encoded)?;
+    Ok(())
+}

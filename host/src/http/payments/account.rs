@@ -1,0 +1,67 @@
+//! `/api/payment/...`: the citizen's funding account and payment PIN.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::blocking;
+use crate::http::error::ApiResult;
+use crate::http::extract::{JsonBody, SignedIn};
+use crate::payments::Account;
+use crate::payments::pin::PinStatus;
+use crate::platform::Platform;
+
+/// What the payment sheet shows about the citizen's means of payment.
+#[derive(Serialize)]
+pub(super) struct AccountView {
+    /// The payment method's name.
+    method: &'static str,
+    /// Balance of the simulated bank card, fen.
+    balance_fen: i64,
+    /// The PIN's state.
+    pin: PinStatus,
+}
+
+/// Name of the citizen's payment method on the sheet.
+const METHOD: &str = "模拟银行卡";
+
+pub(super) async fn show(
+    State(platform): State<Arc<Platform>>,
+    who: SignedIn,
+) -> ApiResult<Json<AccountView>> {
+    let services = &platform.services;
+    Ok(Json(AccountView {
+        method: METHOD,
+        balance_fen: services
+            .payments
+            .ledger
+            .balance(&Account::Citizen(who.citizen.id.clone()))?,
+        pin: services.pins.status(&who.citizen.id)?,
+    }))
+}
+
+/// Body of setting the PIN.
+#[derive(Deserialize)]
+pub(super) struct NewPin {
+    pin: String,
+}
+
+/// Sets the payment PIN (once).
+pub(super) async fn set_pin(
+    State(platform): State<Arc<Platform>>,
+    who: SignedIn,
+    JsonBody(body): JsonBody<NewPin>,
+) -> ApiResult<(StatusCode, Json<PinStatus>)> {
+    let services = platform.services.clone();
+    let id = who.citizen.id.clone();
+    let status = blocking(move || {
+        services.pins.set(&id, &body.pin)?;
+        services.payments.make_durable()?;
+        services.pins.status(&id)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(status)))
+}

@@ -1,0 +1,73 @@
+//! `/api/operator/topups` and `/api/operator/ledger/verify`: the
+//! operator's side of the ledger, behind the operator token.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use serde::{Deserialize, Serialize};
+
+use super::blocking;
+use crate::error::ServiceError;
+use crate::http::error::ApiResult;
+use crate::http::extract::JsonBody;
+use crate::http::operator::authorize;
+use crate::payments::Account;
+use crate::payments::ledger::Verification;
+use crate::platform::Platform;
+
+/// Body of a top-up.
+#[derive(Deserialize)]
+pub(super) struct TopUp {
+    /// The citizen's phone number.
+    phone: String,
+    /// Fen, 1 to 100,000,000.
+    amount_fen: u64,
+}
+
+/// The citizen's new balance.
+#[derive(Serialize)]
+pub(super) struct TopUpDone {
+    transfer_id: String,
+    balance_fen: i64,
+}
+
+/// Puts money onto a citizen's simulated bank card.
+pub(super) async fn top_up(
+    State(platform): State<Arc<Platform>>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<TopUp>,
+) -> ApiResult<(StatusCode, Json<TopUpDone>)> {
+    authorize(&platform, &headers)?;
+    let services = platform.services.clone();
+    let done = blocking(move || {
+        let citizen = services
+            .accounts
+            .by_phone(&body.phone)?
+            .ok_or(ServiceError::NotFound("citizen"))?;
+        let ledger = &services.payments.ledger;
+        let transfer = ledger.top_up(&citizen.id, body.amount_fen)?;
+        services.payments.make_durable()?;
+        Ok(TopUpDone {
+            transfer_id: transfer.id,
+            balance_fen: ledger.balance(&Account::Citizen(citizen.id))?,
+        })
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(done)))
+}
+
+/// Checks the whole ledger; `200` with the findings either way (see
+/// `balanced`).
+pub(super) async fn verify(
+    State(platform): State<Arc<Platform>>,
+    headers: HeaderMap,
+) -> ApiResult<Json<serde_json::Value>> {
+    authorize(&platform, &headers)?;
+    let services = platform.services.clone();
+    let v: Verification = blocking(move || services.payments.ledger.verify()).await?;
+    let mut body = serde_json::to_value(&v).unwrap_or_default();
+    body["balanced"] = v.is_balanced().into();
+    Ok(Json(body))
+}

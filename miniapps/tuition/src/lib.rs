@@ -1,0 +1,409 @@
+//! 学费缴纳 (school fees) of 桐庐县实验小学, a primary school under the
+//! Tonglu county education bureau: parents look up a pupil's fees, pay them
+//! in the host's payment sheet, and get money back when the pupil leaves
+//! boarding or returns unused books.
+//!
+//! - `GET /` asks for the pupil number (学号);
+//! - `GET /fees?pupil=N` lists the fees with their state, a pay button per
+//!   unpaid fee and a refund button per paid fee that allows one;
+//! - `POST /pay` (form `pupil`, `item`) creates the fee's order (order
+//!   number `tu-{pupil}-{item}`, the idempotency key) and answers a button
+//!   that opens the payment sheet;
+//! - `POST /refund` (form `pupil`, `item`) refunds the fee's refundable part
+//!   (the whole boarding fee; the unused-books part of the book fee) with
+//!   refund number `rf-{pupil}-{item}`, so asking twice refunds once;
+//! - events `payment.succeeded` and `refund.succeeded` update the fee and
+//!   send the citizen a receipt. Both are idempotent: the host may deliver
+//!   an event more than once.
+
+use cityhost_sdk::payment::{self, Order, OrderRequest, RefundEvent, RefundRequest};
+use cityhost_sdk::view::{Action, AlertLevel, Field, Form, Table};
+use cityhost_sdk::{Error, Request, Response, Result, Router, View, money, notify, storage};
+use serde::{Deserialize, Serialize};
+
+const TITLE: &str = "学费缴纳";
+const PUPIL_LABEL: &str = "学号";
+
+fn app() -> Router {
+    Router::new()
+        .get("/", index)
+        .get("/fees", fees)
+        .post("/pay", pay)
+        .post("/refund", refund)
+        .on_event(payment::PAYMENT_SUCCEEDED, payment_succeeded)
+        .on_event(payment::REFUND_SUCCEEDED, refund_succeeded)
+}
+
+cityhost_sdk::export_app!(app());
+
+/// A fee as the school lists it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Fee {
+    /// `tuition`, `boarding`, `books`.
+    item: String,
+    /// What it is, e.g. `2026 学年第一学期学费`.
+    label: String,
+    /// Fen.
+    amount_fen: u64,
+    /// What is refunded on request, fen (0 = not refundable).
+    refund_fen: u64,
+    /// Paid (per the host's order or event).
+    #[serde(default)]
+    paid: bool,
+    /// Refunded so far, fen.
+    #[serde(default)]
+    refunded_fen: u64,
+    /// Receipt for the payment sent.
+    #[serde(default)]
+    receipt_sent: bool,
+    /// Receipt for the refund sent.
+    #[serde(default)]
+    refund_receipt_sent: bool,
+}
+
+/// A pupil and their fees (`pupil:{number}` in storage).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Pupil {
+    pupil: String,
+    /// Masked name.
+    name: String,
+    class: String,
+    fees: Vec<Fee>,
+}
+
+fn load(pupil: &str) -> Result<Option<Pupil>> {
+    storage::get_json(&format!("pupil:{pupil}"))
+}
+
+fn save(p: &Pupil) -> Result<()> {
+    storage::set_json(&format!("pupil:{}", p.pupil), p)
+}
+
+fn checked_pupil(pupil: &str) -> Result<String> {
+    let pupil = pupil.trim();
+    if (4..=12).contains(&pupil.len()) && pupil.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(pupil.to_string())
+    } else {
+        Err(Error::bad_request(PUPIL_LABEL, "应为 4-12 位数字"))
+    }
+}
+
+fn trade_no(pupil: &str, item: &str) -> String {
+    format!("tu-{pupil}-{item}")
+}
+
+fn request_no(pupil: &str, item: &str) -> String {
+    format!("rf-{pupil}-{item}")
+}
+
+/// `tu-{pupil}-{item}` / `rf-...` back to (pupil, item).
+fn parse_no(no: &str) -> Option<(&str, &str)> {
+    let rest = no.strip_prefix("tu-").or_else(|| no.strip_prefix("rf-"))?;
+    rest.split_once('-')
+}
+
+fn fees_path(pupil: &str) -> String {
+    format!("/fees?pupil={pupil}")
+}
+
+fn pupil_form() -> Form {
+    Form::get("/fees", "查询费用").field(
+        Field::text("pupil", PUPIL_LABEL)
+            .required()
+            .placeholder("请输入学号，如 2026001"),
+    )
+}
+
+/// `GET /`: the pupil form.
+fn index(_req: &Request) -> Result<View> {
+    Ok(View::new(TITLE)
+        .heading("桐庐县实验小学")
+        .text("输入学号，查询并缴纳学费、住宿费、教材费。")
+        .form(pupil_form())
+        .alert(AlertLevel::Info, "演示学号：2026001、2026002"))
+}
+
+#[derive(Deserialize)]
+struct PupilQuery {
+    pupil: String,
+}
+
+/// Brings a fee up to date with the host's order (in case an event is
+/// still on its way).
+fn settle(pupil: &str, fee: &mut Fee) -> Result<bool> {
+    if fee.paid && fee.refunded_fen >= fee.refund_fen {
+        return Ok(false);
+    }
+    let Some(order) = payment::query_order(&trade_no(pupil, &fee.item))? else {
+        return Ok(false);
+    };
+    let changed = (order.is_paid() && !fee.paid) || order.refunded_fen != fee.refunded_fen;
+    fee.paid |= order.is_paid();
+    fee.refunded_fen = order.refunded_fen;
+    Ok(changed)
+}
+
+fn status(fee: &Fee) -> String {
+    match (fee.paid, fee.refunded_fen) {
+        (false, _) => "待缴".into(),
+        (true, 0) => "已缴".into(),
+        (true, r) if r >= fee.amount_fen => "已全额退费".into(),
+        (true, r) => format!("已缴，已退 {}", money::format_fen(r)),
+    }
+}
+
+fn fees(req: &Request) -> Result<Response> {
+    let pupil = checked_pupil(&req.query_as::<PupilQuery>()?.pupil)?;
+    let Some(mut p) = load(&pupil)? else {
+        let view = View::new(TITLE)
+            .alert(AlertLevel::Warning, format!("未找到学号 {pupil}，请核对。"))
+            .form(pupil_form());
+        return Ok(Response::view(view).status(404));
+    };
+    let mut changed = false;
+    for fee in p.fees.iter_mut() {
+        changed |= settle(&pupil, fee)?;
+    }
+    if changed {
+        save(&p)?;
+    }
+    let mut table = Table::new(["费用", "金额", "状态"]);
+    for fee in &p.fees {
+        table = table.row([
+            fee.label.clone(),
+            money::format_fen(fee.amount_fen),
+            status(fee),
+        ]);
+    }
+    let mut view = View::new(TITLE)
+        .kv([
+            ("学号", p.pupil.clone()),
+            ("姓名", p.name.clone()),
+            ("班级", p.class.clone()),
+        ])
+        .table(table);
+    for fee in &p.fees {
+        let body = [("pupil", p.pupil.as_str()), ("item", fee.item.as_str())];
+        if !fee.paid {
+            view = view.button(
+                format!("缴纳{} {}", fee.label, money::format_fen(fee.amount_fen)),
+                Action::post("/pay", body),
+            );
+        } else if fee.refund_fen > 0 && fee.refunded_fen == 0 {
+            view = view.button(
+                format!("申请退费 {}", money::format_fen(fee.refund_fen)),
+                Action::post("/refund", body),
+            );
+        }
+    }
+    Ok(Response::view(view.link("查询其他学号", "/")))
+}
+
+#[derive(Deserialize)]
+struct FeeForm {
+    pupil: String,
+    item: String,
+}
+
+fn fee_of(form: &FeeForm) -> Result<(Pupil, usize)> {
+    let pupil = checked_pupil(&form.pupil)?;
+    let p = load(&pupil)?.ok_or_else(|| Error::not_found("该学号"))?;
+    let i = p
+        .fees
+        .iter()
+        .position(|f| f.item == form.item)
+        .ok_or_else(|| Error::not_found("该费用"))?;
+    Ok((p, i))
+}
+
+fn pay(req: &Request) -> Result<Response> {
+    let form: FeeForm = req.form()?;
+    let (p, i) = fee_of(&form)?;
+    let fee = &p.fees[i];
+    let back = fees_path(&p.pupil);
+    let order = payment::create_order(&OrderRequest {
+        out_trade_no: trade_no(&p.pupil, &fee.item),
+        amount_fen: fee.amount_fen,
+        subject: format!("{} {}", p.class, fee.label),
+        return_path: back.clone(),
+        expires_in_ms: None,
+    });
+    let order = match order {
+        Ok(order) => order,
+        // Another parent's order for the same fee.
+        Err(Error::Conflict(_)) => {
+            let view = View::new(TITLE)
+                .alert(
+                    AlertLevel::Warning,
+                    "该费用已有他人发起的支付，请稍后查询。",
+                )
+                .link("返回", back);
+            return Ok(Response::view(view).status(409));
+        }
+        Err(e) => return Err(e),
+    };
+    if order.is_paid() {
+        let view = View::new(TITLE)
+            .alert(AlertLevel::Success, format!("{}已缴清。", fee.label))
+            .link("返回", back);
+        return Ok(Response::view(view));
+    }
+    let view = View::new("确认缴费")
+        .kv([
+            ("学号", p.pupil.clone()),
+            ("费用", fee.label.clone()),
+            ("金额", money::format_fen(fee.amount_fen)),
+            ("订单号", order.out_trade_no.clone()),
+        ])
+        .button(
+            format!("去支付 {}", money::format_fen(fee.amount_fen)),
+            order.pay_action(),
+        )
+        .text("支付在平台的收银台完成，支付成功后将在消息中心收到缴费凭证。")
+        .link("返回", back);
+    Ok(Response::view(view))
+}
+
+fn refund(req: &Request) -> Result<Response> {
+    let form: FeeForm = req.form()?;
+    let (p, i) = fee_of(&form)?;
+    let fee = &p.fees[i];
+    let back = fees_path(&p.pupil);
+    if fee.refund_fen == 0 {
+        return Err(Error::bad_request("费用", "不可退费"));
+    }
+    let done = payment::refund(&RefundRequest {
+        out_trade_no: trade_no(&p.pupil, &fee.item),
+        out_request_no: request_no(&p.pupil, &fee.item),
+        amount_fen: fee.refund_fen,
+        reason: format!("{}退费", fee.label),
+    });
+    let view = match done {
+        Ok(r) => View::new(TITLE).alert(
+            AlertLevel::Success,
+            format!(
+                "已退费 {}，款项已原路退回。",
+                money::format_fen(r.amount_fen)
+            ),
+        ),
+        Err(Error::RefundExceeds(left)) => View::new(TITLE).alert(
+            AlertLevel::Warning,
+            format!(
+                "退费金额超出可退金额，最多可退 {}。",
+                money::format_fen(left)
+            ),
+        ),
+        Err(Error::Conflict(_)) => {
+            View::new(TITLE).alert(AlertLevel::Warning, "该费用尚未缴纳，无法退费。")
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(Response::view(view.link("返回", back)))
+}
+
+fn payment_succeeded(req: &Request) -> Result<Response> {
+    let event: Order = req.json()?;
+    let Some((pupil, item)) = parse_no(&event.out_trade_no) else {
+        return Ok(Response::text("unknown order"));
+    };
+    // Trust the host's record, not the event body alone.
+    let order = payment::query_order(&event.out_trade_no)?
+        .filter(Order::is_paid)
+        .ok_or_else(|| Error::Unavailable("order not paid yet".into()))?;
+    let Some(mut p) = load(pupil)? else {
+        return Ok(Response::text("unknown pupil"));
+    };
+    let Some(fee) = p.fees.iter_mut().find(|f| f.item == item) else {
+        return Ok(Response::text("unknown fee"));
+    };
+    fee.paid = true;
+    if !fee.receipt_sent {
+        let body = format!(
+            "学号 {} 的{}已缴纳，金额 {}。\n订单号：{}",
+            p.pupil,
+            fee.label,
+            money::format_fen(order.amount_fen),
+            order.out_trade_no
+        );
+        notify::send(&notify::Message::new("缴费成功", body).link(fees_path(&p.pupil)))?;
+        fee.receipt_sent = true;
+    }
+    save(&p)?;
+    Ok(Response::text("ok"))
+}
+
+fn refund_succeeded(req: &Request) -> Result<Response> {
+    let event: RefundEvent = req.json()?;
+    let Some((pupil, item)) = parse_no(&event.order.out_trade_no) else {
+        return Ok(Response::text("unknown order"));
+    };
+    let Some(mut p) = load(pupil)? else {
+        return Ok(Response::text("unknown pupil"));
+    };
+    let Some(fee) = p.fees.iter_mut().find(|f| f.item == item) else {
+        return Ok(Response::text("unknown fee"));
+    };
+    fee.refunded_fen = fee.refunded_fen.max(event.order.refunded_fen);
+    if !fee.refund_receipt_sent {
+        let body = format!(
+            "学号 {} 的{}已退费 {}，款项已原路退回。\n退款单号：{}",
+            p.pupil,
+            fee.label,
+            money::format_fen(event.refund.amount_fen),
+            event.refund.out_request_no
+        );
+        notify::send(&notify::Message::new("退费成功", body).link(fees_path(&p.pupil)))?;
+        fee.refund_receipt_sent = true;
+    }
+    save(&p)?;
+    Ok(Response::text("ok"))
+}
+
+#[cfg(test)]
+mod tests {
+    use cityhost_sdk::Method;
+
+    use super::*;
+
+    #[test]
+    fn numbers_round_trip() {
+        assert_eq!(
+            parse_no(&trade_no("2026001", "books")),
+            Some(("2026001", "books"))
+        );
+        assert_eq!(
+            parse_no(&request_no("2026001", "boarding")),
+            Some(("2026001", "boarding"))
+        );
+        assert_eq!(parse_no("other"), None);
+    }
+
+    #[test]
+    fn a_malformed_pupil_number_is_a_400_naming_it() {
+        let req = Request::new(Method::Get, "/fees").with_query("pupil", "abc");
+        let res = app().handle(&req);
+        assert_eq!(res.status_code(), 400);
+        assert!(String::from_utf8_lossy(res.body()).contains("学号"));
+    }
+
+    #[test]
+    fn status_reads_refunds() {
+        let mut fee = Fee {
+            item: "books".into(),
+            label: "教材费".into(),
+            amount_fen: 32000,
+            refund_fen: 8000,
+            paid: false,
+            refunded_fen: 0,
+            receipt_sent: false,
+            refund_receipt_sent: false,
+        };
+        assert_eq!(status(&fee), "待缴");
+        fee.paid = true;
+        assert_eq!(status(&fee), "已缴");
+        fee.refunded_fen = 8000;
+        assert!(status(&fee).contains("已退"));
+        fee.refunded_fen = 32000;
+        assert_eq!(status(&fee), "已全额退费");
+    }
+}
