@@ -20,7 +20,30 @@ const MEMORY_TARGET: u64 = 1 << 30;
 /// Target: p99 beside a spinning app over quiet p99.
 const NOISY_TARGET: f64 = 2.0;
 
-/// Renders the report.
+/// Marks the start of the suite's part of `docs/benchmarks.md`.
+const BEGIN: &str =
+    "<!-- BEGIN bench/run.sh report: everything up to END is rewritten by each run -->";
+/// Marks its end; sections after it (their own commands) are kept.
+const END: &str = "<!-- END bench/run.sh report -->";
+
+/// `existing` (the current `docs/benchmarks.md`, if any) with the suite's
+/// part replaced by `report`; a new file has the title and the report.
+pub fn splice(existing: Option<&str>, report: &str) -> String {
+    let fresh = format!("# Benchmarks\n\n{BEGIN}\n{report}{END}\n");
+    let Some(text) = existing else { return fresh };
+    match (text.find(BEGIN), text.find(END)) {
+        (Some(begin), Some(end)) if begin < end => {
+            format!("{}{BEGIN}\n{report}{}", &text[..begin], &text[end..])
+        }
+        _ => format!(
+            "{}\n{}",
+            fresh,
+            text.trim_start_matches("# Benchmarks").trim_start()
+        ),
+    }
+}
+
+/// Renders the suite's report (the part between the markers).
 pub fn markdown(f: &Figures, args: &SuiteArgs) -> String {
     let mut out = String::new();
     let now = time::OffsetDateTime::now_utc()
@@ -30,8 +53,7 @@ pub fn markdown(f: &Figures, args: &SuiteArgs) -> String {
         .unwrap_or_default();
     let _ = writeln!(
         out,
-        "# Benchmarks\n\n\
-         Reproduce (up to 20 minutes; installs `oha` and `wasmtime-cli` {wasmtime} from crates.io \
+        "Reproduce (up to 20 minutes; installs `oha` and `wasmtime-cli` {wasmtime} from crates.io \
          into `~/.cache/cityhost-bench` on first use, builds the host and the guests, \
          runs everything below and rewrites this file):\n\n\
          ```sh\nbench/run.sh\n```\n\n\
@@ -281,4 +303,23 @@ fn kernel() -> String {
     std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "unknown".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splice_replaces_only_the_suite_part() {
+        let first = splice(None, "run 1\n");
+        assert!(first.starts_with("# Benchmarks\n\n<!-- BEGIN"));
+        let with_more = format!("{first}\n## Durable payments\n\nkept\n");
+        let second = splice(Some(&with_more), "run 2\n");
+        assert!(second.contains("run 2") && !second.contains("run 1"));
+        assert!(second.ends_with("## Durable payments\n\nkept\n"));
+        // A file without markers keeps its sections after the report.
+        let old = "# Benchmarks\n\n## Durable payments\n\nkept\n";
+        let third = splice(Some(old), "run 3\n");
+        assert!(third.contains("run 3") && third.contains("## Durable payments\n\nkept"));
+    }
 }

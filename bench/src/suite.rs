@@ -246,7 +246,8 @@ pub async fn run(args: &SuiteArgs) -> anyhow::Result<()> {
         noisy,
         spinner,
     };
-    let text = report::markdown(&figures, args);
+    let existing = std::fs::read_to_string(&args.out).ok();
+    let text = report::splice(existing.as_deref(), &report::markdown(&figures, args));
     std::fs::write(&args.out, text).with_context(|| format!("writing {}", args.out.display()))?;
     eprintln!("wrote {}", args.out.display());
     Ok(())
