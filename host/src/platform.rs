@@ -14,7 +14,8 @@ use crate::identity::consent::Consents;
 use crate::identity::keys::HostKeys;
 use crate::identity::openid::OpenIds;
 use crate::identity::sessions::Sessions;
-use crate::notifications::Inbox;
+use crate::notifications::Notifications;
+use crate::notifications::rate::RateCaps;
 use crate::payments::Payments;
 use crate::registry::Registry;
 use crate::runtime::{Runtime, RuntimeConfig};
@@ -34,8 +35,8 @@ pub struct Services {
     pub consents: Consents,
     /// Orders.
     pub payments: Payments,
-    /// Inboxes.
-    pub inbox: Inbox,
+    /// Templates, subscriptions, inboxes, live push.
+    pub notifications: Notifications,
     /// Apps' private storage.
     pub storage: AppStorage,
     /// The audit log.
@@ -53,7 +54,7 @@ impl Services {
             openids: OpenIds::open(&store, keys.openid)?,
             consents: Consents::open(&store)?,
             payments: Payments::open(&store)?,
-            inbox: Inbox::open(&store)?,
+            notifications: Notifications::open(&store)?,
             storage: AppStorage::open(&store)?,
             audit: AuditLog::open(&store)?,
             directory: Directory::open(&store)?,
@@ -70,6 +71,8 @@ pub struct HostConfig {
     pub data_dir: PathBuf,
     /// Engine settings.
     pub runtime: RuntimeConfig,
+    /// The operator's caps on apps' message rates.
+    pub notify: RateCaps,
 }
 
 /// Creates the data directory readable by the owner only: the store holds
@@ -101,7 +104,9 @@ impl Platform {
         create_private_dir(&config.data_dir)?;
         let keys = HostKeys::load_or_create(&config.data_dir)?;
         let store = Store::open(&config.data_dir.join("store"))?;
-        let services = Arc::new(Services::open(store, &keys)?);
+        let mut services = Services::open(store, &keys)?;
+        services.notifications.set_caps(config.notify);
+        let services = Arc::new(services);
         let runtime = Runtime::new(&config.runtime, &config.data_dir.join("cache"))?;
         let operator_token = crate::identity::keys::operator_token(&config.data_dir)?;
         Ok(Arc::new(Self {

@@ -6,7 +6,7 @@ mod apps;
 mod consents;
 pub mod error;
 mod extract;
-mod inbox;
+mod notifications;
 mod operator;
 mod orders;
 mod shell;
@@ -43,9 +43,8 @@ pub fn router(platform: Arc<Platform>) -> Router {
             "/consents/{app_id}/{scope}",
             get(consents::sheet).delete(consents::revoke),
         )
-        .route("/inbox", get(inbox::list))
-        .route("/inbox/{message_id}/read", post(inbox::mark_read))
         .route("/operator/audit", get(operator::audit))
+        .merge(notifications::routes())
         .fallback(|| async { ApiError::not_found("API route") });
     Router::new()
         .route("/", get(shell::index))
@@ -91,9 +90,20 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     platform: Arc<Platform>,
 ) -> std::io::Result<()> {
-    let app = router(platform);
+    serve_until(listener, platform, shutdown_signal()).await
+}
+
+/// Serves the host on `listener` until `shutdown` completes, then ends the
+/// open inbox streams (which would otherwise never finish) and lets open
+/// requests finish for up to [`SHUTDOWN_GRACE`].
+pub async fn serve_until(
+    listener: tokio::net::TcpListener,
+    platform: Arc<Platform>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    let app = router(platform.clone());
     let graceful = GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown_signal());
+    let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -120,6 +130,7 @@ pub async fn serve(
         });
     }
     drop(listener);
+    platform.services.notifications.live().close();
     if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
         .await
         .is_err()

@@ -9,5 +9,6 @@
 mod accounts;
 mod apps;
 mod audit;
+mod notifications;
 mod sandbox;
 mod support;

@@ -25,6 +25,8 @@ impl From<WitError> for Error {
             WitError::QuotaExceeded(s) => Error::QuotaExceeded(s),
             WitError::Conflict(s) => Error::Conflict(s),
             WitError::Unavailable(s) => Error::Unavailable(s),
+            WitError::NotSubscribed(s) => Error::NotSubscribed(s),
+            WitError::RateLimited(retry_after_ms) => Error::RateLimited { retry_after_ms },
         }
     }
 }
