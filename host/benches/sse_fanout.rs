@@ -16,7 +16,6 @@
 //! the event stream. Citizens and their sessions are created through the
 //! services (argon2 per citizen, done in parallel before the clock starts).
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cityhost::manifest::Manifest;

@@ -216,10 +216,9 @@ impl Template {
         for segment in &segments {
             match segment {
                 Segment::Literal(text) => {
+                    // Literals are never empty (see `parse`).
                     if let Err(reason) = check_text(text, MAX_BODY_CHARS, true) {
-                        if !text.is_empty() {
-                            return bad(self.field("body"), reason);
-                        }
+                        return bad(self.field("body"), reason);
                     }
                     longest += text.chars().count();
                 }
