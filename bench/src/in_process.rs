@@ -38,6 +38,7 @@ impl Fixture {
                 pooling,
                 ..RuntimeConfig::default()
             },
+            notify: Default::default(),
         })?;
         for dir in app_dirs {
             let app = registry::load_app_dir(
@@ -93,6 +94,7 @@ impl Fixture {
             manifest: app.manifest.clone(),
             citizen_id: Some(self.citizen.clone()),
             openid: Some(openid),
+            event: None,
         };
         let state = RequestState::new(ctx, services.clone(), DEFAULT_MEMORY_BYTES);
         let (result, _) = self

@@ -26,17 +26,18 @@ pub async fn serve(bind: SocketAddr, data_dir: std::path::PathBuf) -> anyhow::Re
     let platform = Platform::open(&HostConfig {
         data_dir,
         runtime: Default::default(),
+        notify: Default::default(),
     })?;
     let app = Router::new()
         .route("/native/hello", get(hello))
         .with_state(platform.clone())
-        .merge(cityhost::http::router(platform));
+        .merge(cityhost::http::router(platform.clone()));
     let listener = tokio::net::TcpListener::bind(bind).await?;
     println!(
         "native handler at http://{}/native/hello",
         listener.local_addr()?
     );
-    cityhost::http::serve_router(listener, app).await?;
+    cityhost::http::serve_app(listener, platform, app, cityhost::http::shutdown_signal()).await?;
     Ok(())
 }
 

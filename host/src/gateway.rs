@@ -83,6 +83,11 @@ impl Platform {
             manifest: manifest.clone(),
             citizen_id: citizen_id.map(str::to_string),
             openid: openid.clone(),
+            event: request
+                .path
+                .strip_prefix(EVENT_PATH_PREFIX)
+                .and_then(|rest| rest.strip_prefix("events/"))
+                .map(str::to_string),
         };
         let timeout = manifest
             .limits

@@ -45,6 +45,10 @@ pub enum ManifestError {
         /// What is wrong and how to fix it.
         reason: String,
     },
+    /// The `[notify]` section (templates, rate limits) is not valid; names
+    /// the field, e.g. `notify.templates[receipt].params.amount`.
+    #[error(transparent)]
+    Notify(#[from] crate::notifications::templates::TemplateError),
 }
 
 /// A capability a mini-app may import: one WIT interface of
@@ -162,6 +166,20 @@ pub struct Dev {
     /// Requests made as demo citizens after seeding, in order.
     #[serde(default)]
     pub requests: Vec<DevRequest>,
+    /// Template subscriptions accepted for demo citizens.
+    #[serde(default)]
+    pub subscriptions: Vec<DevSubscription>,
+}
+
+/// A subscription the demo host accepts for a demo citizen, as if they had
+/// accepted it on the subscription sheet.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevSubscription {
+    /// Phone number of the demo citizen.
+    pub citizen: String,
+    /// Template id (declared in `[[notify.templates]]`).
+    pub template: String,
 }
 
 /// A parsed `cityhost.toml`.
@@ -193,6 +211,10 @@ pub struct Manifest {
     /// Demo-only settings.
     #[serde(default)]
     pub dev: Dev,
+    /// Notification templates and message rate limits (`[notify]`,
+    /// `docs/notifications.md`).
+    #[serde(default)]
+    pub notify: crate::notifications::templates::NotifySection,
 }
 
 impl Manifest {
@@ -274,6 +296,19 @@ impl Manifest {
                 return invalid("consent", &format!("unknown scope `{scope}`"));
             }
         }
+        self.validate_notify()?;
+        for sub in &self.dev.subscriptions {
+            if self
+                .notify
+                .template(&sub.template)
+                .is_none_or(|t| t.kind == crate::notifications::templates::TemplateKind::Receipt)
+            {
+                return invalid(
+                    "dev.subscriptions",
+                    "name a one-time or long-term template declared in [[notify.templates]]",
+                );
+            }
+        }
         for request in &self.dev.requests {
             if !matches!(request.method.as_str(), "GET" | "POST") || !request.path.starts_with('/')
             {
@@ -282,6 +317,26 @@ impl Manifest {
                     "use method GET or POST and a path starting with /",
                 );
             }
+        }
+        Ok(())
+    }
+}
+
+impl Manifest {
+    /// Checks the `[notify]` section: its templates and limits, and that
+    /// templates and the `notify` permission come together.
+    fn validate_notify(&self) -> Result<(), ManifestError> {
+        self.notify.validate()?;
+        let has_templates = !self.notify.templates.is_empty();
+        if has_templates != self.permits(Permission::Notify) {
+            return Err(ManifestError::Invalid {
+                field: "notify.templates",
+                reason: if has_templates {
+                    "templates are declared but the notify permission is not; add \"notify\" to permissions".into()
+                } else {
+                    "the notify permission needs at least one [[notify.templates]] to send".into()
+                },
+            });
         }
         Ok(())
     }
@@ -318,6 +373,13 @@ permissions = ["identity", "notify", "storage"]
 [department]
 name = "杭州市公安局交通警察支队"
 division = "3301"
+
+[[notify.templates]]
+id = "move-request"
+title = "请挪车"
+kind = "long-term"
+body = "您的车辆 {{plate}} 需要挪车。"
+params.plate = { type = "text", max-len = 10 }
 "#;
 
     #[test]
@@ -347,6 +409,25 @@ division = "3301"
         assert_eq!(
             field_of(&GOOD.replace("\"storage\"]", "\"storage\", \"notify\"]")),
             "permissions"
+        );
+    }
+
+    #[test]
+    fn templates_and_the_notify_permission_come_together() {
+        let without_permission = GOOD.replace("\"notify\", ", "");
+        assert_eq!(field_of(&without_permission), "notify.templates");
+        let without_templates = GOOD.split("[[notify.templates]]").next().unwrap();
+        assert_eq!(field_of(without_templates), "notify.templates");
+        match Manifest::parse(&GOOD.replace("{{plate}}", "{{plate}} {{time}}")) {
+            Err(ManifestError::Notify(e)) => {
+                assert_eq!(e.field, "notify.templates[move-request].params.time")
+            }
+            other => panic!("expected a template error, got {other:?}"),
+        }
+        let m = Manifest::parse(GOOD).unwrap();
+        assert_eq!(
+            m.notify.template("move-request").unwrap().kind,
+            crate::notifications::templates::TemplateKind::LongTerm
         );
     }
 

@@ -15,7 +15,8 @@ use crate::identity::consent::Consents;
 use crate::identity::keys::HostKeys;
 use crate::identity::openid::OpenIds;
 use crate::identity::sessions::Sessions;
-use crate::notifications::Inbox;
+use crate::notifications::Notifications;
+use crate::notifications::rate::RateCaps;
 use crate::payments::{PaymentPins, Payments};
 use crate::registry::Registry;
 use crate::runtime::{Runtime, RuntimeConfig};
@@ -39,8 +40,8 @@ pub struct Services {
     pub pins: PaymentPins,
     /// Events waiting to be delivered to apps.
     pub events: Outbox,
-    /// Inboxes.
-    pub inbox: Inbox,
+    /// Templates, subscriptions, inboxes, live push.
+    pub notifications: Notifications,
     /// Apps' private storage.
     pub storage: AppStorage,
     /// The audit log.
@@ -61,7 +62,7 @@ impl Services {
             payments: Payments::open(&store, events.clone())?,
             pins: PaymentPins::open(&store)?,
             events,
-            inbox: Inbox::open(&store)?,
+            notifications: Notifications::open(&store)?,
             storage: AppStorage::open(&store)?,
             audit: AuditLog::open(&store)?,
             directory: Directory::open(&store)?,
@@ -78,6 +79,8 @@ pub struct HostConfig {
     pub data_dir: PathBuf,
     /// Engine settings.
     pub runtime: RuntimeConfig,
+    /// The operator's caps on apps' message rates.
+    pub notify: RateCaps,
 }
 
 /// Creates the data directory readable by the owner only: the store holds
@@ -109,7 +112,9 @@ impl Platform {
         create_private_dir(&config.data_dir)?;
         let keys = HostKeys::load_or_create(&config.data_dir)?;
         let store = Store::open(&config.data_dir.join("store"))?;
-        let services = Arc::new(Services::open(store, &keys)?);
+        let mut services = Services::open(store, &keys)?;
+        services.notifications.set_caps(config.notify);
+        let services = Arc::new(services);
         let runtime = Runtime::new(&config.runtime, &config.data_dir.join("cache"))?;
         let operator_token = crate::identity::keys::operator_token(&config.data_dir)?;
         Ok(Arc::new(Self {

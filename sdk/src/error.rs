@@ -16,7 +16,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Why a capability call or a request failed.
 ///
-/// The first six variants mirror the WIT `error` variant of
+/// The first six variants and [`Error::NotSubscribed`] and
+/// [`Error::RateLimited`] mirror the WIT `error` variant of
 /// `cityhost:miniapp/types`; their string is what the host put there (a
 /// scope, a field, a quota, a key or a reason).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +39,16 @@ pub enum Error {
     Conflict(String),
     /// The host cannot serve the call now. Becomes `503`.
     Unavailable(String),
+    /// The citizen has no live subscription to the notification template
+    /// named here. Becomes `403` with a button that opens the host's
+    /// subscription sheet for it.
+    NotSubscribed(String),
+    /// A rate limit is reached (messages per citizen per day or per
+    /// minute). Becomes `429`.
+    RateLimited {
+        /// How long until the next attempt can succeed, ms.
+        retry_after_ms: u64,
+    },
     /// The request's query, form or body has a missing or malformed field.
     /// Becomes `400` naming the field.
     BadRequest {
@@ -79,7 +90,8 @@ impl Error {
     /// The HTTP status the error becomes.
     pub fn status(&self) -> u16 {
         match self {
-            Error::NotPermitted(_) | Error::ConsentRequired(_) => 403,
+            Error::NotPermitted(_) | Error::ConsentRequired(_) | Error::NotSubscribed(_) => 403,
+            Error::RateLimited { .. } => 429,
             Error::InvalidArgument(_) | Error::BadRequest { .. } => 400,
             Error::QuotaExceeded(_) => 429,
             Error::Conflict(_) => 409,
@@ -106,6 +118,20 @@ impl Error {
                 )
                 .text("授权页由平台提供，会说明共享哪些信息、共享给谁；您可以拒绝，拒绝后仍可使用不需要该授权的功能。")
                 .button("去授权", Action::consent(scope)),
+            Error::NotSubscribed(template) => View::new("需要您订阅通知")
+                .alert(
+                    AlertLevel::Warning,
+                    "此服务需要先征得您的同意，才能向您发送这类消息。",
+                )
+                .text("订阅页由平台提供，会说明消息的标题和类型；您可以拒绝，也可以随时在消息页取消订阅。")
+                .button("订阅通知", Action::subscribe([template])),
+            Error::RateLimited { retry_after_ms } => View::new("请稍后再试").alert(
+                AlertLevel::Warning,
+                format!(
+                    "此服务发送消息过于频繁，请在 {} 后再试。",
+                    wait_text(retry_after_ms)
+                ),
+            ),
             Error::NotPermitted(reason) => View::new("无法完成操作")
                 .alert(AlertLevel::Error, "此服务没有完成该操作所需的权限，或您尚未登录。")
                 .text(format!("详情：{reason}")),
@@ -142,6 +168,16 @@ impl Error {
     }
 }
 
+/// A wait in ms as Chinese text: seconds, minutes or hours.
+fn wait_text(ms: u64) -> String {
+    let s = ms.div_ceil(1000);
+    match s {
+        0..=59 => format!("{s} 秒"),
+        60..=3599 => format!("{} 分钟", s.div_ceil(60)),
+        _ => format!("{} 小时", s.div_ceil(3600)),
+    }
+}
+
 /// What a scope shares, for the consent explanation.
 fn scope_description(scope: &str) -> &'static str {
     match scope {
@@ -160,6 +196,10 @@ impl fmt::Display for Error {
             Error::QuotaExceeded(quota) => write!(f, "quota `{quota}` exceeded"),
             Error::Conflict(key) => write!(f, "conflict on `{key}`"),
             Error::Unavailable(s) => write!(f, "unavailable: {s}"),
+            Error::NotSubscribed(t) => write!(f, "not subscribed to template `{t}`"),
+            Error::RateLimited { retry_after_ms } => {
+                write!(f, "rate limited; retry in {retry_after_ms} ms")
+            }
             Error::BadRequest { field, reason } => write!(f, "bad request: `{field}` {reason}"),
             Error::NotFound(what) => write!(f, "not found: {what}"),
             Error::RefundExceeds(fen) => {
@@ -220,6 +260,14 @@ mod tests {
             (Error::Conflict("out-trade-no".into()), 409, "out-trade-no"),
             (Error::Unavailable("down".into()), 503, "down"),
             (Error::bad_request("account", "为必填项"), 400, "account"),
+            (Error::NotSubscribed("receipt".into()), 403, "receipt"),
+            (
+                Error::RateLimited {
+                    retry_after_ms: 90_000,
+                },
+                429,
+                "2 分钟",
+            ),
             (Error::not_found("该账单"), 404, "该账单"),
             (
                 Error::InvalidData {

@@ -449,6 +449,13 @@ pub enum Action {
         /// The scope to ask for, e.g. `auth_user`.
         scope: String,
     },
+    /// Open the host's subscription sheet for 1-3 notification templates
+    /// of this app (the citizen accepts or rejects each); afterwards the
+    /// shell reloads the current app path.
+    Subscribe {
+        /// Template ids from the manifest.
+        templates: Vec<String>,
+    },
 }
 
 impl Action {
@@ -478,6 +485,13 @@ impl Action {
         Action::Pay {
             order_id: order_id.into(),
             pay_url: pay_url.into(),
+        }
+    }
+
+    /// Asks the citizen to subscribe to up to three notification templates.
+    pub fn subscribe<T: Into<String>>(templates: impl IntoIterator<Item = T>) -> Self {
+        Action::Subscribe {
+            templates: templates.into_iter().map(Into::into).collect(),
         }
     }
 

@@ -46,6 +46,10 @@ pub struct CallContext {
     pub citizen_id: Option<String>,
     /// The citizen's openid for this app.
     pub openid: Option<String>,
+    /// The host event this request delivers (`payment.succeeded`), if it
+    /// is one: set by the gateway from the reserved event path, which
+    /// citizens cannot reach.
+    pub event: Option<String>,
 }
 
 /// Most bytes of guest stderr kept for the error log of a failed request.
@@ -67,6 +71,7 @@ pub struct RequestState {
     table: ResourceTable,
     stderr: MemoryOutputPipe,
     log_lines: u32,
+    receipt_sent: bool,
 }
 
 impl RequestState {
@@ -86,6 +91,7 @@ impl RequestState {
             table: ResourceTable::new(),
             stderr,
             log_lines: 0,
+            receipt_sent: false,
         }
     }
 
@@ -144,6 +150,8 @@ fn outcome<T>(result: &Result<T, WitError>) -> &'static str {
         Err(WitError::Conflict(_)) => "conflict",
         Err(WitError::Unavailable(_)) => "unavailable",
         Err(WitError::RefundExceeds(_)) => "refund-exceeds",
+        Err(WitError::NotSubscribed(_)) => "not-subscribed",
+        Err(WitError::RateLimited(_)) => "rate-limited",
     }
 }
 
@@ -156,7 +164,7 @@ impl From<ServiceError> for WitError {
             ServiceError::Unauthenticated(why) => WitError::NotPermitted(why.into()),
             ServiceError::Forbidden(why) => WitError::NotPermitted(why),
             ServiceError::QuotaExceeded(quota) => WitError::QuotaExceeded(quota.into()),
-            ServiceError::RateLimited { .. } => WitError::QuotaExceeded("rate".into()),
+            ServiceError::RateLimited { retry_after_ms } => WitError::RateLimited(retry_after_ms),
             ServiceError::Store(e) => {
                 tracing::error!(error = %e, "store failure in a capability call");
                 WitError::Unavailable("storage is unavailable; try again".into())
@@ -215,6 +223,7 @@ mod tests {
             manifest: Arc::new(manifest),
             citizen_id: Some(citizen.id.clone()),
             openid: Some(services.openids.openid("test-app", &citizen.id).unwrap()),
+            event: None,
         };
         (
             RequestState::new(ctx, services.clone(), 1 << 20),

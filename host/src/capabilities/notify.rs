@@ -1,17 +1,37 @@
-//! `cityhost:miniapp/notify`: messages to the current citizen or to a
-//! citizen the app knows only by openid.
+//! `cityhost:miniapp/notify`: messages by template to the current citizen
+//! or to a citizen the app knows only by openid, subscription checks and
+//! delivery status.
+//!
+//! The one exception to "subscribed first" is decided here, because only
+//! the request knows it: a `receipt` template may be sent with `send` (to
+//! the current citizen, never `send-to`) while the request is the host's
+//! `payment.succeeded` or `refund.succeeded` event for that citizen's own
+//! order, and at most once per request.
 
 use super::RequestState;
+use crate::events::{PAYMENT_SUCCEEDED, REFUND_SUCCEEDED};
 use crate::manifest::Permission;
-use crate::notifications::NewMessage;
+use crate::notifications::templates::TemplateKind;
+use crate::notifications::{Basis, Outgoing, SendError};
 use crate::runtime::bindings::WitError;
-use crate::runtime::bindings::cityhost::miniapp::notify::{Host, Message};
+use crate::runtime::bindings::cityhost::miniapp::notify::{
+    DeliveryState, DeliveryStatus, Host, Message,
+};
+
+/// The host events whose handling may send a receipt: the citizen's own
+/// payment, and a refund of it.
+const RECEIPT_EVENTS: [&str; 2] = [PAYMENT_SUCCEEDED, REFUND_SUCCEEDED];
 
 impl Host for RequestState {
     fn send(&mut self, message: Message) -> Result<String, WitError> {
         self.call(Permission::Notify, "notify.send", |s| {
             let citizen_id = s.citizen()?;
-            s.deliver(&citizen_id, message)
+            let basis = s.basis(&message.template, true)?;
+            let id = s.send_message(&citizen_id, &message, basis)?;
+            if basis == Basis::OwnPayment {
+                s.receipt_sent = true;
+            }
+            Ok(id)
         })
     }
 
@@ -22,22 +42,108 @@ impl Host for RequestState {
                 .openids
                 .resolve(&s.ctx.manifest.id, &openid)?
                 .ok_or_else(|| WitError::InvalidArgument("openid".into()))?;
-            s.deliver(&citizen_id, message)
+            let basis = s.basis(&message.template, false)?;
+            s.send_message(&citizen_id, &message, basis)
+        })
+    }
+
+    fn subscribed(&mut self, template: String) -> Result<bool, WitError> {
+        self.call(Permission::Notify, "notify.subscribed", |s| {
+            let citizen_id = s.citizen()?;
+            if s.ctx.manifest.notify.template(&template).is_none() {
+                return Err(WitError::InvalidArgument("template".into()));
+            }
+            Ok(s.services
+                .notifications
+                .subscriptions
+                .get(&citizen_id, &s.ctx.manifest.id, &template)?
+                .is_some())
+        })
+    }
+
+    fn status(&mut self, message_id: String) -> Result<Option<DeliveryStatus>, WitError> {
+        self.call(Permission::Notify, "notify.status", |s| {
+            let delivery = s
+                .services
+                .notifications
+                .delivery(&s.ctx.manifest.id, &message_id)?;
+            Ok(delivery.map(|d| DeliveryStatus {
+                message_id: message_id.clone(),
+                state: if d.read_at.is_some() {
+                    DeliveryState::Read
+                } else if d.pushed_at.is_some() {
+                    DeliveryState::Pushed
+                } else {
+                    DeliveryState::Stored
+                },
+                stored_at: d.stored_at,
+                pushed_at: d.pushed_at,
+                read_at: d.read_at,
+            }))
         })
     }
 }
 
 impl RequestState {
-    fn deliver(&self, citizen_id: &str, message: Message) -> Result<String, WitError> {
-        let new = NewMessage {
-            title: message.title,
-            body: message.body,
-            link_path: message.link_path,
+    /// Why this message may be sent: a receipt only to the current citizen
+    /// (`to_current`) during their `payment.succeeded` or
+    /// `refund.succeeded` event, once;
+    /// anything else by subscription.
+    fn basis(&self, template: &str, to_current: bool) -> Result<Basis, WitError> {
+        let is_receipt = self
+            .ctx
+            .manifest
+            .notify
+            .template(template)
+            .is_some_and(|t| t.kind == TemplateKind::Receipt);
+        if !is_receipt {
+            return Ok(Basis::Subscription);
+        }
+        let in_payment_event = self
+            .ctx
+            .event
+            .as_deref()
+            .is_some_and(|e| RECEIPT_EVENTS.contains(&e));
+        if !(to_current && in_payment_event) {
+            return Err(WitError::NotPermitted(format!(
+                "`{template}` is a receipt template: send it with `send` while handling the citizen's payment.succeeded or refund.succeeded event"
+            )));
+        }
+        if self.receipt_sent {
+            return Err(WitError::NotPermitted(
+                "one receipt per payment or refund event has already been sent".into(),
+            ));
+        }
+        Ok(Basis::OwnPayment)
+    }
+
+    fn send_message(
+        &self,
+        citizen_id: &str,
+        message: &Message,
+        basis: Basis,
+    ) -> Result<String, WitError> {
+        let out = Outgoing {
+            app: &self.ctx.manifest,
+            citizen_id,
+            template: &message.template,
+            params: &message.params,
+            link_path: message.link_path.as_deref(),
+            basis,
         };
-        let delivered = self
-            .services
-            .inbox
-            .deliver(citizen_id, &self.ctx.manifest.id, new)?;
-        Ok(delivered.id)
+        let (sent, _) = self.services.notifications.send(out)?;
+        Ok(sent.id.clone())
+    }
+}
+
+impl From<SendError> for WitError {
+    fn from(e: SendError) -> Self {
+        match e {
+            SendError::InvalidArgument { field, .. } => WitError::InvalidArgument(field),
+            SendError::NotSubscribed(template) => WitError::NotSubscribed(template),
+            SendError::NotPermitted(why) => WitError::NotPermitted(why),
+            SendError::RateLimited { retry_after_ms, .. } => WitError::RateLimited(retry_after_ms),
+            SendError::Service(e) => e.into(),
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Demo data: two real-name-verified demo citizens (with a payment PIN
 //! and ¥2,000 on their simulated bank cards), each bundled app's
-//! `[dev]` storage seed, and the `[dev.requests]` the apps ask to be made
+//! `[dev]` storage seed and template subscriptions, and the
+//! `[dev.requests]` the apps ask to be made
 //! as demo citizens (move-my-car registers a plate for one of them).
 //! Seeding happens once per data directory: an app whose storage already
 //! holds data is left alone.
@@ -81,6 +82,25 @@ pub async fn seed(platform: &Arc<Platform>) -> anyhow::Result<()> {
 
 async fn seed_app(platform: &Arc<Platform>, app: &Arc<App>) -> anyhow::Result<()> {
     let dev = &app.manifest.dev;
+    for sub in &dev.subscriptions {
+        let citizen = platform
+            .services
+            .accounts
+            .by_phone(&sub.citizen)?
+            .with_context(|| format!("dev subscription of unknown demo citizen {}", sub.citizen))?;
+        let kind = app
+            .manifest
+            .notify
+            .template(&sub.template)
+            .map(|t| t.kind)
+            .context("dev subscription to an undeclared template")?;
+        platform.services.notifications.subscriptions.accept(
+            &citizen.id,
+            &app.manifest.id,
+            &sub.template,
+            kind,
+        )?;
+    }
     let storage = &platform.services.storage;
     if !storage.is_empty(&app.manifest.id)? {
         return Ok(());

@@ -18,6 +18,7 @@ pub(super) async fn serve(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
     let platform = Platform::open(&HostConfig {
         data_dir: args.data.clone(),
         runtime: Default::default(),
+        notify: Default::default(),
     })
     .with_context(|| format!("opening data directory {}", args.data.display()))?;
     let dirs = build_apps::find_apps(&args.apps)?;

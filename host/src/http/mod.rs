@@ -7,7 +7,7 @@ mod consents;
 mod department_auth;
 pub mod error;
 mod extract;
-mod inbox;
+mod notifications;
 mod operator;
 mod payments;
 mod shell;
@@ -41,10 +41,9 @@ pub fn router(platform: Arc<Platform>) -> Router {
             "/consents/{app_id}/{scope}",
             get(consents::sheet).delete(consents::revoke),
         )
-        .route("/inbox", get(inbox::list))
-        .route("/inbox/{message_id}/read", post(inbox::mark_read))
         .route("/operator/audit", get(operator::audit))
         .merge(payments::routes())
+        .merge(notifications::routes())
         .fallback(|| async { ApiError::not_found("API route") });
     Router::new()
         .route("/", get(shell::index))
@@ -90,16 +89,33 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     platform: Arc<Platform>,
 ) -> std::io::Result<()> {
-    serve_router(listener, router(platform)).await
+    serve_until(listener, platform, shutdown_signal()).await
 }
 
-/// Serves `app` the way the host serves its own router (HTTP/1.1 with the
-/// header-read timeout, graceful shutdown on ctrl-c or SIGTERM); for
-/// embedders that add routes beside the host's, such as the benchmarks'
-/// native handler.
-pub async fn serve_router(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
+/// Serves the host on `listener` until `shutdown` completes (see
+/// [`serve_app`]).
+pub async fn serve_until(
+    listener: tokio::net::TcpListener,
+    platform: Arc<Platform>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    let app = router(platform.clone());
+    serve_app(listener, platform, app, shutdown).await
+}
+
+/// Serves `app` — the host's [`router`], possibly with routes beside it (the
+/// benchmarks' native handler) — on `listener` (HTTP/1.1, header-read
+/// timeout) until `shutdown` completes, then ends the open inbox streams
+/// (which would otherwise never finish) and lets open requests finish for
+/// up to [`SHUTDOWN_GRACE`].
+pub async fn serve_app(
+    listener: tokio::net::TcpListener,
+    platform: Arc<Platform>,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown_signal());
+    let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -126,6 +142,7 @@ pub async fn serve_router(listener: tokio::net::TcpListener, app: Router) -> std
         });
     }
     drop(listener);
+    platform.services.notifications.live().close();
     if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
         .await
         .is_err()
@@ -135,7 +152,8 @@ pub async fn serve_router(listener: tokio::net::TcpListener, app: Router) -> std
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Completes on ctrl-c or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

@@ -106,7 +106,7 @@
     return `请求失败（${status}）`;
   }
 
-  const NOT_FOUND = { order: '该订单', pay: '该订单', app: '该服务', consent: '该服务', inbox: '该消息' };
+  const NOT_FOUND = { order: '该订单', pay: '该订单', app: '该服务', consent: '该服务', inbox: '该消息', subscribe: '该订阅' };
 
   /**
    * The one place that turns an API error into Chinese for citizens.
@@ -250,6 +250,8 @@
     if (first === 'me') return (t) => pageMe(t);
     if (first === 'pay' && rest.length === 1) return (t) => pagePay(t, rest[0]);
     if (first === 'consent' && rest.length === 2) return (t) => pageConsent(t, rest[0], rest[1], r.query);
+    if (first === 'subscribe' && rest.length === 1) return (t) => pageSubscribe(t, rest[0], r.query);
+    if (first === 'subscriptions') return (t) => pageSubscriptions(t);
     if (first === 'app' && rest.length >= 1) {
       const m = /^\/app\/([^/?]+)(.*)$/.exec(r.raw);
       return (t) => pageApp(t, safeDecode(m[1]), m[2] ? (m[2].startsWith('/') ? m[2] : '/' + m[2]) : '/');
@@ -270,7 +272,7 @@
     }
     $content.setAttribute('aria-busy', 'true');
     $content.replaceChildren(el('p', { class: 'loading', role: 'status' }, '加载中…'));
-    if (!isAuth && r.path !== '/inbox') refreshBadge(); // the inbox page sets it itself
+    if (!isAuth && r.path !== '/inbox' && !live) refreshBadge(); // the inbox page and the live stream set it themselves
     try {
       await handlerFor(r)(token);
     } catch (e) {
@@ -299,7 +301,7 @@
 
   async function refreshBadge() {
     try {
-      const data = await api('GET', '/api/inbox', undefined, { auth: false });
+      const data = await api('GET', '/api/inbox/unread', undefined, { auth: false });
       setBadge(data && data.unread);
     } catch { /* badge is best effort */ }
   }
@@ -383,6 +385,7 @@
       try {
         await withBusy(submit, () => api('POST', `/api/${mode}`, { phone: phone.value.trim(), password: password.value }, { auth: false }));
         appsCache = null;
+        connectLive();
         go('#/');
       } catch (e) {
         const { text, detail } = errorText(e, mode);
@@ -512,6 +515,7 @@
       }
       case 'pay': return go(`#/pay/${enc(str(a.order_id))}`);
       case 'consent': return go(`#/consent/${enc(id)}/${enc(str(a.scope))}?return=${enc(currentApp.path)}`);
+      case 'subscribe': return go(`#/subscribe/${enc(id)}?templates=${enc(arr(a.templates).map(str).join(','))}&return=${enc(currentApp.path)}`);
       default: return undefined;
     }
   }
@@ -809,16 +813,81 @@
 
   // ---------- 消息 ----------
 
-  async function pageInbox(token) {
-    setTitle(token, '消息');
-    const data = (await api('GET', '/api/inbox')) || {};
-    setBadge(data.unread);
-    const messages = arr(data.messages);
-    if (!messages.length) return mount(token, notice('暂无消息。'));
-    mount(token, el('ul', { class: 'list' }, messages.map((m) => el('li', {}, inboxItem(m)))));
+  // Live inbox: server-sent events from /api/inbox/stream. The browser
+  // reconnects by itself and sends Last-Event-ID, so nothing sent meanwhile
+  // is missed; every event carries the unread count for the badge.
+  let live = null;
+  let inboxList = null; // the open inbox page's <ul>, to prepend live messages
+
+  function connectLive() {
+    if (live || typeof EventSource === 'undefined') return;
+    live = new EventSource('/api/inbox/stream');
+    const onUnread = (ev) => {
+      let data = null;
+      try { data = JSON.parse(ev.data); } catch { return; }
+      if (data && typeof data === 'object') setBadge(data.unread);
+      return data;
+    };
+    live.addEventListener('ready', onUnread);
+    live.addEventListener('unread', onUnread);
+    live.addEventListener('message', (ev) => {
+      const data = onUnread(ev);
+      const m = data && data.message;
+      if (!m || typeof m !== 'object' || !inboxList || !inboxList.isConnected) return;
+      if (inboxList.querySelector(`[data-message-id="${CSS.escape(str(m.id))}"]`)) return;
+      const empty = document.querySelector('[data-testid=inbox-empty]');
+      if (empty) empty.remove();
+      inboxList.prepend(el('li', { 'data-message-id': str(m.id) }, inboxItem(m)));
+    });
+    live.addEventListener('error', () => {
+      // A closed stream (signed out, host restarted) is retried on the next page visit.
+      if (live && live.readyState === EventSource.CLOSED) { live = null; }
+    });
   }
 
-  /** A message: tapping it expands the full text in place (and marks it read); its link is a separate button. */
+  function disconnectLive() {
+    if (live) live.close();
+    live = null;
+  }
+
+  async function pageInbox(token) {
+    setTitle(token, '消息');
+    connectLive();
+    const data = (await api('GET', '/api/inbox')) || {};
+    setBadge(data.unread);
+    const list = el('ul', { class: 'list', 'data-testid': 'inbox-list' });
+    inboxList = list;
+    const more = el('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'inbox-more', hidden: true }, '加载更多');
+    let cursor = null;
+    const addPage = (page) => {
+      for (const m of arr(page.messages)) list.append(el('li', { 'data-message-id': str(m.id) }, inboxItem(m)));
+      cursor = page.next_cursor == null ? null : page.next_cursor;
+      more.hidden = cursor == null;
+    };
+    more.addEventListener('click', async () => {
+      try {
+        addPage((await withBusy(more, () => api('GET', `/api/inbox?before=${enc(str(cursor))}`))) || {});
+      } catch (e) { if (!e.handled) more.before(errorNotice(e, 'inbox')); }
+    });
+    const readAll = el('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'inbox-read-all' }, '全部已读');
+    readAll.addEventListener('click', async () => {
+      try {
+        const r = await withBusy(readAll, () => api('POST', '/api/inbox/read-all'));
+        setBadge(r && r.unread);
+        for (const card of list.querySelectorAll('.inbox-item.unread')) {
+          card.classList.remove('unread');
+          const dot = card.querySelector('.dot');
+          if (dot) dot.remove();
+        }
+      } catch (e) { if (!e.handled) readAll.after(errorNotice(e, 'inbox')); }
+    });
+    const tools = el('div', { class: 'inbox-tools' }, readAll,
+      el('a', { class: 'btn btn-secondary btn-small', href: '#/subscriptions', 'data-testid': 'inbox-subscriptions' }, '订阅管理'));
+    addPage(data);
+    mount(token, tools, arr(data.messages).length ? null : el('p', { class: 'alert alert-info', 'data-testid': 'inbox-empty' }, '暂无消息。'), list, more);
+  }
+
+  /** A message: tapping it expands the full text in place (and marks it read); its link and delete are separate buttons. */
   function inboxItem(m) {
     const detailId = `msg-${++uid}`;
     const dot = m.read ? null : el('span', { class: 'dot' }, el('span', { class: 'visually-hidden' }, '未读'));
@@ -830,10 +899,21 @@
       el('span', { class: 'item-title' }, str(m.title)),
       preview);
     const linkOk = m.link_path && appUrl(str(m.app_id), str(m.link_path));
+    const remove = el('button', { type: 'button', class: 'btn btn-secondary btn-small btn-danger', 'data-testid': 'inbox-delete' }, '删除');
     const detail = el('div', { class: 'inbox-detail', id: detailId, hidden: true },
       el('p', { class: 'inbox-body', 'data-testid': 'inbox-body' }, str(m.body)),
-      linkOk ? el('a', { class: 'btn btn-primary btn-small', href: `#/app/${enc(str(m.app_id))}${str(m.link_path)}`, 'data-testid': 'inbox-open' }, '打开服务') : null);
+      el('div', { class: 'inbox-actions' },
+        linkOk ? el('a', { class: 'btn btn-primary btn-small', href: `#/app/${enc(str(m.app_id))}${str(m.link_path)}`, 'data-testid': 'inbox-open' }, '打开服务') : null,
+        remove));
     const card = el('div', { class: `list-item inbox-item${m.read ? '' : ' unread'}` }, toggle, detail);
+    remove.addEventListener('click', async () => {
+      try {
+        await withBusy(remove, () => api('DELETE', `/api/inbox/${enc(str(m.id))}`));
+      } catch (e) { if (!e.handled) remove.after(errorNotice(e, 'inbox')); return; }
+      const item = card.closest('li') || card;
+      item.remove();
+      if (!live) refreshBadge();
+    });
     toggle.addEventListener('click', async () => {
       const open = detail.hidden;
       detail.hidden = !open;
@@ -846,9 +926,77 @@
       m.read = true;
       card.classList.remove('unread');
       if (dot) dot.remove();
-      refreshBadge();
+      if (!live) refreshBadge();
     });
     return card;
+  }
+
+  const KINDS = { 'one-time': '一次性：同意后可向您发送一条', 'long-term': '长期：直到您取消' };
+
+  // ---------- subscription sheet (the host, not the app, says what will be sent) ----------
+
+  async function pageSubscribe(token, appId, query) {
+    setTitle(token, '订阅通知');
+    const params = new URLSearchParams(query);
+    const ret = params.get('return');
+    const returnPath = ret && ret.startsWith('/') ? ret : '/';
+    const sheet = await api('GET', `/api/subscriptions/${enc(appId)}?templates=${enc(str(params.get('templates')))}`);
+    mount(token, subscribeSheet(sheet || {}, appId, returnPath));
+  }
+
+  function subscribeSheet(sh, appId, returnPath) {
+    const status = el('div', { class: 'sheet-status' });
+    const choices = arr(sh.templates).map((t) => {
+      const name = `sub-${++uid}`;
+      const radio = (value, label, checked) => el('label', { class: 'choice' },
+        el('input', { type: 'radio', name, value, checked, 'data-testid': `subscribe-${value}-${str(t.id)}` }), label);
+      const row = el('fieldset', { class: 'list-item subscribe-item', 'data-testid': 'subscribe-item' },
+        el('legend', { class: 'item-title' }, str(t.title)),
+        el('span', { class: 'item-body' }, KINDS[str(t.kind)] || str(t.kind)),
+        t.subscribed ? el('span', { class: 'muted small' }, '您已订阅') : null,
+        el('span', { class: 'item-row' }, radio('accept', '允许', true), radio('reject', '拒绝', false)));
+      return { t, row, value: () => (row.querySelector('input:checked') || {}).value || 'reject' };
+    });
+    const done = el('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'subscribe-confirm' }, '确定');
+    const back = el('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'subscribe-cancel' }, '暂不');
+    back.addEventListener('click', () => replaceHash(`#/app/${enc(appId)}${returnPath}`));
+    done.addEventListener('click', async () => {
+      status.replaceChildren();
+      const decisions = choices.map((c) => ({ template: str(c.t.id), decision: c.value() }));
+      try {
+        await withBusy(done, () => api('POST', '/api/subscriptions', { app_id: appId, decisions }));
+      } catch (e) {
+        if (!e.handled) status.append(errorNotice(e, 'subscribe'));
+        return;
+      }
+      replaceHash(`#/app/${enc(appId)}${returnPath}`);
+    });
+    return el('section', { class: 'sheet', 'aria-label': 'CityHost 订阅确认', 'data-testid': 'subscribe-sheet' },
+      platformBadge('CityHost 消息订阅 · 由平台核实'),
+      el('p', { class: 'consent-lead' }, `${deptName(sh.department)}的「${str(sh.app_name)}」希望向您发送以下消息：`),
+      ...choices.map((c) => c.row),
+      el('p', { class: 'muted small' }, '消息只会出现在 CityHost 的消息中心。您可以随时在“消息 → 订阅管理”中取消。'),
+      status, el('div', { class: 'sheet-actions' }, done, back));
+  }
+
+  async function pageSubscriptions(token) {
+    setTitle(token, '订阅管理');
+    const list = arr(await api('GET', '/api/subscriptions'));
+    if (!list.length) return mount(token, notice('您没有订阅任何服务的消息。'));
+    mount(token, el('ul', { class: 'list' }, list.map((s) => {
+      const cancel = el('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'subscription-cancel' }, '取消订阅');
+      const row = el('div', { class: 'list-item', 'data-testid': 'subscription-item' },
+        el('span', { class: 'item-source' }, `${str(s.app_name)}${deptName(s.department) ? ` · ${deptName(s.department)}` : ''}`),
+        el('span', { class: 'item-title' }, str(s.title)),
+        el('span', { class: 'item-row' }, el('span', { class: 'item-time' }, `${KINDS[str(s.kind)] || str(s.kind)} · ${fmtTime(s.accepted_at)}`), cancel));
+      cancel.addEventListener('click', async () => {
+        try {
+          await withBusy(cancel, () => api('DELETE', `/api/subscriptions/${enc(str(s.app_id))}/${enc(str(s.template))}`));
+          route();
+        } catch (e) { if (!e.handled) row.append(errorNotice(e, 'subscribe')); }
+      });
+      return el('li', {}, row);
+    })));
   }
 
   // ---------- 订单 ----------
@@ -912,6 +1060,7 @@
     logout.addEventListener('click', async () => {
       try { await withBusy(logout, () => api('POST', '/api/logout', undefined, { auth: false })); } catch { /* leave anyway */ }
       appsCache = null;
+      disconnectLive();
       setBadge(0);
       replaceHash('#/login');
     });
@@ -978,6 +1127,7 @@
     if (!onAuthPage) {
       try {
         await api('GET', '/api/me', undefined, { auth: false });
+        connectLive();
       } catch (e) {
         if (e.status === 401) return replaceHash('#/login');
       }

@@ -11,6 +11,7 @@ mod apps;
 mod audit;
 mod browser;
 mod crash;
+mod notifications;
 mod payments;
 mod sandbox;
 mod standard;

@@ -367,6 +367,7 @@ async fn event_retries_survive_a_restart() {
     let config = HostConfig {
         data_dir: data.path().to_path_buf(),
         runtime: Default::default(),
+        notify: Default::default(),
     };
     let components = tokio::task::spawn_blocking(components).await.unwrap();
 
@@ -438,14 +439,15 @@ async fn event_retries_survive_a_restart() {
         .events
         .set_retry_delays(vec![Duration::from_millis(100); 20]);
     let _delivery = cityhost::events::spawn_delivery(platform.clone());
-    let inbox = platform.services.inbox.clone();
+    let inbox = platform.services.notifications.inbox.clone();
     eventually("the receipt after the restart", || {
         let inbox = inbox.clone();
         let citizen = citizen.clone();
         async move {
             inbox
-                .list(&citizen, 10)
+                .page(&citizen, None, 10)
                 .unwrap()
+                .messages
                 .iter()
                 .any(|m| m.title == "缴费成功")
         }

@@ -65,6 +65,7 @@ impl TestHost {
         let platform = Platform::open(&HostConfig {
             data_dir: data.path().to_path_buf(),
             runtime,
+            notify: Default::default(),
         })
         .unwrap();
         let failures = platform.load_apps(&app_dirs(), components);

@@ -1,21 +1,28 @@
 //! 挪车 (move my car): citizens register their plates; anyone can ask the
 //! owner of a registered plate to move the car. The owner gets an inbox
-//! message; neither side learns who the other is.
+//! message (long-term template `move-request`, which owners subscribe to
+//! when they register a plate), the requester sees when the owner has read
+//! it, and the owner can answer "on my way" (one-time template
+//! `move-reply`, which the requester subscribes to when asking). Neither
+//! side learns who the other is: the app only ever holds openids.
 //!
-//! - `GET /`: my plates, the registration form and the request form;
+//! - `GET /`: my plates, my requests with their status, both forms;
 //! - `POST /plates` (form `plate`): register a plate to me;
 //! - `POST /plates/delete` (form `plate`): unregister one of my plates;
 //! - `POST /requests` (form `plate`, optional `location`, `note`): notify
-//!   the owner.
+//!   the owner;
+//! - `GET /request?id=ID`: one request, for its requester (status) or the
+//!   plate's owner (details and the "on my way" button);
+//! - `POST /reply` (form `id`): the owner answers "on my way".
 //!
 //! Storage: `plate:{PLATE}` → [`PlateRecord`]; `mine:{openid}:{PLATE}` →
-//! registration time (the owner's list); `request:{PLATE}:{ms}:{requester prefix}` →
-//! [`MoveRequest`]; `recent:{openid}:{PLATE}` → time of the last request,
-//! to stop repeats.
+//! registration time (the owner's list); `request:{id}` → [`MoveRequest`];
+//! `sent:{openid}:{id}` → time (the requester's list); `recent:{openid}:{PLATE}`
+//! → time of the last request, to stop repeats.
 
 mod plate;
 
-use cityhost_sdk::notify::{self, Message};
+use cityhost_sdk::notify::{self, DeliveryState, Message};
 use cityhost_sdk::view::{Action, AlertLevel, Block, Button, Field, Form, Table};
 use cityhost_sdk::{Error, Request, Result, Router, View, identity, storage, time};
 use serde::{Deserialize, Serialize};
@@ -49,17 +56,33 @@ struct PlateRecord {
     registered_at: u64,
 }
 
-/// A request to move a car, kept for the record.
+/// Template the owner subscribes to (long-term): someone asks them to move.
+const REQUEST_TEMPLATE: &str = "move-request";
+/// Template the requester subscribes to (one-time): the owner's answer.
+const REPLY_TEMPLATE: &str = "move-reply";
+
+/// Most of the requester's own requests shown on the index.
+const MY_REQUESTS_SHOWN: u32 = 5;
+
+/// A request to move a car.
 #[derive(Debug, Serialize, Deserialize)]
 struct MoveRequest {
+    /// `{ms, 13 digits}-{requester openid prefix}`.
+    id: String,
     plate: String,
     requester_openid: String,
+    owner_openid: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     location: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     note: Option<String>,
     /// UTC ms.
     at: u64,
+    /// The message the owner got.
+    message_id: String,
+    /// When the owner answered "on my way", UTC ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    replied_at: Option<u64>,
 }
 
 fn app() -> Router {
@@ -68,6 +91,8 @@ fn app() -> Router {
         .post("/plates", register)
         .post("/plates/delete", unregister)
         .post("/requests", request_move)
+        .get("/request", show_request)
+        .post("/reply", reply)
 }
 
 cityhost_sdk::export_app!(app());
@@ -186,13 +211,70 @@ fn index(_req: &Request) -> Result<View> {
             table = table.row([p.as_str()]);
         }
         view = view.table(table);
+        if !notify::subscribed(REQUEST_TEMPLATE)? {
+            view = view
+                .alert(
+                    AlertLevel::Warning,
+                    "您尚未开启挪车通知，有人请您挪车时将无法通知到您。",
+                )
+                .button("开启挪车通知", notify::subscribe_action([REQUEST_TEMPLATE]));
+        }
         for p in &plates {
             let action = Action::post("/plates/delete", [("plate", p.as_str())]);
             let label = format!("取消登记 {p}");
             view = view.block(Block::Button(Button::new(label, action).secondary()));
         }
     }
-    Ok(view.form(register_form()))
+    view = view.form(register_form());
+    let mine = my_requests(&openid)?;
+    if !mine.is_empty() {
+        let mut table = Table::new(["车牌号", "时间", "状态"]);
+        for r in &mine {
+            table = table.row([r.plate.clone(), time::format_beijing(r.at), status_text(r)?]);
+        }
+        view = view.heading("我发出的挪车请求").table(table);
+        for r in &mine {
+            view = view.link(format!("查看 {} 的请求", r.plate), request_path(&r.id));
+        }
+    }
+    Ok(view)
+}
+
+fn request_path(id: &str) -> String {
+    format!("/request?id={id}")
+}
+
+/// The requester's newest requests, newest first.
+fn my_requests(openid: &str) -> Result<Vec<MoveRequest>> {
+    let prefix = format!("sent:{openid}:");
+    let mut keys = storage::list_keys(&prefix, storage::MAX_LIST)?;
+    keys.reverse();
+    let mut out = Vec::new();
+    for k in keys.into_iter().take(MY_REQUESTS_SHOWN as usize) {
+        let id = &k[prefix.len()..];
+        if let Some(r) = storage::get_json::<MoveRequest>(&format!("request:{id}"))? {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+/// What the requester sees of a request: replied, read, or delivered.
+fn status_text(r: &MoveRequest) -> Result<String> {
+    if let Some(at) = r.replied_at {
+        return Ok(format!(
+            "车主已回复：正在赶来（{}）",
+            time::format_beijing(at)
+        ));
+    }
+    Ok(match notify::status(&r.message_id)? {
+        Some(s) if s.state == DeliveryState::Read => format!(
+            "车主已读（{}）",
+            time::format_beijing(s.read_at.unwrap_or(s.stored_at))
+        ),
+        Some(s) if s.state == DeliveryState::Pushed => "已送达，车主正在使用平台".to_string(),
+        _ => "已送达车主的消息中心，车主尚未查看".to_string(),
+    })
 }
 
 #[derive(Deserialize)]
@@ -233,12 +315,14 @@ fn register(req: &Request) -> Result<View> {
         },
     )?;
     storage::set_json(&format!("{}{plate}", mine_prefix(&openid)), &now)?;
-    Ok(view
-        .alert(
-            AlertLevel::Success,
-            format!("已登记 {plate}。有人需要您挪车时，您会在消息中心收到通知。"),
-        )
-        .link("返回", "/"))
+    let mut view = view.alert(AlertLevel::Success, format!("已登记 {plate}。"));
+    view = if notify::subscribed(REQUEST_TEMPLATE)? {
+        view.text("有人需要您挪车时，您会在消息中心收到通知。")
+    } else {
+        view.text("开启挪车通知后，有人需要您挪车时，您会在消息中心收到通知（可随时取消）。")
+            .button("开启挪车通知", notify::subscribe_action([REQUEST_TEMPLATE]))
+    };
+    Ok(view.link("返回", "/"))
 }
 
 /// `POST /plates/delete`: unregister one of the current citizen's plates.
@@ -301,34 +385,144 @@ fn request_move(req: &Request) -> Result<View> {
             )
             .link("返回", "/"));
     }
-    let mut body = format!("您的车辆 {plate} 需要挪车，请尽快前往处理。");
-    if let Some(location) = &location {
-        body.push_str(&format!("\n{LOCATION_LABEL}：{location}"));
-    }
-    if let Some(note) = &note {
-        body.push_str(&format!("\n{NOTE_LABEL}：{note}"));
-    }
-    notify::send_to(
-        &record.owner_openid,
-        &Message::new("请挪车", body).link("/"),
-    )?;
+    let id = format!("{now:013}-{}", &requester[..requester.len().min(8)]);
+    let message = Message::template(REQUEST_TEMPLATE)
+        .param("plate", &plate)
+        .param("location", location.as_deref().unwrap_or("未填写"))
+        .param("note", note.as_deref().unwrap_or("无"))
+        .link(request_path(&id));
+    let message_id = match notify::send_to(&record.owner_openid, &message) {
+        Ok(message_id) => message_id,
+        Err(Error::NotSubscribed(_)) => {
+            return Ok(view
+                .alert(
+                    AlertLevel::Info,
+                    format!("{plate} 的车主没有开启挪车通知，无法通知车主。您可以拨打 122 或联系现场管理人员。"),
+                )
+                .link("返回", "/"));
+        }
+        Err(e) => return Err(e),
+    };
     storage::set_json(&recent_key, &now)?;
     storage::set_json(
-        &format!(
-            "request:{plate}:{now}:{}",
-            &requester[..requester.len().min(8)]
-        ),
+        &format!("request:{id}"),
         &MoveRequest {
+            id: id.clone(),
             plate: plate.clone(),
-            requester_openid: requester,
+            requester_openid: requester.clone(),
+            owner_openid: record.owner_openid,
             location,
             note,
             at: now,
+            message_id,
+            replied_at: None,
         },
     )?;
-    Ok(view
+    storage::set_json(&format!("sent:{requester}:{id}"), &now)?;
+    let mut view = view
         .alert(AlertLevel::Success, "已通知车主")
-        .text("我们已通过消息中心通知车主，请稍候。车主不会看到您的手机号或姓名。")
+        .text("我们已通过消息中心通知车主，请稍候。车主不会看到您的手机号或姓名。");
+    if !notify::subscribed(REPLY_TEMPLATE)? {
+        view = view.button(
+            "车主回复时通知我",
+            notify::subscribe_action([REPLY_TEMPLATE]),
+        );
+    }
+    Ok(view
+        .link("查看请求状态", request_path(&id))
+        .link("返回", "/"))
+}
+
+#[derive(Deserialize)]
+struct IdForm {
+    id: String,
+}
+
+/// The request `id` if the current citizen is its requester or the plate's
+/// owner at the time; anyone else gets a 404 (and learns nothing).
+fn visible_request(id: &str) -> Result<(MoveRequest, bool)> {
+    let openid = identity::openid()?;
+    let valid = !id.is_empty()
+        && id.len() <= 32
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let found = if valid {
+        storage::get_json::<MoveRequest>(&format!("request:{id}"))?
+    } else {
+        None
+    };
+    match found {
+        Some(r) if r.owner_openid == openid => Ok((r, true)),
+        Some(r) if r.requester_openid == openid => Ok((r, false)),
+        _ => Err(Error::not_found("该挪车请求")),
+    }
+}
+
+/// `GET /request?id=ID`.
+fn show_request(req: &Request) -> Result<View> {
+    let id = req.query("id").unwrap_or_default().to_string();
+    let (r, is_owner) = visible_request(&id)?;
+    let mut view = View::new(TITLE).kv([
+        ("车牌号", r.plate.clone()),
+        ("时间", time::format_beijing(r.at)),
+        (
+            LOCATION_LABEL,
+            r.location.clone().unwrap_or_else(|| "未填写".into()),
+        ),
+        (NOTE_LABEL, r.note.clone().unwrap_or_else(|| "无".into())),
+    ]);
+    if is_owner {
+        view = match r.replied_at {
+            Some(at) => view.alert(
+                AlertLevel::Success,
+                format!("您已于 {} 回复：正在赶来。", time::format_beijing(at)),
+            ),
+            None => view
+                .text("告诉对方您正在赶来（对方看不到您的手机号或姓名）：")
+                .button(
+                    "我这就去挪车",
+                    Action::post("/reply", [("id", r.id.as_str())]),
+                ),
+        };
+    } else {
+        view = view.kv([("状态", status_text(&r)?)]);
+    }
+    Ok(view.link("返回", "/"))
+}
+
+/// `POST /reply` (form `id`): the owner answers "on my way"; the requester
+/// hears of it in their inbox if they subscribed, and on the request page
+/// in any case.
+fn reply(req: &Request) -> Result<View> {
+    let form: IdForm = req.form()?;
+    let (mut r, is_owner) = visible_request(&form.id)?;
+    if !is_owner {
+        return Err(Error::not_found("该挪车请求"));
+    }
+    let view = View::new(TITLE);
+    if r.replied_at.is_some() {
+        return Ok(view
+            .alert(AlertLevel::Info, "您已回复过这条请求。")
+            .link("返回", request_path(&r.id)));
+    }
+    r.replied_at = Some(time::now_ms());
+    storage::set_json(&format!("request:{}", r.id), &r)?;
+    let message = Message::template(REPLY_TEMPLATE)
+        .param("plate", &r.plate)
+        .link(request_path(&r.id));
+    let reached = match notify::send_to(&r.requester_openid, &message) {
+        Ok(_) => true,
+        Err(Error::NotSubscribed(_)) => false,
+        Err(e) => return Err(e),
+    };
+    Ok(view
+        .alert(
+            AlertLevel::Success,
+            if reached {
+                "已告诉对方您正在赶来。"
+            } else {
+                "已记录您的回复，对方打开挪车服务即可看到。"
+            },
+        )
         .link("返回", "/"))
 }
 

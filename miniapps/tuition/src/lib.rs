@@ -318,14 +318,14 @@ fn payment_succeeded(req: &Request) -> Result<Response> {
     };
     fee.paid = true;
     if !fee.receipt_sent {
-        let body = format!(
-            "学号 {} 的{}已缴纳，金额 {}。\n订单号：{}",
-            p.pupil,
-            fee.label,
-            money::format_fen(order.amount_fen),
-            order.out_trade_no
-        );
-        notify::send(&notify::Message::new("缴费成功", body).link(fees_path(&p.pupil)))?;
+        // The `paid` receipt template (cityhost.toml) needs no subscription.
+        let receipt = notify::Message::template("paid")
+            .param("pupil", &p.pupil)
+            .param("fee", &fee.label)
+            .param("amount", money::format_fen(order.amount_fen))
+            .param("order", &order.out_trade_no)
+            .link(fees_path(&p.pupil));
+        notify::send(&receipt)?;
         fee.receipt_sent = true;
     }
     save(&p)?;
@@ -345,14 +345,14 @@ fn refund_succeeded(req: &Request) -> Result<Response> {
     };
     fee.refunded_fen = fee.refunded_fen.max(event.order.refunded_fen);
     if !fee.refund_receipt_sent {
-        let body = format!(
-            "学号 {} 的{}已退费 {}，款项已原路退回。\n退款单号：{}",
-            p.pupil,
-            fee.label,
-            money::format_fen(event.refund.amount_fen),
-            event.refund.out_request_no
-        );
-        notify::send(&notify::Message::new("退费成功", body).link(fees_path(&p.pupil)))?;
+        // The `refunded` receipt template needs no subscription either.
+        let receipt = notify::Message::template("refunded")
+            .param("pupil", &p.pupil)
+            .param("fee", &fee.label)
+            .param("amount", money::format_fen(event.refund.amount_fen))
+            .param("refund", &event.refund.out_request_no)
+            .link(fees_path(&p.pupil));
+        notify::send(&receipt)?;
         fee.refund_receipt_sent = true;
     }
     save(&p)?;

@@ -276,13 +276,15 @@ fn payment_succeeded(req: &Request) -> Result<Response> {
     );
     if !b.receipt_sent {
         let paid_at = b.paid_at.map(time::format_beijing).unwrap_or_default();
-        let body = format!(
-            "您已成功缴纳户号 {} 的 {}，金额 {}。\n订单号：{no}\n支付时间：{paid_at}",
-            b.account,
-            b.title(),
-            money::format_fen(order.amount_fen),
-        );
-        let receipt = notify::Message::new("缴费成功", body).link(bills_path(&b.account));
+        // The `receipt` template (cityhost.toml) needs no subscription: it
+        // is sent to the paying citizen while handling their own payment.
+        let receipt = notify::Message::template("receipt")
+            .param("account", &b.account)
+            .param("bill", b.title())
+            .param("amount", money::format_fen(order.amount_fen))
+            .param("order", &no)
+            .param("paid_at", paid_at)
+            .link(bills_path(&b.account));
         notify::send(&receipt)?;
         b.receipt_sent = true;
         bill::save(&b)?;

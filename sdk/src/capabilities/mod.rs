@@ -26,6 +26,8 @@ impl From<WitError> for Error {
             WitError::Conflict(s) => Error::Conflict(s),
             WitError::Unavailable(s) => Error::Unavailable(s),
             WitError::RefundExceeds(fen) => Error::RefundExceeds(fen),
+            WitError::NotSubscribed(s) => Error::NotSubscribed(s),
+            WitError::RateLimited(retry_after_ms) => Error::RateLimited { retry_after_ms },
         }
     }
 }

@@ -1,0 +1,272 @@
+//! Notifications: apps reach citizens only with what the citizens agreed
+//! to receive, and a message arrives in the open shell the moment it is
+//! sent.
+//!
+//! - [`templates`]: the manifest's `[notify]` section, checked at load, and
+//!   filling a template's placeholders;
+//! - [`subscriptions`]: the citizen's one-time and long-term subscriptions;
+//! - [`rate`]: per-app limits per citizen per day and per minute;
+//! - [`inbox`]: stored messages, pages, unread counter, read state, delivery
+//!   status;
+//! - [`live`]: the hub that pushes news to open shells;
+//! - [`channel`]: the [`Channel`](channel::Channel) trait and the inbox
+//!   channel.
+//!
+//! [`Notifications::send`] ties them together: the template and parameters
+//! are checked, then one sled transaction uses up a one-time subscription,
+//! counts the message against the rate limits and stores it with its
+//! unread counter and delivery record — all or nothing — and only then is
+//! the message handed to the channels.
+
+pub mod channel;
+pub mod inbox;
+pub mod live;
+pub mod rate;
+pub mod subscriptions;
+pub mod templates;
+
+use std::sync::Arc;
+
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use crate::error::{ServiceError, ServiceResult};
+use crate::manifest::Manifest;
+use crate::store::{Store, now_ms};
+use channel::{Channel, InboxChannel, Outcome};
+use inbox::{Delivery, Inbox, Message, NewMessage};
+use live::{LiveEvent, LiveHub};
+use rate::{Exceeded, Limits, RateCaps};
+use subscriptions::Subscriptions;
+use templates::TemplateKind;
+
+/// Why a message was not sent. Nothing was stored or counted.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// A malformed argument; `field` is `template`, `params.{name}` or
+    /// `link-path`.
+    #[error("{field}: {reason}")]
+    InvalidArgument {
+        /// The field at fault.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The citizen has no live subscription to the template.
+    #[error("the citizen has not subscribed to template `{0}`")]
+    NotSubscribed(String),
+    /// A `receipt` template outside the citizen's own payment event.
+    #[error("{0}")]
+    NotPermitted(String),
+    /// A rate limit is reached.
+    #[error("rate limit `{}` reached; retry in {} s", limit.name(), retry_after_ms.div_ceil(1000))]
+    RateLimited {
+        /// Which limit.
+        limit: Exceeded,
+        /// How long until it allows the next message, ms.
+        retry_after_ms: u64,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+/// Why a message may be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Basis {
+    /// The citizen's subscription to the template (checked, and a one-time
+    /// one used up).
+    Subscription,
+    /// The citizen's own order in this moment: the app is handling this
+    /// citizen's `payment.succeeded` or `refund.succeeded` event and sends
+    /// to them. Only
+    /// `receipt` templates are sent on this basis; the capability layer
+    /// allows one per event.
+    OwnPayment,
+}
+
+/// A message to send.
+#[derive(Debug, Clone, Copy)]
+pub struct Outgoing<'a> {
+    /// The sending app's manifest (its templates and rate limits).
+    pub app: &'a Manifest,
+    /// The recipient.
+    pub citizen_id: &'a str,
+    /// Template id.
+    pub template: &'a str,
+    /// One value per placeholder.
+    pub params: &'a [(String, String)],
+    /// App path the inbox entry opens.
+    pub link_path: Option<&'a str>,
+    /// Why it may be sent.
+    pub basis: Basis,
+}
+
+/// The notification service.
+pub struct Notifications {
+    store: Store,
+    /// The inboxes.
+    pub inbox: Inbox,
+    /// The subscriptions.
+    pub subscriptions: Subscriptions,
+    rate: sled::Tree,
+    live: Arc<LiveHub>,
+    channels: Vec<Box<dyn Channel>>,
+    caps: RateCaps,
+}
+
+impl Notifications {
+    /// Opens the trees, with the inbox channel and the default rate caps.
+    pub fn open(store: &Store) -> ServiceResult<Self> {
+        let live = Arc::new(LiveHub::default());
+        Ok(Self {
+            store: store.clone(),
+            inbox: Inbox::open(store)?,
+            subscriptions: Subscriptions::open(store)?,
+            rate: store.tree(crate::store::trees::NOTIFY_RATE)?,
+            channels: vec![Box::new(InboxChannel::new(live.clone()))],
+            live,
+            caps: RateCaps::default(),
+        })
+    }
+
+    /// Sets the operator's rate caps (host configuration).
+    pub fn set_caps(&mut self, caps: RateCaps) {
+        self.caps = caps;
+    }
+
+    /// The operator's rate caps.
+    pub fn caps(&self) -> RateCaps {
+        self.caps
+    }
+
+    /// The live hub (open shells).
+    pub fn live(&self) -> &LiveHub {
+        &self.live
+    }
+
+    /// Sends a message (see the module docs). Returns the stored message
+    /// and what each channel did with it.
+    pub fn send(&self, out: Outgoing<'_>) -> Result<(Arc<Message>, Vec<Outcome>), SendError> {
+        let template =
+            out.app
+                .notify
+                .template(out.template)
+                .ok_or_else(|| SendError::InvalidArgument {
+                    field: "template".into(),
+                    reason: format!("the manifest declares no template `{}`", out.template),
+                })?;
+        match (template.kind, out.basis) {
+            (TemplateKind::Receipt, Basis::OwnPayment) => {}
+            (TemplateKind::Receipt, Basis::Subscription) => {
+                return Err(SendError::NotPermitted(format!(
+                    "`{}` is a receipt template: send it only to the current citizen while handling their payment.succeeded or refund.succeeded event",
+                    template.id
+                )));
+            }
+            (_, _) => {}
+        }
+        let body = template
+            .render(out.params)
+            .map_err(|e| SendError::InvalidArgument {
+                field: e.field,
+                reason: e.reason,
+            })?;
+        if let Some(path) = out.link_path
+            && (!path.starts_with('/') || path.starts_with("//") || path.len() > 512)
+        {
+            return Err(SendError::InvalidArgument {
+                field: "link-path".into(),
+                reason: "use an app path starting with a single '/', at most 512 bytes".into(),
+            });
+        }
+        let needs_subscription = template.kind != TemplateKind::Receipt;
+        let limits = Limits::of(out.app, self.caps);
+        let app_id = out.app.id.as_str();
+        let new = NewMessage {
+            number: self.store.next_id().map_err(ServiceError::from)?,
+            app_id: app_id.to_string(),
+            template: template.id.clone(),
+            title: template.title.clone(),
+            body,
+            link_path: out.link_path.map(str::to_string),
+            created_at: now_ms(),
+        };
+        let (messages, counters, unread, deliveries) = self.inbox.trees();
+        let result = (
+            self.subscriptions.tree(),
+            &self.rate,
+            messages,
+            counters,
+            unread,
+            deliveries,
+        )
+            .transaction(|(subs, rate, m, c, u, d)| {
+                if needs_subscription
+                    && !subscriptions::take(subs, out.citizen_id, app_id, template.id.as_str())?
+                {
+                    return Err(ConflictableTransactionError::Abort(
+                        SendError::NotSubscribed(template.id.clone()),
+                    ));
+                }
+                if let Err((limit, retry_after_ms)) =
+                    rate::charge(rate, app_id, out.citizen_id, limits, new.created_at)?
+                {
+                    return Err(ConflictableTransactionError::Abort(
+                        SendError::RateLimited {
+                            limit,
+                            retry_after_ms,
+                        },
+                    ));
+                }
+                Ok(Inbox::insert((m, c, u, d), out.citizen_id, &new)?)
+            });
+        let (message, unread) = match result {
+            Ok(ok) => ok,
+            Err(TransactionError::Abort(e)) => return Err(e),
+            Err(TransactionError::Storage(e)) => return Err(ServiceError::from(e).into()),
+        };
+        let message = Arc::new(message);
+        let outcomes = self
+            .channels
+            .iter()
+            .map(|channel| {
+                let outcome = channel.deliver(out.citizen_id, &message, unread);
+                tracing::debug!(channel = channel.name(), ?outcome, id = %message.id, "message handed to channel");
+                outcome
+            })
+            .collect();
+        Ok((message, outcomes))
+    }
+
+    /// Marks a message read and tells the citizen's open shells the new
+    /// unread count.
+    pub fn mark_read(&self, citizen_id: &str, message_id: &str) -> ServiceResult<Message> {
+        let (message, unread) = self.inbox.mark_read(citizen_id, message_id)?;
+        self.live.publish(citizen_id, LiveEvent::Unread(unread));
+        Ok(message)
+    }
+
+    /// Marks every message read; returns how many were unread.
+    pub fn mark_all_read(&self, citizen_id: &str) -> ServiceResult<u64> {
+        let marked = self.inbox.mark_all_read(citizen_id)?;
+        let unread = self.inbox.unread(citizen_id)?;
+        self.live.publish(citizen_id, LiveEvent::Unread(unread));
+        Ok(marked)
+    }
+
+    /// Deletes a message; returns the unread count.
+    pub fn delete(&self, citizen_id: &str, message_id: &str) -> ServiceResult<u64> {
+        let unread = self.inbox.delete(citizen_id, message_id)?;
+        self.live.publish(citizen_id, LiveEvent::Unread(unread));
+        Ok(unread)
+    }
+
+    /// The delivery status of `message_id` if `app_id` sent it.
+    pub fn delivery(&self, app_id: &str, message_id: &str) -> ServiceResult<Option<Delivery>> {
+        self.inbox.delivery(app_id, message_id)
+    }
+}
+
+#[cfg(test)]
+mod tests;
