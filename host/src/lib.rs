@@ -13,7 +13,11 @@
 //! ```no_run
 //! # async fn run() -> anyhow::Result<()> {
 //! use cityhost::platform::{HostConfig, Platform};
-//! let config = HostConfig { data_dir: "data".into(), runtime: Default::default() };
+//! let config = HostConfig {
+//!     data_dir: "data".into(),
+//!     runtime: Default::default(),
+//!     identity: Default::default(),
+//! };
 //! let platform = Platform::open(&config)?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! cityhost::http::serve(listener, platform).await?;

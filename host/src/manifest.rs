@@ -193,6 +193,11 @@ pub struct Manifest {
     /// Demo-only settings.
     #[serde(default)]
     pub dev: Dev,
+    // Identity: minimum assurance level per route and optional auth_user
+    // fields (`[identity]`, see `identity::assurance`).
+    /// Identity settings.
+    #[serde(default)]
+    pub identity: crate::identity::assurance::IdentitySettings,
 }
 
 impl Manifest {
@@ -273,6 +278,10 @@ impl Manifest {
             if !crate::identity::consent::Scope::is_known(scope) {
                 return invalid("consent", &format!("unknown scope `{scope}`"));
             }
+        }
+        // Identity settings.
+        if let Err((field, reason)) = self.identity.validate() {
+            return invalid(field, &reason);
         }
         for request in &self.dev.requests {
             if !matches!(request.method.as_str(), "GET" | "POST") || !request.path.starts_with('/')

@@ -10,10 +10,14 @@ use crate::audit::AuditLog;
 use crate::directory::Directory;
 use crate::error::ServiceResult;
 use crate::identity::accounts::Accounts;
+use crate::identity::authority::{HttpAuthority, IdentityAuthority, PopulationRegistry};
 use crate::identity::consent::Consents;
+use crate::identity::id_tokens::IdTokens;
 use crate::identity::keys::HostKeys;
 use crate::identity::openid::OpenIds;
+use crate::identity::sealed::Vault;
 use crate::identity::sessions::Sessions;
+use crate::identity::verification::RealName;
 use crate::notifications::Inbox;
 use crate::payments::Payments;
 use crate::registry::Registry;
@@ -42,13 +46,59 @@ pub struct Services {
     pub audit: AuditLog,
     /// Administrative divisions.
     pub directory: Directory,
+    /// The host's own population registry (an identity authority).
+    pub population: PopulationRegistry,
+    /// Real-name verification against the configured identity authority.
+    pub real_name: RealName,
+    /// ID tokens and their JWK Set.
+    pub id_tokens: IdTokens,
+}
+
+/// Identity settings of a host.
+#[derive(Debug, Clone, Default)]
+pub struct IdentityConfig {
+    /// The host's public base URL, the `iss` of its ID tokens (default
+    /// `http://localhost`; `cityhost serve` uses `http://{bind}` unless
+    /// `--public-url` is given).
+    pub public_url: Option<String>,
+    /// URL of a remote identity authority (`http://...`); `None`: the
+    /// host's own population registry.
+    pub authority_url: Option<String>,
+    /// Bearer token sent to the remote authority.
+    pub authority_token: Option<String>,
 }
 
 impl Services {
-    /// Opens every service over `store` with the host's keys.
+    /// Opens every service over `store` with the host's keys and the
+    /// default identity settings (own population registry, issuer
+    /// `http://localhost`).
     pub fn open(store: Store, keys: &HostKeys) -> ServiceResult<Self> {
+        Self::open_with(store, keys, &IdentityConfig::default())
+    }
+
+    /// Opens every service over `store` with the host's keys and these
+    /// identity settings. Errors: an unusable authority URL
+    /// (`invalid-argument("identity-authority")`) or unreadable ID-token
+    /// keys.
+    pub fn open_with(store: Store, keys: &HostKeys, identity: &IdentityConfig) -> ServiceResult<Self> {
+        let vault = Vault::new(&keys.id_number, &keys.id_index);
+        let accounts = Accounts::open(&store, vault.clone())?;
+        let directory = Directory::open(&store)?;
+        let population = PopulationRegistry::open(&store, vault)?;
+        let authority: Arc<dyn IdentityAuthority> = match &identity.authority_url {
+            Some(url) => Arc::new(HttpAuthority::new(url, identity.authority_token.clone())?),
+            None => Arc::new(population.clone()),
+        };
+        let issuer = identity.public_url.as_deref().unwrap_or("http://localhost");
+        let data_dir = keys.dir.parent().unwrap_or(&keys.dir);
+        let id_tokens = IdTokens::open(data_dir, issuer).map_err(|e| {
+            crate::error::ServiceError::Unavailable(format!("ID-token keys: {e}"))
+        })?;
         Ok(Self {
-            accounts: Accounts::open(&store)?,
+            real_name: RealName::new(accounts.clone(), directory.clone(), authority),
+            population,
+            id_tokens,
+            accounts,
             sessions: Sessions::open(&store, &keys.session)?,
             openids: OpenIds::open(&store, keys.openid)?,
             consents: Consents::open(&store)?,
@@ -56,7 +106,7 @@ impl Services {
             inbox: Inbox::open(&store)?,
             storage: AppStorage::open(&store)?,
             audit: AuditLog::open(&store)?,
-            directory: Directory::open(&store)?,
+            directory,
             store,
         })
     }
@@ -70,11 +120,13 @@ pub struct HostConfig {
     pub data_dir: PathBuf,
     /// Engine settings.
     pub runtime: RuntimeConfig,
+    /// Identity settings (issuer URL, identity authority).
+    pub identity: IdentityConfig,
 }
 
 /// Creates the data directory readable by the owner only: the store holds
 /// personal data (names, identity numbers, phone numbers).
-fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+pub(crate) fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -101,7 +153,7 @@ impl Platform {
         create_private_dir(&config.data_dir)?;
         let keys = HostKeys::load_or_create(&config.data_dir)?;
         let store = Store::open(&config.data_dir.join("store"))?;
-        let services = Arc::new(Services::open(store, &keys)?);
+        let services = Arc::new(Services::open_with(store, &keys, &config.identity)?);
         let runtime = Runtime::new(&config.runtime, &config.data_dir.join("cache"))?;
         let operator_token = crate::identity::keys::operator_token(&config.data_dir)?;
         Ok(Arc::new(Self {

@@ -6,6 +6,7 @@ mod apps;
 mod consents;
 pub mod error;
 mod extract;
+mod identity;
 mod inbox;
 mod operator;
 mod orders;
@@ -46,12 +47,14 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .route("/inbox", get(inbox::list))
         .route("/inbox/{message_id}/read", post(inbox::mark_read))
         .route("/operator/audit", get(operator::audit))
+        .merge(identity::api_routes())
         .fallback(|| async { ApiError::not_found("API route") });
     Router::new()
         .route("/", get(shell::index))
         .route("/shell/app.js", get(shell::app_js))
         .route("/shell/style.css", get(shell::style))
         .route("/healthz", get(healthz))
+        .route("/.well-known/jwks.json", get(identity::jwks))
         .route("/apps/{app_id}", any(apps::forward))
         .route("/apps/{app_id}/", any(apps::forward))
         .route("/apps/{app_id}/{*path}", any(apps::forward))

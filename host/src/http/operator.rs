@@ -41,7 +41,7 @@ pub(super) async fn audit(
     ))
 }
 
-fn authorize(platform: &Platform, headers: &HeaderMap) -> ApiResult<()> {
+pub(super) fn authorize(platform: &Platform, headers: &HeaderMap) -> ApiResult<()> {
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

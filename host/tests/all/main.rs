@@ -9,5 +9,9 @@
 mod accounts;
 mod apps;
 mod audit;
+mod consent;
+mod id_tokens;
+mod identity;
+mod no_id_number_in_logs;
 mod sandbox;
 mod support;
