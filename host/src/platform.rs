@@ -80,7 +80,11 @@ impl Services {
     /// identity settings. Errors: an unusable authority URL
     /// (`invalid-argument("identity-authority")`) or unreadable ID-token
     /// keys.
-    pub fn open_with(store: Store, keys: &HostKeys, identity: &IdentityConfig) -> ServiceResult<Self> {
+    pub fn open_with(
+        store: Store,
+        keys: &HostKeys,
+        identity: &IdentityConfig,
+    ) -> ServiceResult<Self> {
         let vault = Vault::new(&keys.id_number, &keys.id_index);
         let accounts = Accounts::open(&store, vault.clone())?;
         let directory = Directory::open(&store)?;
@@ -91,11 +95,10 @@ impl Services {
         };
         let issuer = identity.public_url.as_deref().unwrap_or("http://localhost");
         let data_dir = keys.dir.parent().unwrap_or(&keys.dir);
-        let id_tokens = IdTokens::open(data_dir, issuer).map_err(|e| {
-            crate::error::ServiceError::Unavailable(format!("ID-token keys: {e}"))
-        })?;
+        let id_tokens = IdTokens::open(data_dir, issuer)
+            .map_err(|e| crate::error::ServiceError::Unavailable(format!("ID-token keys: {e}")))?;
         Ok(Self {
-            real_name: RealName::new(accounts.clone(), directory.clone(), authority),
+            real_name: RealName::new(&store, accounts.clone(), directory.clone(), authority)?,
             population,
             id_tokens,
             accounts,

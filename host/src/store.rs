@@ -80,6 +80,8 @@ pub mod trees {
     /// identity-number blind index (hex) → population record (JSON, name
     /// sealed): the host's own identity authority.
     pub const POPULATION: &str = "population";
+    /// `citizen_id` → real-name mismatches in the current window (JSON).
+    pub const VERIFY_FAILURES: &str = "verify_failures";
 }
 
 /// The opened database. Cheap to clone (sled handles are reference counted).

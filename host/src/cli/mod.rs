@@ -68,7 +68,11 @@ pub struct ServeArgs {
     #[arg(long, env = "CITYHOST_IDENTITY_AUTHORITY")]
     pub identity_authority: Option<String>,
     /// Bearer token for the remote identity authority.
-    #[arg(long, env = "CITYHOST_IDENTITY_AUTHORITY_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "CITYHOST_IDENTITY_AUTHORITY_TOKEN",
+        hide_env_values = true
+    )]
     pub identity_authority_token: Option<String>,
 }
 

@@ -21,7 +21,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::post;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{JsonBody, SignedIn};
@@ -39,11 +39,19 @@ pub(super) fn api_routes() -> axum::Router<Arc<Platform>> {
         .route("/operator/population", post(import_population))
 }
 
-/// What the citizen submits on the real-name page.
-#[derive(Deserialize)]
-pub(super) struct VerificationRequest {
-    name: String,
-    id_number: String,
+/// A string field of the verification body. The body is read as loose
+/// JSON and each field taken by hand, so that a wrongly typed value (an
+/// identity number sent as a JSON number) is refused without serde quoting
+/// it in the error message.
+fn text_field<'a>(body: &'a serde_json::Value, field: &'static str) -> ApiResult<&'a str> {
+    match body.get(field) {
+        Some(serde_json::Value::String(s)) => Ok(s),
+        Some(_) => Err(ApiError {
+            reason: Some("format"),
+            ..ApiError::invalid(field, "send this field as a JSON string")
+        }),
+        None => Err(ApiError::invalid(field, format!("missing field `{field}`"))),
+    }
 }
 
 /// The answer to a successful verification (masked).
@@ -98,12 +106,13 @@ impl From<VerifyError> for ApiError {
 async fn verify(
     State(platform): State<Arc<Platform>>,
     who: SignedIn,
-    JsonBody(body): JsonBody<VerificationRequest>,
+    JsonBody(body): JsonBody<serde_json::Value>,
 ) -> ApiResult<Json<Verified>> {
+    let (name, id_number) = (text_field(&body, "name")?, text_field(&body, "id_number")?);
     let services = &platform.services;
     let citizen = services
         .real_name
-        .verify(&who.citizen, &body.name, &body.id_number)
+        .verify(&who.citizen, name, id_number)
         .await?;
     let number = services.accounts.id_number(&citizen)?.unwrap_or_default();
     Ok(Json(Verified {
@@ -117,10 +126,7 @@ async fn verify(
 /// cacheable for a minute.
 pub(super) async fn jwks(State(platform): State<Arc<Platform>>) -> ApiResult<impl IntoResponse> {
     let jwks = platform.services.id_tokens.jwks()?;
-    Ok((
-        [(header::CACHE_CONTROL, "public, max-age=60")],
-        Json(jwks),
-    ))
+    Ok(([(header::CACHE_CONTROL, "public, max-age=60")], Json(jwks)))
 }
 
 async fn rotate(

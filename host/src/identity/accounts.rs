@@ -221,9 +221,11 @@ impl Accounts {
             .get(citizen_id)?
             .ok_or(ServiceError::NotFound("citizen"))?;
         let index = self.vault.blind_index(id_number);
-        let claimed =
-            self.id_index
-                .compare_and_swap(&index, None as Option<&[u8]>, Some(citizen_id.as_bytes()))?;
+        let claimed = self.id_index.compare_and_swap(
+            &index,
+            None as Option<&[u8]>,
+            Some(citizen_id.as_bytes()),
+        )?;
         if let Err(existing) = claimed
             && existing.current.as_deref() != Some(citizen_id.as_bytes())
         {

@@ -46,7 +46,8 @@ pub enum AuthorityError {
 }
 
 /// A boxed future, so that authorities can be used as trait objects.
-pub type CheckFuture<'a> = Pin<Box<dyn Future<Output = Result<Verdict, AuthorityError>> + Send + 'a>>;
+pub type CheckFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Verdict, AuthorityError>> + Send + 'a>>;
 
 /// Checks whether a name and an identity number belong together. Called
 /// with a name that passed `idcard::validate_name` and a number that passed
@@ -137,7 +138,11 @@ impl PopulationRegistry {
             .headers()
             .map_err(|_| ServiceError::invalid("file", "not a CSV file"))?
             .clone();
-        let column = |name: &str| headers.iter().position(|h| h.trim_start_matches('\u{feff}') == name);
+        let column = |name: &str| {
+            headers
+                .iter()
+                .position(|h| h.trim_start_matches('\u{feff}') == name)
+        };
         let (Some(name_at), Some(number_at)) = (column("name"), column("id_number")) else {
             return Err(ServiceError::invalid(
                 "file",
@@ -154,7 +159,9 @@ impl PopulationRegistry {
                 reason,
             };
             let Ok(row) = row else {
-                report.rejected.push(reject("row", "not valid CSV or UTF-8"));
+                report
+                    .rejected
+                    .push(reject("row", "not valid CSV or UTF-8"));
                 continue;
             };
             let (Some(name), Some(number)) = (row.get(name_at), row.get(number_at)) else {
@@ -255,9 +262,8 @@ impl HttpAuthority {
     /// (`invalid-argument("identity-authority")`).
     pub fn new(url: &str, token: Option<String>) -> ServiceResult<Self> {
         use crate::error::ServiceError;
-        let url = reqwest::Url::parse(url).map_err(|e| {
-            ServiceError::invalid("identity-authority", format!("not a URL: {e}"))
-        })?;
+        let url = reqwest::Url::parse(url)
+            .map_err(|e| ServiceError::invalid("identity-authority", format!("not a URL: {e}")))?;
         if url.scheme() != "http" || url.host_str().is_none() {
             return Err(ServiceError::invalid(
                 "identity-authority",
@@ -331,15 +337,36 @@ mod tests {
         assert_eq!(
             report.rejected,
             vec![
-                RejectedRow { line: 3, field: "id_number", reason: "check_character" },
-                RejectedRow { line: 4, field: "name", reason: "characters" },
-                RejectedRow { line: 5, field: "id_number", reason: "province" },
+                RejectedRow {
+                    line: 3,
+                    field: "id_number",
+                    reason: "check_character"
+                },
+                RejectedRow {
+                    line: 4,
+                    field: "name",
+                    reason: "characters"
+                },
+                RejectedRow {
+                    line: 5,
+                    field: "id_number",
+                    reason: "province"
+                },
             ]
         );
         let check = |name, number| registry.check(name, number);
-        assert_eq!(check("王五", "11010519491231002X").await.unwrap(), Verdict::Match);
-        assert_eq!(check("王六", "11010519491231002X").await.unwrap(), Verdict::Mismatch);
-        assert_eq!(check("王五", "330106199203041023").await.unwrap(), Verdict::Mismatch);
+        assert_eq!(
+            check("王五", "11010519491231002X").await.unwrap(),
+            Verdict::Match
+        );
+        assert_eq!(
+            check("王六", "11010519491231002X").await.unwrap(),
+            Verdict::Mismatch
+        );
+        assert_eq!(
+            check("王五", "330106199203041023").await.unwrap(),
+            Verdict::Mismatch
+        );
         assert!(matches!(
             registry.import_csv("nom,numero\n".as_bytes(), |_| true),
             Err(crate::error::ServiceError::InvalidArgument { field: "file", .. })

@@ -311,7 +311,9 @@ impl IdTokens {
     fn keys(&self) -> ServiceResult<std::sync::Arc<Loaded>> {
         self.current().map_err(|e| {
             tracing::error!(error = %e, "ID-token keys");
-            ServiceError::Unavailable("ID tokens are unavailable: the host's signing key cannot be read".into())
+            ServiceError::Unavailable(
+                "ID tokens are unavailable: the host's signing key cannot be read".into(),
+            )
         })
     }
 

@@ -100,6 +100,10 @@ mod tests {
         assert_eq!(u, ids.unionid("3301:杭州住房公积金管理中心", "citizen-1"));
         assert_ne!(u, ids.unionid("3301:杭州市水务集团有限公司", "citizen-1"));
         assert_ne!(u, ids.unionid("3301:杭州住房公积金管理中心", "citizen-2"));
-        assert_ne!(u, ids.openid("3301:杭州住房公积金管理中心", "citizen-1").unwrap());
+        assert_ne!(
+            u,
+            ids.openid("3301:杭州住房公积金管理中心", "citizen-1")
+                .unwrap()
+        );
     }
 }

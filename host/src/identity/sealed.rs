@@ -85,8 +85,8 @@ impl Vault {
     /// index key, 64 hex characters. Equal numbers give equal indexes; the
     /// number cannot be recovered without the key.
     pub fn blind_index(&self, id_number: &str) -> String {
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&self.index_key).expect("HMAC takes any key length");
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.index_key)
+            .expect("HMAC takes any key length");
         mac.update(b"id-number\0");
         mac.update(id_number.as_bytes());
         hex::encode(mac.finalize().into_bytes())

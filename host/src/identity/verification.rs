@@ -12,7 +12,9 @@
 //!
 //! then records the verified identity (assurance level 2) with the number
 //! sealed. Each failure is its own [`VerifyError`] variant; none carries
-//! the number.
+//! the number. A citizen whose name and number the authority did not match
+//! [`MAX_MISMATCHES`] times within [`MISMATCH_WINDOW_MS`] must wait until
+//! the window ends (the authority must not become a name lookup).
 
 use std::sync::Arc;
 
@@ -21,6 +23,19 @@ use super::authority::{AuthorityError, IdentityAuthority, Verdict};
 use super::idcard::{self, IdNumberError, NameError};
 use crate::directory::Directory;
 use crate::error::ServiceError;
+use crate::store::{self, Store, now_ms, trees};
+
+/// Mismatches a citizen may have in one window.
+pub const MAX_MISMATCHES: u32 = 5;
+/// The window of [`MAX_MISMATCHES`]: 24 hours, in ms.
+pub const MISMATCH_WINDOW_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// A citizen's mismatches (`verify_failures` tree).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Mismatches {
+    count: u32,
+    window_start_ms: u64,
+}
 
 /// Why a verification failed.
 #[derive(Debug, thiserror::Error)]
@@ -52,21 +67,55 @@ pub struct RealName {
     accounts: Accounts,
     directory: Directory,
     authority: Arc<dyn IdentityAuthority>,
+    mismatches: sled::Tree,
 }
 
 impl RealName {
     /// Verification over these accounts, this directory (province codes)
-    /// and this authority.
+    /// and this authority, counting mismatches in `store`.
     pub fn new(
+        store: &Store,
         accounts: Accounts,
         directory: Directory,
         authority: Arc<dyn IdentityAuthority>,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, ServiceError> {
+        Ok(Self {
             accounts,
             directory,
             authority,
+            mismatches: store.tree(trees::VERIFY_FAILURES)?,
+        })
+    }
+
+    /// `RateLimited` while the citizen has used up the window's mismatches.
+    fn check_mismatches(&self, citizen_id: &str) -> Result<(), ServiceError> {
+        let now = now_ms();
+        let record: Mismatches = store::get_json(&self.mismatches, citizen_id)?.unwrap_or_default();
+        let window_end = record.window_start_ms + MISMATCH_WINDOW_MS;
+        if record.count >= MAX_MISMATCHES && window_end > now {
+            return Err(ServiceError::RateLimited {
+                retry_after_ms: window_end - now,
+            });
         }
+        Ok(())
+    }
+
+    fn count_mismatch(&self, citizen_id: &str) -> Result<(), ServiceError> {
+        let now = now_ms();
+        self.mismatches.update_and_fetch(citizen_id, |old| {
+            let mut record: Mismatches = old
+                .and_then(|bytes| serde_json::from_slice(bytes).ok())
+                .unwrap_or_default();
+            if record.window_start_ms + MISMATCH_WINDOW_MS <= now {
+                record = Mismatches {
+                    count: 0,
+                    window_start_ms: now,
+                };
+            }
+            record.count += 1;
+            serde_json::to_vec(&record).ok()
+        })?;
+        Ok(())
     }
 
     /// The authority in use.
@@ -94,15 +143,23 @@ impl RealName {
                 Err(VerifyError::AlreadyVerified)
             };
         }
+        self.check_mismatches(&citizen.id)?;
         let verdict = self
             .authority
             .check(&name, &number)
             .await
             .map_err(VerifyError::Authority)?;
-        tracing::info!(authority = self.authority.kind(), ?verdict, "real-name check");
+        tracing::info!(
+            authority = self.authority.kind(),
+            ?verdict,
+            "real-name check"
+        );
         match verdict {
             Verdict::Match => Ok(self.accounts.set_real_name(&citizen.id, &name, &number)?),
-            Verdict::Mismatch => Err(VerifyError::Mismatch),
+            Verdict::Mismatch => {
+                self.count_mismatch(&citizen.id)?;
+                Err(VerifyError::Mismatch)
+            }
         }
     }
 

@@ -167,7 +167,10 @@ async fn housing_fund_shows_the_balance_after_consent() {
     let balance = view(c.get("/apps/housing-fund/").await, 200).await;
     let text = balance.to_string();
     assert!(text.contains("\"kv\""), "{text}");
-    assert!(text.contains("330100123456"), "found by the real number: {text}");
+    assert!(
+        text.contains("330100123456"),
+        "found by the real number: {text}"
+    );
     assert!(text.contains('¥'), "{text}");
     // The page shows the number masked.
     assert!(!text.contains("33010619900101123X"));
@@ -187,10 +190,16 @@ async fn housing_fund_shows_the_balance_after_consent() {
     // Withdrawing the grant closes the door again.
     let grants = c.get_json("/api/consents", 200).await;
     assert_eq!(grants[0]["app_id"], "housing-fund");
-    assert_eq!(grants[0]["purpose"], "按您的身份证号查询您本人的住房公积金账户");
+    assert_eq!(
+        grants[0]["purpose"],
+        "按您的身份证号查询您本人的住房公积金账户"
+    );
     assert_eq!(
         c.http
-            .delete(format!("{}/api/consents/housing-fund/auth_id_number", host.base))
+            .delete(format!(
+                "{}/api/consents/housing-fund/auth_id_number",
+                host.base
+            ))
             .send()
             .await
             .unwrap()

@@ -38,7 +38,13 @@ async fn grant_deny_and_revoke_auth_user() {
     assert_eq!(sheet["purpose"], "测试：核对身份");
     assert_eq!(
         sheet["fields"],
-        json!(["姓名（脱敏）", "身份证号（脱敏）", "实名认证等级", "性别", "出生年份"])
+        json!([
+            "姓名（脱敏）",
+            "身份证号（脱敏）",
+            "实名认证等级",
+            "性别",
+            "出生年份"
+        ])
     );
     assert_eq!(sheet["granted"], false);
 
@@ -55,7 +61,10 @@ async fn grant_deny_and_revoke_auth_user() {
         )
         .await;
     assert_eq!(r.status(), 400);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"]["field"], "decision");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["field"],
+        "decision"
+    );
 
     // Grant: the masked profile with the asked-for fields.
     assert_eq!(decide(&c, "id-probe", "auth_user", "grant").await, 204);
@@ -94,11 +103,24 @@ async fn grant_deny_and_revoke_auth_user() {
     assert_eq!(li.get("/apps/id-probe/profile").await.status(), 403);
 
     // Revocation takes effect on the next call.
-    assert_eq!(c.delete("/api/consents/id-probe/auth_user").await.status(), 204);
+    assert_eq!(
+        c.delete("/api/consents/id-probe/auth_user").await.status(),
+        204
+    );
     assert_eq!(c.get("/apps/id-probe/profile").await.status(), 403);
     assert_eq!(c.get("/apps/id-probe/real").await.status(), 200);
-    assert_eq!(c.delete("/api/consents/id-probe/auth_user").await.status(), 404);
-    assert_eq!(c.get_json("/api/consents", 200).await.as_array().unwrap().len(), 1);
+    assert_eq!(
+        c.delete("/api/consents/id-probe/auth_user").await.status(),
+        404
+    );
+    assert_eq!(
+        c.get_json("/api/consents", 200)
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -218,16 +218,31 @@ async fn forged_and_misused_tokens_are_refused() {
     der.extend_from_slice(&seed);
     let stranger = EncodingKey::from_ed_der(&der);
     assert!(matches!(
-        verify(&sign("stranger", &stranger, &claims), &keys, &host.base, "id-probe"),
+        verify(
+            &sign("stranger", &stranger, &claims),
+            &keys,
+            &host.base,
+            "id-probe"
+        ),
         Err(VerifyError::UnknownKey)
     ));
     assert!(matches!(
-        verify(&sign("0000000000000000", &key, &claims), &keys, &host.base, "id-probe"),
+        verify(
+            &sign("0000000000000000", &key, &claims),
+            &keys,
+            &host.base,
+            "id-probe"
+        ),
         Err(VerifyError::UnknownKey)
     ));
     // A stranger's key under the host's kid fails the signature.
     assert!(matches!(
-        verify(&sign(&kid, &stranger, &claims), &keys, &host.base, "id-probe"),
+        verify(
+            &sign(&kid, &stranger, &claims),
+            &keys,
+            &host.base,
+            "id-probe"
+        ),
         Err(VerifyError::Invalid(_))
     ));
 
@@ -252,8 +267,8 @@ async fn rotation_keeps_old_tokens_verifiable() {
     let old_kid = jsonwebtoken::decode_header(&old).unwrap().kid.unwrap();
 
     let rotate = |token: Option<&str>| {
-        let mut request = reqwest::Client::new()
-            .post(format!("{}/api/operator/id-keys/rotate", host.base));
+        let mut request =
+            reqwest::Client::new().post(format!("{}/api/operator/id-keys/rotate", host.base));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -282,5 +297,10 @@ async fn rotation_keeps_old_tokens_verifiable() {
     let r = reqwest::get(format!("{}/.well-known/jwks.json", host.base))
         .await
         .unwrap();
-    assert!(r.headers()["cache-control"].to_str().unwrap().contains("max-age"));
+    assert!(
+        r.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age")
+    );
 }

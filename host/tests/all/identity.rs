@@ -51,6 +51,27 @@ async fn verification_checks_each_field_in_order() {
     refused(&c, "王5", number, "name", "characters").await;
     // The name is checked before the number.
     refused(&c, "王5", "1", "name", "characters").await;
+    // A number sent as a JSON number is refused without being quoted.
+    let r = c
+        .post_json(
+            "/api/me/verification",
+            &json!({"name": name, "id_number": 330106199203041023u64}),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("id_number") && !text.contains("330106199203041023"),
+        "{text}"
+    );
+    let r = c
+        .post_json("/api/me/verification", &json!({"name": name}))
+        .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["field"],
+        "id_number"
+    );
 
     // Number: length and characters.
     refused(&c, name, "33010619920304102", "id_number", "format").await;
@@ -65,10 +86,24 @@ async fn verification_checks_each_field_in_order() {
     // Province part of the address code: 39 is no province (33 is Zhejiang).
     refused(&c, name, "390106199203041023", "id_number", "province").await;
     // Check character (ISO 7064 MOD 11-2): one off.
-    refused(&c, name, "330106199203041024", "id_number", "check_character").await;
+    refused(
+        &c,
+        name,
+        "330106199203041024",
+        "id_number",
+        "check_character",
+    )
+    .await;
     // Structure fine, but one digit off in the sequence: the check character
     // catches it too.
-    refused(&c, name, "330106199203041123", "id_number", "check_character").await;
+    refused(
+        &c,
+        name,
+        "330106199203041123",
+        "id_number",
+        "check_character",
+    )
+    .await;
 
     // A well-formed number the authority does not hold with this name.
     let (status, body) = verify(&c, "王六", number).await;
@@ -140,24 +175,26 @@ async fn start_authority() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
     let counter = calls.clone();
     let app = axum::Router::new().route(
         "/v1/check",
-        axum::routing::post(move |headers: axum::http::HeaderMap, Json(body): Json<Value>| {
-            let counter = counter.clone();
-            async move {
-                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                if headers.get("authorization").and_then(|v| v.to_str().ok())
-                    != Some("Bearer s3cret")
-                {
-                    return (StatusCode::UNAUTHORIZED, Json(json!({})));
+        axum::routing::post(
+            move |headers: axum::http::HeaderMap, Json(body): Json<Value>| {
+                let counter = counter.clone();
+                async move {
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    if headers.get("authorization").and_then(|v| v.to_str().ok())
+                        != Some("Bearer s3cret")
+                    {
+                        return (StatusCode::UNAUTHORIZED, Json(json!({})));
+                    }
+                    if body["name"] == "故障" {
+                        return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({})));
+                    }
+                    let matched =
+                        body["name"] == "周九" && body["id_number"] == "11010519491231002X";
+                    let result = if matched { "match" } else { "mismatch" };
+                    (StatusCode::OK, Json(json!({ "result": result })))
                 }
-                if body["name"] == "故障" {
-                    return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({})));
-                }
-                let matched =
-                    body["name"] == "周九" && body["id_number"] == "11010519491231002X";
-                let result = if matched { "match" } else { "mismatch" };
-                (StatusCode::OK, Json(json!({ "result": result })))
-            }
-        }),
+            },
+        ),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/v1/check", listener.local_addr().unwrap());
@@ -276,4 +313,23 @@ async fn openids_per_app_and_unionids_per_department() {
     assert_ne!(a["unionid"], elsewhere.as_str());
     // The internal citizen id never reaches the app.
     assert!(!a.to_string().contains(&citizen.id));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mismatches_are_limited_per_citizen() {
+    let host = TestHost::start().await;
+    let c = host.new_citizen("13900000107").await;
+    let (_, number) = WANG_WU;
+    for guess in ["王一", "王二", "王三", "王四", "王六"] {
+        assert_eq!(verify(&c, guess, number).await.0, 422, "{guess}");
+    }
+    // Even the right name is not checked any more today.
+    let (status, body) = verify(&c, WANG_WU.0, number).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error"]["code"], "rate_limited");
+    // Structural errors are still answered (they never reach the authority).
+    assert_eq!(verify(&c, WANG_WU.0, "1").await.0, 400);
+    // Another citizen is not affected.
+    let other = host.new_citizen("13900000108").await;
+    assert_eq!(verify(&other, WANG_WU.0, number).await.0, 200);
 }

@@ -138,7 +138,9 @@ async fn the_raw_number_is_in_no_log_audit_record_or_store_file() {
         assert_eq!(r.status(), status, "{number}");
         assert!(!contains_number(&r.bytes().await.unwrap()));
     }
-    assert!(!contains_number(&get("/api/me").await.unwrap().bytes().await.unwrap()));
+    assert!(!contains_number(
+        &get("/api/me").await.unwrap().bytes().await.unwrap()
+    ));
 
     // housing-fund with the full number after consent; the ID-token probe.
     assert_eq!(get("/apps/housing-fund/").await.unwrap().status(), 403);
@@ -157,8 +159,15 @@ async fn the_raw_number_is_in_no_log_audit_record_or_store_file() {
     }
     let page = get("/apps/housing-fund/").await.unwrap();
     assert_eq!(page.status(), 200);
-    assert!(!contains_number(&page.bytes().await.unwrap()), "the page masks it");
-    for path in ["/apps/id-probe/profile", "/apps/id-probe/real", "/apps/id-probe/token"] {
+    assert!(
+        !contains_number(&page.bytes().await.unwrap()),
+        "the page masks it"
+    );
+    for path in [
+        "/apps/id-probe/profile",
+        "/apps/id-probe/real",
+        "/apps/id-probe/token",
+    ] {
         assert_eq!(get(path).await.unwrap().status(), 200, "{path}");
     }
     assert_eq!(
@@ -183,10 +192,7 @@ async fn the_raw_number_is_in_no_log_audit_record_or_store_file() {
             .unwrap();
         assert_eq!(r.status(), 200);
         let records: Value = r.json().await.unwrap();
-        assert!(
-            records.as_array().unwrap().len() >= 2,
-            "{app}: {records}"
-        );
+        assert!(records.as_array().unwrap().len() >= 2, "{app}: {records}");
         audit.extend_from_slice(records.to_string().as_bytes());
     }
     assert!(
@@ -211,7 +217,10 @@ async fn the_raw_number_is_in_no_log_audit_record_or_store_file() {
     let text = String::from_utf8_lossy(&output);
     assert!(text.contains("real-name check"), "debug logs were captured");
     assert!(text.contains("DEBUG"), "debug logs were captured");
-    assert!(!contains_number(&output), "the number is in the host's output");
+    assert!(
+        !contains_number(&output),
+        "the number is in the host's output"
+    );
     assert!(!contains_number(&audit), "the number is in an audit record");
 
     // Encrypted at rest: no file of the data directory holds it.
@@ -222,7 +231,11 @@ async fn the_raw_number_is_in_no_log_audit_record_or_store_file() {
             files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
         } else {
             let bytes = std::fs::read(&path).unwrap();
-            assert!(!contains_number(&bytes), "{} holds the number", path.display());
+            assert!(
+                !contains_number(&bytes),
+                "{} holds the number",
+                path.display()
+            );
             checked += 1;
         }
     }

@@ -98,8 +98,8 @@ fn index(_req: &Request) -> Result<Response> {
         Err(e) => return Err(e),
     };
     let key = format!("account:{}", identity.id_number);
-    let account = storage::get_json::<FundAccount>(&key)?
-        .filter(|account| account.holder == identity.name);
+    let account =
+        storage::get_json::<FundAccount>(&key)?.filter(|account| account.holder == identity.name);
     let view = match account {
         Some(account) => account_view(&identity, account),
         None => View::new(TITLE)
@@ -169,7 +169,10 @@ mod tests {
             };
             let view = serde_json::to_string(&account_view(&identity, account)).unwrap();
             assert!(view.contains("正常缴存"));
-            assert!(!view.contains(&identity.id_number), "the page masks the number");
+            assert!(
+                !view.contains(&identity.id_number),
+                "the page masks the number"
+            );
             assert!(view.contains(&mask(&identity.id_number)));
             assert!(view.contains("2026-10"));
             assert!(!view.contains("2025-10"), "only the last 12 months");
