@@ -161,10 +161,9 @@ fn id_claims(s: &RequestState, citizen: &Citizen, openid: String) -> Result<IdCl
             claims.name = citizen.masked_name();
             claims.id_number_masked = Some(idcard::mask(number));
             if asks(s, UserField::Gender) {
-                claims.gender = Some(match idcard::gender(number) {
-                    Gender::Male => "male".into(),
-                    Gender::Female => "female".into(),
-                });
+                claims.gender = serde_json::to_value(idcard::gender(number))
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string));
             }
             if asks(s, UserField::BirthYear) {
                 claims.birth_year = Some(idcard::birth_year(number));

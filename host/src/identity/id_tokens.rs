@@ -216,9 +216,34 @@ pub fn rotate(data_dir: &Path) -> std::io::Result<Rotation> {
     })
 }
 
+/// What tells one version of the key file from another: modification
+/// time, length and (on Unix) inode — the file is replaced by a rename, so
+/// a new version has a new inode even within one timestamp tick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    modified: Option<SystemTime>,
+    len: u64,
+    inode: u64,
+}
+
+impl FileStamp {
+    fn of(path: &Path) -> std::io::Result<Self> {
+        let meta = std::fs::metadata(path)?;
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+        #[cfg(not(unix))]
+        let inode = 0;
+        Ok(Self {
+            modified: meta.modified().ok(),
+            len: meta.len(),
+            inode,
+        })
+    }
+}
+
 /// The loaded key file.
 struct Loaded {
-    modified: Option<SystemTime>,
+    stamp: FileStamp,
     kid: String,
     signing: EncodingKey,
     published: Vec<(Option<u64>, Jwk)>,
@@ -261,12 +286,12 @@ impl IdTokens {
         &self.issuer
     }
 
-    /// The key file as last read, re-read when its modification time moved.
+    /// The key file as last read, re-read when it was replaced.
     fn current(&self) -> std::io::Result<std::sync::Arc<Loaded>> {
-        let modified = std::fs::metadata(&self.path)?.modified().ok();
+        let stamp = FileStamp::of(&self.path)?;
         if let Some(loaded) = self.loaded.read().expect("key lock").as_ref()
-            && loaded.modified == modified
-            && modified.is_some()
+            && loaded.stamp == stamp
+            && stamp.modified.is_some()
         {
             return Ok(loaded.clone());
         }
@@ -299,7 +324,7 @@ impl IdTokens {
             }
         }
         let loaded = std::sync::Arc::new(Loaded {
-            modified,
+            stamp,
             kid: active.kid.clone(),
             signing: signing.expect("the active key is among the keys"),
             published,
@@ -415,8 +440,8 @@ mod tests {
 
         let rotation = rotate(dir.path()).unwrap();
         assert_eq!(rotation.retired_kid.as_deref(), Some(first_kid.as_str()));
-        // The running service sees the new key; the old one stays published.
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        // The running service sees the new key at once (the file was
+        // replaced); the old one stays published.
         let jwks = tokens.jwks().unwrap();
         assert_eq!(jwks.keys.len(), 2);
         assert!(verify(&token, &jwks).is_ok());

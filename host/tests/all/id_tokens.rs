@@ -57,6 +57,14 @@ fn now() -> u64 {
         .as_secs()
 }
 
+/// An ID token minted by `app` for the citizen `c`.
+async fn token_of(c: &crate::support::Citizen, app: &str) -> String {
+    c.get_json(&format!("/apps/{app}/token"), 200).await["token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 async fn jwks(host: &TestHost) -> JwkSet {
     verify_id_token::fetch_jwks(&host.base).await.unwrap()
 }
@@ -68,10 +76,7 @@ async fn tokens_carry_only_granted_claims_and_verify() {
     let ids = c.get_json("/apps/id-probe/ids", 200).await;
 
     // auth_base only: openid as sub, unionid, acr; nothing personal.
-    let token = c.get_json("/apps/id-probe/token", 200).await["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = token_of(&c, "id-probe").await;
     let keys = jwks(&host).await;
     assert_eq!(keys.keys.len(), 1);
     assert!(keys.keys[0].common.key_id.is_some());
@@ -93,10 +98,7 @@ async fn tokens_carry_only_granted_claims_and_verify() {
         &json!({"app_id": "id-probe", "scope": "auth_user", "decision": "grant"}),
     )
     .await;
-    let token = c.get_json("/apps/id-probe/token", 200).await["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = token_of(&c, "id-probe").await;
     let claims = verify(&token, &keys, &host.base, "id-probe").unwrap();
     assert_eq!(claims.scope, "auth_base auth_user");
     assert_eq!(claims.scoped["name"], "*三");
@@ -105,29 +107,20 @@ async fn tokens_carry_only_granted_claims_and_verify() {
     assert_eq!(claims.scoped["birth_year"], 1990);
     assert!(!claims.scoped.contains_key("id_number"));
     // Each token is unique.
-    let again = c.get_json("/apps/id-probe/token", 200).await["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let again = token_of(&c, "id-probe").await;
     assert_ne!(
         verify(&again, &keys, &host.base, "id-probe").unwrap().jti,
         claims.jti
     );
 
     // The same citizen in another app: another audience, another subject.
-    let twin = c.get_json("/apps/id-probe-twin/token", 200).await["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let twin = token_of(&c, "id-probe-twin").await;
     let twin_claims = verify(&twin, &keys, &host.base, "id-probe-twin").unwrap();
     assert_ne!(twin_claims.sub, claims.sub);
     assert_eq!(twin_claims.scope, "auth_base");
     // A level-1 citizen's token says so.
     let fresh = host.new_citizen("13900000301").await;
-    let token = fresh.get_json("/apps/id-probe/token", 200).await["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = token_of(&fresh, "id-probe").await;
     assert_eq!(
         verify(&token, &keys, &host.base, "id-probe").unwrap().acr,
         "L1"
@@ -138,10 +131,7 @@ async fn tokens_carry_only_granted_claims_and_verify() {
 async fn forged_and_misused_tokens_are_refused() {
     let host = TestHost::start().await;
     let c = host.demo_citizen("13800000001").await;
-    let token = c.get_json("/apps/id-probe/token", 200).await["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = token_of(&c, "id-probe").await;
     let keys = jwks(&host).await;
     let good = verify(&token, &keys, &host.base, "id-probe").unwrap();
     let (kid, key) = host_key(&host);
@@ -260,10 +250,7 @@ async fn forged_and_misused_tokens_are_refused() {
 async fn rotation_keeps_old_tokens_verifiable() {
     let host = TestHost::start().await;
     let c = host.demo_citizen("13800000001").await;
-    let old = c.get_json("/apps/id-probe/token", 200).await["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let old = token_of(&c, "id-probe").await;
     let old_kid = jsonwebtoken::decode_header(&old).unwrap().kid.unwrap();
 
     let rotate = |token: Option<&str>| {
@@ -285,10 +272,7 @@ async fn rotation_keeps_old_tokens_verifiable() {
     assert_eq!(keys.keys.len(), 2);
     assert!(keys.find(&old_kid).is_some() && keys.find(&new_kid).is_some());
     assert!(verify(&old, &keys, &host.base, "id-probe").is_ok());
-    let new = c.get_json("/apps/id-probe/token", 200).await["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let new = token_of(&c, "id-probe").await;
     assert_eq!(
         jsonwebtoken::decode_header(&new).unwrap().kid.as_deref(),
         Some(new_kid.as_str())
