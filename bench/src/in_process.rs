@@ -33,12 +33,11 @@ impl Fixture {
     ) -> anyhow::Result<Self> {
         let data = tempfile::tempdir()?;
         let platform = Platform::open(&HostConfig {
-            data_dir: data.path().to_path_buf(),
             runtime: RuntimeConfig {
                 pooling,
                 ..RuntimeConfig::default()
             },
-            notify: Default::default(),
+            ..HostConfig::new(data.path())
         })?;
         for dir in app_dirs {
             let app = registry::load_app_dir(

@@ -107,12 +107,11 @@ async fn main() -> anyhow::Result<()> {
     let connections = citizens * per_citizen;
     let data = tempfile::tempdir()?;
     let platform = Platform::open(&HostConfig {
-        data_dir: data.path().to_path_buf(),
-        runtime: Default::default(),
         notify: RateCaps {
             per_citizen_per_day: 1_000,
             per_app_per_minute: 10_000_000,
         },
+        ..HostConfig::new(data.path())
     })?;
     let manifest = Manifest::parse(MANIFEST)?;
 

@@ -41,6 +41,11 @@ pub enum ServiceError {
     /// A quota is used up; names the quota.
     #[error("quota `{0}` exceeded")]
     QuotaExceeded(&'static str),
+    /// A part the operation needs cannot serve now (the identity authority,
+    /// the ID-token signing key); the message says which, never personal
+    /// data.
+    #[error("{0}")]
+    Unavailable(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -13,11 +13,7 @@
 //! ```no_run
 //! # async fn run() -> anyhow::Result<()> {
 //! use cityhost::platform::{HostConfig, Platform};
-//! let config = HostConfig {
-//!     data_dir: "data".into(),
-//!     runtime: Default::default(),
-//!     notify: Default::default(),
-//! };
+//! let config = HostConfig::new("data");
 //! let platform = Platform::open(&config)?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! cityhost::http::serve(listener, platform).await?;

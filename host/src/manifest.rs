@@ -215,6 +215,11 @@ pub struct Manifest {
     /// `docs/notifications.md`).
     #[serde(default)]
     pub notify: crate::notifications::templates::NotifySection,
+    // Identity: minimum assurance level per route and optional auth_user
+    // fields (`[identity]`, see `identity::assurance`).
+    /// Identity settings.
+    #[serde(default)]
+    pub identity: crate::identity::assurance::IdentitySettings,
 }
 
 impl Manifest {
@@ -308,6 +313,10 @@ impl Manifest {
                     "name a one-time or long-term template declared in [[notify.templates]]",
                 );
             }
+        }
+        // Identity settings.
+        if let Err((field, reason)) = self.identity.validate() {
+            return invalid(field, &reason);
         }
         for request in &self.dev.requests {
             if !matches!(request.method.as_str(), "GET" | "POST") || !request.path.starts_with('/')

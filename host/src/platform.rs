@@ -11,10 +11,14 @@ use crate::directory::Directory;
 use crate::error::ServiceResult;
 use crate::events::Outbox;
 use crate::identity::accounts::Accounts;
+use crate::identity::authority::{HttpAuthority, IdentityAuthority, PopulationRegistry};
 use crate::identity::consent::Consents;
+use crate::identity::id_tokens::IdTokens;
 use crate::identity::keys::HostKeys;
 use crate::identity::openid::OpenIds;
+use crate::identity::sealed::Vault;
 use crate::identity::sessions::Sessions;
+use crate::identity::verification::RealName;
 use crate::notifications::Notifications;
 use crate::notifications::rate::RateCaps;
 use crate::payments::{PaymentPins, Payments};
@@ -48,14 +52,63 @@ pub struct Services {
     pub audit: AuditLog,
     /// Administrative divisions.
     pub directory: Directory,
+    /// The host's own population registry (an identity authority).
+    pub population: PopulationRegistry,
+    /// Real-name verification against the configured identity authority.
+    pub real_name: RealName,
+    /// ID tokens and their JWK Set.
+    pub id_tokens: IdTokens,
+}
+
+/// Identity settings of a host.
+#[derive(Debug, Clone, Default)]
+pub struct IdentityConfig {
+    /// The host's public base URL, the `iss` of its ID tokens (default
+    /// `http://localhost`; `cityhost serve` uses `http://{bind}` unless
+    /// `--public-url` is given).
+    pub public_url: Option<String>,
+    /// URL of a remote identity authority (`http://...`); `None`: the
+    /// host's own population registry.
+    pub authority_url: Option<String>,
+    /// Bearer token sent to the remote authority.
+    pub authority_token: Option<String>,
 }
 
 impl Services {
-    /// Opens every service over `store` with the host's keys.
+    /// Opens every service over `store` with the host's keys and the
+    /// default identity settings (own population registry, issuer
+    /// `http://localhost`).
     pub fn open(store: Store, keys: &HostKeys) -> ServiceResult<Self> {
+        Self::open_with(store, keys, &IdentityConfig::default())
+    }
+
+    /// Opens every service over `store` with the host's keys and these
+    /// identity settings. Errors: an unusable authority URL
+    /// (`invalid-argument("identity-authority")`) or unreadable ID-token
+    /// keys.
+    pub fn open_with(
+        store: Store,
+        keys: &HostKeys,
+        identity: &IdentityConfig,
+    ) -> ServiceResult<Self> {
+        let vault = Vault::new(&keys.id_number, &keys.id_index);
+        let accounts = Accounts::open(&store, vault.clone())?;
+        let directory = Directory::open(&store)?;
+        let population = PopulationRegistry::open(&store, vault)?;
+        let authority: Arc<dyn IdentityAuthority> = match &identity.authority_url {
+            Some(url) => Arc::new(HttpAuthority::new(url, identity.authority_token.clone())?),
+            None => Arc::new(population.clone()),
+        };
+        let issuer = identity.public_url.as_deref().unwrap_or("http://localhost");
+        let data_dir = keys.dir.parent().unwrap_or(&keys.dir);
+        let id_tokens = IdTokens::open(data_dir, issuer)
+            .map_err(|e| crate::error::ServiceError::Unavailable(format!("ID-token keys: {e}")))?;
         let events = Outbox::open(&store)?;
         Ok(Self {
-            accounts: Accounts::open(&store)?,
+            real_name: RealName::new(&store, accounts.clone(), directory.clone(), authority)?,
+            population,
+            id_tokens,
+            accounts,
             sessions: Sessions::open(&store, &keys.session)?,
             openids: OpenIds::open(&store, keys.openid)?,
             consents: Consents::open(&store)?,
@@ -65,7 +118,7 @@ impl Services {
             notifications: Notifications::open(&store)?,
             storage: AppStorage::open(&store)?,
             audit: AuditLog::open(&store)?,
-            directory: Directory::open(&store)?,
+            directory,
             store,
         })
     }
@@ -81,11 +134,27 @@ pub struct HostConfig {
     pub runtime: RuntimeConfig,
     /// The operator's caps on apps' message rates.
     pub notify: RateCaps,
+    /// Identity settings (issuer URL, identity authority).
+    pub identity: IdentityConfig,
+}
+
+impl HostConfig {
+    /// Settings for a host with its state in `data_dir` and every other
+    /// setting at its default (pooling engine, default message-rate caps,
+    /// the host's own population registry, issuer `http://localhost`).
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            runtime: RuntimeConfig::default(),
+            notify: RateCaps::default(),
+            identity: IdentityConfig::default(),
+        }
+    }
 }
 
 /// Creates the data directory readable by the owner only: the store holds
 /// personal data (names, identity numbers, phone numbers).
-fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+pub(crate) fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -112,7 +181,7 @@ impl Platform {
         create_private_dir(&config.data_dir)?;
         let keys = HostKeys::load_or_create(&config.data_dir)?;
         let store = Store::open(&config.data_dir.join("store"))?;
-        let mut services = Services::open(store, &keys)?;
+        let mut services = Services::open_with(store, &keys, &config.identity)?;
         services.notifications.set_caps(config.notify);
         let services = Arc::new(services);
         let runtime = Runtime::new(&config.runtime, &config.data_dir.join("cache"))?;

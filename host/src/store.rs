@@ -21,6 +21,10 @@ pub enum StoreError {
     /// version).
     #[error("store: undecodable record: {0}")]
     Decode(serde_json::Error),
+    /// A sealed record (an identity number) does not open with the host's
+    /// key: the key file was replaced or the record damaged.
+    #[error("store: a sealed record does not open with the host key")]
+    Sealed,
 }
 
 // Not `#[from]`: the message already holds the cause, and `{:#}` would
@@ -94,6 +98,14 @@ pub mod trees {
     pub const SUBSCRIPTIONS: &str = "subscriptions";
     /// `m \0 app_id` / `d \0 app_id \0 citizen_id` → message-rate window (JSON).
     pub const NOTIFY_RATE: &str = "notify_rate";
+    /// identity-number blind index (hex) → `citizen_id` of the account
+    /// verified with it (one account per identity).
+    pub const ID_INDEX: &str = "id_index";
+    /// identity-number blind index (hex) → population record (JSON, name
+    /// sealed): the host's own identity authority.
+    pub const POPULATION: &str = "population";
+    /// `citizen_id` → real-name mismatches in the current window (JSON).
+    pub const VERIFY_FAILURES: &str = "verify_failures";
 }
 
 /// The opened database. Cheap to clone (sled handles are reference counted).

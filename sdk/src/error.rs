@@ -181,8 +181,8 @@ fn wait_text(ms: u64) -> String {
 /// What a scope shares, for the consent explanation.
 fn scope_description(scope: &str) -> &'static str {
     match scope {
-        "auth_user" => "获取您的姓名、脱敏身份证号和实名认证等级",
-        "auth_id_number" => "获取您的完整身份证号",
+        "auth_user" => "获取您的脱敏姓名、脱敏身份证号和实名认证等级",
+        "auth_id_number" => "获取您的姓名和完整身份证号",
         _ => "",
     }
 }

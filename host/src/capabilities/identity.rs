@@ -1,12 +1,75 @@
-//! `cityhost:miniapp/identity`: openid (silent) and profile (scope
-//! `auth_user`, after consent).
+//! `cityhost:miniapp/identity`: openid and unionid (scope `auth_base`,
+//! silent), the masked profile (`auth_user`) and the full identity
+//! (`auth_id_number`) after consent, and ID tokens carrying the granted
+//! scopes' claims. The audit record names the function, never the data.
 
 use super::RequestState;
-use crate::identity::consent::Scope;
-use crate::identity::idcard;
+use crate::identity::accounts::Citizen;
+use crate::identity::assurance::acr;
+use crate::identity::consent::{Scope, UserField};
+use crate::identity::id_tokens::IdClaims;
+use crate::identity::idcard::{self, Gender};
+use crate::identity::openid::department_id;
 use crate::manifest::Permission;
 use crate::runtime::bindings::WitError;
-use crate::runtime::bindings::cityhost::miniapp::identity::{CitizenProfile, Host};
+use crate::runtime::bindings::cityhost::miniapp::identity::{
+    self as wit, CitizenProfile, Host, VerifiedIdentity,
+};
+
+impl RequestState {
+    /// Whether the citizen granted `scope` to this app, after checking that
+    /// the manifest declares a purpose for it (no purpose: the app may not
+    /// ask, `not-permitted`).
+    fn granted(&self, citizen_id: &str, scope: Scope) -> Result<bool, WitError> {
+        if scope.needs_consent() && self.ctx.manifest.purpose(scope.name()).is_none() {
+            return Err(WitError::NotPermitted(format!(
+                "the manifest declares no purpose for {} ([consent] table)",
+                scope.name()
+            )));
+        }
+        Ok(self
+            .services
+            .consents
+            .is_granted(citizen_id, &self.ctx.manifest.id, scope)?)
+    }
+
+    /// The citizen's `scope` data, or `consent-required(scope)`.
+    fn require(&self, citizen_id: &str, scope: Scope) -> Result<(), WitError> {
+        if self.granted(citizen_id, scope)? {
+            Ok(())
+        } else {
+            Err(WitError::ConsentRequired(scope.name().into()))
+        }
+    }
+
+    /// The signed-in citizen's record.
+    fn citizen_record(&self, citizen_id: &str) -> Result<Citizen, WitError> {
+        self.services
+            .accounts
+            .get(citizen_id)?
+            .ok_or_else(|| WitError::NotPermitted("no citizen is signed in".into()))
+    }
+
+    /// Verified name and number, or `unavailable` before verification.
+    fn verified(&self, citizen: &Citizen) -> Result<(String, String), WitError> {
+        match (&citizen.name, self.services.accounts.id_number(citizen)?) {
+            (Some(name), Some(number)) => Ok((name.clone(), number)),
+            _ => Err(WitError::Unavailable(
+                "the citizen has not completed real-name verification".into(),
+            )),
+        }
+    }
+
+    fn unionid_of(&self, citizen_id: &str) -> String {
+        self.services
+            .openids
+            .unionid(&department_id(&self.ctx.manifest.department), citizen_id)
+    }
+}
+
+fn asks(state: &RequestState, field: UserField) -> bool {
+    state.ctx.manifest.identity.user_fields.contains(&field)
+}
 
 impl Host for RequestState {
     fn openid(&mut self) -> Result<String, WitError> {
@@ -18,35 +81,100 @@ impl Host for RequestState {
         })
     }
 
+    fn unionid(&mut self) -> Result<String, WitError> {
+        self.call(Permission::Identity, "identity.unionid", |s| {
+            let citizen_id = s.citizen()?;
+            Ok(s.unionid_of(&citizen_id))
+        })
+    }
+
     fn profile(&mut self) -> Result<CitizenProfile, WitError> {
         self.call(Permission::Identity, "identity.profile", |s| {
             let citizen_id = s.citizen()?;
-            if s.ctx.manifest.purpose(Scope::AuthUser.name()).is_none() {
-                return Err(WitError::NotPermitted(
-                    "the manifest declares no purpose for auth_user ([consent] table)".into(),
-                ));
-            }
-            let services = &s.services;
-            if !services
-                .consents
-                .is_granted(&citizen_id, &s.ctx.manifest.id, Scope::AuthUser)?
-            {
-                return Err(WitError::ConsentRequired(Scope::AuthUser.name().into()));
-            }
-            let citizen = services
-                .accounts
-                .get(&citizen_id)?
-                .ok_or_else(|| WitError::NotPermitted("no citizen is signed in".into()))?;
-            match (&citizen.name, &citizen.id_number) {
-                (Some(name), Some(number)) => Ok(CitizenProfile {
-                    name: name.clone(),
-                    id_number_masked: idcard::mask(number),
-                    assurance_level: citizen.assurance_level,
+            s.require(&citizen_id, Scope::AuthUser)?;
+            let citizen = s.citizen_record(&citizen_id)?;
+            let (_, number) = s.verified(&citizen)?;
+            Ok(CitizenProfile {
+                name_masked: citizen.masked_name().unwrap_or_default(),
+                id_number_masked: idcard::mask(&number),
+                assurance_level: citizen.assurance_level,
+                gender: asks(s, UserField::Gender).then(|| match idcard::gender(&number) {
+                    Gender::Male => wit::Gender::Male,
+                    Gender::Female => wit::Gender::Female,
                 }),
-                _ => Err(WitError::Unavailable(
-                    "the citizen has not completed real-name verification".into(),
-                )),
-            }
+                birth_year: asks(s, UserField::BirthYear).then(|| idcard::birth_year(&number)),
+            })
         })
     }
+
+    fn real_identity(&mut self) -> Result<VerifiedIdentity, WitError> {
+        self.call(Permission::Identity, "identity.real-identity", |s| {
+            let citizen_id = s.citizen()?;
+            s.require(&citizen_id, Scope::AuthIdNumber)?;
+            let citizen = s.citizen_record(&citizen_id)?;
+            let (name, id_number) = s.verified(&citizen)?;
+            Ok(VerifiedIdentity { name, id_number })
+        })
+    }
+
+    fn id_token(&mut self) -> Result<String, WitError> {
+        self.call(Permission::Identity, "identity.id-token", |s| {
+            let citizen_id = s.citizen()?;
+            let openid = s
+                .ctx
+                .openid
+                .clone()
+                .ok_or_else(|| WitError::NotPermitted("no citizen is signed in".into()))?;
+            let citizen = s.citizen_record(&citizen_id)?;
+            let claims = id_claims(s, &citizen, openid)?;
+            Ok(s.services.id_tokens.mint(claims)?)
+        })
+    }
+}
+
+/// The claims of the scopes the citizen has granted this app (a scope
+/// without a declared purpose counts as not granted).
+fn id_claims(s: &RequestState, citizen: &Citizen, openid: String) -> Result<IdClaims, WitError> {
+    let granted = |scope| s.granted(&citizen.id, scope).unwrap_or(false);
+    let mut scopes = vec![Scope::AuthBase.name()];
+    let mut claims = IdClaims {
+        iss: String::new(),
+        aud: s.ctx.manifest.id.clone(),
+        sub: openid,
+        iat: 0,
+        nbf: 0,
+        exp: 0,
+        jti: String::new(),
+        acr: acr(citizen.assurance_level),
+        scope: String::new(),
+        unionid: Some(s.unionid_of(&citizen.id)),
+        name: None,
+        id_number_masked: None,
+        id_number: None,
+        gender: None,
+        birth_year: None,
+    };
+    let verified = s.verified(citizen).ok();
+    if let Some((name, number)) = &verified {
+        if granted(Scope::AuthUser) {
+            scopes.push(Scope::AuthUser.name());
+            claims.name = citizen.masked_name();
+            claims.id_number_masked = Some(idcard::mask(number));
+            if asks(s, UserField::Gender) {
+                claims.gender = serde_json::to_value(idcard::gender(number))
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string));
+            }
+            if asks(s, UserField::BirthYear) {
+                claims.birth_year = Some(idcard::birth_year(number));
+            }
+        }
+        if granted(Scope::AuthIdNumber) {
+            scopes.push(Scope::AuthIdNumber.name());
+            claims.name = Some(name.clone());
+            claims.id_number = Some(number.clone());
+        }
+    }
+    claims.scope = scopes.join(" ");
+    Ok(claims)
 }

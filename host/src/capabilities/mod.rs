@@ -165,6 +165,7 @@ impl From<ServiceError> for WitError {
             ServiceError::Forbidden(why) => WitError::NotPermitted(why),
             ServiceError::QuotaExceeded(quota) => WitError::QuotaExceeded(quota.into()),
             ServiceError::RateLimited { retry_after_ms } => WitError::RateLimited(retry_after_ms),
+            ServiceError::Unavailable(why) => WitError::Unavailable(why),
             ServiceError::Store(e) => {
                 tracing::error!(error = %e, "store failure in a capability call");
                 WitError::Unavailable("storage is unavailable; try again".into())
@@ -274,6 +275,7 @@ mod tests {
                 &citizen,
                 "test-app",
                 crate::identity::consent::Scope::AuthUser,
+                "test",
             )
             .unwrap();
         assert!(matches!(s.profile(), Err(WitError::Unavailable(_))));
@@ -283,6 +285,8 @@ mod tests {
             .unwrap();
         let profile = s.profile().unwrap();
         assert_eq!(profile.id_number_masked, "1****************X");
+        assert_eq!(profile.name_masked, "*五");
+        assert_eq!(profile.gender, None);
         assert_eq!(profile.assurance_level, 2);
     }
 

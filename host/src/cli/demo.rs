@@ -1,7 +1,8 @@
-//! Demo data: two real-name-verified demo citizens (with a payment PIN
-//! and ¥2,000 on their simulated bank cards), each bundled app's
-//! `[dev]` storage seed and template subscriptions, and the
-//! `[dev.requests]` the apps ask to be made
+//! Demo data: the population registry's demo residents, two demo citizens
+//! verified against it through real-name verification (with a payment PIN
+//! and ¥2,000 on their simulated bank cards), each bundled app's `[dev]`
+//! storage seed and template subscriptions, and the `[dev.requests]` the
+//! apps ask to be made
 //! as demo citizens (move-my-car registers a plate for one of them).
 //! Seeding happens once per data directory: an app whose storage already
 //! holds data is left alone.
@@ -50,21 +51,44 @@ pub const DEMO_CITIZENS: [DemoCitizen; 2] = [
     },
 ];
 
-/// Seeds demo citizens and the apps' dev data.
+/// Residents of the demo population registry who have no account yet: a
+/// citizen who registers in the demo can verify as one of them (numbers
+/// valid per GB 11643-1999; invented people).
+pub const DEMO_RESIDENTS: [(&str, &str); 3] = [
+    ("王五", "330106199203041023"),
+    ("赵六", "330183197809053014"),
+    ("买买提·艾力", "440304199511200034"),
+];
+
+/// Seeds the demo population registry, demo citizens (verified through the
+/// host's real-name verification) and the apps' dev data.
 pub async fn seed(platform: &Arc<Platform>) -> anyhow::Result<()> {
     let services = &platform.services;
+    let residents = DEMO_CITIZENS
+        .iter()
+        .map(|c| (c.name, c.id_number))
+        .chain(DEMO_RESIDENTS);
+    for (name, number) in residents {
+        let number = idcard::validate(number, idcard::today_utc(), |p| {
+            services.directory.is_province(p).unwrap_or(false)
+        })
+        .map_err(|e| anyhow::anyhow!("demo identity number of {name}: {e}"))?;
+        services.population.insert(name, &number)?;
+    }
     for demo in DEMO_CITIZENS {
         if services.accounts.by_phone(demo.phone)?.is_some() {
             continue;
         }
-        let number = idcard::validate(demo.id_number, idcard::today_utc(), |p| {
-            services.directory.is_province(p).unwrap_or(false)
-        })
-        .map_err(|e| anyhow::anyhow!("demo identity number of {}: {e}", demo.phone))?;
         let citizen = services.accounts.register(demo.phone, DEMO_PASSWORD)?;
-        services
-            .accounts
-            .set_real_name(&citizen.id, demo.name, &number)?;
+        // The configured authority may be a remote one that does not know
+        // the demo residents: then the demo citizens stay at level 1.
+        if let Err(e) = services
+            .real_name
+            .verify(&citizen, demo.name, demo.id_number)
+            .await
+        {
+            tracing::warn!(phone = demo.phone, error = %e, "demo citizen not verified");
+        }
         services.pins.set(&citizen.id, DEMO_PIN)?;
         services
             .payments

@@ -10,6 +10,8 @@ use clap::{Args, Subcommand};
 
 use crate::events::Outbox;
 use crate::identity::accounts::Accounts;
+use crate::identity::keys::HostKeys;
+use crate::identity::sealed::Vault;
 use crate::payments::Payments;
 use crate::payments::settlement::parse_date;
 use crate::store::Store;
@@ -80,7 +82,9 @@ pub(super) fn run(args: LedgerArgs) -> anyhow::Result<()> {
             println!("ledger balanced");
         }
         LedgerCommand::Topup { phone, amount_fen } => {
-            let citizen = Accounts::open(&store)?
+            let keys = HostKeys::load_or_create(&args.data)?;
+            let vault = Vault::new(&keys.id_number, &keys.id_index);
+            let citizen = Accounts::open(&store, vault)?
                 .by_phone(&phone)?
                 .with_context(|| format!("no citizen with phone {phone}"))?;
             let transfer = payments.ledger.top_up(&citizen.id, amount_fen)?;

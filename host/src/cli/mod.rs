@@ -3,6 +3,7 @@
 mod audit;
 pub mod build_apps;
 pub mod demo;
+mod identity;
 mod ledger;
 mod serve;
 
@@ -34,6 +35,13 @@ enum Command {
     /// Verify the ledger, top up a citizen's card, print a settlement
     /// statement (with the host stopped).
     Ledger(ledger::LedgerArgs),
+    /// Import a CSV of `name,id_number` records into the host's population
+    /// registry (with the host stopped; while it runs use
+    /// `POST /api/operator/population`).
+    ImportPopulation(identity::ImportArgs),
+    /// Rotate the ID-token signing key (safe while the host runs; the old
+    /// public key stays published until its tokens have expired).
+    RotateIdKey(identity::RotateArgs),
 }
 
 /// Where to listen, where the state is and where the apps are.
@@ -54,6 +62,22 @@ pub struct ServeArgs {
     /// default: where `cityhost build-apps` puts them.
     #[arg(long)]
     pub components: Option<PathBuf>,
+    // Identity.
+    /// The host's public base URL, the issuer (`iss`) of its ID tokens;
+    /// default `http://{bind}`.
+    #[arg(long, env = "CITYHOST_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// URL of a remote identity authority (`http://...`, see
+    /// docs/identity.md); default: the host's own population registry.
+    #[arg(long, env = "CITYHOST_IDENTITY_AUTHORITY")]
+    pub identity_authority: Option<String>,
+    /// Bearer token for the remote identity authority.
+    #[arg(
+        long,
+        env = "CITYHOST_IDENTITY_AUTHORITY_TOKEN",
+        hide_env_values = true
+    )]
+    pub identity_authority_token: Option<String>,
 }
 
 /// Which mini-apps to build.
@@ -76,6 +100,8 @@ pub fn main() -> ExitCode {
         }
         Command::Audit(args) => audit::print(args),
         Command::Ledger(args) => ledger::run(args),
+        Command::ImportPopulation(args) => identity::import_population(args),
+        Command::RotateIdKey(args) => identity::rotate_id_key(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

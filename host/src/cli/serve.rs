@@ -4,7 +4,7 @@ use anyhow::Context;
 
 use super::ServeArgs;
 use super::build_apps;
-use crate::platform::{HostConfig, Platform};
+use crate::platform::{HostConfig, IdentityConfig, Platform};
 
 /// Opens the data directory, loads the apps and serves until ctrl-c. With
 /// `demo`, first builds the bundled apps and then seeds demo citizens and
@@ -19,6 +19,15 @@ pub(super) async fn serve(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
         data_dir: args.data.clone(),
         runtime: Default::default(),
         notify: Default::default(),
+        identity: IdentityConfig {
+            public_url: Some(
+                args.public_url
+                    .clone()
+                    .unwrap_or_else(|| format!("http://{}", args.bind)),
+            ),
+            authority_url: args.identity_authority.clone(),
+            authority_token: args.identity_authority_token.clone(),
+        },
     })
     .with_context(|| format!("opening data directory {}", args.data.display()))?;
     let dirs = build_apps::find_apps(&args.apps)?;

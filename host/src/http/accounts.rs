@@ -26,16 +26,20 @@ pub(super) struct Credentials {
 pub(super) struct Me {
     phone_masked: String,
     name_masked: Option<String>,
+    /// `1****************X` once verified.
+    id_number_masked: Option<String>,
     assurance_level: u8,
 }
 
-impl From<&Citizen> for Me {
-    fn from(c: &Citizen) -> Self {
-        Me {
+impl Me {
+    fn of(platform: &Platform, c: &Citizen) -> ApiResult<Self> {
+        let number = platform.services.accounts.id_number(c)?;
+        Ok(Me {
             phone_masked: c.masked_phone(),
             name_masked: c.masked_name(),
+            id_number_masked: number.as_deref().map(crate::identity::idcard::mask),
             assurance_level: c.assurance_level,
-        }
+        })
     }
 }
 
@@ -73,15 +77,18 @@ pub(super) async fn logout(
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, expired)]).into_response())
 }
 
-pub(super) async fn me(who: SignedIn) -> Json<Me> {
-    Json(Me::from(&who.citizen))
+pub(super) async fn me(
+    State(platform): State<Arc<Platform>>,
+    who: SignedIn,
+) -> ApiResult<Json<Me>> {
+    Ok(Json(Me::of(&platform, &who.citizen)?))
 }
 
 fn signed_in(platform: &Platform, citizen: &Citizen, status: StatusCode) -> ApiResult<Response> {
     let token = platform.services.sessions.issue(&citizen.id)?;
     let cookie =
         format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={LIFETIME_SECS}");
-    let mut response = (status, Json(Me::from(citizen))).into_response();
+    let mut response = (status, Json(Me::of(platform, citizen)?)).into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
         HeaderValue::from_str(&cookie).expect("token is header-safe"),

@@ -116,6 +116,20 @@ pub(super) async fn forward(
     if app_path.starts_with(EVENT_PATH_PREFIX) {
         return Err(ApiError::not_found("path"));
     }
+    // The manifest's minimum assurance level for this route, checked before
+    // the app runs; the shell turns the answer into the real-name page.
+    let required = app.manifest.identity.required_level(&app_path);
+    if who.citizen.assurance_level < required {
+        return Err(ApiError {
+            field: Some("assurance_level".into()),
+            reason: Some(if required >= 2 { "L2" } else { "L1" }),
+            ..ApiError::new(
+                StatusCode::FORBIDDEN,
+                "assurance_required",
+                format!("this service needs assurance level L{required} (real-name verification)"),
+            )
+        });
+    }
     let method = method(&parts.method)?;
     let query: Vec<(String, String)> = serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
         .map_err(|_| ApiError::invalid("query", "the query string is not valid form encoding"))?;

@@ -20,8 +20,12 @@ pub(super) struct ConsentSheet {
     app_id: String,
     app_name: String,
     department: String,
+    /// The department's division, e.g. `杭州市`.
+    division: String,
+    /// Names from province down to the department's division.
+    division_path: Vec<String>,
     scope: Scope,
-    fields: &'static [&'static str],
+    fields: Vec<&'static str>,
     purpose: Option<String>,
     granted: bool,
 }
@@ -34,6 +38,7 @@ pub(super) struct GrantView {
     department: String,
     scope: Scope,
     granted_at: u64,
+    purpose: String,
 }
 
 /// The citizen's answer on the sheet.
@@ -84,7 +89,13 @@ pub(super) async fn sheet(
         app_id,
         app_name: app.manifest.name.clone(),
         department: app.manifest.department.name.clone(),
-        fields: scope.fields(),
+        division: app
+            .division_path
+            .last()
+            .map(|d| d.name.clone())
+            .unwrap_or_default(),
+        division_path: app.division_path.iter().map(|d| d.name.clone()).collect(),
+        fields: scope.fields(&app.manifest.identity.user_fields),
         purpose: app.manifest.purpose(scope.name()).map(str::to_string),
         scope,
         granted,
@@ -96,13 +107,14 @@ pub(super) async fn decide(
     who: SignedIn,
     JsonBody(body): JsonBody<Decision>,
 ) -> ApiResult<StatusCode> {
-    let (_, scope) = app_and_scope(&platform, &body.app_id, &body.scope)?;
+    let (app, scope) = app_and_scope(&platform, &body.app_id, &body.scope)?;
     match body.decision.as_str() {
         "grant" => {
+            let purpose = app.manifest.purpose(scope.name()).unwrap_or_default();
             platform
                 .services
                 .consents
-                .grant(&who.citizen.id, &body.app_id, scope)?;
+                .grant(&who.citizen.id, &body.app_id, scope, purpose)?;
         }
         // A refusal records nothing: the app keeps working without the data.
         "deny" => {}
@@ -140,6 +152,7 @@ pub(super) async fn list(
                     app_id: g.app_id,
                     scope: g.scope,
                     granted_at: g.granted_at,
+                    purpose: g.purpose,
                 }
             })
             .collect(),

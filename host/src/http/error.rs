@@ -1,6 +1,7 @@
 //! The HTTP face of every error: a status and a JSON body
-//! `{"error": {"code", "message", "field"?, "error_id"?}}` that names the
-//! field when one is at fault.
+//! `{"error": {"code", "message", "field"?, "reason"?, "error_id"?}}` that
+//! names the field when one is at fault and, where a field can fail in
+//! several ways, a machine-readable reason.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -20,6 +21,9 @@ pub struct ApiError {
     pub code: &'static str,
     /// The request field at fault, if any.
     pub field: Option<String>,
+    /// Which rule the field broke (`check_character`, `birth_date`, ...),
+    /// or what the request lacks (`L2`), if the code alone does not say.
+    pub reason: Option<&'static str>,
     /// What went wrong, for a person.
     pub message: String,
     /// Id under which the host logged the cause.
@@ -33,6 +37,7 @@ impl ApiError {
             status,
             code,
             field: None,
+            reason: None,
             message: message.into(),
             error_id: None,
         }
@@ -89,6 +94,9 @@ impl From<ServiceError> for ApiError {
                 ApiError::new(StatusCode::TOO_MANY_REQUESTS, "quota_exceeded", message)
             }
             ServiceError::Payment(e) => super::payments::api_error(e),
+            ServiceError::Unavailable(why) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", why)
+            }
             ServiceError::Store(e) => {
                 let error_id = uuid::Uuid::new_v4().to_string();
                 tracing::error!(error = %e, error_id, "store failure");
@@ -136,6 +144,9 @@ impl IntoResponse for ApiError {
         let mut body = json!({ "code": self.code, "message": self.message });
         if let Some(field) = self.field {
             body["field"] = field.into();
+        }
+        if let Some(reason) = self.reason {
+            body["reason"] = reason.into();
         }
         if let Some(error_id) = self.error_id {
             body["error_id"] = error_id.into();

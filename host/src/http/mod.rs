@@ -7,6 +7,7 @@ mod consents;
 mod department_auth;
 pub mod error;
 mod extract;
+mod identity;
 mod notifications;
 mod operator;
 mod payments;
@@ -44,12 +45,14 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .route("/operator/audit", get(operator::audit))
         .merge(payments::routes())
         .merge(notifications::routes())
+        .merge(identity::api_routes())
         .fallback(|| async { ApiError::not_found("API route") });
     Router::new()
         .route("/", get(shell::index))
         .route("/shell/app.js", get(shell::app_js))
         .route("/shell/style.css", get(shell::style))
         .route("/healthz", get(healthz))
+        .route("/.well-known/jwks.json", get(identity::jwks))
         .route("/apps/{app_id}", any(apps::forward))
         .route("/apps/{app_id}/", any(apps::forward))
         .route("/apps/{app_id}/{*path}", any(apps::forward))

@@ -6,6 +6,7 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use serde::{Deserialize, Serialize};
 
+use super::sealed::Vault;
 use crate::error::{ServiceError, ServiceResult};
 use crate::store::{self, Store, now_ms, trees};
 
@@ -21,8 +22,10 @@ pub struct Citizen {
     pub password_hash: String,
     /// Verified full name, once real-name verification is done.
     pub name: Option<String>,
-    /// Verified resident identity number (GB 11643-1999), normalised.
-    pub id_number: Option<String>,
+    /// Verified resident identity number (GB 11643-1999), normalised and
+    /// sealed for this citizen (see `identity::sealed`); open it with
+    /// [`Accounts::id_number`].
+    pub id_number_sealed: Option<String>,
     /// 1 = phone account, 2 = name and identity number verified.
     pub assurance_level: u8,
     /// Registration time, UTC ms.
@@ -81,15 +84,19 @@ pub struct Accounts {
     citizens: sled::Tree,
     phones: sled::Tree,
     failures: sled::Tree,
+    id_index: sled::Tree,
+    vault: Vault,
 }
 
 impl Accounts {
-    /// Opens the account trees.
-    pub fn open(store: &Store) -> ServiceResult<Self> {
+    /// Opens the account trees; identity numbers are sealed in `vault`.
+    pub fn open(store: &Store, vault: Vault) -> ServiceResult<Self> {
         Ok(Self {
             citizens: store.tree(trees::CITIZENS)?,
             phones: store.tree(trees::PHONES)?,
             failures: store.tree(trees::LOGIN_FAILURES)?,
+            id_index: store.tree(trees::ID_INDEX)?,
+            vault,
         })
     }
 
@@ -112,7 +119,7 @@ impl Accounts {
             phone: phone.to_string(),
             password_hash,
             name: None,
-            id_number: None,
+            id_number_sealed: None,
             assurance_level: 1,
             created_at: now_ms(),
         };
@@ -198,8 +205,12 @@ impl Accounts {
         }
     }
 
-    /// Records a verified name and identity number (assurance level 2).
-    /// The caller has validated the number (see `identity::idcard`).
+    /// Records a verified name and identity number (assurance level 2),
+    /// the number sealed. The caller has validated the number and had the
+    /// identity authority match it with the name (see
+    /// `identity::verification`). Errors: `conflict("id_number")` when
+    /// another account is already verified with this number (one account
+    /// per identity); `NotFound("citizen")`.
     pub fn set_real_name(
         &self,
         citizen_id: &str,
@@ -209,11 +220,41 @@ impl Accounts {
         let mut citizen = self
             .get(citizen_id)?
             .ok_or(ServiceError::NotFound("citizen"))?;
+        let index = self.vault.blind_index(id_number);
+        let claimed = self.id_index.compare_and_swap(
+            &index,
+            None as Option<&[u8]>,
+            Some(citizen_id.as_bytes()),
+        )?;
+        if let Err(existing) = claimed
+            && existing.current.as_deref() != Some(citizen_id.as_bytes())
+        {
+            return Err(ServiceError::Conflict {
+                field: "id_number",
+                reason: "another account is already verified with this identity number".into(),
+            });
+        }
         citizen.name = Some(name.to_string());
-        citizen.id_number = Some(id_number.to_string());
+        citizen.id_number_sealed = Some(self.vault.seal(id_number, &citizen.id));
         citizen.assurance_level = citizen.assurance_level.max(2);
         store::put_json(&self.citizens, &citizen.id, &citizen)?;
         Ok(citizen)
+    }
+
+    /// The citizen's verified identity number, opened from its sealed form;
+    /// `None` before real-name verification. A record that does not open
+    /// (the key file was replaced) is reported as unavailable storage.
+    pub fn id_number(&self, citizen: &Citizen) -> ServiceResult<Option<String>> {
+        citizen
+            .id_number_sealed
+            .as_deref()
+            .map(|sealed| {
+                self.vault.open(sealed, &citizen.id).map_err(|e| {
+                    tracing::error!(citizen = %citizen.id, error = %e, "sealed identity number");
+                    ServiceError::Store(crate::store::StoreError::Sealed)
+                })
+            })
+            .transpose()
     }
 }
 
@@ -241,7 +282,11 @@ mod tests {
     #[test]
     fn register_login_and_duplicate() {
         let dir = tempfile::tempdir().unwrap();
-        let accounts = Accounts::open(&Store::open(dir.path()).unwrap()).unwrap();
+        let accounts = Accounts::open(
+            &Store::open(dir.path()).unwrap(),
+            Vault::new(&[1; 32], &[2; 32]),
+        )
+        .unwrap();
         let c = accounts.register("13800000009", "correct horse").unwrap();
         assert_eq!(c.masked_phone(), "138****0009");
         assert_eq!(

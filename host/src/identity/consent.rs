@@ -1,8 +1,17 @@
 //! Scopes and the citizen's grants to apps.
 //!
-//! `auth_base` (openid) needs no consent. `auth_user` (name, masked identity
-//! number, assurance level) needs the citizen's grant, recorded here with its
-//! time and revocable by the citizen at any time.
+//! - `auth_base`: openid and unionid; silent, no grant needed.
+//! - `auth_user`: masked name, masked identity number, assurance level, and
+//!   sex and birth year when the manifest asks (`[identity] user-fields`);
+//!   needs the citizen's grant.
+//! - `auth_id_number`: full name and full identity number; needs the
+//!   citizen's grant and a purpose declared in the manifest, shown on the
+//!   consent sheet.
+//!
+//! Grants are recorded here with time, app, scope and the purpose the
+//! citizen saw, listed for the citizen and revocable at any time; every
+//! capability call reads the grant afresh, so a revocation takes effect on
+//! the next call.
 
 use serde::{Deserialize, Serialize};
 
@@ -15,10 +24,25 @@ pub enum Scope {
     /// `auth_base`: the app's openid; silent.
     #[serde(rename = "auth_base")]
     AuthBase,
-    /// `auth_user`: name, masked identity number and assurance level; needs
-    /// consent.
+    /// `auth_user`: masked name, masked identity number and assurance
+    /// level (sex and birth year if the manifest asks); needs consent.
     #[serde(rename = "auth_user")]
     AuthUser,
+    /// `auth_id_number`: full name and full identity number; needs consent
+    /// and a declared purpose.
+    #[serde(rename = "auth_id_number")]
+    AuthIdNumber,
+}
+
+/// Optional `auth_user` fields an app may ask for in its manifest
+/// (`[identity] user-fields`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UserField {
+    /// Sex, from character 17 of the identity number.
+    Gender,
+    /// Birth year, from characters 7-10 of the identity number.
+    BirthYear,
 }
 
 impl Scope {
@@ -27,6 +51,7 @@ impl Scope {
         match name {
             "auth_base" => Some(Scope::AuthBase),
             "auth_user" => Some(Scope::AuthUser),
+            "auth_id_number" => Some(Scope::AuthIdNumber),
             _ => None,
         }
     }
@@ -41,14 +66,26 @@ impl Scope {
         match self {
             Scope::AuthBase => "auth_base",
             Scope::AuthUser => "auth_user",
+            Scope::AuthIdNumber => "auth_id_number",
         }
     }
 
-    /// What the consent sheet lists as shared, in the citizen's language.
-    pub fn fields(self) -> &'static [&'static str] {
+    /// What the consent sheet lists as shared, in the citizen's language;
+    /// `user_fields` are the optional `auth_user` fields the app asks for.
+    pub fn fields(self, user_fields: &[UserField]) -> Vec<&'static str> {
         match self {
-            Scope::AuthBase => &["应用内用户标识"],
-            Scope::AuthUser => &["姓名", "身份证号（脱敏）", "实名认证等级"],
+            Scope::AuthBase => vec!["应用内用户标识"],
+            Scope::AuthUser => {
+                let mut fields = vec!["姓名（脱敏）", "身份证号（脱敏）", "实名认证等级"];
+                for field in user_fields {
+                    fields.push(match field {
+                        UserField::Gender => "性别",
+                        UserField::BirthYear => "出生年份",
+                    });
+                }
+                fields
+            }
+            Scope::AuthIdNumber => vec!["姓名", "身份证号（完整）"],
         }
     }
 
@@ -67,6 +104,9 @@ pub struct Grant {
     pub scope: Scope,
     /// When the citizen granted it, UTC ms.
     pub granted_at: u64,
+    /// The purpose the app declared and the consent sheet showed.
+    #[serde(default)]
+    pub purpose: String,
 }
 
 /// The citizen's grants.
@@ -94,12 +134,20 @@ impl Consents {
             .contains_key(grant_key(citizen_id, app_id, scope))?)
     }
 
-    /// Records the citizen's grant.
-    pub fn grant(&self, citizen_id: &str, app_id: &str, scope: Scope) -> ServiceResult<Grant> {
+    /// Records the citizen's grant of `scope` to `app_id` for the
+    /// `purpose` the consent sheet showed.
+    pub fn grant(
+        &self,
+        citizen_id: &str,
+        app_id: &str,
+        scope: Scope,
+        purpose: &str,
+    ) -> ServiceResult<Grant> {
         let grant = Grant {
             app_id: app_id.to_string(),
             scope,
             granted_at: now_ms(),
+            purpose: purpose.to_string(),
         };
         store::put_json(&self.tree, grant_key(citizen_id, app_id, scope), &grant)?;
         Ok(grant)

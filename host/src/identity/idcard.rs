@@ -1,5 +1,9 @@
 //! Resident identity numbers, GB 11643-1999 (18 characters): structure,
-//! birth date, province code and check character (ISO 7064 MOD 11-2).
+//! birth date, province code and check character (ISO 7064 MOD 11-2), and
+//! the full name checked beside them in real-name verification.
+//!
+//! No error here carries the number itself: messages name the part of the
+//! number that is wrong, never its value.
 
 use time::{Date, Month, OffsetDateTime};
 
@@ -18,6 +22,99 @@ pub enum IdNumberError {
     /// The 18th character does not match the check character.
     #[error("the check character (character 18) does not match")]
     CheckCharacter,
+}
+
+impl IdNumberError {
+    /// Stable machine-readable reason (`format`, `birth_date`, `province`,
+    /// `check_character`), sent beside the message in HTTP errors.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            IdNumberError::Format => "format",
+            IdNumberError::BirthDate => "birth_date",
+            IdNumberError::Province => "province",
+            IdNumberError::CheckCharacter => "check_character",
+        }
+    }
+}
+
+/// Why a full name cannot be a resident's registered name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    /// Fewer than 2 or more than 30 characters.
+    #[error("a name has 2 to 30 characters")]
+    Length,
+    /// A character other than a Chinese character or the separator `·`
+    /// (U+00B7) between parts of a name (as in `买买提·艾力`).
+    #[error("a name is written in Chinese characters, parts separated by a single ·")]
+    Characters,
+}
+
+impl NameError {
+    /// Stable machine-readable reason (`length`, `characters`).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            NameError::Length => "length",
+            NameError::Characters => "characters",
+        }
+    }
+}
+
+/// Whether `c` is a CJK unified ideograph (basic block, extension A, and
+/// extensions B-F in the supplementary plane), as used in registered names.
+fn is_han(c: char) -> bool {
+    matches!(c as u32, 0x4E00..=0x9FFF | 0x3400..=0x4DBF | 0x20000..=0x2FA1F)
+}
+
+/// Name separator of the household register, MIDDLE DOT U+00B7.
+const NAME_SEPARATOR: char = '\u{00B7}';
+
+/// Validates a full name as registered in the household register (户籍):
+/// 2-30 characters, Chinese characters with single `·` separators between
+/// parts (the full-width `・` and `•` are read as `·`). Returns it trimmed
+/// and normalised.
+pub fn validate_name(input: &str) -> Result<String, NameError> {
+    let name: String = input
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '\u{30FB}' | '\u{2022}' | '\u{FF65}' => NAME_SEPARATOR,
+            c => c,
+        })
+        .collect();
+    let length = name.chars().count();
+    if !(2..=30).contains(&length) {
+        return Err(NameError::Length);
+    }
+    let well_formed = name.chars().all(|c| is_han(c) || c == NAME_SEPARATOR)
+        && name.split(NAME_SEPARATOR).all(|part| !part.is_empty());
+    if !well_formed {
+        return Err(NameError::Characters);
+    }
+    Ok(name)
+}
+
+/// Sex recorded in a resident identity number: the 17th character (the
+/// last of the sequence code) is odd for men, even for women.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Gender {
+    /// Odd sequence code.
+    Male,
+    /// Even sequence code.
+    Female,
+}
+
+/// The sex encoded in a validated number (GB 11643-1999, character 17).
+pub fn gender(number: &str) -> Gender {
+    match number.as_bytes().get(16).map(|d| d.wrapping_sub(b'0') % 2) {
+        Some(1) => Gender::Male,
+        _ => Gender::Female,
+    }
+}
+
+/// The birth year encoded in a validated number (characters 7-10).
+pub fn birth_year(number: &str) -> u16 {
+    number.get(6..10).and_then(|y| y.parse().ok()).unwrap_or(0)
 }
 
 /// Weights of positions 1-17: 2^(17-i) mod 11 (GB 11643-1999).
@@ -39,10 +136,12 @@ pub fn check_character(first17: &[u8]) -> u8 {
 /// Validates `input` and returns it normalised (lower-case `x` → `X`).
 /// `is_province` says whether a two-digit code is a province of China.
 /// `today` is the current UTC date (birth dates after it are refused).
+/// The checks run in the order of [`IdNumberError`]'s variants and the
+/// first failure is returned.
 pub fn validate(
     input: &str,
     today: Date,
-    is_province: impl Fn(&str) -> bool,
+    mut is_province: impl FnMut(&str) -> bool,
 ) -> Result<String, IdNumberError> {
     let number = input.trim().to_ascii_uppercase();
     let bytes = number.as_bytes();
@@ -110,6 +209,25 @@ mod tests {
             check("110105194912310021"),
             Err(IdNumberError::CheckCharacter)
         );
+    }
+
+    #[test]
+    fn names_of_the_household_register() {
+        assert_eq!(validate_name(" 张三 ").unwrap(), "张三");
+        assert_eq!(validate_name("买买提•艾力").unwrap(), "买买提·艾力");
+        assert_eq!(validate_name("张"), Err(NameError::Length));
+        assert_eq!(validate_name(&"张".repeat(31)), Err(NameError::Length));
+        assert_eq!(validate_name("Zhang San"), Err(NameError::Characters));
+        assert_eq!(validate_name("张3"), Err(NameError::Characters));
+        assert_eq!(validate_name("·张三"), Err(NameError::Characters));
+        assert_eq!(validate_name("买买提··艾力"), Err(NameError::Characters));
+    }
+
+    #[test]
+    fn sex_and_birth_year_from_the_number() {
+        assert_eq!(gender("11010519491231002X"), Gender::Female);
+        assert_eq!(gender("33010619900101123X"), Gender::Male);
+        assert_eq!(birth_year("11010519491231002X"), 1949);
     }
 
     #[test]

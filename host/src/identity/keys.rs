@@ -10,10 +10,18 @@ use rand::RngCore;
 /// The host's secrets.
 #[derive(Clone)]
 pub struct HostKeys {
+    /// The `keys/` directory (also holds the ID-token signing keys, see
+    /// `identity::id_tokens`).
+    pub dir: std::path::PathBuf,
     /// HMAC-SHA256 key for `openid` / `unionid` derivation.
     pub openid: [u8; 32],
     /// HS256 key for session tokens.
     pub session: [u8; 32],
+    /// ChaCha20-Poly1305 key sealing identity numbers at rest.
+    pub id_number: [u8; 32],
+    /// HMAC-SHA256 key of identity-number blind indexes (lookup without
+    /// storing the number).
+    pub id_index: [u8; 32],
 }
 
 impl HostKeys {
@@ -22,8 +30,11 @@ impl HostKeys {
         let dir = data_dir.join("keys");
         std::fs::create_dir_all(&dir)?;
         Ok(Self {
+            dir: dir.clone(),
             openid: key_file(&dir.join("openid.key"))?,
             session: key_file(&dir.join("session.key"))?,
+            id_number: key_file(&dir.join("id-number.key"))?,
+            id_index: key_file(&dir.join("id-index.key"))?,
         })
     }
 }
@@ -45,7 +56,7 @@ fn key_file(path: &Path) -> std::io::Result<[u8; 32]> {
 }
 
 /// Creates `path` (failing if it exists) readable by the owner only.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

@@ -1,6 +1,9 @@
 //! Per-app identifiers. `openid` = HMAC-SHA256(host key, "openid" ‖ app id ‖
 //! citizen id), first 16 bytes in hex: stable for one app and citizen,
-//! unlinkable across apps without the host key. The host remembers each
+//! unlinkable across apps without the host key. `unionid` = HMAC-SHA256(host
+//! key, "unionid" ‖ department id ‖ citizen id), the same across one
+//! department's apps and different for every other department; the
+//! department id is [`department_id`] of the manifest's `[department]`. The host remembers each
 //! openid it hands out so that an app can address a citizen it has seen
 //! (`notify.send-to`) without ever learning who they are.
 
@@ -8,6 +11,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::error::ServiceResult;
+use crate::manifest::Department;
 use crate::store::{Store, key, trees};
 
 /// Derives and resolves openids.
@@ -39,6 +43,19 @@ impl OpenIds {
         Ok(openid)
     }
 
+    /// The citizen's unionid for a department (see [`department_id`]): 32
+    /// lowercase hex characters, the same in every app of that department.
+    /// Not indexed: apps address citizens by openid only.
+    pub fn unionid(&self, department_id: &str, citizen_id: &str) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        mac.update(&key(&[
+            b"unionid",
+            department_id.as_bytes(),
+            citizen_id.as_bytes(),
+        ]));
+        hex::encode(&mac.finalize().into_bytes()[..16])
+    }
+
     /// The citizen behind an openid this app has been given, if any.
     pub fn resolve(&self, app_id: &str, openid: &str) -> ServiceResult<Option<String>> {
         Ok(self
@@ -46,6 +63,13 @@ impl OpenIds {
             .get(key(&[app_id.as_bytes(), openid.as_bytes()]))?
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
+}
+
+/// A department's identity for unionids: its division code and official
+/// name, as the manifest's `[department]` table gives them (two apps of one
+/// department declare the same pair).
+pub fn department_id(department: &Department) -> String {
+    format!("{}:{}", department.division, department.name)
 }
 
 #[cfg(test)]
@@ -66,5 +90,20 @@ mod tests {
             Some("citizen-1")
         );
         assert_eq!(ids.resolve("move-my-car", &a).unwrap(), None);
+    }
+
+    #[test]
+    fn unionid_is_per_department() {
+        let dir = tempfile::tempdir().unwrap();
+        let ids = OpenIds::open(&Store::open(dir.path()).unwrap(), [7; 32]).unwrap();
+        let u = ids.unionid("3301:杭州住房公积金管理中心", "citizen-1");
+        assert_eq!(u, ids.unionid("3301:杭州住房公积金管理中心", "citizen-1"));
+        assert_ne!(u, ids.unionid("3301:杭州市水务集团有限公司", "citizen-1"));
+        assert_ne!(u, ids.unionid("3301:杭州住房公积金管理中心", "citizen-2"));
+        assert_ne!(
+            u,
+            ids.openid("3301:杭州住房公积金管理中心", "citizen-1")
+                .unwrap()
+        );
     }
 }

@@ -14,8 +14,23 @@
   const ORDER_STATES = { created: '待支付', paid: '已支付', cancelled: '已取消', expired: '已过期', partially_refunded: '部分退款', refunded: '已退款' };
   const PAID_STATES = ['paid', 'partially_refunded', 'refunded'];
   const TOP_TABS = { '/': 'services', '/inbox': 'inbox', '/orders': 'orders', '/me': 'me' };
-  const SCOPES = { auth_user: '基本身份信息（姓名、脱敏身份证号、认证等级）', auth_base: '应用内用户标识' };
-  const ASSURANCE = { 1: '手机号认证', 2: '实名认证' };
+  const SCOPES = {
+    auth_base: '应用内用户标识',
+    auth_user: '基本身份信息（脱敏姓名、脱敏身份证号、认证等级）',
+    auth_id_number: '姓名和完整身份证号',
+  };
+  const ASSURANCE = { 1: 'L1 手机号认证', 2: 'L2 实名认证' };
+  /** Real-name verification errors by field and reason (see docs/identity.md). */
+  const VERIFY_ERRORS = {
+    name: { length: '姓名应为 2–30 个字', characters: '请填写户口簿上的中文姓名，少数民族姓名各部分之间用“·”分隔' },
+    id_number: {
+      format: '身份证号应为 18 位：17 位数字加 1 位数字或 X',
+      birth_date: '身份证号第 7–14 位的出生日期无效',
+      province: '身份证号前两位的省份代码不存在',
+      check_character: '身份证号最后一位校验码不正确，请核对',
+      already_verified: '您的账号已完成实名认证，不能更换身份信息',
+    },
+  };
   const PHONE_HINT = '请输入以 13–19 开头的 11 位手机号';
   const PASSWORD_HINT = '密码长度应为 8–128 位';
 
@@ -93,6 +108,7 @@
       this.status = status;
       this.code = str(e.code);
       this.field = str(e.field);
+      this.reason = str(e.reason);
       this.errorId = str(e.error_id || (body && body.error_id));
       this.handled = handled; // already dealt with (redirected to login)
     }
@@ -122,11 +138,13 @@
       switch (code) {
         case 'unauthenticated': return ctx === 'login' ? '手机号或密码错误' : '登录已失效，请重新登录';
         case 'invalid_argument':
+          if (VERIFY_ERRORS[field] && VERIFY_ERRORS[field][err.reason]) return VERIFY_ERRORS[field][err.reason];
           if (field === 'phone') return PHONE_HINT;
           if (field === 'password') return PASSWORD_HINT;
           return null;
         case 'conflict':
           if (field === 'phone') return '该手机号已注册';
+          if (field === 'id_number') return VERIFY_ERRORS.id_number[err.reason] || '该身份证号已被其他账号实名认证';
           if (field === 'state') return '该订单已支付或已失效';
           return null;
         case 'not_found': return `未找到${NOT_FOUND[ctx] || '请求的内容'}`;
@@ -142,6 +160,8 @@
         case 'payment_locked': return '支付密码错误次数过多，支付已锁定，请 15 分钟后再试';
         case 'pin_not_set': return '请先设置支付密码';
         case 'pin_already_set': return '支付密码已设置';
+        case 'identity_mismatch': return '姓名与身份证号不匹配，请核对后重试';
+        case 'assurance_required': return '该服务需要先完成实名认证';
         default: return null;
       }
     })();
@@ -248,6 +268,7 @@
     if (first === 'orders' && rest.length === 1) return (t) => pageReceipt(t, rest[0]);
     if (first === 'orders') return (t) => pageOrders(t);
     if (first === 'me') return (t) => pageMe(t);
+    if (first === 'verify') return (t) => pageVerify(t, r.query);
     if (first === 'pay' && rest.length === 1) return (t) => pagePay(t, rest[0]);
     if (first === 'consent' && rest.length === 2) return (t) => pageConsent(t, rest[0], rest[1], r.query);
     if (first === 'subscribe' && rest.length === 1) return (t) => pageSubscribe(t, rest[0], r.query);
@@ -458,6 +479,7 @@
     const text = await res.text().catch(() => '');
     let json;
     if (ct.includes('json')) { try { json = JSON.parse(text); } catch { /* shown as text */ } }
+    if (json && json.error && json.error.code === 'assurance_required') return mount(token, assurancePrompt(id, currentApp.path));
     if (json && json.error) return mount(token, errorCard(new ApiError(res.status, json), 'app'));
     setTitle(token, '服务');
     mount(token, res.ok ? null : notice(defaultMessage(res.status), 'error'),
@@ -800,6 +822,7 @@
     return el('section', { class: 'sheet', 'aria-label': 'CityHost 授权确认', 'data-testid': 'consent-sheet' },
       platformBadge('CityHost 平台授权 · 由平台核实'),
       el('p', { class: 'consent-lead' }, `${deptName(c.department)}的「${str(c.app_name)}」申请获取您的：`),
+      c.division ? el('p', { class: 'muted small', 'data-testid': 'consent-division' }, `所属地区：${arr(c.division_path).map(str).join(' · ') || str(c.division)}`) : null,
       el('ul', { class: 'consent-fields', 'data-testid': 'consent-fields' }, arr(c.fields).map((f) => el('li', {}, str(f)))),
       c.purpose
         ? el('p', { class: 'consent-purpose', 'data-testid': 'consent-purpose' }, el('strong', {}, '用途：'), str(c.purpose))
@@ -1071,8 +1094,12 @@
         el('div', {},
           me && me.name_masked ? el('p', { class: 'muted small' }, '姓名（已脱敏）') : null,
           el('p', { class: 'profile-name', 'data-testid': 'profile-name' }, me && me.name_masked ? str(me.name_masked) : '未实名认证'),
+          me && me.id_number_masked ? el('p', { class: 'muted', 'data-testid': 'profile-id' }, `身份证号 ${str(me.id_number_masked)}`) : null,
           el('p', { class: 'muted' }, `手机号 ${str(me && me.phone_masked)}`),
           el('p', { class: 'muted', 'data-testid': 'assurance' }, `认证等级 ${assuranceLabel(me && me.assurance_level)}`))),
+      me && Number(me.assurance_level) < 2
+        ? el('a', { class: 'btn btn-primary', href: '#/verify', 'data-testid': 'verify-start' }, '去实名认证')
+        : null,
       el('h2', { class: 'section-title' }, '已授权的服务'),
       list.length
         ? el('ul', { class: 'list' }, list.map((c) => el('li', {}, consentItem(c))))
@@ -1089,6 +1116,7 @@
     const row = el('div', { class: 'list-item consent-item', 'data-testid': 'consent-item' },
       el('span', { class: 'item-title' }, str(c.app_name)),
       el('span', { class: 'item-body' }, `授权范围：${scopeLabel(c.scope)}`),
+      c.purpose ? el('span', { class: 'item-body muted' }, `用途：${str(c.purpose)}`) : null,
       el('span', { class: 'item-row' }, el('span', { class: 'item-time' }, `授权时间：${fmtTime(c.granted_at)}`), revoke));
     revoke.setAttribute('aria-label', `撤销对「${str(c.app_name)}」的${scopeLabel(c.scope)}授权`);
     revoke.addEventListener('click', async () => {
@@ -1103,6 +1131,65 @@
       }
     });
     return row;
+  }
+
+  // ---------- 实名认证 ----------
+
+  /** Shown instead of a service that needs a higher assurance level: walks the citizen up to L2 and back. */
+  function assurancePrompt(appId, path) {
+    const back = `#/verify?app=${enc(appId)}&return=${enc(path || '/')}`;
+    return el('section', { class: 'card sheet', 'data-testid': 'assurance-prompt' },
+      platformBadge('CityHost 平台实名认证'),
+      el('p', { class: 'consent-lead' }, '该服务涉及个人信息，需要先完成实名认证（L2）。'),
+      el('p', { class: 'muted small' }, '实名认证只需一次，由平台向身份核验机构核对您的姓名和身份证号，服务本身看不到您的完整证件号。'),
+      el('div', { class: 'sheet-actions' },
+        el('a', { class: 'btn btn-primary', href: back, 'data-testid': 'assurance-verify' }, '去实名认证'),
+        el('a', { class: 'btn btn-secondary', href: '#/' }, '返回服务')));
+  }
+
+  /** The real-name verification page; `?app=ID&return=PATH` returns to the service afterwards. */
+  function pageVerify(token, query) {
+    setTitle(token, '实名认证');
+    const q = new URLSearchParams(query);
+    const appId = q.get('app');
+    const ret = q.get('return');
+    const top = el('div', { class: 'form-error', hidden: true, 'data-testid': 'form-error' });
+    const name = el('input', { name: 'name', autocomplete: 'name', maxlength: 30, placeholder: '与身份证一致的姓名', required: true });
+    const idNumber = el('input', { name: 'id_number', autocomplete: 'off', maxlength: 18, placeholder: '18 位居民身份证号', required: true, spellcheck: 'false' });
+    const fields = { name: fieldWrap('姓名', name, true), id_number: fieldWrap('身份证号', idNumber, true) };
+    const submit = el('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'verify-submit' }, '提交认证');
+    const showErrors = (errs, general) => {
+      for (const [k, f] of Object.entries(fields)) f.setError(errs[k]);
+      top.replaceChildren(...(general ? [general] : []));
+      top.hidden = !general;
+    };
+    const onsubmit = async (ev) => {
+      ev.preventDefault();
+      const errs = {};
+      if (!name.value.trim()) errs.name = '请输入姓名';
+      if (!idNumber.value.trim()) errs.id_number = '请输入身份证号';
+      showErrors(errs, null);
+      if (Object.keys(errs).length) return (errs.name ? name : idNumber).focus();
+      try {
+        await withBusy(submit, () => api('POST', '/api/me/verification', { name: name.value.trim(), id_number: idNumber.value.trim() }));
+      } catch (e) {
+        if (e.handled) return;
+        const { text, detail } = errorText(e, 'verify');
+        if (fields[e.field] && !detail && !e.errorId) {
+          showErrors({ [e.field]: text }, null);
+          (e.field === 'name' ? name : idNumber).focus();
+        } else showErrors({}, errorNotice(e, 'verify'));
+        return;
+      }
+      idNumber.value = '';
+      if (appId && ret && ret.startsWith('/') && appUrl(appId, ret)) replaceHash(`#/app/${enc(appId)}${ret}`);
+      else replaceHash('#/me');
+    };
+    mount(token,
+      el('form', { class: 'card form', novalidate: true, onsubmit, 'data-testid': 'verify-form' },
+        platformBadge('CityHost 平台实名认证 · 信息加密保存'),
+        el('p', { class: 'muted small' }, '请填写与居民身份证一致的姓名和身份证号。平台向身份核验机构核对后，您的认证等级将升为 L2；完整证件号加密保存，仅在您授权后提供给声明了用途的服务。'),
+        top, fields.name.wrap, fields.id_number.wrap, submit));
   }
 
   // ---------- start ----------

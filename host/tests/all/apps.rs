@@ -158,18 +158,21 @@ async fn housing_fund_shows_the_balance_after_consent() {
     let asking = view(c.get("/apps/housing-fund/").await, 403).await;
     let consent = actions(&asking, "consent");
     assert_eq!(consent.len(), 1, "{asking}");
-    assert_eq!(consent[0]["scope"], "auth_user");
+    assert_eq!(consent[0]["scope"], "auth_id_number");
 
     let sheet = c
-        .get_json("/api/consents/housing-fund/auth_user", 200)
+        .get_json("/api/consents/housing-fund/auth_id_number", 200)
         .await;
     assert_eq!(sheet["granted"], false);
     assert_eq!(sheet["app_name"], "公积金查询");
-    assert!(sheet["fields"].as_array().unwrap().len() >= 2);
+    assert_eq!(sheet["department"], "杭州住房公积金管理中心");
+    assert_eq!(sheet["division"], "杭州市");
+    assert_eq!(sheet["purpose"], "按您的身份证号查询您本人的住房公积金账户");
+    assert_eq!(sheet["fields"], json!(["姓名", "身份证号（完整）"]));
     let r = c
         .post_json(
             "/api/consents",
-            &json!({"app_id": "housing-fund", "scope": "auth_user", "decision": "grant"}),
+            &json!({"app_id": "housing-fund", "scope": "auth_id_number", "decision": "grant"}),
         )
         .await;
     assert_eq!(r.status(), 204);
@@ -177,9 +180,14 @@ async fn housing_fund_shows_the_balance_after_consent() {
     let balance = view(c.get("/apps/housing-fund/").await, 200).await;
     let text = balance.to_string();
     assert!(text.contains("\"kv\""), "{text}");
+    assert!(
+        text.contains("330100123456"),
+        "found by the real number: {text}"
+    );
     assert!(text.contains('¥'), "{text}");
-    // The app saw only the masked number, never the full one.
+    // The page shows the number masked.
     assert!(!text.contains("33010619900101123X"));
+    assert!(text.contains("3****************X"), "{text}");
 
     // A service without a declared purpose cannot ask at all.
     let r = c.get("/api/consents/hello/auth_user").await;
@@ -196,8 +204,15 @@ async fn housing_fund_shows_the_balance_after_consent() {
     let grants = c.get_json("/api/consents", 200).await;
     assert_eq!(grants[0]["app_id"], "housing-fund");
     assert_eq!(
+        grants[0]["purpose"],
+        "按您的身份证号查询您本人的住房公积金账户"
+    );
+    assert_eq!(
         c.http
-            .delete(format!("{}/api/consents/housing-fund/auth_user", host.base))
+            .delete(format!(
+                "{}/api/consents/housing-fund/auth_id_number",
+                host.base
+            ))
             .send()
             .await
             .unwrap()

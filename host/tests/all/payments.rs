@@ -364,11 +364,7 @@ async fn pin_funds_lockout_cancel_and_over_refund() {
 #[tokio::test(flavor = "multi_thread")]
 async fn event_retries_survive_a_restart() {
     let data = tempfile::tempdir().unwrap();
-    let config = HostConfig {
-        data_dir: data.path().to_path_buf(),
-        runtime: Default::default(),
-        notify: Default::default(),
-    };
+    let config = HostConfig::new(data.path());
     let components = tokio::task::spawn_blocking(components).await.unwrap();
 
     // First life: the tuition app is not loaded, so every attempt fails.

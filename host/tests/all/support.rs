@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use cityhost::cli::{build_apps, demo};
-use cityhost::platform::{HostConfig, Platform};
+use cityhost::platform::{HostConfig, IdentityConfig, Platform};
 use cityhost::runtime::RuntimeConfig;
 use reqwest::{Client, Response};
 use serde_json::Value;
@@ -60,19 +60,28 @@ impl TestHost {
 
     /// Starts a host with these engine settings.
     pub async fn start_with(runtime: RuntimeConfig) -> TestHost {
+        Self::start_configured(runtime, IdentityConfig::default()).await
+    }
+
+    /// Starts a host with these engine and identity settings (the issuer
+    /// URL is always the host's own base).
+    pub async fn start_configured(runtime: RuntimeConfig, identity: IdentityConfig) -> TestHost {
         let data = tempfile::tempdir().unwrap();
         let components = tokio::task::spawn_blocking(components).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
         let platform = Platform::open(&HostConfig {
-            data_dir: data.path().to_path_buf(),
             runtime,
-            notify: Default::default(),
+            identity: IdentityConfig {
+                public_url: Some(base.clone()),
+                ..identity
+            },
+            ..HostConfig::new(data.path())
         })
         .unwrap();
         let failures = platform.load_apps(&app_dirs(), components);
         assert!(failures.is_empty(), "apps failed to load: {failures:?}");
         demo::seed(&platform).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(cityhost::http::serve(listener, platform.clone()));
         cityhost::events::spawn_delivery(platform.clone());
         TestHost {
@@ -80,6 +89,25 @@ impl TestHost {
             platform,
             _data: data,
         }
+    }
+
+    /// The host's data directory.
+    pub fn data_dir(&self) -> &Path {
+        self._data.path()
+    }
+
+    /// A fresh client registered (and signed in) with this phone number,
+    /// at assurance level 1.
+    pub async fn new_citizen(&self, phone: &str) -> Citizen {
+        let citizen = self.client();
+        let r = citizen
+            .post_json(
+                "/api/register",
+                &serde_json::json!({"phone": phone, "password": "a good password"}),
+            )
+            .await;
+        assert_eq!(r.status(), 201, "register {phone}");
+        citizen
     }
 
     /// A fresh browser-like client (own cookie jar).
@@ -120,6 +148,15 @@ impl Citizen {
     pub async fn get(&self, path: &str) -> Response {
         self.http
             .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// DELETE `path`.
+    pub async fn delete(&self, path: &str) -> Response {
+        self.http
+            .delete(format!("{}{path}", self.base))
             .send()
             .await
             .unwrap()

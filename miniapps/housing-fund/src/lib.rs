@@ -1,13 +1,16 @@
 //! 公积金查询 (housing provident fund): the citizen's account, balance and
 //! recent contributions.
 //!
-//! `GET /` asks the host for the citizen's profile (scope `auth_user`; until
+//! `GET /` asks the host for the citizen's verified name and identity number
+//! (scope `auth_id_number`, with the purpose declared in the manifest; until
 //! it is granted, `?` answers the consent view) and looks the account up in
-//! storage under `account:{id_number_masked}:{name}`. A citizen who has not
-//! completed real-name verification (the profile is `unavailable`) is told
-//! to complete it first.
+//! storage under `account:{id_number}`, checking the holder's name. The page
+//! shows the number masked. The manifest requires assurance level 2 for
+//! every route, so the host walks an unverified citizen through real-name
+//! verification first; should the identity still be `unavailable`, the
+//! citizen is told to complete it.
 
-use cityhost_sdk::identity::{self, Profile};
+use cityhost_sdk::identity::{self, RealIdentity};
 use cityhost_sdk::money::format_fen;
 use cityhost_sdk::view::{AlertLevel, Table};
 use cityhost_sdk::{Error, Request, Response, Result, Router, View, storage};
@@ -21,6 +24,8 @@ const RECENT: usize = 12;
 /// A housing-fund account as stored.
 #[derive(Debug, Deserialize)]
 struct FundAccount {
+    /// 缴存人姓名, as registered with the fund.
+    holder: String,
     /// 公积金账号.
     account_no: String,
     /// Balance, fen.
@@ -72,22 +77,35 @@ fn unverified_view() -> Response {
     Response::view(View::new(TITLE).alert(AlertLevel::Warning, UNVERIFIED)).status(403)
 }
 
+/// The number as shown on the page: first and last character kept.
+fn mask(number: &str) -> String {
+    let chars: Vec<char> = number.chars().collect();
+    match chars.as_slice() {
+        [first, middle @ .., last] => {
+            format!("{first}{}{last}", "*".repeat(middle.len()))
+        }
+        _ => "*".repeat(chars.len()),
+    }
+}
+
 /// `GET /`: the citizen's account.
 fn index(_req: &Request) -> Result<Response> {
-    let profile = match identity::profile() {
-        Ok(profile) => profile,
-        // `profile` is unavailable exactly when the citizen has not completed
-        // real-name verification.
+    let identity = match identity::real_identity() {
+        Ok(identity) => identity,
+        // Unavailable exactly when the citizen has not completed real-name
+        // verification.
         Err(Error::Unavailable(_)) => return Ok(unverified_view()),
         Err(e) => return Err(e),
     };
-    let key = format!("account:{}:{}", profile.id_number_masked, profile.name);
-    let view = match storage::get_json::<FundAccount>(&key)? {
-        Some(account) => account_view(&profile, account),
+    let key = format!("account:{}", identity.id_number);
+    let account =
+        storage::get_json::<FundAccount>(&key)?.filter(|account| account.holder == identity.name);
+    let view = match account {
+        Some(account) => account_view(&identity, account),
         None => View::new(TITLE)
             .kv([
-                ("姓名", profile.name.as_str()),
-                ("证件号码", profile.id_number_masked.as_str()),
+                ("姓名", identity.name.clone()),
+                ("证件号码", mask(&identity.id_number)),
             ])
             .alert(
                 AlertLevel::Info,
@@ -97,11 +115,11 @@ fn index(_req: &Request) -> Result<Response> {
     Ok(Response::view(view))
 }
 
-fn account_view(profile: &Profile, mut account: FundAccount) -> View {
+fn account_view(identity: &RealIdentity, mut account: FundAccount) -> View {
     account.contributions.sort_by(|a, b| b.month.cmp(&a.month));
     let mut details = vec![
-        ("姓名", profile.name.clone()),
-        ("证件号码", profile.id_number_masked.clone()),
+        ("姓名", identity.name.clone()),
+        ("证件号码", mask(&identity.id_number)),
         ("公积金账号", account.account_no),
         ("缴存单位", account.employer),
         ("账户状态", status_label(&account.status).to_string()),
@@ -143,15 +161,19 @@ mod tests {
         let seed: std::collections::BTreeMap<String, serde_json::Value> =
             serde_json::from_str(include_str!("../seed/storage.json")).unwrap();
         assert_eq!(seed.len(), 2);
-        for value in seed.into_values() {
+        for (key, value) in seed {
             let account: FundAccount = serde_json::from_value(value).unwrap();
-            let profile = Profile {
-                name: "张三".into(),
-                id_number_masked: "3****************X".into(),
-                assurance_level: 2,
+            let identity = RealIdentity {
+                name: account.holder.clone(),
+                id_number: key.trim_start_matches("account:").to_string(),
             };
-            let view = serde_json::to_string(&account_view(&profile, account)).unwrap();
+            let view = serde_json::to_string(&account_view(&identity, account)).unwrap();
             assert!(view.contains("正常缴存"));
+            assert!(
+                !view.contains(&identity.id_number),
+                "the page masks the number"
+            );
+            assert!(view.contains(&mask(&identity.id_number)));
             assert!(view.contains("2026-10"));
             assert!(!view.contains("2025-10"), "only the last 12 months");
         }
