@@ -109,9 +109,15 @@ pub(super) async fn forward(
         Some((id, path)) => (id, format!("/{path}")),
         None => (rest, "/".to_string()),
     };
-    let app = platform
+    // The release this citizen sees (stable, gray or trial), chosen once:
+    // the request finishes on it even if a new release lands meanwhile.
+    let releases = platform
         .registry
-        .get(app_id)
+        .set(app_id)
+        .ok_or_else(|| ApiError::not_found("app"))?;
+    let openid = platform.services.openids.openid(app_id, &who.citizen.id)?;
+    let app = releases
+        .select(app_id, Some(&openid))
         .ok_or_else(|| ApiError::not_found("app"))?;
     if app_path.starts_with(EVENT_PATH_PREFIX) {
         return Err(ApiError::not_found("path"));

@@ -3,12 +3,14 @@
 
 mod accounts;
 mod apps;
+pub(crate) mod auth;
 mod consents;
 pub mod error;
 mod extract;
 mod inbox;
 mod operator;
 mod orders;
+mod publishing;
 mod shell;
 
 use std::sync::Arc;
@@ -46,6 +48,7 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .route("/inbox", get(inbox::list))
         .route("/inbox/{message_id}/read", post(inbox::mark_read))
         .route("/operator/audit", get(operator::audit))
+        .merge(publishing::routes())
         .fallback(|| async { ApiError::not_found("API route") });
     Router::new()
         .route("/", get(shell::index))
