@@ -3,6 +3,7 @@
 mod audit;
 pub mod build_apps;
 pub mod demo;
+pub mod publish;
 mod serve;
 
 use std::net::SocketAddr;
@@ -30,6 +31,15 @@ enum Command {
     Demo(ServeArgs),
     /// Print audit records of an app (with the host stopped).
     Audit(audit::AuditArgs),
+    /// Make an Ed25519 signing key for a department's packages.
+    Keygen(publish::KeygenArgs),
+    /// Sign a mini-app package, upload it to a host and submit it for review.
+    Publish(publish::PublishArgs),
+    /// Show an app's versions and what citizens are shown.
+    Status(publish::StatusArgs),
+    /// Operator commands: review queue, approve, reject, release, rollback.
+    #[command(subcommand)]
+    Operator(publish::OperatorCommand),
 }
 
 /// Where to listen, where the state is and where the apps are.
@@ -71,6 +81,10 @@ pub fn main() -> ExitCode {
             build_apps::build(&args.apps, &build_apps::target_dir()).map(|_| ())
         }
         Command::Audit(args) => audit::print(args),
+        Command::Keygen(args) => publish::keygen(args),
+        Command::Publish(args) => runtime().block_on(publish::publish(args)),
+        Command::Status(args) => runtime().block_on(publish::status(args)),
+        Command::Operator(command) => runtime().block_on(publish::operator(command)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

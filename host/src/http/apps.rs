@@ -138,8 +138,16 @@ pub(super) async fn forward(
     let response = platform
         .call_app(&app, Some(&who.citizen.id), app_request)
         .await?;
-    Ok(into_http(response, &app.manifest.id))
+    let mut response = into_http(response, &app.manifest.id);
+    if let Ok(version) = HeaderValue::from_str(&app.manifest.version) {
+        response.headers_mut().insert(RELEASE_HEADER, version);
+    }
+    Ok(response)
 }
+
+/// Response header naming the release (version) that answered, so that a
+/// department can tell which version a citizen got in a gray release.
+pub(crate) const RELEASE_HEADER: &str = "x-cityhost-release";
 
 fn method(method: &axum::http::Method) -> ApiResult<Method> {
     Ok(match method.as_str() {

@@ -9,5 +9,6 @@
 mod accounts;
 mod apps;
 mod audit;
+mod publishing;
 mod sandbox;
 mod support;
