@@ -82,15 +82,15 @@ impl ReleaseSet {
     /// release. Without a citizen, the stable release.
     pub fn select(&self, app_id: &str, openid: Option<&str>) -> Option<Arc<App>> {
         if let Some(openid) = openid {
-            if let Some((app, testers)) = &self.trial {
-                if testers.contains(openid) {
-                    return Some(app.clone());
-                }
+            if let Some((app, testers)) = &self.trial
+                && testers.contains(openid)
+            {
+                return Some(app.clone());
             }
-            if let Some((app, percent)) = &self.gray {
-                if gray_bucket(app_id, openid) < *percent {
-                    return Some(app.clone());
-                }
+            if let Some((app, percent)) = &self.gray
+                && gray_bucket(app_id, openid) < *percent
+            {
+                return Some(app.clone());
             }
         }
         self.stable.clone()

@@ -4,6 +4,7 @@ mod audit;
 pub mod build_apps;
 pub mod demo;
 pub mod publish;
+pub mod scaffold;
 mod serve;
 
 use std::net::SocketAddr;
@@ -31,6 +32,10 @@ enum Command {
     Demo(ServeArgs),
     /// Print audit records of an app (with the host stopped).
     Audit(audit::AuditArgs),
+    /// Create a new mini-app crate from the template.
+    New(scaffold::NewArgs),
+    /// Build a mini-app crate for wasm32-wasip2 and check it as the host would.
+    Build(scaffold::BuildOneArgs),
     /// Make an Ed25519 signing key for a department's packages.
     Keygen(publish::KeygenArgs),
     /// Sign a mini-app package, upload it to a host and submit it for review.
@@ -81,6 +86,8 @@ pub fn main() -> ExitCode {
             build_apps::build(&args.apps, &build_apps::target_dir()).map(|_| ())
         }
         Command::Audit(args) => audit::print(args),
+        Command::New(args) => scaffold::new(args),
+        Command::Build(args) => scaffold::build(&args).map(|_| ()),
         Command::Keygen(args) => publish::keygen(args),
         Command::Publish(args) => runtime().block_on(publish::publish(args)),
         Command::Status(args) => runtime().block_on(publish::status(args)),

@@ -227,7 +227,7 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
 
 fn print_versions(status: &Value) {
     let plan = &status["plan"];
-    println!("{:<12} {:<12} {}", "VERSION", "STATE", "NOTE");
+    println!("{:<12} {:<12} NOTE", "VERSION", "STATE");
     for v in status["versions"].as_array().into_iter().flatten() {
         let version = v["version"].as_str().unwrap_or_default();
         let mut note = v["reason"].as_str().unwrap_or_default().to_string();
@@ -271,7 +271,7 @@ pub async fn operator(command: OperatorCommand) -> anyhow::Result<()> {
             let queue = Client::new(&remote)
                 .send(reqwest::Method::GET, "/api/operator/review", None)
                 .await?;
-            println!("{:<24} {:<12} {}", "APP", "VERSION", "DEPARTMENT");
+            println!("{:<24} {:<12} DEPARTMENT", "APP", "VERSION");
             for v in queue.as_array().into_iter().flatten() {
                 println!(
                     "{:<24} {:<12} {}",

@@ -80,13 +80,12 @@ impl Platform {
             .into_iter()
             .filter_map(|v| semver::Version::parse(&v.version).ok())
             .max()
+            && version <= latest
         {
-            if version <= latest {
-                return Err(PublishError::VersionNotIncreasing {
-                    version: manifest.version,
-                    latest: latest.to_string(),
-                });
-            }
+            return Err(PublishError::VersionNotIncreasing {
+                version: manifest.version,
+                latest: latest.to_string(),
+            });
         }
         let sha256 = hex::encode(Sha256::digest(&package.component));
         publishing
@@ -220,13 +219,17 @@ impl Platform {
                 plan.history.push(previous);
             }
             plan.stable = Some(version.to_string());
-            plan.gray = None;
+            if let Some(gray) = plan.gray.take()
+                && gray.version != version
+            {
+                self.set_state(app_id, &gray.version, VersionState::Superseded)?;
+            }
         } else {
-            if let Some(gray) = &plan.gray {
-                if gray.version != version {
-                    // A newer gray release replaces an older one.
-                    self.set_state(app_id, &gray.version.clone(), VersionState::Approved)?;
-                }
+            if let Some(gray) = &plan.gray
+                && gray.version != version
+            {
+                // A newer gray release replaces an older one.
+                self.set_state(app_id, &gray.version.clone(), VersionState::Approved)?;
             }
             plan.gray = Some(GrayRelease {
                 version: version.to_string(),
@@ -408,7 +411,9 @@ impl Platform {
     }
 }
 
-fn check_caps(manifest: &Manifest, caps: &OperatorCaps) -> Result<(), PublishError> {
+/// Checks that each `[limits]` value of `manifest` is above zero and within
+/// `caps`.
+pub fn check_caps(manifest: &Manifest, caps: &OperatorCaps) -> Result<(), PublishError> {
     let limits = &manifest.limits;
     let checks = [
         ("limits.memory-mib", limits.memory_mib, caps.memory_mib),
