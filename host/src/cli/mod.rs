@@ -3,6 +3,7 @@
 mod audit;
 pub mod build_apps;
 pub mod demo;
+pub mod dev;
 pub mod publish;
 pub mod scaffold;
 mod serve;
@@ -36,6 +37,9 @@ enum Command {
     New(scaffold::NewArgs),
     /// Build a mini-app crate for wasm32-wasip2 and check it as the host would.
     Build(scaffold::BuildOneArgs),
+    /// Serve the mini-app crate in a directory on a local host with demo
+    /// citizens, reloading it when its sources change.
+    Dev(dev::DevArgs),
     /// Make an Ed25519 signing key for a department's packages.
     Keygen(publish::KeygenArgs),
     /// Sign a mini-app package, upload it to a host and submit it for review.
@@ -88,6 +92,7 @@ pub fn main() -> ExitCode {
         Command::Audit(args) => audit::print(args),
         Command::New(args) => scaffold::new(args),
         Command::Build(args) => scaffold::build(&args).map(|_| ()),
+        Command::Dev(args) => runtime().block_on(dev::dev(args)),
         Command::Keygen(args) => publish::keygen(args),
         Command::Publish(args) => runtime().block_on(publish::publish(args)),
         Command::Status(args) => runtime().block_on(publish::status(args)),
