@@ -187,10 +187,7 @@ pub async fn publish(args: PublishArgs) -> anyhow::Result<()> {
             Some(serde_json::to_value(package.to_upload())?),
         )
         .await?;
-    eprintln!(
-        "      uploaded: {} {} is {}",
-        record["app_id"], record["version"], record["state"]
-    );
+    eprintln!("      uploaded: {}", describe(&record));
     if !args.no_submit {
         eprintln!("[3/3] submitting for review");
         let record = client
@@ -203,12 +200,20 @@ pub async fn publish(args: PublishArgs) -> anyhow::Result<()> {
                 Some(json!({})),
             )
             .await?;
-        eprintln!(
-            "      {} {} is {}",
-            record["app_id"], record["version"], record["state"]
-        );
+        eprintln!("      {}", describe(&record));
     }
     Ok(())
+}
+
+/// "hello 0.2.0 is in_review" for a version record.
+fn describe(record: &Value) -> String {
+    let field = |name: &str| record[name].as_str().unwrap_or_default().to_string();
+    format!(
+        "{} {} is {}",
+        field("app_id"),
+        field("version"),
+        field("state")
+    )
 }
 
 /// Prints an app's versions and release plan.
@@ -293,7 +298,7 @@ pub async fn operator(command: OperatorCommand) -> anyhow::Result<()> {
                     Some(json!({})),
                 )
                 .await?;
-            println!("{app} {version} is {}", r["state"]);
+            println!("{}", describe(&r));
         }
         OperatorCommand::Reject {
             remote,
@@ -308,7 +313,7 @@ pub async fn operator(command: OperatorCommand) -> anyhow::Result<()> {
                     Some(json!({"reason": reason})),
                 )
                 .await?;
-            println!("{app} {version} is {}", r["state"]);
+            println!("{}", describe(&r));
         }
         OperatorCommand::Release {
             remote,
