@@ -25,6 +25,9 @@ pub struct NewArgs {
     /// Your department's division code.
     #[arg(long, default_value = "3301")]
     pub division: String,
+    /// Directory to create the crate in.
+    #[arg(long, default_value = ".")]
+    pub into: PathBuf,
     /// Path of the `cityhost-sdk` crate (default: the SDK this host was
     /// built with).
     #[arg(long)]
@@ -47,7 +50,7 @@ pub fn new(args: NewArgs) -> anyhow::Result<()> {
             args.name
         );
     }
-    let dir = PathBuf::from(&args.name);
+    let dir = args.into.join(&args.name);
     if dir.exists() {
         bail!("{} exists already", dir.display());
     }
@@ -143,8 +146,37 @@ mod tests {
         "created {}: cityhost.toml, Cargo.toml, src/lib.rs",
         dir.display()
     );
-    println!("next: cd {} && cityhost build", args.name);
+    println!("next: cd {} && cityhost build", dir.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_writes_a_crate_the_host_accepts() {
+        let parent = tempfile::tempdir().unwrap();
+        let args = |name: &str| NewArgs {
+            name: name.into(),
+            department: "杭州市数据资源管理局".into(),
+            division: "3301".into(),
+            into: parent.path().to_path_buf(),
+            sdk: None,
+        };
+        new(args("my-service")).unwrap();
+        let dir = parent.path().join("my-service");
+        let manifest = Manifest::load(&dir.join(MANIFEST_FILE)).unwrap();
+        assert_eq!(manifest.id, "my-service");
+        let cargo = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+        assert!(cargo.contains("name = \"my-service\""));
+        assert!(cargo.contains("cityhost-sdk = { path = \"/"), "{cargo}");
+        let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
+        assert!(lib.contains("export_app!") && lib.contains("#[test]"));
+        // Not over an existing directory, nor with a bad id.
+        assert!(new(args("my-service")).is_err());
+        assert!(new(args("My_Service")).is_err());
+    }
 }
 
 /// Builds the crate in `args.dir` for `wasm32-wasip2` (release profile) and
