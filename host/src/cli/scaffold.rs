@@ -150,35 +150,6 @@ mod tests {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn new_writes_a_crate_the_host_accepts() {
-        let parent = tempfile::tempdir().unwrap();
-        let args = |name: &str| NewArgs {
-            name: name.into(),
-            department: "杭州市数据资源管理局".into(),
-            division: "3301".into(),
-            into: parent.path().to_path_buf(),
-            sdk: None,
-        };
-        new(args("my-service")).unwrap();
-        let dir = parent.path().join("my-service");
-        let manifest = Manifest::load(&dir.join(MANIFEST_FILE)).unwrap();
-        assert_eq!(manifest.id, "my-service");
-        let cargo = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
-        assert!(cargo.contains("name = \"my-service\""));
-        assert!(cargo.contains("cityhost-sdk = { path = \"/"), "{cargo}");
-        let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
-        assert!(lib.contains("export_app!") && lib.contains("#[test]"));
-        // Not over an existing directory, nor with a bad id.
-        assert!(new(args("my-service")).is_err());
-        assert!(new(args("My_Service")).is_err());
-    }
-}
-
 /// Builds the crate in `args.dir` for `wasm32-wasip2` (release profile) and
 /// checks the component against the manifest; returns the component's path.
 pub fn build(args: &BuildOneArgs) -> anyhow::Result<PathBuf> {
@@ -242,4 +213,33 @@ fn tempfile_dir() -> anyhow::Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("cityhost-check-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_writes_a_crate_the_host_accepts() {
+        let parent = tempfile::tempdir().unwrap();
+        let args = |name: &str| NewArgs {
+            name: name.into(),
+            department: "杭州市数据资源管理局".into(),
+            division: "3301".into(),
+            into: parent.path().to_path_buf(),
+            sdk: None,
+        };
+        new(args("my-service")).unwrap();
+        let dir = parent.path().join("my-service");
+        let manifest = Manifest::load(&dir.join(MANIFEST_FILE)).unwrap();
+        assert_eq!(manifest.id, "my-service");
+        let cargo = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+        assert!(cargo.contains("name = \"my-service\""));
+        assert!(cargo.contains("cityhost-sdk = { path = \"/"), "{cargo}");
+        let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
+        assert!(lib.contains("export_app!") && lib.contains("#[test]"));
+        // Not over an existing directory, nor with a bad id.
+        assert!(new(args("my-service")).is_err());
+        assert!(new(args("My_Service")).is_err());
+    }
 }
