@@ -34,6 +34,7 @@ pub mod manifest;
 pub mod notifications;
 pub mod payments;
 pub mod platform;
+pub mod publishing;
 pub mod registry;
 pub mod runtime;
 pub mod store;

@@ -169,6 +169,8 @@ pub struct Dev {
     /// Template subscriptions accepted for demo citizens.
     #[serde(default)]
     pub subscriptions: Vec<DevSubscription>,
+    /// The department account the demo host creates to publish the app.
+    pub publisher: Option<DevPublisher>,
 }
 
 /// A subscription the demo host accepts for a demo citizen, as if they had
@@ -180,6 +182,22 @@ pub struct DevSubscription {
     pub citizen: String,
     /// Template id (declared in `[[notify.templates]]`).
     pub template: String,
+}
+
+// --- Publishing: the bundled app's department account -------------------
+
+/// `[dev.publisher]`: the department account under which `cityhost demo`
+/// (and `serve --apps`) publishes a bundled app through the publishing path.
+/// The name and division are the manifest's `[department]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DevPublisher {
+    /// The department's Unified Social Credit Code (GB 32100-2015).
+    pub uscc: String,
+    /// Contact person.
+    pub contact_name: String,
+    /// Contact phone.
+    pub contact_phone: String,
 }
 
 /// A parsed `cityhost.toml`.

@@ -22,6 +22,8 @@ use crate::identity::verification::RealName;
 use crate::notifications::Notifications;
 use crate::notifications::rate::RateCaps;
 use crate::payments::{PaymentPins, Payments};
+use crate::publishing::Publishing;
+use crate::publishing::operators::BOOTSTRAP_OPERATOR;
 use crate::registry::Registry;
 use crate::runtime::{Runtime, RuntimeConfig};
 use crate::store::Store;
@@ -52,6 +54,8 @@ pub struct Services {
     pub audit: AuditLog,
     /// Administrative divisions.
     pub directory: Directory,
+    /// Departments, operators, packages, versions and releases.
+    pub publishing: Publishing,
     /// The host's own population registry (an identity authority).
     pub population: PopulationRegistry,
     /// Real-name verification against the configured identity authority.
@@ -118,6 +122,7 @@ impl Services {
             notifications: Notifications::open(&store)?,
             storage: AppStorage::open(&store)?,
             audit: AuditLog::open(&store)?,
+            publishing: Publishing::open(&store, &keys.session)?,
             directory,
             store,
         })
@@ -170,13 +175,15 @@ pub struct Platform {
     pub runtime: Runtime,
     /// Loaded apps.
     pub registry: Registry,
-    /// Bearer token for the operator API, from `data_dir/operator-token`.
+    /// Bearer token of the bootstrap operator, from `data_dir/operator-token`.
     pub operator_token: String,
 }
 
 impl Platform {
-    /// Opens the data directory (creating what is missing) and starts the
-    /// runtime. No apps are loaded yet (see [`Registry`]).
+    /// Opens the data directory (creating what is missing), starts the
+    /// runtime, creates the bootstrap operator at first start (token in
+    /// `data_dir/operator-token`) and restores every app's published
+    /// releases into the [`Registry`].
     pub fn open(config: &HostConfig) -> anyhow::Result<Arc<Self>> {
         create_private_dir(&config.data_dir)?;
         let keys = HostKeys::load_or_create(&config.data_dir)?;
@@ -186,49 +193,21 @@ impl Platform {
         let services = Arc::new(services);
         let runtime = Runtime::new(&config.runtime, &config.data_dir.join("cache"))?;
         let operator_token = crate::identity::keys::operator_token(&config.data_dir)?;
-        Ok(Arc::new(Self {
+        let operators = &services.publishing.operators;
+        if operators.is_empty() {
+            operators.add_with_token(BOOTSTRAP_OPERATOR, &operator_token)?;
+            tracing::info!(
+                token_file = %config.data_dir.join("operator-token").display(),
+                "created the bootstrap operator"
+            );
+        }
+        let platform = Arc::new(Self {
             services,
             runtime,
             registry: Registry::default(),
             operator_token,
-        }))
-    }
-}
-
-impl Platform {
-    /// Loads every app directory in `app_dirs` with its component from
-    /// `components_dir` into the registry. An app that fails to load is
-    /// logged with the reason and left out; the others are served.
-    /// Returns the failures.
-    pub fn load_apps(
-        &self,
-        app_dirs: &[PathBuf],
-        components_dir: &std::path::Path,
-    ) -> Vec<(PathBuf, crate::registry::AppLoadError)> {
-        let mut failures = Vec::new();
-        for dir in app_dirs {
-            match crate::registry::load_app_dir(
-                &self.runtime,
-                &self.services.directory,
-                dir,
-                components_dir,
-            ) {
-                Ok(app) => {
-                    tracing::info!(
-                        app = %app.manifest.id,
-                        version = %app.manifest.version,
-                        digest = %&app.component.digest[..12],
-                        cached = app.component.from_cache,
-                        "loaded mini-app"
-                    );
-                    self.registry.install(app);
-                }
-                Err(e) => {
-                    tracing::error!(dir = %dir.display(), error = %e, "mini-app not loaded");
-                    failures.push((dir.clone(), e));
-                }
-            }
-        }
-        failures
+        });
+        platform.restore_releases();
+        Ok(platform)
     }
 }

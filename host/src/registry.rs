@@ -1,5 +1,8 @@
-//! The apps the host serves: each a validated manifest, its department's
-//! place in the directory, and its compiled component.
+//! The apps the host serves: per app, the releases citizens see (stable,
+//! gray, trial; see [`ReleaseSet`]), each a validated manifest, its
+//! department's place in the directory, and its compiled component. The
+//! publishing service (`publishing`) decides the sets; this module holds
+//! them for the request path.
 //!
 //! Apps are found in an apps directory (each sub-directory with a
 //! `cityhost.toml`) and their components in a components directory, named
@@ -7,12 +10,13 @@
 //! `utility_bills.wasm`, as cargo names a `cdylib` built for
 //! `wasm32-wasip2`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use crate::directory::{Directory, Division};
 use crate::manifest::Manifest;
+use crate::publishing::versions::gray_bucket;
 use crate::runtime::{LoadedComponent, Runtime};
 
 /// Name of the manifest file in an app's directory.
@@ -26,7 +30,8 @@ pub struct App {
     pub division_path: Vec<Division>,
     /// The compiled component.
     pub component: LoadedComponent,
-    /// The directory the manifest came from (for seed files).
+    /// The directory the manifest came from (for demo seed files); empty
+    /// for a package uploaded over the API.
     pub source_dir: PathBuf,
 }
 
@@ -57,17 +62,82 @@ pub enum AppLoadError {
     Store(#[from] crate::store::StoreError),
 }
 
-/// The loaded apps, by id. Replacing an app takes effect for the next
+/// What one app's citizens are shown: the stable release, a gray release
+/// to a share of citizens, and a trial version for listed testers. Each is
+/// a compiled [`App`]; swapping a set takes effect for the next request.
+#[derive(Default, Clone)]
+pub struct ReleaseSet {
+    /// The release everyone else sees.
+    pub stable: Option<Arc<App>>,
+    /// A gray release and its percentage (1–99).
+    pub gray: Option<(Arc<App>, u8)>,
+    /// A trial version and its testers' openids.
+    pub trial: Option<(Arc<App>, BTreeSet<String>)>,
+}
+
+impl ReleaseSet {
+    /// The release a citizen with `openid` sees: the trial version for a
+    /// listed tester, the gray release when the citizen's
+    /// [`gray_bucket`] is below its percentage, otherwise the stable
+    /// release. Without a citizen, the stable release.
+    pub fn select(&self, app_id: &str, openid: Option<&str>) -> Option<Arc<App>> {
+        if let Some(openid) = openid {
+            if let Some((app, testers)) = &self.trial
+                && testers.contains(openid)
+            {
+                return Some(app.clone());
+            }
+            if let Some((app, percent)) = &self.gray
+                && gray_bucket(app_id, openid) < *percent
+            {
+                return Some(app.clone());
+            }
+        }
+        self.stable.clone()
+    }
+}
+
+/// The apps' release sets, by id. Replacing a set takes effect for the next
 /// request; requests already running keep the `Arc<App>` they started with.
 #[derive(Default)]
 pub struct Registry {
-    apps: RwLock<BTreeMap<String, Arc<App>>>,
+    apps: RwLock<BTreeMap<String, Arc<ReleaseSet>>>,
+    source_dirs: RwLock<BTreeMap<String, PathBuf>>,
 }
 
 impl Registry {
-    /// The app with this id.
+    /// Remembers where a bundled app's files (demo seeds) are.
+    pub fn set_source_dir(&self, id: &str, dir: &Path) {
+        self.source_dirs
+            .write()
+            .expect("registry lock")
+            .insert(id.to_string(), dir.to_path_buf());
+    }
+
+    /// Where a bundled app's files are; empty for an uploaded app.
+    pub fn source_dir(&self, id: &str) -> PathBuf {
+        self.source_dirs
+            .read()
+            .expect("registry lock")
+            .get(id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The stable release of the app with this id.
     pub fn get(&self, id: &str) -> Option<Arc<App>> {
+        self.set(id)?.stable.clone()
+    }
+
+    /// The app's release set.
+    pub fn set(&self, id: &str) -> Option<Arc<ReleaseSet>> {
         self.apps.read().expect("registry lock").get(id).cloned()
+    }
+
+    /// The release the citizen with `openid` (this app's openid) sees; see
+    /// [`ReleaseSet::select`].
+    pub fn select(&self, id: &str, openid: Option<&str>) -> Option<Arc<App>> {
+        self.set(id)?.select(id, openid)
     }
 
     /// The app's display name and department name, for lists that outlive
@@ -83,24 +153,38 @@ impl Registry {
         }
     }
 
-    /// Every app, by id.
+    /// The stable release of every app that has one, by id.
     pub fn list(&self) -> Vec<Arc<App>> {
         self.apps
             .read()
             .expect("registry lock")
             .values()
-            .cloned()
+            .filter_map(|set| set.stable.clone())
             .collect()
     }
 
-    /// Adds or replaces an app.
+    /// Makes `app` the stable release of its app id, keeping any gray and
+    /// trial release.
     pub fn install(&self, app: App) -> Arc<App> {
         let app = Arc::new(app);
-        self.apps
-            .write()
-            .expect("registry lock")
-            .insert(app.manifest.id.clone(), app.clone());
+        let mut apps = self.apps.write().expect("registry lock");
+        let mut set = apps
+            .get(&app.manifest.id)
+            .map(|s| ReleaseSet::clone(s))
+            .unwrap_or_default();
+        set.stable = Some(app.clone());
+        apps.insert(app.manifest.id.clone(), Arc::new(set));
         app
+    }
+
+    /// Replaces the app's release set (an empty set removes the app).
+    pub fn replace(&self, id: &str, set: ReleaseSet) {
+        let mut apps = self.apps.write().expect("registry lock");
+        if set.stable.is_none() && set.gray.is_none() && set.trial.is_none() {
+            apps.remove(id);
+        } else {
+            apps.insert(id.to_string(), Arc::new(set));
+        }
     }
 }
 

@@ -106,6 +106,24 @@ pub mod trees {
     pub const POPULATION: &str = "population";
     /// `citizen_id` → real-name mismatches in the current window (JSON).
     pub const VERIFY_FAILURES: &str = "verify_failures";
+
+    // Publishing.
+    /// Unified Social Credit Code → department account (JSON).
+    pub const DEPARTMENTS: &str = "departments";
+    /// app id → owning department's Unified Social Credit Code.
+    pub const APP_OWNERS: &str = "app_owners";
+    /// token id (`jti`) → department token record (JSON).
+    pub const DEPARTMENT_TOKENS: &str = "department_tokens";
+    /// operator name → operator (JSON, token stored as SHA-256).
+    pub const OPERATORS: &str = "operators";
+    /// `time (u64 BE ns) seq (u64 BE)` → operator action (JSON).
+    pub const OPERATOR_ACTIONS: &str = "operator_actions";
+    /// `app_id \0 version` → version record (JSON).
+    pub const APP_VERSIONS: &str = "app_versions";
+    /// hex SHA-256 → component bytes.
+    pub const PACKAGES: &str = "packages";
+    /// `app_id` → release plan (JSON).
+    pub const APP_RELEASES: &str = "app_releases";
 }
 
 /// The opened database. Cheap to clone (sled handles are reference counted).

@@ -129,6 +129,12 @@ async fn seed_app(platform: &Arc<Platform>, app: &Arc<App>) -> anyhow::Result<()
     if !storage.is_empty(&app.manifest.id)? {
         return Ok(());
     }
+    // Only bundled apps have their seed files at hand (an app uploaded as a
+    // package has no source directory).
+    let bundled = !app.source_dir.as_os_str().is_empty();
+    if !bundled {
+        return Ok(());
+    }
     if let Some(file) = &dev.storage_seed {
         let path = app.source_dir.join(file);
         let text = std::fs::read_to_string(&path)

@@ -3,8 +3,11 @@
 mod audit;
 pub mod build_apps;
 pub mod demo;
+pub mod dev;
 mod identity;
 mod ledger;
+pub mod publish;
+pub mod scaffold;
 mod serve;
 
 use std::net::SocketAddr;
@@ -42,6 +45,22 @@ enum Command {
     /// Rotate the ID-token signing key (safe while the host runs; the old
     /// public key stays published until its tokens have expired).
     RotateIdKey(identity::RotateArgs),
+    /// Create a new mini-app crate from the template.
+    New(scaffold::NewArgs),
+    /// Build a mini-app crate for wasm32-wasip2 and check it as the host would.
+    Build(scaffold::BuildOneArgs),
+    /// Serve the mini-app crate in a directory on a local host with demo
+    /// citizens, reloading it when its sources change.
+    Dev(dev::DevArgs),
+    /// Make an Ed25519 signing key for a department's packages.
+    Keygen(publish::KeygenArgs),
+    /// Sign a mini-app package, upload it to a host and submit it for review.
+    Publish(publish::PublishArgs),
+    /// Show an app's versions and what citizens are shown.
+    Status(publish::StatusArgs),
+    /// Operator commands: review queue, approve, reject, release, rollback.
+    #[command(subcommand)]
+    Operator(publish::OperatorCommand),
 }
 
 /// Where to listen, where the state is and where the apps are.
@@ -102,6 +121,13 @@ pub fn main() -> ExitCode {
         Command::Ledger(args) => ledger::run(args),
         Command::ImportPopulation(args) => identity::import_population(args),
         Command::RotateIdKey(args) => identity::rotate_id_key(args),
+        Command::New(args) => scaffold::new(args),
+        Command::Build(args) => scaffold::build(&args).map(|_| ()),
+        Command::Dev(args) => runtime().block_on(dev::dev(args)),
+        Command::Keygen(args) => publish::keygen(args),
+        Command::Publish(args) => runtime().block_on(publish::publish(args)),
+        Command::Status(args) => runtime().block_on(publish::status(args)),
+        Command::Operator(command) => runtime().block_on(publish::operator(command)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -109,9 +109,15 @@ pub(super) async fn forward(
         Some((id, path)) => (id, format!("/{path}")),
         None => (rest, "/".to_string()),
     };
-    let app = platform
+    // The release this citizen sees (stable, gray or trial), chosen once:
+    // the request finishes on it even if a new release lands meanwhile.
+    let releases = platform
         .registry
-        .get(app_id)
+        .set(app_id)
+        .ok_or_else(|| ApiError::not_found("app"))?;
+    let openid = platform.services.openids.openid(app_id, &who.citizen.id)?;
+    let app = releases
+        .select(app_id, Some(&openid))
         .ok_or_else(|| ApiError::not_found("app"))?;
     if app_path.starts_with(EVENT_PATH_PREFIX) {
         return Err(ApiError::not_found("path"));
@@ -146,8 +152,16 @@ pub(super) async fn forward(
     let response = platform
         .call_app(&app, Some(&who.citizen.id), app_request)
         .await?;
-    Ok(into_http(response, &app.manifest.id))
+    let mut response = into_http(response, &app.manifest.id);
+    if let Ok(version) = HeaderValue::from_str(&app.manifest.version) {
+        response.headers_mut().insert(RELEASE_HEADER, version);
+    }
+    Ok(response)
 }
+
+/// Response header naming the release (version) that answered, so that a
+/// department can tell which version a citizen got in a gray release.
+pub(crate) const RELEASE_HEADER: &str = "x-cityhost-release";
 
 fn method(method: &axum::http::Method) -> ApiResult<Method> {
     Ok(match method.as_str() {

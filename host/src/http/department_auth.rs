@@ -1,35 +1,47 @@
-//! Who may call the department API (`/api/departments/{department}/...`).
-//!
-//! One extractor guards every department route. It accepts the platform
-//! operator's bearer token (the operator may read any department's data);
-//! department API tokens plug in here, so that a department's token reads
-//! only its own department.
+//! Who may read a department's data through the department API
+//! (`/api/departments/{department}/...`, `{department}` being the name in
+//! its apps' manifests): a platform operator (any department), or a holder
+//! of that department's API token with the `statements` scope.
 
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
 use axum::http::request::Parts;
 
+use super::auth::{DepartmentAuth, OperatorAuth};
 use super::error::ApiError;
 use crate::platform::Platform;
+use crate::publishing::tokens::TokenScope;
 
-/// An authenticated caller of the department API.
-pub(crate) struct DepartmentCaller {
-    /// `None`: the operator, who may read every department.
-    department: Option<String>,
+/// An authenticated caller of the department API (bearer token of an
+/// operator or of a department). Neither → 401.
+pub(crate) enum DepartmentCaller {
+    /// A platform operator: may read every department.
+    Operator,
+    /// A department's API token.
+    Department(DepartmentAuth),
 }
 
 impl DepartmentCaller {
-    /// Whether the caller may read `department`'s data; `403` otherwise.
+    /// Whether the caller may read the statements of the department named
+    /// `department`; `403` otherwise (another department's token, or a
+    /// token without the `statements` scope).
     pub(crate) fn may_read(&self, department: &str) -> Result<(), ApiError> {
-        match &self.department {
-            None => Ok(()),
-            Some(own) if own == department => Ok(()),
-            Some(_) => Err(ApiError::new(
-                axum::http::StatusCode::FORBIDDEN,
-                "forbidden",
-                "this token belongs to another department",
-            )),
+        match self {
+            DepartmentCaller::Operator => Ok(()),
+            DepartmentCaller::Department(auth) => {
+                auth.require(TokenScope::Statements)?;
+                if auth.department.name == department {
+                    Ok(())
+                } else {
+                    Err(ApiError::new(
+                        StatusCode::FORBIDDEN,
+                        "forbidden",
+                        "this token belongs to another department",
+                    ))
+                }
+            }
         }
     }
 }
@@ -41,7 +53,14 @@ impl FromRequestParts<Arc<Platform>> for DepartmentCaller {
         parts: &mut Parts,
         platform: &Arc<Platform>,
     ) -> Result<Self, ApiError> {
-        super::operator::authorize(platform, &parts.headers)?;
-        Ok(DepartmentCaller { department: None })
+        if OperatorAuth::from_request_parts(parts, platform)
+            .await
+            .is_ok()
+        {
+            return Ok(DepartmentCaller::Operator);
+        }
+        DepartmentAuth::from_request_parts(parts, platform)
+            .await
+            .map(DepartmentCaller::Department)
     }
 }

@@ -18,14 +18,14 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use serde::Serialize;
 
+use super::auth::OperatorAuth;
 use super::error::{ApiError, ApiResult};
 use super::extract::{JsonBody, SignedIn};
-use super::operator::authorize as require_operator;
 use crate::identity::authority::ImportReport;
 use crate::identity::id_tokens::Rotation;
 use crate::identity::verification::VerifyError;
@@ -131,9 +131,8 @@ pub(super) async fn jwks(State(platform): State<Arc<Platform>>) -> ApiResult<imp
 
 async fn rotate(
     State(platform): State<Arc<Platform>>,
-    headers: HeaderMap,
+    who: OperatorAuth,
 ) -> ApiResult<Json<Rotation>> {
-    require_operator(&platform, &headers)?;
     let rotation = platform.services.id_tokens.rotate().map_err(|e| {
         tracing::error!(error = %e, "rotating the ID-token key");
         ApiError::new(
@@ -143,6 +142,7 @@ async fn rotate(
         )
     })?;
     tracing::info!(new_kid = %rotation.new_kid, retired_kid = ?rotation.retired_kid, "rotated the ID-token signing key");
+    who.record(&platform, "id-key.rotate", &rotation.new_kid, "")?;
     Ok(Json(rotation))
 }
 
@@ -152,10 +152,15 @@ async fn rotate(
 /// population registry; the report lists refused rows by line.
 async fn import_population(
     State(platform): State<Arc<Platform>>,
-    headers: HeaderMap,
+    who: OperatorAuth,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<ImportReport>> {
-    require_operator(&platform, &headers)?;
+    who.record(
+        &platform,
+        "population.import",
+        "population",
+        &format!("{} bytes", body.len()),
+    )?;
     let services = platform.services.clone();
     let report = tokio::task::spawn_blocking(move || {
         services.population.import_csv(body.as_ref(), |code| {

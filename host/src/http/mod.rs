@@ -3,6 +3,7 @@
 
 mod accounts;
 mod apps;
+pub(crate) mod auth;
 mod consents;
 mod department_auth;
 pub mod error;
@@ -11,6 +12,7 @@ mod identity;
 mod notifications;
 mod operator;
 mod payments;
+mod publishing;
 mod shell;
 
 use std::sync::Arc;
@@ -46,6 +48,7 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .merge(payments::routes())
         .merge(notifications::routes())
         .merge(identity::api_routes())
+        .merge(publishing::routes())
         .fallback(|| async { ApiError::not_found("API route") });
     Router::new()
         .route("/", get(shell::index))

@@ -17,6 +17,7 @@ mod identity;
 mod no_id_number_in_logs;
 mod notifications;
 mod payments;
+mod publishing;
 mod sandbox;
 mod standard;
 mod support;

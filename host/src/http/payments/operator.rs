@@ -5,14 +5,14 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::blocking;
 use crate::error::ServiceError;
+use crate::http::auth::OperatorAuth;
 use crate::http::error::ApiResult;
 use crate::http::extract::JsonBody;
-use crate::http::operator::authorize;
 use crate::payments::Account;
 use crate::payments::ledger::Verification;
 use crate::platform::Platform;
@@ -36,10 +36,15 @@ pub(super) struct TopUpDone {
 /// Puts money onto a citizen's simulated bank card.
 pub(super) async fn top_up(
     State(platform): State<Arc<Platform>>,
-    headers: HeaderMap,
+    who: OperatorAuth,
     JsonBody(body): JsonBody<TopUp>,
 ) -> ApiResult<(StatusCode, Json<TopUpDone>)> {
-    authorize(&platform, &headers)?;
+    who.record(
+        &platform,
+        "ledger.topup",
+        "citizen card",
+        &format!("{} fen", body.amount_fen),
+    )?;
     let services = platform.services.clone();
     let done = blocking(move || {
         let citizen = services
@@ -62,9 +67,8 @@ pub(super) async fn top_up(
 /// `balanced`).
 pub(super) async fn verify(
     State(platform): State<Arc<Platform>>,
-    headers: HeaderMap,
+    _who: OperatorAuth,
 ) -> ApiResult<Json<serde_json::Value>> {
-    authorize(&platform, &headers)?;
     let services = platform.services.clone();
     let v: Verification = blocking(move || services.payments.ledger.verify()).await?;
     let mut body = serde_json::to_value(&v).unwrap_or_default();

@@ -1,0 +1,124 @@
+//! `cityhost dev`: a local host for the mini-app crate in a directory, with
+//! the demo citizens, the production sandbox limits, and a reload whenever
+//! the crate's sources change (rebuild, check, swap the release: the next
+//! request uses the new component).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use clap::Args;
+
+use super::scaffold::{BuildOneArgs, build};
+use crate::manifest::Manifest;
+use crate::platform::{HostConfig, Platform};
+use crate::registry::{MANIFEST_FILE, load_app};
+
+/// How often the sources are looked at for changes.
+const WATCH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// `cityhost dev`.
+#[derive(Args)]
+pub struct DevArgs {
+    /// The mini-app crate.
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Data directory of the local host.
+    #[arg(long, default_value = "target/cityhost-dev")]
+    pub data: PathBuf,
+}
+
+/// Builds the app, serves it with the demo citizens and reloads it on change.
+pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
+    let build_args = BuildOneArgs {
+        dir: args.dir.clone(),
+    };
+    let platform = Platform::open(&HostConfig {
+        identity: crate::platform::IdentityConfig {
+            public_url: Some(format!("http://{}", args.bind)),
+            ..Default::default()
+        },
+        ..HostConfig::new(args.data.clone())
+    })
+    .with_context(|| format!("opening {}", args.data.display()))?;
+    let component = tokio::task::block_in_place(|| build(&build_args))?;
+    install(&platform, &args.dir, &component)?;
+    super::demo::seed(&platform).await?;
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("binding {}", args.bind))?;
+    println!(
+        "dev host at http://{} (demo citizens, password {}):",
+        listener.local_addr()?,
+        super::demo::DEMO_PASSWORD
+    );
+    for citizen in super::demo::DEMO_CITIZENS {
+        println!("  {} {}", citizen.phone, citizen.name);
+    }
+    println!("watching {} for changes", args.dir.join("src").display());
+    tokio::spawn(watch(platform.clone(), args.dir.clone(), build_args));
+    crate::http::serve(listener, platform).await?;
+    Ok(())
+}
+
+fn install(platform: &Platform, dir: &Path, component: &Path) -> anyhow::Result<()> {
+    let manifest = Manifest::load(&dir.join(MANIFEST_FILE))?;
+    let bytes = std::fs::read(component)?;
+    let app = load_app(
+        &platform.runtime,
+        &platform.services.directory,
+        manifest,
+        &bytes,
+        dir,
+    )?;
+    tracing::info!(app = %app.manifest.id, version = %app.manifest.version, "mini-app (re)loaded");
+    platform.registry.install(app);
+    Ok(())
+}
+
+async fn watch(platform: Arc<Platform>, dir: PathBuf, build_args: BuildOneArgs) {
+    let mut last = newest_change(&dir);
+    loop {
+        tokio::time::sleep(WATCH_INTERVAL).await;
+        let now = newest_change(&dir);
+        if now == last {
+            continue;
+        }
+        last = now;
+        let result = tokio::task::block_in_place(|| {
+            build(&build_args).and_then(|component| install(&platform, &dir, &component))
+        });
+        if let Err(e) = result {
+            // The previous build keeps serving.
+            eprintln!("not reloaded: {e:#}");
+        }
+    }
+}
+
+/// Latest modification time under `src/` and of the manifest and `Cargo.toml`.
+fn newest_change(dir: &Path) -> Option<SystemTime> {
+    let mut newest = None;
+    let mut stack = vec![
+        dir.join("src"),
+        dir.join(MANIFEST_FILE),
+        dir.join("Cargo.toml"),
+    ];
+    while let Some(path) = stack.pop() {
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            if let Ok(entries) = std::fs::read_dir(&path) {
+                stack.extend(entries.filter_map(|e| e.ok().map(|e| e.path())));
+            }
+        } else if let Ok(modified) = meta.modified() {
+            newest = newest.max(Some(modified));
+        }
+    }
+    newest
+}

@@ -1,0 +1,199 @@
+//! Publishing the mini-apps shipped with the host (`cityhost demo`,
+//! `cityhost serve --apps DIR`) through the same path as a department's
+//! upload: a department account per app (from the manifest's `[department]`
+//! and `[dev.publisher]`), a signing key, a signed package, the upload
+//! checks, review and a full release.
+//!
+//! The host signs bundled packages with a key derived from its session key
+//! (HMAC-SHA256 with a fixed label) and registers it for each bundled
+//! department; review and release are logged as operator `bootstrap`.
+//! A version already published with the same bytes is left as it is; a
+//! version published with other bytes is refused (bump the version).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use base64::Engine as _;
+use ed25519_dalek::SigningKey;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+
+use super::PublishError;
+use super::departments::NewDepartment;
+use super::lifecycle::Decision;
+use super::package::Package;
+use super::uscc::Uscc;
+use super::versions::VersionState;
+use crate::error::ServiceError;
+use crate::manifest::{Manifest, ManifestError};
+use crate::platform::Platform;
+use crate::registry::{App, MANIFEST_FILE};
+
+/// The operator name under which bundled apps are reviewed and released.
+pub const BOOTSTRAP_REVIEWER: &str = "bootstrap";
+
+/// Why a bundled app was not published.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    /// The manifest is missing or invalid.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    /// The manifest has no `[dev.publisher]`.
+    #[error("manifest has no [dev.publisher] section (uscc, contact-name, contact-phone)")]
+    NoPublisher,
+    /// The component file is missing.
+    #[error(
+        "component {path} not found ({reason}); build the mini-apps first (cityhost build-apps)"
+    )]
+    MissingComponent {
+        /// Where it was looked for.
+        path: String,
+        /// The I/O error.
+        reason: String,
+    },
+    /// The same version was published before with other bytes.
+    #[error("version {0} was published before with other bytes; bump the version in cityhost.toml")]
+    ChangedWithoutNewVersion(String),
+    /// The package was refused.
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+    /// The department account could not be created or updated.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+/// The key the host signs bundled packages with.
+pub fn bundled_signing_key(session_key: &[u8; 32]) -> SigningKey {
+    let mut mac = Hmac::<Sha256>::new_from_slice(session_key).expect("HMAC takes any key");
+    mac.update(b"cityhost bundled mini-app signing key v1");
+    SigningKey::from_bytes(&mac.finalize().into_bytes().into())
+}
+
+impl Platform {
+    /// Publishes the app in `dir` (its `cityhost.toml`) with its component
+    /// from `components_dir`; returns its stable release.
+    pub fn publish_bundled(
+        &self,
+        dir: &Path,
+        components_dir: &Path,
+    ) -> Result<Arc<App>, BundleError> {
+        let text = std::fs::read_to_string(dir.join(MANIFEST_FILE)).map_err(|source| {
+            ManifestError::Io {
+                path: dir.join(MANIFEST_FILE).display().to_string(),
+                source,
+            }
+        })?;
+        let manifest = Manifest::parse(&text)?;
+        let path = components_dir.join(format!("{}.wasm", manifest.id.replace('-', "_")));
+        let bytes = std::fs::read(&path).map_err(|e| BundleError::MissingComponent {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let publisher = manifest
+            .dev
+            .publisher
+            .clone()
+            .ok_or(BundleError::NoPublisher)?;
+        let publishing = &self.services.publishing;
+        let uscc = Uscc::parse(&publisher.uscc)
+            .map_err(|e| ServiceError::invalid("dev.publisher.uscc", e.to_string()))?;
+        if publishing.departments.get(uscc.as_str())?.is_none() {
+            publishing.departments.create(
+                NewDepartment {
+                    name: manifest.department.name.clone(),
+                    uscc: uscc.to_string(),
+                    division: manifest.department.division.clone(),
+                    contact_name: publisher.contact_name.clone(),
+                    contact_phone: publisher.contact_phone.clone(),
+                    apps: vec![manifest.id.clone()],
+                },
+                &self.services.directory,
+            )?;
+            publishing.operators.record(
+                BOOTSTRAP_REVIEWER,
+                "department.create",
+                uscc.as_str(),
+                &manifest.department.name,
+            )?;
+        }
+        publishing
+            .departments
+            .assign_app(uscc.as_str(), &manifest.id)?;
+        let key = &publishing.bundled_key;
+        let public =
+            base64::engine::general_purpose::STANDARD.encode(key.verifying_key().to_bytes());
+        let department = {
+            publishing.departments.add_key(uscc.as_str(), &public)?;
+            publishing
+                .departments
+                .get(uscc.as_str())?
+                .ok_or(ServiceError::NotFound("department"))?
+        };
+        self.registry.set_source_dir(&manifest.id, dir);
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        match publishing.versions.get(&manifest.id, &manifest.version)? {
+            Some(existing) if existing.component_sha256 != sha256 => {
+                return Err(BundleError::ChangedWithoutNewVersion(manifest.version));
+            }
+            Some(existing) if existing.state == VersionState::Released => {}
+            Some(_) => {
+                // Published earlier but not released: finish the way.
+                self.finish_bundled(&manifest)?;
+            }
+            None => {
+                let package = Package::sign(key, &manifest.id, &manifest.version, text, bytes);
+                self.upload_package(&department, &package)?;
+                self.finish_bundled(&manifest)?;
+            }
+        }
+        // Reload so the release knows its source directory (seed files).
+        let plan = publishing.versions.plan(&manifest.id)?;
+        self.registry.replace(&manifest.id, Default::default());
+        self.apply_plan(&manifest.id, &plan)?;
+        self.registry
+            .get(&manifest.id)
+            .ok_or(BundleError::Service(ServiceError::NotFound("release")))
+    }
+
+    fn finish_bundled(&self, manifest: &Manifest) -> Result<(), BundleError> {
+        let versions = &self.services.publishing.versions;
+        let (id, version) = (manifest.id.as_str(), manifest.version.as_str());
+        let record = versions.require(id, version)?;
+        if record.state == VersionState::Uploaded {
+            self.submit_for_review(&record.department, id, version)?;
+        }
+        if versions.require(id, version)?.state == VersionState::InReview {
+            self.review(BOOTSTRAP_REVIEWER, id, version, Decision::Approve)?;
+        }
+        if versions.require(id, version)?.state == VersionState::Approved {
+            self.release(BOOTSTRAP_REVIEWER, id, version, 100)?;
+        }
+        Ok(())
+    }
+
+    /// Publishes every app directory in `app_dirs` (see
+    /// [`Platform::publish_bundled`]). An app that fails is logged with the
+    /// reason and left out; the others are served. Returns the failures.
+    pub fn load_apps(
+        &self,
+        app_dirs: &[PathBuf],
+        components_dir: &Path,
+    ) -> Vec<(PathBuf, BundleError)> {
+        let mut failures = Vec::new();
+        for dir in app_dirs {
+            match self.publish_bundled(dir, components_dir) {
+                Ok(app) => tracing::info!(
+                    app = %app.manifest.id,
+                    version = %app.manifest.version,
+                    digest = %&app.component.digest[..12],
+                    "published bundled mini-app"
+                ),
+                Err(e) => {
+                    tracing::error!(dir = %dir.display(), error = %e, "mini-app not published");
+                    failures.push((dir.clone(), e));
+                }
+            }
+        }
+        failures
+    }
+}

@@ -1,0 +1,177 @@
+//! Publishing: how a department's mini-app reaches citizens.
+//!
+//! - [`departments`]: department accounts (name, Unified Social Credit Code
+//!   checked per [`uscc`], division, contact, owned app ids, Ed25519 keys);
+//! - [`tokens`]: department API tokens (JWT, `sub` = department, scopes,
+//!   expiring, revocable);
+//! - [`operators`]: the operator role and the log of every operator action;
+//! - [`package`]: the signed package (component + manifest);
+//! - [`versions`]: versions, their review states and each app's release
+//!   plan (stable, gray percentage, trial testers);
+//! - [`lifecycle`]: the checks at upload and the review, release and
+//!   rollback steps, which swap the registry's release sets at once;
+//! - [`bundled`]: publishing the mini-apps shipped with the host (demo,
+//!   `serve --apps`) through the same path.
+//!
+//! The guide for department developers is `docs/publishing.md`.
+
+pub mod bundled;
+pub mod departments;
+pub mod lifecycle;
+pub mod operators;
+pub mod package;
+pub mod tokens;
+pub mod uscc;
+pub mod versions;
+
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ServiceError, ServiceResult};
+use crate::manifest::ManifestError;
+use crate::runtime::LoadError;
+use crate::store::{self, Store, trees};
+
+/// The publishing records.
+pub struct Publishing {
+    /// Department accounts.
+    pub departments: departments::Departments,
+    /// Department API tokens.
+    pub tokens: tokens::DepartmentTokens,
+    /// Operators and their action log.
+    pub operators: operators::Operators,
+    /// Versions, packages and release plans.
+    pub versions: versions::Versions,
+    meta: sled::Tree,
+    /// The key the host signs bundled mini-apps with (see [`bundled`]).
+    pub(crate) bundled_key: ed25519_dalek::SigningKey,
+    /// Serialises changes of versions and release plans.
+    pub(crate) changes: Mutex<()>,
+}
+
+/// Key of the operator caps in the `meta` tree.
+const CAPS_KEY: &str = "publishing_caps";
+
+/// The largest limits a manifest may ask for, set by the operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorCaps {
+    /// Linear memory per instance, MiB (default 64: the runtime's largest).
+    pub memory_mib: u64,
+    /// Deadline per request, ms (default 1000: the runtime's longest).
+    pub timeout_ms: u64,
+    /// Storage quota, bytes (default 10 MiB).
+    pub storage_bytes: u64,
+    /// Largest order, fen (default 1,000,000 = ¥10,000).
+    pub max_order_fen: u64,
+}
+
+impl Default for OperatorCaps {
+    fn default() -> Self {
+        Self {
+            memory_mib: (crate::runtime::DEFAULT_MEMORY_BYTES >> 20) as u64,
+            timeout_ms: crate::runtime::DEFAULT_TIMEOUT.as_millis() as u64,
+            storage_bytes: crate::app_storage::DEFAULT_QUOTA_BYTES,
+            max_order_fen: 1_000_000,
+        }
+    }
+}
+
+impl Publishing {
+    /// Opens the publishing trees; `session_key` derives the token key.
+    pub fn open(store: &Store, session_key: &[u8; 32]) -> ServiceResult<Self> {
+        Ok(Self {
+            departments: departments::Departments::open(store)?,
+            tokens: tokens::DepartmentTokens::open(store, session_key)?,
+            operators: operators::Operators::open(store)?,
+            versions: versions::Versions::open(store)?,
+            meta: store.tree(trees::META)?,
+            bundled_key: bundled::bundled_signing_key(session_key),
+            changes: Mutex::new(()),
+        })
+    }
+
+    /// The operator caps in force.
+    pub fn caps(&self) -> ServiceResult<OperatorCaps> {
+        Ok(store::get_json(&self.meta, CAPS_KEY)?.unwrap_or_default())
+    }
+
+    /// Sets the operator caps; none may exceed the runtime's own limits
+    /// (64 MiB, 1000 ms) or be zero.
+    pub fn set_caps(&self, caps: OperatorCaps) -> ServiceResult<()> {
+        let most = OperatorCaps::default();
+        if caps.memory_mib == 0 || caps.memory_mib > most.memory_mib {
+            return Err(ServiceError::invalid(
+                "memory_mib",
+                format!("use 1-{}", most.memory_mib),
+            ));
+        }
+        if caps.timeout_ms == 0 || caps.timeout_ms > most.timeout_ms {
+            return Err(ServiceError::invalid(
+                "timeout_ms",
+                format!("use 1-{}", most.timeout_ms),
+            ));
+        }
+        if caps.storage_bytes == 0 || caps.max_order_fen == 0 {
+            return Err(ServiceError::invalid(
+                "storage_bytes",
+                "caps must be above zero",
+            ));
+        }
+        store::put_json(&self.meta, CAPS_KEY, &caps)?;
+        Ok(())
+    }
+}
+
+/// Why a package was refused at upload. Each maps to a 4xx naming the
+/// problem (`http::publishing`).
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// Sizes or encodings of the upload.
+    #[error(transparent)]
+    Decode(#[from] package::DecodeError),
+    /// The manifest does not parse or validate.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    /// The app id belongs to another department (or to none).
+    #[error("app id `{0}` is not registered to your department; an operator assigns app ids")]
+    WrongDepartment(String),
+    /// The manifest's `[department]` differs from the department account.
+    #[error("manifest field `{field}`: must be `{expected}`, as registered for your department")]
+    DepartmentMismatch {
+        /// `department.name` or `department.division`.
+        field: &'static str,
+        /// The registered value.
+        expected: String,
+    },
+    /// No registered key of the department verifies the signature.
+    #[error(
+        "the signature does not verify with any key registered for your department (it must cover the component, the manifest, the app id and the version)"
+    )]
+    BadSignature,
+    /// The version is not above every earlier version of the app.
+    #[error("version {version} is not greater than {latest}, the app's latest version")]
+    VersionNotIncreasing {
+        /// The uploaded version.
+        version: String,
+        /// The highest earlier version.
+        latest: String,
+    },
+    /// The bytes are not an acceptable `cityhost:miniapp` component.
+    #[error(transparent)]
+    Component(#[from] LoadError),
+    /// A limit exceeds the operator's cap.
+    #[error("manifest field `{field}`: {value} exceeds the operator's cap of {cap}")]
+    OverCap {
+        /// The limit, e.g. `limits.memory-mib`.
+        field: &'static str,
+        /// The asked value.
+        value: u64,
+        /// The cap.
+        cap: u64,
+    },
+    /// A domain failure (store, state conflict).
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}

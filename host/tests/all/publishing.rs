@@ -1,0 +1,568 @@
+//! Publishing end to end: a department uploads a signed package over HTTP,
+//! an operator reviews it, releases it to 10% of citizens, widens it to
+//! everyone and rolls it back; and every refusal of a bad package.
+
+use base64::Engine as _;
+use cityhost::publishing::package::Package;
+use ed25519_dalek::SigningKey;
+use serde_json::{Value, json};
+
+use crate::support::{TestHost, components, workspace};
+
+/// The department that publishes `hello` (from its `[dev.publisher]`).
+const HELLO_DEPARTMENT: &str = "11330100002501175E";
+
+/// An HTTP client for the department or operator API.
+struct Api {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    fn new(host: &TestHost, token: &str) -> Api {
+        Api {
+            base: host.base.clone(),
+            token: token.to_string(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+}
+
+fn hello_manifest(version: &str) -> String {
+    let text = std::fs::read_to_string(workspace().join("examples/hello/cityhost.toml")).unwrap();
+    text.replacen(
+        "version = \"0.1.0\"",
+        &format!("version = \"{version}\""),
+        1,
+    )
+}
+
+fn component(file: &str) -> Vec<u8> {
+    std::fs::read(components().join(file)).unwrap()
+}
+
+fn upload_body(
+    key: &SigningKey,
+    app: &str,
+    version: &str,
+    manifest: String,
+    bytes: Vec<u8>,
+) -> Value {
+    serde_json::to_value(Package::sign(key, app, version, manifest, bytes).to_upload()).unwrap()
+}
+
+/// The operator issues a publish token to hello's department, which
+/// registers its signing key.
+async fn department(host: &TestHost) -> (Api, Api, SigningKey) {
+    let operator = Api::new(host, &host.platform.operator_token);
+    let (status, issued) = operator
+        .post(
+            &format!("/api/operator/departments/{HELLO_DEPARTMENT}/tokens"),
+            &json!({"scopes": ["publish"], "lifetime_secs": 3600}),
+        )
+        .await;
+    assert_eq!(status, 201, "{issued}");
+    let department = Api::new(host, issued["token"].as_str().unwrap());
+    let key = SigningKey::from_bytes(&[42; 32]);
+    let public = base64::engine::general_purpose::STANDARD.encode(key.verifying_key().to_bytes());
+    let (status, record) = department
+        .post("/api/publish/keys", &json!({"public_key": public}))
+        .await;
+    assert_eq!(status, 201, "{record}");
+    (operator, department, key)
+}
+
+/// The version the citizen's request was answered by.
+async fn seen_version(citizen: &crate::support::Citizen) -> String {
+    let r = citizen.get("/apps/hello/").await;
+    assert_eq!(r.status(), 200);
+    r.headers()["x-cityhost-release"]
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_version_goes_from_upload_through_gray_release_to_rollback() {
+    let host = TestHost::start().await;
+    let (operator, department, key) = department(&host).await;
+
+    // Upload and submit 0.2.0.
+    let body = upload_body(
+        &key,
+        "hello",
+        "0.2.0",
+        hello_manifest("0.2.0"),
+        component("hello.wasm"),
+    );
+    let (status, record) = department.post("/api/publish/packages", &body).await;
+    assert_eq!(status, 201, "{record}");
+    assert_eq!(record["state"], "uploaded");
+    let (status, record) = department
+        .post("/api/publish/apps/hello/versions/0.2.0/submit", &json!({}))
+        .await;
+    assert_eq!(status, 200, "{record}");
+    assert_eq!(record["state"], "in_review");
+
+    // One version per app in review: 0.3.0 uploads but cannot be submitted.
+    let body = upload_body(
+        &key,
+        "hello",
+        "0.3.0",
+        hello_manifest("0.3.0"),
+        component("hello.wasm"),
+    );
+    assert_eq!(department.post("/api/publish/packages", &body).await.0, 201);
+    let (status, error) = department
+        .post("/api/publish/apps/hello/versions/0.3.0/submit", &json!({}))
+        .await;
+    assert_eq!(status, 409, "{error}");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already in review")
+    );
+
+    // Not released before approval.
+    let (status, _) = operator
+        .post(
+            "/api/operator/apps/hello/versions/0.2.0/release",
+            &json!({"percent": 10}),
+        )
+        .await;
+    assert_eq!(status, 409);
+    let (_, queue) = operator.get("/api/operator/review").await;
+    assert_eq!(queue.as_array().unwrap().len(), 1, "{queue}");
+    let (status, record) = operator
+        .post(
+            "/api/operator/apps/hello/versions/0.2.0/approve",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{record}");
+    assert_eq!(record["state"], "approved");
+
+    // Citizens for the sample: the demo citizens and a few registered ones.
+    let mut sample = vec![
+        (
+            "13800000001".to_string(),
+            host.demo_citizen("13800000001").await,
+        ),
+        (
+            "13800000002".to_string(),
+            host.demo_citizen("13800000002").await,
+        ),
+    ];
+    for i in 0..8 {
+        let c = host.client();
+        let phone = format!("1390000{i:04}");
+        let r = c
+            .post_json(
+                "/api/register",
+                &json!({"phone": phone, "password": "publishing-test"}),
+            )
+            .await;
+        assert!(r.status().is_success(), "{}", r.status());
+        sample.push((phone, c));
+    }
+    for (_, c) in &sample {
+        assert_eq!(seen_version(c).await, "0.1.0");
+    }
+
+    // 10% gray release.
+    let (status, plan) = operator
+        .post(
+            "/api/operator/apps/hello/versions/0.2.0/release",
+            &json!({"percent": 10}),
+        )
+        .await;
+    assert_eq!(status, 200, "{plan}");
+    assert_eq!(plan["gray"]["percent"], 10);
+    // Over 1,000 citizens (ids made directly: the openid derivation and the
+    // selection are the host's own), about 10% get the new version.
+    let services = &host.platform.services;
+    let registry = &host.platform.registry;
+    let version_of = |citizen_id: &str| {
+        let openid = services.openids.openid("hello", citizen_id).unwrap();
+        registry
+            .select("hello", Some(&openid))
+            .unwrap()
+            .manifest
+            .version
+            .clone()
+    };
+    let new = (0..1000)
+        .filter(|i| version_of(&format!("simulated-citizen-{i}")) == "0.2.0")
+        .count();
+    assert!(
+        (60..=140).contains(&new),
+        "{new} of 1000 citizens in a 10% gray release"
+    );
+    // Each citizen sees the same version on every request, the one the
+    // selection gives for them.
+    for (phone, c) in &sample {
+        let citizen_id = services.accounts.by_phone(phone).unwrap().unwrap().id;
+        let first = seen_version(c).await;
+        for _ in 0..3 {
+            assert_eq!(seen_version(c).await, first, "{phone} changed version");
+        }
+        assert_eq!(first, version_of(&citizen_id), "{phone}");
+    }
+
+    // Everyone.
+    let (status, plan) = operator
+        .post(
+            "/api/operator/apps/hello/versions/0.2.0/release",
+            &json!({"percent": 100}),
+        )
+        .await;
+    assert_eq!(status, 200, "{plan}");
+    assert_eq!(plan["stable"], "0.2.0");
+    for (_, c) in &sample {
+        assert_eq!(seen_version(c).await, "0.2.0");
+    }
+    assert_eq!(
+        (0..1000)
+            .filter(|i| version_of(&format!("simulated-citizen-{i}")) == "0.2.0")
+            .count(),
+        1000
+    );
+
+    // Rollback: the previous release at once, no restart.
+    let (status, plan) = operator
+        .post("/api/operator/apps/hello/rollback", &json!({}))
+        .await;
+    assert_eq!(status, 200, "{plan}");
+    assert_eq!(plan["stable"], "0.1.0");
+    for (_, c) in &sample {
+        assert_eq!(seen_version(c).await, "0.1.0");
+    }
+    let (_, versions) = department.get("/api/publish/apps/hello").await;
+    let states: Vec<(String, String)> = versions["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["version"].as_str().unwrap().into(),
+                v["state"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            ("0.1.0".into(), "released".into()),
+            ("0.2.0".into(), "rolled_back".into()),
+            ("0.3.0".into(), "uploaded".into()),
+        ]
+    );
+
+    // Every operator step is in the operator log.
+    let (_, log) = operator.get("/api/operator/actions").await;
+    let actions: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["operator"] == "operator")
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    for action in [
+        "token.issue",
+        "release.approve",
+        "release.release",
+        "release.rollback",
+    ] {
+        assert!(
+            actions.contains(&action),
+            "{action} not logged: {actions:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trial_version_is_seen_only_by_its_testers() {
+    let host = TestHost::start().await;
+    let (_, department, key) = department(&host).await;
+    let body = upload_body(
+        &key,
+        "hello",
+        "0.2.0",
+        hello_manifest("0.2.0"),
+        component("hello.wasm"),
+    );
+    assert_eq!(department.post("/api/publish/packages", &body).await.0, 201);
+    let tester = host.demo_citizen("13800000001").await;
+    let other = host.demo_citizen("13800000002").await;
+    let id = host
+        .platform
+        .services
+        .accounts
+        .by_phone("13800000001")
+        .unwrap()
+        .unwrap()
+        .id;
+    let openid = host.platform.services.openids.openid("hello", &id).unwrap();
+    let (status, plan) = department
+        .send(
+            reqwest::Method::PUT,
+            "/api/publish/apps/hello/versions/0.2.0/trial",
+            Some(&json!({"testers": [openid]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{plan}");
+    assert_eq!(seen_version(&tester).await, "0.2.0");
+    assert_eq!(seen_version(&other).await, "0.1.0");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_packages_are_refused_with_the_reason() {
+    let host = TestHost::start().await;
+    let (operator, department, key) = department(&host).await;
+    let hello = component("hello.wasm");
+    let refuse = |body: Value| {
+        let department = &department;
+        async move {
+            let (status, error) = department.post("/api/publish/packages", &body).await;
+            (status, error["error"].clone())
+        }
+    };
+
+    // Bad signature: signed by a key the department never registered.
+    let stranger = SigningKey::from_bytes(&[7; 32]);
+    let (status, error) = refuse(upload_body(
+        &stranger,
+        "hello",
+        "0.2.0",
+        hello_manifest("0.2.0"),
+        hello.clone(),
+    ))
+    .await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (400, Some("bad_signature")),
+        "{error}"
+    );
+    assert_eq!(error["field"], "signature");
+    // A signature over another version does not carry over.
+    let mut body = upload_body(
+        &key,
+        "hello",
+        "0.2.0",
+        hello_manifest("0.2.0"),
+        hello.clone(),
+    );
+    body["manifest"] = json!(hello_manifest("0.2.1"));
+    assert_eq!(refuse(body).await.1["code"], "bad_signature");
+
+    // Wrong department: utility-bills belongs to the water company.
+    let text =
+        std::fs::read_to_string(workspace().join("miniapps/utility-bills/cityhost.toml")).unwrap();
+    let text = text.replacen("version = \"0.1.0\"", "version = \"0.2.0\"", 1);
+    let (status, error) = refuse(upload_body(
+        &key,
+        "utility-bills",
+        "0.2.0",
+        text,
+        component("utility_bills.wasm"),
+    ))
+    .await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (403, Some("wrong_department")),
+        "{error}"
+    );
+
+    // Version not increasing.
+    let (status, error) = refuse(upload_body(
+        &key,
+        "hello",
+        "0.1.0",
+        hello_manifest("0.1.0"),
+        hello.clone(),
+    ))
+    .await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (409, Some("version_not_increasing")),
+        "{error}"
+    );
+    assert_eq!(error["field"], "manifest.version");
+
+    // Undeclared import: a component importing payment under hello's
+    // manifest (identity, storage), named in the runtime's own words.
+    let (status, error) = refuse(upload_body(
+        &key,
+        "hello",
+        "0.2.0",
+        hello_manifest("0.2.0"),
+        component("utility_bills.wasm"),
+    ))
+    .await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (422, Some("undeclared_import")),
+        "{error}"
+    );
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("cityhost:miniapp/payment@0.1.0"),
+        "{message}"
+    );
+
+    // Over 10 MiB.
+    let (status, error) = refuse(upload_body(
+        &key,
+        "hello",
+        "0.2.0",
+        hello_manifest("0.2.0"),
+        vec![0; (10 << 20) + 1],
+    ))
+    .await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (413, Some("package_too_large")),
+        "{error}"
+    );
+
+    // Not a component.
+    let (status, error) = refuse(upload_body(
+        &key,
+        "hello",
+        "0.2.0",
+        hello_manifest("0.2.0"),
+        b"\0asm garbage".to_vec(),
+    ))
+    .await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (422, Some("not_a_component")),
+        "{error}"
+    );
+
+    // A limit over the operator's cap.
+    let over = hello_manifest("0.2.0") + "\n[limits]\nmemory-mib = 512\n";
+    let (status, error) = refuse(upload_body(&key, "hello", "0.2.0", over, hello.clone())).await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (400, Some("over_cap")),
+        "{error}"
+    );
+    assert_eq!(error["field"], "manifest.limits.memory-mib");
+
+    // Nothing of it was stored: the app's only version is the bundled one.
+    let (_, versions) = department.get("/api/publish/apps/hello").await;
+    assert_eq!(
+        versions["versions"].as_array().unwrap().len(),
+        1,
+        "{versions}"
+    );
+
+    // Without a token, or with a revoked one: 401.
+    let anonymous = Api::new(&host, "not-a-token");
+    assert_eq!(anonymous.get("/api/publish/department").await.0, 401);
+    let (_, tokens) = operator
+        .get(&format!(
+            "/api/operator/departments/{HELLO_DEPARTMENT}/tokens"
+        ))
+        .await;
+    for token in tokens.as_array().unwrap() {
+        let id = token["id"].as_str().unwrap();
+        let (status, _) = operator
+            .send(
+                reqwest::Method::DELETE,
+                &format!("/api/operator/tokens/{id}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    assert_eq!(department.get("/api/publish/department").await.0, 401);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn departments_need_a_valid_uscc_and_a_zhejiang_division() {
+    let host = TestHost::start().await;
+    let operator = Api::new(&host, &host.platform.operator_token);
+    let department = |uscc: &str, division: &str| {
+        json!({
+            "name": "杭州市西湖区市场监督管理局",
+            "uscc": uscc,
+            "division": division,
+            "contact_name": "办公室",
+            "contact_phone": "0571-87000000",
+            "apps": ["westlake-market"],
+        })
+    };
+    // One character off: the GB 32100 check character.
+    let (status, error) = operator
+        .post(
+            "/api/operator/departments",
+            &department("91330100MA27XL0E97", "330106"),
+        )
+        .await;
+    assert_eq!(status, 400, "{error}");
+    assert_eq!(error["error"]["field"], "uscc");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("position 18")
+    );
+    let (status, error) = operator
+        .post(
+            "/api/operator/departments",
+            &department("91330100MA27XL0E96", "110101"),
+        )
+        .await;
+    assert_eq!(
+        (status, &error["error"]["field"]),
+        (400, &json!("division")),
+        "{error}"
+    );
+    let (status, created) = operator
+        .post(
+            "/api/operator/departments",
+            &department("91330100MA27XL0E96", "330106"),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let (status, _) = operator
+        .post(
+            "/api/operator/departments",
+            &department("91330100MA27XL0E96", "330106"),
+        )
+        .await;
+    assert_eq!(status, 409);
+    // Not an operator: 401.
+    let stranger = Api::new(&host, "0".repeat(64).as_str());
+    assert_eq!(stranger.get("/api/operator/departments").await.0, 401);
+}
