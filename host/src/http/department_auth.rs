@@ -20,7 +20,7 @@ pub(crate) enum DepartmentCaller {
     /// A platform operator: may read every department.
     Operator,
     /// A department's API token.
-    Department(DepartmentAuth),
+    Department(Box<DepartmentAuth>),
 }
 
 impl DepartmentCaller {
@@ -61,6 +61,6 @@ impl FromRequestParts<Arc<Platform>> for DepartmentCaller {
         }
         DepartmentAuth::from_request_parts(parts, platform)
             .await
-            .map(DepartmentCaller::Department)
+            .map(|auth| DepartmentCaller::Department(Box::new(auth)))
     }
 }
