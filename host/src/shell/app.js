@@ -304,7 +304,8 @@
   /** Replaces the page content if this navigation is still current. */
   function mount(token, ...nodes) {
     if (token !== seq) return false;
-    $content.replaceChildren(...nodes);
+    // Optional parts of a page are passed as null: leave them out.
+    $content.replaceChildren(...nodes.filter((n) => n != null && n !== false));
     $content.setAttribute('aria-busy', 'false');
     window.scrollTo(0, 0);
     if (focusPending) {

@@ -41,6 +41,8 @@ test('a demo citizen opens a mini-app view and every tab page renders', async ()
     await page.click(`[data-testid=tab-${tab}]`);
     await page.waitForURL(new RegExp(`#/${tab}$`));
     await page.waitForSelector('#content[aria-busy=false] > *');
+    const text = await page.textContent('#content');
+    assert.ok(!/\b(null|undefined|NaN)\b|\[object /.test(text), `${tab} shows a placeholder value: ${text}`);
     await shot(page, tab);
   }
   assert.ok(await page.isVisible('[data-testid=profile-name]'), 'me shows the name');
