@@ -65,6 +65,19 @@ impl Host for RequestState {
 
     fn refund_order(&mut self, request: wit::RefundRequest) -> Result<wit::Refund, WitError> {
         self.call(Permission::Payment, "payment.refund-order", |s| {
+            // In a citizen's request an app may refund only that citizen's
+            // own orders: another citizen's payment is not theirs to undo.
+            if let Some(citizen_id) = &s.ctx.citizen_id {
+                let order = s
+                    .services
+                    .payments
+                    .by_out_trade_no(&s.ctx.manifest.id, &request.out_trade_no)?;
+                if order.is_some_and(|o| &o.citizen_id != citizen_id) {
+                    return Err(WitError::NotPermitted(
+                        "this order was paid by another citizen".into(),
+                    ));
+                }
+            }
             let (refund, _) = s.services.payments.refund(
                 &s.ctx.manifest.id,
                 NewRefund {

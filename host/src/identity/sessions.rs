@@ -100,6 +100,14 @@ impl Sessions {
         })
     }
 
+    /// Whether session `session_id` still exists and has not expired (a
+    /// long-lived response, such as the inbox stream, asks before each
+    /// event so that logout ends it).
+    pub fn is_live(&self, session_id: &str) -> ServiceResult<bool> {
+        let record: Option<SessionRecord> = store::get_json(&self.tree, session_id)?;
+        Ok(record.is_some_and(|r| r.expires_at_ms >= now_ms()))
+    }
+
     /// Ends a session (logout).
     pub fn revoke(&self, session_id: &str) -> ServiceResult<()> {
         self.tree.remove(session_id)?;

@@ -100,6 +100,20 @@ async fn tuition_is_paid_with_the_pin_refunded_and_settled() {
     })
     .await;
 
+    // Another citizen cannot refund this family's payment through the app:
+    // in a citizen's request the host lets an app refund only that
+    // citizen's own orders.
+    let stranger = host.demo_citizen("13800000002").await;
+    let r = stranger
+        .post_form(
+            "/apps/tuition/refund",
+            &[("pupil", "2026001"), ("item", "boarding")],
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    let receipt = c.get_json(&format!("/api/orders/{order_id}"), 200).await;
+    assert_eq!(receipt["refunded_fen"], 0);
+
     // The boarding fee is refunded through the payment interface; asking
     // twice refunds once.
     for _ in 0..2 {

@@ -347,3 +347,33 @@ mod tests {
         assert!(!is_account_number("1234"));
     }
 }
+
+/// The supply address as shown to whoever looks up the account number:
+/// up to the road, then `***` (anyone may pay any account's bill, so the
+/// house number and flat stay private). Cut after the first `路`, `街`,
+/// `道` or `巷`; an address without one keeps its first 6 characters.
+pub(crate) fn mask_address(address: &str) -> String {
+    let chars: Vec<char> = address.chars().collect();
+    let keep = chars
+        .iter()
+        .position(|c| matches!(c, '路' | '街' | '道' | '巷'))
+        .map_or(chars.len().min(6), |i| i + 1);
+    if keep >= chars.len() {
+        return address.to_string();
+    }
+    chars[..keep].iter().collect::<String>() + "***"
+}
+
+#[cfg(test)]
+mod mask_tests {
+    use super::mask_address;
+
+    #[test]
+    fn addresses_are_cut_after_the_road() {
+        assert_eq!(
+            mask_address("杭州市上城区解放路 138 号 1 单元 302 室"),
+            "杭州市上城区解放路***"
+        );
+        assert_eq!(mask_address("某地某某小区 3 幢"), "某地某某小区***");
+    }
+}

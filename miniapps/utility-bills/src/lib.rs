@@ -113,7 +113,7 @@ fn bills(req: &Request) -> Result<Response> {
         .kv([
             ("户号", info.account.clone()),
             ("户名", info.holder.clone()),
-            ("地址", info.address.clone()),
+            ("地址", bill::mask_address(&info.address)),
             ("待缴合计", money::format_fen(due)),
         ])
         .heading("账单")

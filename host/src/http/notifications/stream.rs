@@ -46,6 +46,9 @@ const CATCH_UP_BATCH: usize = 200;
 struct Feed {
     platform: Arc<Platform>,
     citizen_id: String,
+    /// The session the stream was opened with: the stream ends once it is
+    /// revoked (logout) or expires.
+    session_id: String,
     live: LiveSubscription,
     /// The `seq` of the last message queued.
     last: u64,
@@ -99,6 +102,10 @@ impl Feed {
     /// The next event to send; `None` ends the stream.
     async fn next(&mut self) -> Option<Event> {
         loop {
+            let sessions = &self.platform.services.sessions;
+            if !sessions.is_live(&self.session_id).unwrap_or(false) {
+                return None;
+            }
             if let Some((event, number)) = self.pending.pop_front() {
                 if let Some(number) = number
                     && let Err(e) = self
@@ -159,6 +166,7 @@ pub(super) async fn stream(
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let resume = last_event_id(&headers)?;
     let citizen_id = who.citizen.id;
+    let session_id = who.session.id;
     let notifications = &platform.services.notifications;
     // Listen before reading the store, so nothing falls between the two.
     let live = notifications.live().subscribe(&citizen_id);
@@ -168,6 +176,7 @@ pub(super) async fn stream(
     let mut feed = Feed {
         platform: platform.clone(),
         citizen_id,
+        session_id,
         live,
         last: start,
         pending: VecDeque::new(),
