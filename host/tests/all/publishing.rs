@@ -1,6 +1,11 @@
-//! Publishing end to end: a department uploads a signed package over HTTP,
-//! an operator reviews it, releases it to 10% of citizens, widens it to
-//! everyone and rolls it back; and every refusal of a bad package.
+//! Publishing end to end: a developer creates a mini-app with `cityhost new`
+//! and builds it with `cityhost build`; its department uploads the signed
+//! package over HTTP, an operator reviews it, releases it to 10% of
+//! citizens, widens it to everyone and rolls it back; and every refusal of a
+//! bad package.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use base64::Engine as _;
 use cityhost::publishing::package::Package;
@@ -9,7 +14,9 @@ use serde_json::{Value, json};
 
 use crate::support::{TestHost, components, workspace};
 
-/// The department that publishes `hello` (from its `[dev.publisher]`).
+/// The department that publishes `hello` (from its `[dev.publisher]`), and
+/// the app made with `cityhost new` (under the template's default
+/// department name and division, which are this account's).
 const HELLO_DEPARTMENT: &str = "11330100002501175E";
 
 /// An HTTP client for the department or operator API.
@@ -55,13 +62,19 @@ impl Api {
     }
 }
 
-fn hello_manifest(version: &str) -> String {
-    let text = std::fs::read_to_string(workspace().join("examples/hello/cityhost.toml")).unwrap();
+/// The manifest in `dir` (which says version 0.1.0) at `version`.
+fn manifest_at(dir: &Path, version: &str) -> String {
+    let text = std::fs::read_to_string(dir.join("cityhost.toml")).unwrap();
+    assert!(text.contains("version = \"0.1.0\""), "{text}");
     text.replacen(
         "version = \"0.1.0\"",
         &format!("version = \"{version}\""),
         1,
     )
+}
+
+fn hello_manifest(version: &str) -> String {
+    manifest_at(&workspace().join("examples/hello"), version)
 }
 
 fn component(file: &str) -> Vec<u8> {
@@ -99,49 +112,161 @@ async fn department(host: &TestHost) -> (Api, Api, SigningKey) {
     (operator, department, key)
 }
 
-/// The version the citizen's request was answered by.
-async fn seen_version(citizen: &crate::support::Citizen) -> String {
-    let r = citizen.get("/apps/hello/").await;
-    assert_eq!(r.status(), 200);
+/// The version of `app` the citizen's request was answered by.
+async fn seen_version(citizen: &crate::support::Citizen, app: &str) -> String {
+    let r = citizen.get(&format!("/apps/{app}/")).await;
+    assert_eq!(r.status(), 200, "{app}");
     r.headers()["x-cityhost-release"]
         .to_str()
         .unwrap()
         .to_string()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_version_goes_from_upload_through_gray_release_to_rollback() {
-    let host = TestHost::start().await;
-    let (operator, department, key) = department(&host).await;
+/// A mini-app crate made by `cityhost new` and built by `cityhost build`.
+struct NewApp {
+    /// The app id (the name given to `cityhost new`).
+    id: String,
+    /// The crate's directory (kept until the test ends).
+    dir: PathBuf,
+    /// The built component.
+    component: Vec<u8>,
+    _parent: tempfile::TempDir,
+}
 
-    // Upload and submit 0.2.0.
+/// Runs the `cityhost` binary in `dir`; returns its stdout.
+fn cityhost(dir: &Path, args: &[&str], target_dir: Option<&Path>) -> String {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cityhost"));
+    command.args(args).current_dir(dir);
+    if let Some(target_dir) = target_dir {
+        command.env("CARGO_TARGET_DIR", target_dir);
+    }
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "cityhost {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// `cityhost new civic-greeter` in a temp dir, then `cityhost build` there
+/// (a guest build for `wasm32-wasip2` in a target dir of its own, kept
+/// under the test target dir between runs).
+fn new_app() -> NewApp {
+    let id = "civic-greeter";
+    let parent = tempfile::tempdir().unwrap();
+    cityhost(parent.path(), &["new", id], None);
+    let dir = parent.path().join(id);
+    let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cityhost-new-app");
+    let out = cityhost(&dir, &["build"], Some(&target_dir));
+    let (_, path) = out
+        .split_once("is ready to publish: ")
+        .unwrap_or_else(|| panic!("no component in {out:?}"));
+    let path = Path::new(path.trim());
+    assert!(path.starts_with(&target_dir), "{}", path.display());
+    NewApp {
+        id: id.to_string(),
+        component: std::fs::read(path).unwrap(),
+        dir,
+        _parent: parent,
+    }
+}
+
+/// Uploads `version` of `app` (its crate's manifest at that version and its
+/// component) and submits it for review.
+async fn upload_and_submit(department: &Api, key: &SigningKey, app: &NewApp, version: &str) {
     let body = upload_body(
-        &key,
-        "hello",
-        "0.2.0",
-        hello_manifest("0.2.0"),
-        component("hello.wasm"),
+        key,
+        &app.id,
+        version,
+        manifest_at(&app.dir, version),
+        app.component.clone(),
     );
     let (status, record) = department.post("/api/publish/packages", &body).await;
     assert_eq!(status, 201, "{record}");
     assert_eq!(record["state"], "uploaded");
     let (status, record) = department
-        .post("/api/publish/apps/hello/versions/0.2.0/submit", &json!({}))
+        .post(
+            &format!("/api/publish/apps/{}/versions/{version}/submit", app.id),
+            &json!({}),
+        )
         .await;
     assert_eq!(status, 200, "{record}");
     assert_eq!(record["state"], "in_review");
+}
+
+/// The operator approves `version` of `app`.
+async fn approve(operator: &Api, app: &str, version: &str) {
+    let (status, record) = operator
+        .post(
+            &format!("/api/operator/apps/{app}/versions/{version}/approve"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{record}");
+    assert_eq!(record["state"], "approved");
+}
+
+/// The operator releases `version` of `app` to `percent` of its citizens.
+async fn release(operator: &Api, app: &str, version: &str, percent: u8) -> Value {
+    let (status, plan) = operator
+        .post(
+            &format!("/api/operator/apps/{app}/versions/{version}/release"),
+            &json!({"percent": percent}),
+        )
+        .await;
+    assert_eq!(status, 200, "{plan}");
+    plan
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_app_goes_from_cityhost_new_through_gray_release_to_rollback() {
+    let app = tokio::task::spawn_blocking(new_app).await.unwrap();
+    let id = app.id.as_str();
+    let host = TestHost::start().await;
+    let (operator, department, key) = department(&host).await;
+
+    // Not the department's app yet.
+    let body = upload_body(
+        &key,
+        id,
+        "0.1.0",
+        manifest_at(&app.dir, "0.1.0"),
+        app.component.clone(),
+    );
+    let (status, error) = department.post("/api/publish/packages", &body).await;
+    assert_eq!(status, 403, "{error}");
+    let (status, record) = operator
+        .post(
+            &format!("/api/operator/departments/{HELLO_DEPARTMENT}/apps"),
+            &json!({"app_id": id}),
+        )
+        .await;
+    assert_eq!(status, 200, "{record}");
+
+    // Its first version: uploaded, reviewed, released to everyone.
+    upload_and_submit(&department, &key, &app, "0.1.0").await;
+    approve(&operator, id, "0.1.0").await;
+    let plan = release(&operator, id, "0.1.0", 100).await;
+    assert_eq!(plan["stable"], "0.1.0");
+
+    // Upload and submit 0.2.0.
+    upload_and_submit(&department, &key, &app, "0.2.0").await;
 
     // One version per app in review: 0.3.0 uploads but cannot be submitted.
     let body = upload_body(
         &key,
-        "hello",
+        id,
         "0.3.0",
-        hello_manifest("0.3.0"),
-        component("hello.wasm"),
+        manifest_at(&app.dir, "0.3.0"),
+        app.component.clone(),
     );
     assert_eq!(department.post("/api/publish/packages", &body).await.0, 201);
     let (status, error) = department
-        .post("/api/publish/apps/hello/versions/0.3.0/submit", &json!({}))
+        .post(
+            &format!("/api/publish/apps/{id}/versions/0.3.0/submit"),
+            &json!({}),
+        )
         .await;
     assert_eq!(status, 409, "{error}");
     assert!(
@@ -154,21 +279,14 @@ async fn a_version_goes_from_upload_through_gray_release_to_rollback() {
     // Not released before approval.
     let (status, _) = operator
         .post(
-            "/api/operator/apps/hello/versions/0.2.0/release",
+            &format!("/api/operator/apps/{id}/versions/0.2.0/release"),
             &json!({"percent": 10}),
         )
         .await;
     assert_eq!(status, 409);
     let (_, queue) = operator.get("/api/operator/review").await;
     assert_eq!(queue.as_array().unwrap().len(), 1, "{queue}");
-    let (status, record) = operator
-        .post(
-            "/api/operator/apps/hello/versions/0.2.0/approve",
-            &json!({}),
-        )
-        .await;
-    assert_eq!(status, 200, "{record}");
-    assert_eq!(record["state"], "approved");
+    approve(&operator, id, "0.2.0").await;
 
     // Citizens for the sample: the demo citizens and a few registered ones.
     let mut sample = vec![
@@ -194,26 +312,20 @@ async fn a_version_goes_from_upload_through_gray_release_to_rollback() {
         sample.push((phone, c));
     }
     for (_, c) in &sample {
-        assert_eq!(seen_version(c).await, "0.1.0");
+        assert_eq!(seen_version(c, id).await, "0.1.0");
     }
 
     // 10% gray release.
-    let (status, plan) = operator
-        .post(
-            "/api/operator/apps/hello/versions/0.2.0/release",
-            &json!({"percent": 10}),
-        )
-        .await;
-    assert_eq!(status, 200, "{plan}");
+    let plan = release(&operator, id, "0.2.0", 10).await;
     assert_eq!(plan["gray"]["percent"], 10);
     // Over 1,000 citizens (ids made directly: the openid derivation and the
     // selection are the host's own), about 10% get the new version.
     let services = &host.platform.services;
     let registry = &host.platform.registry;
     let version_of = |citizen_id: &str| {
-        let openid = services.openids.openid("hello", citizen_id).unwrap();
+        let openid = services.openids.openid(id, citizen_id).unwrap();
         registry
-            .select("hello", Some(&openid))
+            .select(id, Some(&openid))
             .unwrap()
             .manifest
             .version
@@ -230,24 +342,18 @@ async fn a_version_goes_from_upload_through_gray_release_to_rollback() {
     // selection gives for them.
     for (phone, c) in &sample {
         let citizen_id = services.accounts.by_phone(phone).unwrap().unwrap().id;
-        let first = seen_version(c).await;
+        let first = seen_version(c, id).await;
         for _ in 0..3 {
-            assert_eq!(seen_version(c).await, first, "{phone} changed version");
+            assert_eq!(seen_version(c, id).await, first, "{phone} changed version");
         }
         assert_eq!(first, version_of(&citizen_id), "{phone}");
     }
 
     // Everyone.
-    let (status, plan) = operator
-        .post(
-            "/api/operator/apps/hello/versions/0.2.0/release",
-            &json!({"percent": 100}),
-        )
-        .await;
-    assert_eq!(status, 200, "{plan}");
+    let plan = release(&operator, id, "0.2.0", 100).await;
     assert_eq!(plan["stable"], "0.2.0");
     for (_, c) in &sample {
-        assert_eq!(seen_version(c).await, "0.2.0");
+        assert_eq!(seen_version(c, id).await, "0.2.0");
     }
     assert_eq!(
         (0..1000)
@@ -258,14 +364,14 @@ async fn a_version_goes_from_upload_through_gray_release_to_rollback() {
 
     // Rollback: the previous release at once, no restart.
     let (status, plan) = operator
-        .post("/api/operator/apps/hello/rollback", &json!({}))
+        .post(&format!("/api/operator/apps/{id}/rollback"), &json!({}))
         .await;
     assert_eq!(status, 200, "{plan}");
     assert_eq!(plan["stable"], "0.1.0");
     for (_, c) in &sample {
-        assert_eq!(seen_version(c).await, "0.1.0");
+        assert_eq!(seen_version(c, id).await, "0.1.0");
     }
-    let (_, versions) = department.get("/api/publish/apps/hello").await;
+    let (_, versions) = department.get(&format!("/api/publish/apps/{id}")).await;
     let states: Vec<(String, String)> = versions["versions"]
         .as_array()
         .unwrap()
@@ -297,6 +403,7 @@ async fn a_version_goes_from_upload_through_gray_release_to_rollback() {
         .collect();
     for action in [
         "token.issue",
+        "department.assign_app",
         "release.approve",
         "release.release",
         "release.rollback",
@@ -339,8 +446,8 @@ async fn a_trial_version_is_seen_only_by_its_testers() {
         )
         .await;
     assert_eq!(status, 200, "{plan}");
-    assert_eq!(seen_version(&tester).await, "0.2.0");
-    assert_eq!(seen_version(&other).await, "0.1.0");
+    assert_eq!(seen_version(&tester, "hello").await, "0.2.0");
+    assert_eq!(seen_version(&other, "hello").await, "0.1.0");
 }
 
 #[tokio::test(flavor = "multi_thread")]
