@@ -119,7 +119,7 @@ pub(super) async fn forward(
     let app = releases
         .select(app_id, Some(&openid))
         .ok_or_else(|| ApiError::not_found("app"))?;
-    if app_path.starts_with(EVENT_PATH_PREFIX) {
+    if !is_canonical(&app_path) || app_path.starts_with(EVENT_PATH_PREFIX) {
         return Err(ApiError::not_found("path"));
     }
     // The manifest's minimum assurance level for this route, checked before
@@ -238,4 +238,52 @@ fn into_http(response: crate::runtime::bindings::Response, app_id: &str) -> Resp
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     out.extensions_mut().insert(FromApp);
     out
+}
+
+/// Whether an app path is in its one canonical form: percent-decoded, it
+/// has no empty segment (`//`) but a trailing one, no `.` or `..` segment
+/// and no backslash. Anything else could reach the same route as a canonical
+/// path while dodging the host's checks on it (the reserved event paths,
+/// the minimum assurance level per route), so it is refused.
+fn is_canonical(path: &str) -> bool {
+    let Ok(decoded) = percent_encoding::percent_decode_str(path).decode_utf8() else {
+        return false;
+    };
+    let Some(rest) = decoded.strip_prefix('/') else {
+        return false;
+    };
+    if decoded.contains('\\') || decoded.starts_with(EVENT_PATH_PREFIX) {
+        return false;
+    }
+    let segments: Vec<&str> = rest.split('/').collect();
+    let last = segments.len() - 1;
+    segments
+        .iter()
+        .enumerate()
+        .all(|(i, s)| !matches!(*s, "." | "..") && (!s.is_empty() || i == last))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_canonical;
+
+    #[test]
+    fn only_canonical_app_paths_pass() {
+        for ok in ["/", "/bills", "/bills/", "/a/b", "/%E6%B5%99A12345"] {
+            assert!(is_canonical(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "//_cityhost/events/payment.succeeded",
+            "/./_cityhost/events/payment.succeeded",
+            "/%5Fcityhost/events/payment.succeeded",
+            "/a/../_cityhost/x",
+            "/a//b",
+            "/a/%2e%2e/b",
+            "/a\\b",
+            "/%FF",
+        ] {
+            assert!(!is_canonical(bad), "{bad}");
+        }
+    }
 }
