@@ -21,7 +21,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use serde::{Deserialize, Serialize};
 
@@ -188,18 +188,7 @@ async fn upload(
     request: Request,
 ) -> ApiResult<(StatusCode, Json<VersionRecord>)> {
     who.require(TokenScope::Publish)?;
-    let is_json = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/json"));
-    if !is_json {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send the package as application/json",
-        ));
-    }
+    super::extract::require_json(request.headers(), "the package")?;
     let bytes = axum::body::to_bytes(request.into_body(), MAX_PACKAGE_BODY_BYTES)
         .await
         .map_err(|_| ApiError {
