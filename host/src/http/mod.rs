@@ -52,8 +52,7 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .fallback(|| async { ApiError::not_found("API route") });
     Router::new()
         .route("/", get(shell::index))
-        .route("/shell/app.js", get(shell::app_js))
-        .route("/shell/style.css", get(shell::style))
+        .route("/shell/{*path}", get(shell::asset))
         .route("/healthz", get(healthz))
         .route("/.well-known/jwks.json", get(identity::jwks))
         .route("/apps/{app_id}", any(apps::forward))

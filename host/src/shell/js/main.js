@@ -1,0 +1,97 @@
+// CityHost citizen shell: the hash router and start-up. Each page lives in
+// pages/, the renderer of mini-app views in views.js (docs/views.md).
+import { api } from './api.js';
+import { el, mount, notice, setTitle, showLoading } from './dom.js';
+import { errorCard } from './errors.js';
+import { connectLive, isLive, refreshBadge } from './live.js';
+import { back, depth, nextToken, parseHash, replaceHash, requestFocus, setDepth, setRouter } from './nav.js';
+import { pageApp } from './pages/app.js';
+import { pageAuth } from './pages/auth.js';
+import { pageConsent } from './pages/consent.js';
+import { pageInbox } from './pages/inbox.js';
+import { pageMe } from './pages/me.js';
+import { pageOrders, pageReceipt } from './pages/orders.js';
+import { pagePay } from './pages/pay.js';
+import { pageServices } from './pages/services.js';
+import { pageSubscribe, pageSubscriptions } from './pages/subscribe.js';
+import { pageVerify } from './pages/verify.js';
+import { safeDecode } from './util.js';
+
+const TOP_TABS = { '/': 'services', '/inbox': 'inbox', '/orders': 'orders', '/me': 'me' };
+
+const $back = document.getElementById('back');
+const $tabbar = document.getElementById('tabbar');
+
+/** The page for a parsed hash: a function of the navigation token. */
+function handlerFor(r) {
+  const [first, ...rest] = r.parts;
+  if (r.path === '/' || !first) return (t) => pageServices(t);
+  if (first === 'login' || first === 'register') return (t) => pageAuth(t, first);
+  if (first === 'inbox') return (t) => pageInbox(t);
+  if (first === 'orders' && rest.length === 1) return (t) => pageReceipt(t, rest[0]);
+  if (first === 'orders') return (t) => pageOrders(t);
+  if (first === 'me') return (t) => pageMe(t);
+  if (first === 'verify') return (t) => pageVerify(t, r.query);
+  if (first === 'pay' && rest.length === 1) return (t) => pagePay(t, rest[0]);
+  if (first === 'consent' && rest.length === 2) return (t) => pageConsent(t, rest[0], rest[1], r.query);
+  if (first === 'subscribe' && rest.length === 1) return (t) => pageSubscribe(t, rest[0], r.query);
+  if (first === 'subscriptions') return (t) => pageSubscriptions(t);
+  if (first === 'app' && rest.length >= 1) {
+    const m = /^\/app\/([^/?]+)(.*)$/.exec(r.raw);
+    return (t) => pageApp(t, safeDecode(m[1]), m[2] ? (m[2].startsWith('/') ? m[2] : '/' + m[2]) : '/');
+  }
+  return (t) => { setTitle(t, '页面不存在'); mount(t, notice('找不到这个页面。'), el('a', { class: 'btn btn-secondary', href: '#/' }, '返回服务')); };
+}
+
+/** Renders the page for the current hash: header, tab bar, then the page itself. */
+async function route() {
+  const token = nextToken();
+  const r = parseHash();
+  const isAuth = r.parts[0] === 'login' || r.parts[0] === 'register';
+  const tab = TOP_TABS[r.path];
+  $tabbar.hidden = isAuth;
+  $back.hidden = isAuth || Boolean(tab);
+  for (const a of $tabbar.querySelectorAll('a')) {
+    if (a.dataset.tab === (tab || (r.parts[0] === 'app' ? 'services' : ''))) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  showLoading('加载中…');
+  if (!isAuth && r.path !== '/inbox' && !isLive()) refreshBadge(); // the inbox page and the live stream set it themselves
+  try {
+    await handlerFor(r)(token);
+  } catch (e) {
+    if (!e.handled) mount(token, errorCard(e, r.parts[0]));
+  }
+}
+
+setRouter(route);
+
+$back.addEventListener('click', () => back('#/'));
+
+window.addEventListener('hashchange', () => {
+  if (!history.state || typeof history.state.depth !== 'number') history.replaceState({ depth: depth() + 1 }, '');
+  setDepth(history.state.depth);
+  requestFocus();
+  route();
+});
+window.addEventListener('popstate', () => {
+  if (history.state && typeof history.state.depth === 'number') setDepth(history.state.depth);
+});
+
+async function start() {
+  setDepth(history.state && typeof history.state.depth === 'number' ? history.state.depth : 0);
+  if (!location.hash || location.hash === '#') history.replaceState({ depth: depth() }, '', '#/');
+  else history.replaceState({ depth: depth() }, '');
+  const onAuthPage = /^#\/(login|register)\b/.test(location.hash);
+  if (!onAuthPage) {
+    try {
+      await api('GET', '/api/me', undefined, { auth: false });
+      connectLive();
+    } catch (e) {
+      if (e.status === 401) return replaceHash('#/login');
+    }
+  }
+  route();
+}
+
+start();

@@ -1,0 +1,113 @@
+// The renderer of mini-app views (docs/views.md): one function per block
+// type. Mini-apps are untrusted: everything they send is put into the page
+// with textContent and attribute values chosen here, never as HTML, and
+// every app path is checked to stay under /apps/{id}/.
+import { el, fieldWrap } from './dom.js';
+import { appUrl, goApp } from './nav.js';
+import { arr, str } from './util.js';
+
+/** The media type of a view. */
+export const VIEW_CT = 'application/vnd.cityhost.view+json';
+
+const BLOCKS = {
+  heading: (b) => el('h2', { class: 'b-heading' }, str(b.text)),
+  text: (b) => el('p', { class: 'b-text' }, str(b.text)),
+  kv: (b) => kvBlock(b),
+  table: (b) => tableBlock(b),
+  form: (b, app) => formBlock(b, app),
+  button: (b, app) => buttonBlock(b, app),
+  alert: (b) => alertBlock(b),
+  link: (b, app) => linkBlock(b, app),
+};
+
+/**
+ * Renders a view of app `app.id` shown at `app.path`. Forms that post and
+ * buttons call back into the app page: `app.post(path, params, button)` and
+ * `app.run(action, button)`. Unknown block types are left out.
+ */
+export function renderView(view, app) {
+  const root = el('div', { class: 'view', 'data-testid': 'view' });
+  for (const block of arr(view.blocks)) {
+    const render = block && Object.prototype.hasOwnProperty.call(BLOCKS, block.type) ? BLOCKS[block.type] : null;
+    if (!render) continue;
+    const node = render(block, app);
+    node.dataset.block = block.type;
+    root.append(node);
+  }
+  return root;
+}
+
+function kvBlock(b) {
+  return el('dl', { class: 'kv card' }, arr(b.items).map((it) =>
+    el('div', { class: 'kv-row' }, el('dt', {}, str(it && it.label)), el('dd', {}, str(it && it.value)))));
+}
+
+function tableBlock(b) {
+  const cols = arr(b.columns).map(str);
+  return el('div', { class: 'table-wrap card', tabindex: 0, role: 'region', 'aria-label': '表格' },
+    el('table', {},
+      el('thead', {}, el('tr', {}, cols.map((c) => el('th', { scope: 'col' }, c)))),
+      el('tbody', {}, arr(b.rows).map((row) => el('tr', {}, cols.map((_, i) => el('td', {}, str(arr(row)[i]))))))));
+}
+
+function formBlock(b, app) {
+  const method = str(b.method).toLowerCase() === 'post' ? 'post' : 'get';
+  const action = str(b.action) || app.path.split('?')[0];
+  const submit = el('button', { type: 'submit', class: 'btn btn-primary' }, str(b.submit) || '提交');
+  const form = el('form', { class: 'card form', novalidate: true }, arr(b.fields).map(formField), submit);
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    if (!form.reportValidity()) return;
+    const data = new URLSearchParams(new FormData(form));
+    if (method === 'post') return app.post(action, data, submit);
+    const q = action.indexOf('?');
+    const params = new URLSearchParams(q < 0 ? '' : action.slice(q + 1));
+    for (const [k, v] of data) params.set(k, v);
+    const qs = params.toString();
+    return goApp(app.id, (q < 0 ? action : action.slice(0, q)) + (qs ? `?${qs}` : ''));
+  });
+  return form;
+}
+
+function formField(f) {
+  const kind = str(f && f.kind);
+  const required = Boolean(f && f.required);
+  let control;
+  if (kind === 'select') {
+    control = el('select', { name: str(f.name), required });
+    if (!str(f.value)) control.append(el('option', { value: '' }, '请选择'));
+    for (const o of arr(f.options)) {
+      control.append(el('option', { value: str(o && o.value), selected: str(o && o.value) === str(f.value) && str(f.value) !== '' }, str(o && o.label)));
+    }
+  } else {
+    const type = kind === 'number' ? 'number' : kind === 'date' ? 'date' : 'text';
+    control = el('input', {
+      type, name: str(f && f.name), value: f && f.value != null ? str(f.value) : null, required,
+      placeholder: f && f.placeholder != null ? str(f.placeholder) : null,
+      min: type === 'number' && typeof f.min === 'number' ? f.min : null,
+      max: type === 'number' && typeof f.max === 'number' ? f.max : null,
+      step: type === 'number' ? 'any' : null, inputmode: type === 'number' ? 'decimal' : null,
+    });
+  }
+  return fieldWrap(str(f && f.label) || str(f && f.name), control, required).wrap;
+}
+
+function buttonBlock(b, app) {
+  const style = str(b.style) === 'secondary' ? 'secondary' : 'primary';
+  const button = el('button', { type: 'button', class: `btn btn-${style}` }, str(b.label));
+  button.addEventListener('click', () => app.run(b.action, button));
+  return button;
+}
+
+function alertBlock(b) {
+  const level = ['info', 'success', 'warning', 'error'].includes(b.level) ? b.level : 'info';
+  const prefix = { info: '提示', success: '成功', warning: '注意', error: '错误' }[level];
+  return el('div', { class: `alert alert-${level}`, role: level === 'error' || level === 'warning' ? 'alert' : 'status' },
+    el('strong', { class: 'alert-prefix' }, `${prefix}：`), str(b.text));
+}
+
+function linkBlock(b, app) {
+  const path = str(b.path);
+  const ok = appUrl(app.id, path);
+  return el('a', { class: 'row-link card', href: ok ? `#/app/${app.id}${path}` : null }, str(b.label));
+}
