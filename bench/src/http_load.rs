@@ -103,6 +103,7 @@ impl Server {
     /// time to the full answer and the status.
     pub async fn get_once(&self, path: &str) -> anyhow::Result<(Duration, u16)> {
         let base = self.url.split("/apps/").next().unwrap_or(&self.url);
+        let base = base.trim_end_matches('/');
         let mut request = reqwest::Client::new().get(format!("{base}{path}"));
         if let Some(cookie) = &self.cookie {
             request = request.header("cookie", cookie);
@@ -187,7 +188,9 @@ pub async fn run_url(
     seconds: u64,
 ) -> anyhow::Result<LoadResult> {
     let mut cmd = Command::new(oha);
-    cmd.args(["--no-tui", "--output-format", "json", "-z"])
+    // `-w`: requests in flight at the deadline are waited for, so they
+    // are not counted as errors.
+    cmd.args(["--no-tui", "--output-format", "json", "-w", "-z"])
         .arg(format!("{seconds}s"));
     match load {
         Load::Concurrency { connections } => {
