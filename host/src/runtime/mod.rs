@@ -6,8 +6,10 @@
 //! - memory: a `ResourceLimiter` caps linear memory (default 64 MiB) and
 //!   traps the guest when it asks for more;
 //! - time: epoch interruption. A ticker thread bumps the engine's epoch every
-//!   [`EPOCH_TICK`]; at each tick the running guest yields to tokio (so one
-//!   busy guest never starves the others) and is interrupted once its
+//!   [`EPOCH_TICK`]; at each tick the running guest yields to tokio with
+//!   `tokio::task::yield_now`, which queues it behind every other ready
+//!   task (so a busy guest holds a worker thread for at most one tick at a
+//!   time and never starves the others), and is interrupted once its
 //!   deadline (default 1 s) has passed;
 //! - capabilities: only the `cityhost:miniapp` interfaces its manifest
 //!   declares (checked at load, see [`Runtime::load`]) and a WASI context
@@ -43,9 +45,11 @@ use bindings::{Miniapp, MiniappPre, Request, Response};
 pub use cache::ComponentCache;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
-/// How often the epoch advances: the granularity of deadlines and of
-/// yielding to other tasks.
-pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// How often the epoch advances: the granularity of deadlines and the
+/// longest slice a busy guest runs before it yields to other tasks. 2 ms
+/// keeps a well-behaved app's latency beside spinning ones within a few
+/// slices (docs/benchmarks.md, noisy neighbour).
+pub const EPOCH_TICK: Duration = Duration::from_millis(2);
 /// Default wall-clock deadline of one request.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Default (and largest) linear memory of one instance: 64 MiB.
@@ -238,7 +242,13 @@ impl Runtime {
             if Instant::now() >= deadline {
                 Ok(UpdateDeadline::Interrupt)
             } else {
-                Ok(UpdateDeadline::Yield(1))
+                // A plain `Yield` wakes the task from inside its own poll,
+                // and tokio may run such a task again (its LIFO slot)
+                // before the tasks already queued; `yield_now` defers it.
+                Ok(UpdateDeadline::YieldCustom(
+                    1,
+                    Box::pin(tokio::task::yield_now()),
+                ))
             }
         });
         let result = match &component.pre {
