@@ -2,10 +2,14 @@
 //! artifact of one component compiled by one engine configuration, keyed by
 //! the SHA-256 of the component bytes and the engine's precompile
 //! compatibility hash, so that a new wasmtime or new settings never load a
-//! stale artifact.
+//! stale artifact. Components already loaded are also kept in memory by
+//! digest, so apps sharing one component (or a release loaded again) share
+//! its code instead of deserializing it once each.
 
+use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
@@ -15,6 +19,10 @@ use wasmtime::component::Component;
 pub struct ComponentCache {
     dir: PathBuf,
     engine_key: String,
+    /// Components loaded so far, by digest. Entries stay until the host
+    /// restarts: one per distinct component ever loaded (each release of
+    /// each app at most), holding its compiled code once.
+    loaded: Mutex<HashMap<String, Component>>,
 }
 
 impl ComponentCache {
@@ -26,6 +34,7 @@ impl ComponentCache {
         Ok(Self {
             dir: dir.to_path_buf(),
             engine_key: format!("{:016x}", hasher.finish()),
+            loaded: Mutex::new(HashMap::new()),
         })
     }
 
@@ -34,13 +43,27 @@ impl ComponentCache {
         hex::encode(Sha256::digest(bytes))
     }
 
-    /// The compiled component for `bytes`: from the cache when present and
-    /// loadable, else compiled and written to the cache. Returns whether it
-    /// came from the cache.
+    /// The compiled component for `bytes`: already in memory, or from the
+    /// disk cache when present and loadable, else compiled and written to
+    /// the cache. Returns whether it came from either cache.
     pub fn load(&self, engine: &Engine, bytes: &[u8]) -> wasmtime::Result<(Component, bool)> {
-        let path = self
-            .dir
-            .join(format!("{}-{}.cwasm", Self::digest(bytes), self.engine_key));
+        let digest = Self::digest(bytes);
+        let loaded = || self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(component) = loaded().get(&digest) {
+            return Ok((component.clone(), true));
+        }
+        let (component, cached) = self.load_from_disk(engine, bytes, &digest)?;
+        loaded().insert(digest, component.clone());
+        Ok((component, cached))
+    }
+
+    fn load_from_disk(
+        &self,
+        engine: &Engine,
+        bytes: &[u8],
+        digest: &str,
+    ) -> wasmtime::Result<(Component, bool)> {
+        let path = self.dir.join(format!("{digest}-{}.cwasm", self.engine_key));
         if path.exists() {
             match deserialize(engine, &path) {
                 Ok(component) => return Ok((component, true)),
