@@ -11,6 +11,7 @@ use crate::http_load::{self, Load, LoadResult, Server};
 use crate::in_process::{CapabilityCost, Fixture};
 use crate::stats::Summary;
 use crate::{gen_apps, report};
+use cityhost::runtime::{MEMORY_KEEP_RESIDENT, TABLE_KEEP_RESIDENT};
 
 /// Settings of a suite run.
 #[derive(Debug, Clone, clap::Args)]
@@ -95,22 +96,14 @@ pub async fn run(args: &SuiteArgs) -> anyhow::Result<()> {
     let bench_loop = args.workspace.join("bench/guests/bench-loop");
 
     eprintln!("in-process: instantiate + trivial call");
-    let mut in_process = Vec::new();
+    let in_process = in_process(&args.workspace, &args.components, args.iterations).await?;
+    eprintln!("in-process: capability calls");
+    let fixture = Fixture::open(true, &[&bench_loop], &args.components).await?;
     let mut capabilities = Vec::new();
-    for pooling in [true, false] {
-        let fixture = Fixture::open(pooling, &[&hello_http, &bench_loop], &args.components).await?;
-        let allocator = if pooling { "pooling" } else { "on-demand" };
-        for (app, export) in [("bench-loop", "SDK handler"), ("hello-http", "wasi:http")] {
-            let summary = fixture.trivial(app, args.iterations).await?;
-            in_process.push((format!("{export}, {allocator} allocator"), summary));
-        }
-        if pooling {
-            eprintln!("in-process: capability calls");
-            for op in ["storage-get", "openid"] {
-                capabilities.push(fixture.capability(op, 1_000, 101).await?);
-            }
-        }
+    for op in ["storage-get", "openid"] {
+        capabilities.push(fixture.capability(op, 1_000, 101).await?);
     }
+    drop(fixture);
 
     eprintln!("HTTP: starting the servers");
     let oha = http_load::tool(&args.tools, "oha");
@@ -144,9 +137,9 @@ pub async fn run(args: &SuiteArgs) -> anyhow::Result<()> {
                 "-O".to_string(),
                 "pooling-allocator=y".into(),
                 "-O".into(),
-                "pooling-memory-keep-resident=1048576".into(),
+                format!("pooling-memory-keep-resident={MEMORY_KEEP_RESIDENT}"),
                 "-O".into(),
-                "pooling-table-keep-resident=65536".into(),
+                format!("pooling-table-keep-resident={TABLE_KEEP_RESIDENT}"),
             ],
         ),
     ] {
@@ -251,6 +244,30 @@ pub async fn run(args: &SuiteArgs) -> anyhow::Result<()> {
     std::fs::write(&args.out, text).with_context(|| format!("writing {}", args.out.display()))?;
     eprintln!("wrote {}", args.out.display());
     Ok(())
+}
+
+/// Instantiate + trivial call for both exports, with the pooling allocator
+/// and without: `(label, summary)` in report order.
+pub async fn in_process(
+    workspace: &Path,
+    components: &Path,
+    iterations: usize,
+) -> anyhow::Result<Vec<(String, Summary)>> {
+    let apps = [
+        workspace.join("examples/hello-http"),
+        workspace.join("bench/guests/bench-loop"),
+    ];
+    let apps: Vec<&Path> = apps.iter().map(PathBuf::as_path).collect();
+    let mut out = Vec::new();
+    for pooling in [true, false] {
+        let fixture = Fixture::open(pooling, &apps, components).await?;
+        let allocator = if pooling { "pooling" } else { "on-demand" };
+        for (app, export) in [("bench-loop", "SDK handler"), ("hello-http", "wasi:http")] {
+            let summary = fixture.trivial(app, iterations).await?;
+            out.push((format!("{export}, {allocator} allocator"), summary));
+        }
+    }
+    Ok(out)
 }
 
 fn cityhost_args(port: u16, data: &Path, args: &SuiteArgs, apps: &[&Path]) -> Vec<String> {
