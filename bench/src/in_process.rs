@@ -14,7 +14,7 @@ use cityhost::runtime::bindings::{Method, Request};
 use cityhost::runtime::{DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT, RuntimeConfig};
 use serde::Serialize;
 
-use crate::stats::Summary;
+use crate::stats::{Summary, process_cpu};
 
 /// A platform on a temporary data directory with the benchmark apps loaded.
 pub struct Fixture {
@@ -61,7 +61,8 @@ impl Fixture {
         })
     }
 
-    fn app(&self, id: &str) -> anyhow::Result<Arc<App>> {
+    /// The loaded app `id`.
+    pub fn app(&self, id: &str) -> anyhow::Result<Arc<App>> {
         self.platform
             .registry
             .get(id)
@@ -70,8 +71,13 @@ impl Fixture {
 
     /// One request to `app` on a fresh store and instance, as the bench
     /// citizen; returns the time from creating the store's state to the
-    /// handler's answer, and the status.
-    async fn once(&self, app: &Arc<App>, path: &str, query: &[(&str, String)]) -> (Duration, u16) {
+    /// handler's answer, and the status (0 when the guest failed).
+    pub async fn once(
+        &self,
+        app: &Arc<App>,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> (Duration, u16) {
         let services = &self.platform.services;
         let openid = services
             .openids
@@ -114,10 +120,11 @@ impl Fixture {
             anyhow::ensure!(status == 200, "{app_id} answered {status}");
         }
         let mut samples = Vec::with_capacity(iterations);
+        let cpu = process_cpu();
         for _ in 0..iterations {
             samples.push(self.once(&app, "/", &[]).await.0);
         }
-        Ok(Summary::of(samples))
+        Ok(Summary::of(samples).with_cpu(process_cpu() - cpu))
     }
 
     /// Host cost of one capability call: the median request with `calls`
