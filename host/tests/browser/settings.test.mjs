@@ -54,6 +54,14 @@ test('English reaches every tab, elder mode grows the type, both survive a reloa
     assert.ok(!CJK.test(own), `${tab} page: ${own}`);
   }
   assert.equal(await page.textContent('[data-testid=profile-name]'), 'Not verified');
+
+  // The shell asks mini-apps for English too; hello answers in it.
+  await page.click('[data-testid=tab-services]');
+  await page.click('[data-testid=service-hello]');
+  await page.waitForSelector('[data-testid=view]');
+  assert.equal(await page.textContent('#title'), 'Hello');
+  await page.click('[data-testid=tab-me]');
+  await settled(page);
   assert.equal(await page.getAttribute('[data-testid=tabbar]', 'aria-label'), 'Main navigation');
   await shot(page, 'me-en');
 
