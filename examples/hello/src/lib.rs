@@ -11,7 +11,9 @@ fn english(req: &Request) -> bool {
     req.header("accept-language")
         .and_then(|value| value.split(',').next())
         .map(|tag| tag.split(';').next().unwrap_or("").trim())
-        .is_some_and(|tag| tag.eq_ignore_ascii_case("en") || tag.to_ascii_lowercase().starts_with("en-"))
+        .is_some_and(|tag| {
+            tag.eq_ignore_ascii_case("en") || tag.to_ascii_lowercase().starts_with("en-")
+        })
 }
 
 /// `GET /`: greet and count the visit.

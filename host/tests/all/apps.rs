@@ -379,7 +379,11 @@ async fn the_shell_serves_every_module_it_imports_and_nothing_else() {
 async fn the_citizens_language_reaches_the_app_as_accept_language() {
     let host = TestHost::start().await;
     let c = host.demo_citizen("13800000001").await;
-    for (language, title) in [("en", "Hello"), ("zh-CN", "你好"), ("en-GB,zh;q=0.5", "Hello")] {
+    for (language, title) in [
+        ("en", "Hello"),
+        ("zh-CN", "你好"),
+        ("en-GB,zh;q=0.5", "Hello"),
+    ] {
         let r = c
             .http
             .get(format!("{}/apps/hello/", host.base))
