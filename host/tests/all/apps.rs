@@ -374,3 +374,24 @@ async fn the_shell_serves_every_module_it_imports_and_nothing_else() {
         assert_eq!(body["error"]["code"], "not_found", "{path}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_citizens_language_reaches_the_app_as_accept_language() {
+    let host = TestHost::start().await;
+    let c = host.demo_citizen("13800000001").await;
+    for (language, title) in [
+        ("en", "Hello"),
+        ("zh-CN", "你好"),
+        ("en-GB,zh;q=0.5", "Hello"),
+    ] {
+        let r = c
+            .http
+            .get(format!("{}/apps/hello/", host.base))
+            .header("accept", VIEW)
+            .header("accept-language", language)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(view(r, 200).await["title"], title, "{language}");
+    }
+}

@@ -3,6 +3,7 @@
 // key-value lists, busy buttons).
 import { isCurrent, takeFocus } from './nav.js';
 import { nextId, str } from './util.js';
+import { t } from './i18n.js';
 
 const $title = document.getElementById('title');
 const $content = document.getElementById('content');
@@ -44,7 +45,7 @@ export function mount(token, ...nodes) {
 export function setTitle(token, text) {
   if (!isCurrent(token)) return;
   $title.textContent = text;
-  document.title = `${text} · CityHost 城市服务`;
+  document.title = t('app.documentTitle', { title: text });
 }
 
 /** A notice paragraph; level is info, success, warning or error. */

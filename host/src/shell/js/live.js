@@ -2,6 +2,7 @@
 // reconnects by itself and sends Last-Event-ID, so nothing sent meanwhile
 // is missed; every event carries the unread count for the tab bar's badge.
 import { api } from './api.js';
+import { t } from './i18n.js';
 
 const $badge = document.getElementById('unread-badge');
 const $unreadSr = document.getElementById('unread-sr');
@@ -57,5 +58,5 @@ export function setBadge(unread) {
   const n = Math.max(0, Math.trunc(Number(unread) || 0));
   $badge.hidden = n === 0;
   $badge.textContent = n > 99 ? '99+' : String(n);
-  $unreadSr.textContent = n ? `，${n} 条未读` : '';
+  $unreadSr.textContent = n ? t('tab.unread', { n }) : '';
 }

@@ -16,6 +16,9 @@ import { pageServices } from './pages/services.js';
 import { pageSubscribe, pageSubscriptions } from './pages/subscribe.js';
 import { pageVerify } from './pages/verify.js';
 import { safeDecode } from './util.js';
+import { t, translateStatic } from './i18n.js';
+import { applyPreferences } from './prefs.js';
+import { pageSettings } from './pages/settings.js';
 
 const TOP_TABS = { '/': 'services', '/inbox': 'inbox', '/orders': 'orders', '/me': 'me' };
 
@@ -36,11 +39,12 @@ function handlerFor(r) {
   if (first === 'consent' && rest.length === 2) return (t) => pageConsent(t, rest[0], rest[1], r.query);
   if (first === 'subscribe' && rest.length === 1) return (t) => pageSubscribe(t, rest[0], r.query);
   if (first === 'subscriptions') return (t) => pageSubscriptions(t);
+  if (first === 'settings') return (t) => pageSettings(t);
   if (first === 'app' && rest.length >= 1) {
     const m = /^\/app\/([^/?]+)(.*)$/.exec(r.raw);
     return (t) => pageApp(t, safeDecode(m[1]), m[2] ? (m[2].startsWith('/') ? m[2] : '/' + m[2]) : '/');
   }
-  return (t) => { setTitle(t, '页面不存在'); mount(t, notice('找不到这个页面。'), el('a', { class: 'btn btn-secondary', href: '#/' }, '返回服务')); };
+  return (t) => { setTitle(t, t('page.notFoundTitle')); mount(t, notice(t('page.notFound')), el('a', { class: 'btn btn-secondary', href: '#/' }, t('common.backToServices'))); };
 }
 
 /** Renders the page for the current hash: header, tab bar, then the page itself. */
@@ -55,7 +59,7 @@ async function route() {
     if (a.dataset.tab === (tab || (r.parts[0] === 'app' ? 'services' : ''))) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
-  showLoading('加载中…');
+  showLoading(t('page.loading'));
   if (!isAuth && r.path !== '/inbox' && !isLive()) refreshBadge(); // the inbox page and the live stream set it themselves
   try {
     await handlerFor(r)(token);
@@ -65,6 +69,16 @@ async function route() {
 }
 
 setRouter(route);
+
+// Language and elder mode before anything is rendered; another tab's change applies here too.
+applyPreferences();
+translateStatic();
+window.addEventListener('storage', (ev) => {
+  if (!ev.key || !ev.key.startsWith('cityhost.')) return;
+  applyPreferences();
+  translateStatic();
+  route();
+});
 
 $back.addEventListener('click', () => back('#/'));
 
@@ -82,8 +96,8 @@ async function start() {
   setDepth(history.state && typeof history.state.depth === 'number' ? history.state.depth : 0);
   if (!location.hash || location.hash === '#') history.replaceState({ depth: depth() }, '', '#/');
   else history.replaceState({ depth: depth() }, '');
-  const onAuthPage = /^#\/(login|register)\b/.test(location.hash);
-  if (!onAuthPage) {
+  const publicPage = /^#\/(login|register|settings)\b/.test(location.hash);
+  if (!publicPage) {
     try {
       await api('GET', '/api/me', undefined, { auth: false });
       connectLive();

@@ -5,6 +5,7 @@
 import { el, fieldWrap } from './dom.js';
 import { appUrl, goApp } from './nav.js';
 import { arr, str } from './util.js';
+import { t } from './i18n.js';
 
 /** The media type of a view. */
 export const VIEW_CT = 'application/vnd.cityhost.view+json';
@@ -44,7 +45,7 @@ function kvBlock(b) {
 
 function tableBlock(b) {
   const cols = arr(b.columns).map(str);
-  return el('div', { class: 'table-wrap card', tabindex: 0, role: 'region', 'aria-label': '表格' },
+  return el('div', { class: 'table-wrap card', tabindex: 0, role: 'region', 'aria-label': t('view.table') },
     el('table', {},
       el('thead', {}, el('tr', {}, cols.map((c) => el('th', { scope: 'col' }, c)))),
       el('tbody', {}, arr(b.rows).map((row) => el('tr', {}, cols.map((_, i) => el('td', {}, str(arr(row)[i]))))))));
@@ -53,7 +54,7 @@ function tableBlock(b) {
 function formBlock(b, app) {
   const method = str(b.method).toLowerCase() === 'post' ? 'post' : 'get';
   const action = str(b.action) || app.path.split('?')[0];
-  const submit = el('button', { type: 'submit', class: 'btn btn-primary' }, str(b.submit) || '提交');
+  const submit = el('button', { type: 'submit', class: 'btn btn-primary' }, str(b.submit) || t('view.submit'));
   const form = el('form', { class: 'card form', novalidate: true }, arr(b.fields).map(formField), submit);
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
@@ -75,7 +76,7 @@ function formField(f) {
   let control;
   if (kind === 'select') {
     control = el('select', { name: str(f.name), required });
-    if (!str(f.value)) control.append(el('option', { value: '' }, '请选择'));
+    if (!str(f.value)) control.append(el('option', { value: '' }, t('view.choose')));
     for (const o of arr(f.options)) {
       control.append(el('option', { value: str(o && o.value), selected: str(o && o.value) === str(f.value) && str(f.value) !== '' }, str(o && o.label)));
     }
@@ -101,9 +102,9 @@ function buttonBlock(b, app) {
 
 function alertBlock(b) {
   const level = ['info', 'success', 'warning', 'error'].includes(b.level) ? b.level : 'info';
-  const prefix = { info: '提示', success: '成功', warning: '注意', error: '错误' }[level];
+  const prefix = t(`view.alert.${level}`);
   return el('div', { class: `alert alert-${level}`, role: level === 'error' || level === 'warning' ? 'alert' : 'status' },
-    el('strong', { class: 'alert-prefix' }, `${prefix}：`), str(b.text));
+    el('strong', { class: 'alert-prefix' }, t('view.alertPrefix', { prefix })), str(b.text));
 }
 
 function linkBlock(b, app) {

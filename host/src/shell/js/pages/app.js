@@ -8,18 +8,19 @@ import { appUrl, go, goApp, isCurrent, nextToken, pushHash, replaceHashQuietly, 
 import { arr, deptName, enc, str } from '../util.js';
 import { renderView, VIEW_CT } from '../views.js';
 import { assurancePrompt } from './verify.js';
+import { language, t } from '../i18n.js';
 
 let currentApp = { id: '', path: '/' };
 
 /** `#/app/{id}{path}`: the app's answer for GET path. */
 export async function pageApp(token, id, path) {
-  setTitle(token, '服务');
+  setTitle(token, t('app.service'));
   currentApp = { id, path };
   const url = appUrl(id, path);
-  if (!url) return mount(token, errorCard({ message: '无效的服务地址' }));
+  if (!url) return mount(token, errorCard({ message: t('app.badAddress') }));
   let res;
   try {
-    res = await fetch(url, { credentials: 'same-origin', headers: { Accept: VIEW_CT } });
+    res = await fetch(url, { credentials: 'same-origin', headers: { Accept: VIEW_CT, 'Accept-Language': language() } });
   } catch {
     throw new ApiError(0, null);
   }
@@ -32,8 +33,8 @@ async function showAppResponse(token, id, res, push) {
   if (res.redirected && isCurrent(token)) syncRedirect(id, res.url, push);
   if (ct.startsWith(VIEW_CT)) {
     const view = await readJson(res);
-    if (!view || typeof view !== 'object') return mount(token, errorCard({ message: '服务返回的页面无法显示' }));
-    setTitle(token, str(view.title) || '服务');
+    if (!view || typeof view !== 'object') return mount(token, errorCard({ message: t('app.badView') }));
+    setTitle(token, str(view.title) || t('app.service'));
     const app = {
       id, path: currentApp.path,
       post: (p, params, button) => postToApp(id, p, params, button),
@@ -47,7 +48,7 @@ async function showAppResponse(token, id, res, push) {
   if (ct.includes('json')) { try { json = JSON.parse(text); } catch { /* shown as text */ } }
   if (json && json.error && json.error.code === 'assurance_required') return mount(token, assurancePrompt(id, currentApp.path));
   if (json && json.error) return mount(token, errorCard(new ApiError(res.status, json), 'app'));
-  setTitle(token, '服务');
+  setTitle(token, t('app.service'));
   mount(token, res.ok ? null : notice(defaultMessage(res.status), 'error'),
     el('pre', { class: 'plain', 'data-testid': 'plain' }, json !== undefined ? JSON.stringify(json, null, 2) : text));
 }
@@ -70,7 +71,7 @@ function providerNote(id) {
   const p = el('p', { class: 'provider muted' });
   loadApps().then((apps) => {
     const app = apps.find((a) => str(a.id) === id);
-    if (app && deptName(app.department)) p.textContent = `本服务由${deptName(app.department)}提供`;
+    if (app && deptName(app.department)) p.textContent = t('app.providedBy', { dept: deptName(app.department) });
   }).catch(() => {});
   return p;
 }
@@ -84,7 +85,7 @@ async function postToApp(id, path, params, button) {
   try {
     res = await withBusy(button, () => fetch(url, {
       method: 'POST', credentials: 'same-origin', body: params.toString(),
-      headers: { Accept: VIEW_CT, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { Accept: VIEW_CT, 'Accept-Language': language(), 'content-type': 'application/x-www-form-urlencoded' },
     }));
   } catch {
     button.before(notice(defaultMessage(0), 'error'));

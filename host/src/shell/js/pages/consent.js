@@ -5,10 +5,11 @@ import { el, mount, notice, platformBadge, setTitle, withBusy } from '../dom.js'
 import { errorNotice } from '../errors.js';
 import { replaceHash } from '../nav.js';
 import { arr, deptName, enc, str } from '../util.js';
+import { t } from '../i18n.js';
 
 /** `#/consent/{app_id}/{scope}?return=PATH`. */
 export async function pageConsent(token, appId, scope, query) {
-  setTitle(token, '授权确认');
+  setTitle(token, t('consent.title'));
   const ret = new URLSearchParams(query).get('return');
   const returnPath = ret && ret.startsWith('/') ? ret : '/';
   const c = await api('GET', `/api/consents/${enc(appId)}/${enc(scope)}`);
@@ -28,21 +29,21 @@ function consentSheet(c, appId, scope, returnPath) {
     }
     replaceHash(`#/app/${enc(appId)}${returnPath}`);
   };
-  const grant = el('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'consent-grant' }, '同意');
-  const deny = el('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'consent-deny' }, '拒绝');
+  const grant = el('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'consent-grant' }, t('consent.grant'));
+  const deny = el('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'consent-deny' }, t('consent.deny'));
   grant.addEventListener('click', () => decide('grant', grant));
   deny.addEventListener('click', () => decide('deny', deny));
-  return el('section', { class: 'sheet', 'aria-label': 'CityHost 授权确认', 'data-testid': 'consent-sheet' },
-    platformBadge('CityHost 平台授权 · 由平台核实'),
-    el('p', { class: 'consent-lead' }, `${deptName(c.department)}的「${str(c.app_name)}」申请获取您的：`),
-    c.division ? el('p', { class: 'muted small', 'data-testid': 'consent-division' }, `所属地区：${arr(c.division_path).map(str).join(' · ') || str(c.division)}`) : null,
+  return el('section', { class: 'sheet', 'aria-label': t('consent.aria'), 'data-testid': 'consent-sheet' },
+    platformBadge(t('consent.badge')),
+    el('p', { class: 'consent-lead' }, t('consent.lead', { dept: deptName(c.department), app: str(c.app_name) })),
+    c.division ? el('p', { class: 'muted small', 'data-testid': 'consent-division' }, t('consent.division', { division: arr(c.division_path).map(str).join(' · ') || str(c.division) })) : null,
     el('ul', { class: 'consent-fields', 'data-testid': 'consent-fields' }, arr(c.fields).map((f) => el('li', {}, str(f)))),
     c.purpose
-      ? el('p', { class: 'consent-purpose', 'data-testid': 'consent-purpose' }, el('strong', {}, '用途：'), str(c.purpose))
-      : el('p', { class: 'consent-purpose no-purpose', 'data-testid': 'consent-purpose' }, el('strong', {}, '用途：'), '该服务未声明用途，请谨慎授权。'),
-    c.granted ? notice('您此前已同意该授权，可在“我的”中随时撤销。', 'info') : null,
+      ? el('p', { class: 'consent-purpose', 'data-testid': 'consent-purpose' }, el('strong', {}, t('common.purpose')), str(c.purpose))
+      : el('p', { class: 'consent-purpose no-purpose', 'data-testid': 'consent-purpose' }, el('strong', {}, t('common.purpose')), t('consent.noPurpose')),
+    c.granted ? notice(t('consent.already'), 'info') : null,
     el('p', { class: 'muted small' }, c.purpose
-      ? '信息由 CityHost 平台提供给该部门，仅用于上述用途。您可以随时在“我的”中撤销授权。'
-      : '信息由 CityHost 平台提供给该部门。您可以随时在“我的”中撤销授权。'),
+      ? t('consent.notePurpose')
+      : t('consent.note')),
     status, el('div', { class: 'sheet-actions' }, grant, deny));
 }

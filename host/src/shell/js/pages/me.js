@@ -3,7 +3,7 @@
 import { api, forgetApps } from '../api.js';
 import { el, mount, notice, setTitle, withBusy } from '../dom.js';
 import { errorNotice } from '../errors.js';
-import { fmtTime } from '../format.js';
+import { fmtTime, t } from '../i18n.js';
 import { assuranceLabel, scopeLabel } from '../labels.js';
 import { disconnectLive, setBadge } from '../live.js';
 import { replaceHash, route } from '../nav.js';
@@ -11,9 +11,9 @@ import { arr, enc, str } from '../util.js';
 
 /** `#/me`: profile, assurance level, authorisations, sign-out. */
 export async function pageMe(token) {
-  setTitle(token, '我的');
+  setTitle(token, t('me.title'));
   const [me, consents] = await Promise.all([api('GET', '/api/me'), api('GET', '/api/consents')]);
-  const logout = el('button', { type: 'button', class: 'btn btn-secondary btn-danger', 'data-testid': 'logout' }, '退出登录');
+  const logout = el('button', { type: 'button', class: 'btn btn-secondary btn-danger', 'data-testid': 'logout' }, t('me.logout'));
   logout.addEventListener('click', async () => {
     try { await withBusy(logout, () => api('POST', '/api/logout', undefined, { auth: false })); } catch { /* leave anyway */ }
     forgetApps();
@@ -24,32 +24,33 @@ export async function pageMe(token) {
   const list = arr(consents);
   mount(token,
     el('section', { class: 'card profile', 'data-testid': 'profile' },
-      el('span', { class: 'avatar', 'aria-hidden': 'true' }, '我'),
+      el('span', { class: 'avatar', 'aria-hidden': 'true' }, t('me.avatar')),
       el('div', {},
-        me && me.name_masked ? el('p', { class: 'muted small' }, '姓名（已脱敏）') : null,
-        el('p', { class: 'profile-name', 'data-testid': 'profile-name' }, me && me.name_masked ? str(me.name_masked) : '未实名认证'),
-        me && me.id_number_masked ? el('p', { class: 'muted', 'data-testid': 'profile-id' }, `身份证号 ${str(me.id_number_masked)}`) : null,
-        el('p', { class: 'muted' }, `手机号 ${str(me && me.phone_masked)}`),
-        el('p', { class: 'muted', 'data-testid': 'assurance' }, `认证等级 ${assuranceLabel(me && me.assurance_level)}`))),
+        me && me.name_masked ? el('p', { class: 'muted small' }, t('me.nameMasked')) : null,
+        el('p', { class: 'profile-name', 'data-testid': 'profile-name' }, me && me.name_masked ? str(me.name_masked) : t('me.unverified')),
+        me && me.id_number_masked ? el('p', { class: 'muted', 'data-testid': 'profile-id' }, t('me.idNumber', { id: str(me.id_number_masked) })) : null,
+        el('p', { class: 'muted' }, t('me.phone', { phone: str(me && me.phone_masked) })),
+        el('p', { class: 'muted', 'data-testid': 'assurance' }, t('me.assurance', { level: assuranceLabel(me && me.assurance_level) })))),
     me && Number(me.assurance_level) < 2
-      ? el('a', { class: 'btn btn-primary', href: '#/verify', 'data-testid': 'verify-start' }, '去实名认证')
+      ? el('a', { class: 'btn btn-primary', href: '#/verify', 'data-testid': 'verify-start' }, t('me.verify'))
       : null,
-    el('h2', { class: 'section-title' }, '已授权的服务'),
+    el('h2', { class: 'section-title' }, t('me.grants')),
     list.length
       ? el('ul', { class: 'list' }, list.map((c) => el('li', {}, consentItem(c))))
-      : notice('您还没有向任何服务授权个人信息。'),
+      : notice(t('me.noGrants')),
+    el('a', { class: 'row-link card', href: '#/settings', 'data-testid': 'settings-open' }, t('me.settings')),
     logout);
 }
 
 /** One grant to a service, with its revoke button. */
 function consentItem(c) {
-  const revoke = el('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'consent-revoke' }, '撤销');
+  const revoke = el('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'consent-revoke' }, t('me.revoke'));
   const row = el('div', { class: 'list-item consent-item', 'data-testid': 'consent-item' },
     el('span', { class: 'item-title' }, str(c.app_name)),
-    el('span', { class: 'item-body' }, `授权范围：${scopeLabel(c.scope)}`),
-    c.purpose ? el('span', { class: 'item-body muted' }, `用途：${str(c.purpose)}`) : null,
-    el('span', { class: 'item-row' }, el('span', { class: 'item-time' }, `授权时间：${fmtTime(c.granted_at)}`), revoke));
-  revoke.setAttribute('aria-label', `撤销对「${str(c.app_name)}」的${scopeLabel(c.scope)}授权`);
+    el('span', { class: 'item-body' }, t('me.scope', { scope: scopeLabel(c.scope) })),
+    c.purpose ? el('span', { class: 'item-body muted' }, t('me.purpose', { purpose: str(c.purpose) })) : null,
+    el('span', { class: 'item-row' }, el('span', { class: 'item-time' }, t('me.grantedAt', { time: fmtTime(c.granted_at) })), revoke));
+  revoke.setAttribute('aria-label', t('me.revokeAria', { app: str(c.app_name), scope: scopeLabel(c.scope) }));
   revoke.addEventListener('click', async () => {
     try {
       await withBusy(revoke, () => api('DELETE', `/api/consents/${enc(str(c.app_id))}/${enc(str(c.scope))}`));

@@ -3,7 +3,7 @@
 import { api } from '../api.js';
 import { el, kvList, mount, notice, platformBadge, setTitle, withBusy } from '../dom.js';
 import { errorNotice } from '../errors.js';
-import { fmtTime, yuan } from '../format.js';
+import { fmtTime, t, yuan } from '../i18n.js';
 import { orderStateLabel, PAID_STATES } from '../labels.js';
 import { back as goBack, currentToken, isCurrent } from '../nav.js';
 import { pinPad } from '../pinpad.js';
@@ -11,7 +11,7 @@ import { deptName, enc, str } from '../util.js';
 
 /** `#/pay/{order_id}`. */
 export async function pagePay(token, orderId) {
-  setTitle(token, '确认支付');
+  setTitle(token, t('pay.title'));
   const [order, account] = await Promise.all([
     api('GET', `/api/orders/${enc(orderId)}`), api('GET', '/api/payment/account')]);
   mount(token, paySheet(order || {}, account || {}));
@@ -28,13 +28,13 @@ function paySheet(o, a, failure) {
   const actions = el('div', { class: 'sheet-actions' });
   const pin = (a && a.pin) || {};
   const balance = Number(a && a.balance_fen) || 0;
-  const sheet = el('section', { class: 'sheet', 'aria-label': 'CityHost 收银台', 'data-testid': 'pay-sheet' },
-    platformBadge('CityHost 收银台 · 平台安全支付'),
-    el('p', { class: 'muted center' }, '支付金额'),
+  const sheet = el('section', { class: 'sheet', 'aria-label': t('pay.aria'), 'data-testid': 'pay-sheet' },
+    platformBadge(t('pay.badge')),
+    el('p', { class: 'muted center' }, t('pay.amount')),
     el('p', { class: 'amount', 'data-testid': 'pay-amount' }, yuan(o.amount_fen)),
-    kvList([['收款单位', deptName(o.department)], ['服务名称', str(o.app_name)], ['商品', str(o.subject)],
-      ['支付方式', `${str(a && a.method) || '银行卡'}（余额 ${yuan(balance)}）`],
-      ['订单号', str(o.order_id)], ['下单时间', fmtTime(o.created_at)]]),
+    kvList([[t('receipt.payee'), deptName(o.department)], [t('receipt.service'), str(o.app_name)], [t('receipt.subject'), str(o.subject)],
+      [t('pay.method'), t('pay.methodLine', { method: str(a && a.method) || t('pay.card'), balance: yuan(balance) })],
+      [t('receipt.orderId'), str(o.order_id)], [t('receipt.createdAt'), fmtTime(o.created_at)]]),
     status, actions);
   if (failure) status.append(failure);
   const backButton = (label) => el('a', { class: 'btn btn-primary', href: backHash, 'data-testid': 'pay-return' }, label);
@@ -51,28 +51,28 @@ function paySheet(o, a, failure) {
     const explained = err && err.code === 'conflict' && fresh && fresh.state !== 'created';
     const notice = err && !explained ? errorNotice(err, 'pay') : null;
     if (notice && err.code === 'wrong_pin' && account && account.pin) {
-      notice.append(el('span', { 'data-testid': 'pin-tries' }, `，还可尝试 ${account.pin.remaining_tries} 次`));
+      notice.append(el('span', { 'data-testid': 'pin-tries' }, t('pay.triesLeft', { n: account.pin.remaining_tries })));
     }
     if (fresh && typeof fresh === 'object') sheet.replaceWith(paySheet(fresh, account, notice));
     else if (notice) status.append(notice);
   };
 
   if (PAID_STATES.includes(o.state)) {
-    status.append(notice(`该订单已支付${o.paid_at ? `（${fmtTime(o.paid_at)}）` : ''}，无需重复支付。`, 'success'));
-    actions.append(backButton('返回服务'),
-      el('a', { class: 'btn btn-secondary', href: `#/orders/${enc(str(o.order_id))}` }, '查看凭证'));
+    status.append(notice(o.paid_at ? t('pay.alreadyPaidAt', { time: fmtTime(o.paid_at) }) : t('pay.alreadyPaid'), 'success'));
+    actions.append(backButton(t('common.backToServices')),
+      el('a', { class: 'btn btn-secondary', href: `#/orders/${enc(str(o.order_id))}` }, t('pay.receipt')));
   } else if (o.state !== 'created') {
-    status.append(notice(`该订单${orderStateLabel(o.state) || '不可支付'}，无法支付。`, 'warning'));
-    actions.append(backButton('返回服务'));
+    status.append(notice(t('pay.notPayable', { state: orderStateLabel(o.state) || t('pay.notPayableState') }), 'warning'));
+    actions.append(backButton(t('common.backToServices')));
   } else if (!pin.set) {
     // Set-PIN flow: once, then the sheet asks for it.
-    const first = pinPad('设置 6 位支付密码', 'pin-new');
-    const again = pinPad('再次输入支付密码', 'pin-again');
-    const save = el('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'pin-save' }, '设置支付密码');
-    status.append(notice('首次支付前请设置支付密码。支付密码只用于确认付款，请勿告诉他人。', 'info'));
+    const first = pinPad(t('pay.newPin'), 'pin-new');
+    const again = pinPad(t('pay.againPin'), 'pin-again');
+    const save = el('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'pin-save' }, t('pay.savePin'));
+    status.append(notice(t('pay.pinFirst'), 'info'));
     save.addEventListener('click', async () => {
       if (!/^\d{6}$/.test(first.value()) || first.value() !== again.value()) {
-        status.replaceChildren(notice('两次输入的 6 位数字密码不一致', 'error'));
+        status.replaceChildren(notice(t('pay.pinMismatch'), 'error'));
         return;
       }
       try {
@@ -80,7 +80,7 @@ function paySheet(o, a, failure) {
       } catch (e) {
         if (e.handled) return;
         status.replaceChildren(e.field === 'pin' && e.code === 'invalid_argument'
-          ? notice('密码过于简单，请勿使用相同或连续的数字', 'error') : errorNotice(e, 'pay'));
+          ? notice(t('pay.pinWeak'), 'error') : errorNotice(e, 'pay'));
         return;
       }
       await refresh(null);
@@ -88,17 +88,17 @@ function paySheet(o, a, failure) {
     actions.append(first.node, again.node, save);
   } else if (pin.locked_for_ms > 0) {
     status.append(el('div', { class: 'alert alert-error', role: 'alert', 'data-testid': 'pay-locked' },
-      `支付密码错误次数过多，支付已锁定，请 ${Math.ceil(pin.locked_for_ms / 60000)} 分钟后再试。`));
-    actions.append(backButton('返回服务'));
+      t('pay.locked', { minutes: Math.ceil(pin.locked_for_ms / 60000) })));
+    actions.append(backButton(t('common.backToServices')));
   } else {
     if (balance < Number(o.amount_fen)) {
       status.append(el('div', { class: 'alert alert-warning', role: 'status', 'data-testid': 'pay-insufficient' },
-        `银行卡余额 ${yuan(balance)}，不足以支付 ${yuan(o.amount_fen)}。`));
+        t('pay.insufficient', { balance: yuan(balance), amount: yuan(o.amount_fen) })));
     }
-    const pad = pinPad('支付密码', 'pay-pin');
-    const confirm = el('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'pay-confirm' }, '确认支付');
-    const back = el('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'pay-cancel' }, '返回');
-    const cancelOrder = el('button', { type: 'button', class: 'btn btn-secondary btn-danger', 'data-testid': 'order-cancel' }, '取消订单');
+    const pad = pinPad(t('pay.pin'), 'pay-pin');
+    const confirm = el('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'pay-confirm' }, t('pay.confirm'));
+    const back = el('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'pay-cancel' }, t('common.back'));
+    const cancelOrder = el('button', { type: 'button', class: 'btn btn-secondary btn-danger', 'data-testid': 'order-cancel' }, t('pay.cancelOrder'));
     back.addEventListener('click', () => goBack('#/orders'));
     cancelOrder.addEventListener('click', async () => {
       try {
@@ -111,7 +111,7 @@ function paySheet(o, a, failure) {
     confirm.addEventListener('click', async () => {
       status.replaceChildren();
       if (!/^\d{6}$/.test(pad.value())) {
-        status.append(notice('请输入 6 位支付密码', 'error'));
+        status.append(notice(t('pay.enterPin'), 'error'));
         pad.focus();
         return;
       }
@@ -127,9 +127,9 @@ function paySheet(o, a, failure) {
         return;
       }
       status.append(el('div', { class: 'alert alert-success', role: 'status', 'data-testid': 'pay-success' },
-        el('strong', {}, '支付成功'), `，已向${deptName(o.department) || '收款单位'}支付 ${yuan(o.amount_fen)}。`));
-      actions.replaceChildren(backButton('返回服务'),
-        el('a', { class: 'btn btn-secondary', href: `#/orders/${enc(str(o.order_id))}`, 'data-testid': 'pay-receipt' }, '查看凭证'));
+        el('strong', {}, t('pay.success')), t('pay.successLine', { payee: deptName(o.department) || t('pay.payee'), amount: yuan(o.amount_fen) })));
+      actions.replaceChildren(backButton(t('common.backToServices')),
+        el('a', { class: 'btn btn-secondary', href: `#/orders/${enc(str(o.order_id))}`, 'data-testid': 'pay-receipt' }, t('pay.receipt')));
       actions.firstChild.focus();
     });
     actions.append(pad.node, confirm, back, cancelOrder);

@@ -3,13 +3,14 @@ import { loadApps } from '../api.js';
 import { el, mount, notice, setTitle } from '../dom.js';
 import { CATEGORIES, categoryLabel } from '../labels.js';
 import { deptName, enc, nextId, str } from '../util.js';
+import { t } from '../i18n.js';
 
 /** `#/`: the service grid. */
 export async function pageServices(token) {
-  setTitle(token, '服务');
+  setTitle(token, t('services.title'));
   const apps = await loadApps(true);
-  if (!apps.length) return mount(token, notice('暂无可用的服务。'));
-  const known = CATEGORIES.map(([k]) => k);
+  if (!apps.length) return mount(token, notice(t('services.empty')));
+  const known = CATEGORIES;
   const cats = [...known, ...new Set(apps.map((a) => str(a.category)).filter((c) => !known.includes(c)))];
   const sections = cats.map((cat) => {
     const list = apps.filter((a) => str(a.category) === cat);

@@ -3,14 +3,14 @@
 import { api } from '../api.js';
 import { el, mount, notice, platformBadge, setTitle, withBusy } from '../dom.js';
 import { errorNotice } from '../errors.js';
-import { fmtTime } from '../format.js';
+import { fmtTime, t } from '../i18n.js';
 import { kindLabel } from '../labels.js';
 import { replaceHash, route } from '../nav.js';
 import { arr, deptName, enc, nextId, str } from '../util.js';
 
 /** `#/subscribe/{app_id}?templates=A,B&return=PATH`: the subscription sheet. */
 export async function pageSubscribe(token, appId, query) {
-  setTitle(token, '订阅通知');
+  setTitle(token, t('subscribe.title'));
   const params = new URLSearchParams(query);
   const ret = params.get('return');
   const returnPath = ret && ret.startsWith('/') ? ret : '/';
@@ -28,12 +28,12 @@ function subscribeSheet(sh, appId, returnPath) {
     const row = el('fieldset', { class: 'list-item subscribe-item', 'data-testid': 'subscribe-item' },
       el('legend', { class: 'item-title' }, str(t.title)),
       el('span', { class: 'item-body' }, kindLabel(t.kind)),
-      t.subscribed ? el('span', { class: 'muted small' }, '您已订阅') : null,
-      el('span', { class: 'item-row' }, radio('accept', '允许', true), radio('reject', '拒绝', false)));
+      t.subscribed ? el('span', { class: 'muted small' }, t('subscribe.already')) : null,
+      el('span', { class: 'item-row' }, radio('accept', t('common.allow'), true), radio('reject', t('common.deny'), false)));
     return { t, row, value: () => (row.querySelector('input:checked') || {}).value || 'reject' };
   });
-  const done = el('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'subscribe-confirm' }, '确定');
-  const back = el('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'subscribe-cancel' }, '暂不');
+  const done = el('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'subscribe-confirm' }, t('subscribe.confirm'));
+  const back = el('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'subscribe-cancel' }, t('subscribe.later'));
   back.addEventListener('click', () => replaceHash(`#/app/${enc(appId)}${returnPath}`));
   done.addEventListener('click', async () => {
     status.replaceChildren();
@@ -46,25 +46,25 @@ function subscribeSheet(sh, appId, returnPath) {
     }
     replaceHash(`#/app/${enc(appId)}${returnPath}`);
   });
-  return el('section', { class: 'sheet', 'aria-label': 'CityHost 订阅确认', 'data-testid': 'subscribe-sheet' },
-    platformBadge('CityHost 消息订阅 · 由平台核实'),
-    el('p', { class: 'consent-lead' }, `${deptName(sh.department)}的「${str(sh.app_name)}」希望向您发送以下消息：`),
+  return el('section', { class: 'sheet', 'aria-label': t('subscribe.aria'), 'data-testid': 'subscribe-sheet' },
+    platformBadge(t('subscribe.badge')),
+    el('p', { class: 'consent-lead' }, t('subscribe.lead', { dept: deptName(sh.department), app: str(sh.app_name) })),
     ...choices.map((c) => c.row),
-    el('p', { class: 'muted small' }, '消息只会出现在 CityHost 的消息中心。您可以随时在“消息 → 订阅管理”中取消。'),
+    el('p', { class: 'muted small' }, t('subscribe.note')),
     status, el('div', { class: 'sheet-actions' }, done, back));
 }
 
 /** `#/subscriptions`: the citizen's subscriptions, each can be cancelled. */
 export async function pageSubscriptions(token) {
-  setTitle(token, '订阅管理');
+  setTitle(token, t('subscriptions.title'));
   const list = arr(await api('GET', '/api/subscriptions'));
-  if (!list.length) return mount(token, notice('您没有订阅任何服务的消息。'));
+  if (!list.length) return mount(token, notice(t('subscriptions.empty')));
   mount(token, el('ul', { class: 'list' }, list.map((s) => {
-    const cancel = el('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'subscription-cancel' }, '取消订阅');
+    const cancel = el('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'subscription-cancel' }, t('subscriptions.cancel'));
     const row = el('div', { class: 'list-item', 'data-testid': 'subscription-item' },
       el('span', { class: 'item-source' }, `${str(s.app_name)}${deptName(s.department) ? ` · ${deptName(s.department)}` : ''}`),
       el('span', { class: 'item-title' }, str(s.title)),
-      el('span', { class: 'item-row' }, el('span', { class: 'item-time' }, `${kindLabel(s.kind)} · ${fmtTime(s.accepted_at)}`), cancel));
+      el('span', { class: 'item-row' }, el('span', { class: 'item-time' }, t('subscriptions.line', { kind: kindLabel(s.kind), time: fmtTime(s.accepted_at) })), cancel));
     cancel.addEventListener('click', async () => {
       try {
         await withBusy(cancel, () => api('DELETE', `/api/subscriptions/${enc(str(s.app_id))}/${enc(str(s.template))}`));
