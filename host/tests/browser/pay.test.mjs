@@ -31,7 +31,8 @@ test('a citizen pays a utility bill with the PIN and gets the order and the rece
   await nextContent(page, () => page.click('[data-testid=view] form [type=submit]'));
   await page.waitForURL(new RegExp(`#/app/utility-bills/bills\\?account=${ACCOUNT}$`));
   const payButtons = viewButtons(page);
-  assert.ok(await payButtons.count() >= 1, 'the account has unpaid bills with a pay button each');
+  const unpaid = await payButtons.count();
+  assert.ok(unpaid >= 1, 'the account has unpaid bills with a pay button each');
   await shot(page, 'pay-bills');
   await nextContent(page, () => payButtons.first().click());
   await nextContent(page, () => viewButtons(page).first().click()); // the app's "pay" opens the host's sheet
@@ -68,8 +69,19 @@ test('a citizen pays a utility bill with the PIN and gets the order and the rece
   assert.equal(after.pin.remaining_tries, account.pin.remaining_tries, 'a right PIN restores the tries');
   await shot(page, 'pay-success');
 
+  // Back in the app, the bill is paid: one pay button fewer.
+  await page.click('[data-testid=pay-return]');
+  await page.waitForURL(new RegExp(`#/app/utility-bills/bills\\?account=${ACCOUNT}$`));
+  await page.waitForSelector('[data-testid=view]');
+  assert.equal(await viewButtons(page).count(), unpaid - 1, 'the app shows the bill paid');
+  await page.goBack();
+  await page.waitForSelector('[data-testid=pay-sheet]');
+  const receiptLink = `[data-testid=pay-sheet] a[href="#/orders/${encodeURIComponent(orderId)}"]`;
+  assert.ok(await page.isVisible(receiptLink), 'the sheet of a paid order offers its receipt');
+  assert.equal(await page.locator('[data-testid=pay-confirm]').count(), 0, 'and no second payment');
+
   // The receipt page, then 订单 lists the order as paid.
-  await page.click('[data-testid=pay-receipt]');
+  await page.click(receiptLink);
   await page.waitForSelector('[data-testid=receipt]');
   assert.ok(await page.isVisible('[data-testid=receipt] .state-paid'), 'the receipt shows the order paid');
   await shot(page, 'pay-receipt');

@@ -1,7 +1,9 @@
 // Real-name verification in a real browser: a newly registered citizen (L1)
-// fills in name and identity number, sees each of the host's validation
-// errors at its field, then verifies as a resident of the host's population
-// registry (the demo residents seeded by src/cli/demo.rs) and is L2 on 我的.
+// opens a service that needs L2 (housing-fund) and is offered the host's
+// real-name prompt; on the verification page they see each of the host's
+// validation errors at its field, then verify as a resident of the host's
+// population registry (the demo residents seeded by src/cli/demo.rs), are
+// taken back to the service, and are L2 on 我的.
 // Screenshot names are listed in docs/shell.md.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -41,8 +43,15 @@ test('a new citizen sees each verification error at its field, then verifies to 
   await page.click('[data-testid=tab-me]');
   await page.waitForSelector('[data-testid=assurance]');
   assert.match(await page.textContent('[data-testid=assurance]'), /L1/);
-  await page.click('[data-testid=verify-start]');
-  await page.waitForURL(/#\/verify$/);
+  assert.ok(await page.isVisible('[data-testid=verify-start]'), '我的 offers verification');
+
+  // A service that needs L2 answers the host's real-name prompt instead of its page.
+  await page.click('[data-testid=tab-services]');
+  await page.click('[data-testid=service-housing-fund]');
+  await page.waitForSelector('[data-testid=assurance-prompt]');
+  await shot(page, 'verify-prompt');
+  await page.click('[data-testid=assurance-verify]');
+  await page.waitForURL(/#\/verify\?app=housing-fund&return=/);
   await page.waitForSelector('[data-testid=verify-form]');
   await shot(page, 'verify-form');
 
@@ -82,7 +91,11 @@ test('a new citizen sees each verification error at its field, then verifies to 
   await shot(page, 'verify-error-mismatch');
 
   assert.equal(await submit(page, RESIDENT.name, RESIDENT.idNumber), 200, 'a registry resident verifies');
-  await page.waitForURL(/#\/me$/);
+  // Back at the service, which now gets as far as asking for consent.
+  await page.waitForURL(/#\/app\/housing-fund\/$/);
+  await page.waitForSelector('[data-testid=view]');
+  assert.equal(await page.isVisible('[data-testid=assurance-prompt]'), false);
+  await page.click('[data-testid=tab-me]');
   await page.waitForSelector('[data-testid=profile-id]');
   assert.match(await page.textContent('[data-testid=assurance]'), /L2/);
   const name = await page.textContent('[data-testid=profile-name]');
