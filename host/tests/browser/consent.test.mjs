@@ -27,12 +27,12 @@ async function openApp(page) {
 /** The app asks for consent: no account details, one button that opens the host's sheet. */
 async function assertAsksForConsent(page, what) {
   assert.equal(await page.locator('[data-testid=view] [data-block=kv]').count(), 0, `${what}: no account shown`);
-  assert.equal(await viewButtons(page).count(), 1, `${what}: the app offers the consent sheet`);
+  assert.equal(await viewButtons(page, 'consent').count(), 1, `${what}: the app offers the consent sheet`);
 }
 
 /** From the app's consent view to the host's sheet for SCOPE. */
 async function openSheet(page) {
-  await nextContent(page, () => viewButtons(page).first().click());
+  await nextContent(page, () => viewButtons(page, 'consent').click());
   await page.waitForURL(new RegExp(`#/consent/${APP}/${SCOPE}\\?return=`));
   await page.waitForSelector('[data-testid=consent-sheet]');
 }
@@ -74,10 +74,11 @@ test('housing-fund asks for consent; deny, allow, revoke in 我的 and it asks a
 
   // 我的 → authorisations: the grant is listed; revoke it.
   await page.click('[data-testid=tab-me]');
-  await page.waitForSelector('[data-testid=consent-item]');
-  assert.equal(await page.locator('[data-testid=consent-item]').count(), 1);
+  const grant = `[data-testid=consent-item][data-app-id=${APP}][data-scope=${SCOPE}]`;
+  await page.waitForSelector(grant);
+  assert.equal(await page.locator('[data-testid=consent-item]').count(), 1, 'the one grant');
   await shot(page, 'me-authorisations');
-  await nextContent(page, () => page.click('[data-testid=consent-revoke]'));
+  await nextContent(page, () => page.click(`${grant} [data-testid=consent-revoke]`));
   await page.waitForSelector('[data-testid=profile]');
   assert.equal(await page.locator('[data-testid=consent-item]').count(), 0, 'the grant is gone from 我的');
   await shot(page, 'me-authorisation-revoked');

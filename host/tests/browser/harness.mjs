@@ -93,9 +93,13 @@ export async function nextContent(page, act) {
   await page.waitForSelector('#content[aria-busy=false] > :not([data-stale])');
 }
 
-/** The mini-app view's buttons (`button` blocks), in order. */
-export function viewButtons(page) {
-  return page.locator('[data-testid=view] > [data-block=button]');
+/**
+ * The mini-app view's buttons (`button` blocks), in order; with `action`,
+ * only those whose action is of that kind (`open`, `post`, `pay`,
+ * `consent`, `subscribe`).
+ */
+export function viewButtons(page, action) {
+  return page.locator(`[data-testid=view] > [data-block=button]${action ? `[data-action=${action}]` : ''}`);
 }
 
 /** The number on the inbox tab's unread badge (0 while it is hidden). */

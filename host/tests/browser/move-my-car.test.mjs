@@ -57,7 +57,7 @@ test('a citizen asks a car owner to move; the owner gets it live in another cont
   await shot(a.page, 'move-request-sent');
 
   // A subscribes to the owner's answer in the host's sheet.
-  await nextContent(a.page, () => viewButtons(a.page).first().click());
+  await nextContent(a.page, () => viewButtons(a.page, 'subscribe').click());
   await a.page.waitForURL(new RegExp(`#/subscribe/${APP}\\?templates=move-reply`));
   await a.page.waitForSelector('[data-testid=subscribe-sheet]');
   await shot(a.page, 'move-subscribe-sheet');
@@ -92,9 +92,9 @@ test('a citizen asks a car owner to move; the owner gets it live in another cont
   // B opens the request from the message and answers.
   await message.locator('[data-testid=inbox-open]').click();
   await b.page.waitForURL(new RegExp(`#/app/${APP}/request\\?id=`));
-  await b.page.waitForSelector('[data-testid=view] [data-block=button]');
+  await b.page.waitForSelector('[data-testid=view] [data-action=post]');
   await shot(b.page, 'move-owner-request');
-  await nextContent(b.page, () => viewButtons(b.page).first().click());
+  await nextContent(b.page, () => viewButtons(b.page, 'post').click());
   assert.equal(await b.page.locator('[data-testid=view] .alert-success').count(), 1, 'the answer is recorded');
   await shot(b.page, 'move-owner-replied');
 

@@ -44,7 +44,7 @@ export async function pageMe(token) {
 /** One grant to a service, with its revoke button. */
 function consentItem(c) {
   const revoke = el('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'consent-revoke' }, '撤销');
-  const row = el('div', { class: 'list-item consent-item', 'data-testid': 'consent-item' },
+  const row = el('div', { class: 'list-item consent-item', 'data-testid': 'consent-item', 'data-app-id': str(c.app_id), 'data-scope': str(c.scope) },
     el('span', { class: 'item-title' }, str(c.app_name)),
     el('span', { class: 'item-body' }, `授权范围：${scopeLabel(c.scope)}`),
     c.purpose ? el('span', { class: 'item-body muted' }, `用途：${str(c.purpose)}`) : null,

@@ -60,7 +60,7 @@ function paySheet(o, a, failure) {
   if (PAID_STATES.includes(o.state)) {
     status.append(notice(`该订单已支付${o.paid_at ? `（${fmtTime(o.paid_at)}）` : ''}，无需重复支付。`, 'success'));
     actions.append(backButton('返回服务'),
-      el('a', { class: 'btn btn-secondary', href: `#/orders/${enc(str(o.order_id))}` }, '查看凭证'));
+      el('a', { class: 'btn btn-secondary', href: `#/orders/${enc(str(o.order_id))}`, 'data-testid': 'pay-receipt' }, '查看凭证'));
   } else if (o.state !== 'created') {
     status.append(notice(`该订单${orderStateLabel(o.state) || '不可支付'}，无法支付。`, 'warning'));
     actions.append(backButton('返回服务'));
