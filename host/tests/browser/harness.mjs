@@ -81,3 +81,48 @@ export const DEMO = {
   zhang: { phone: '13800000001', password: 'cityhost-demo' },
   li: { phone: '13800000002', password: 'cityhost-demo' },
 };
+
+/**
+ * Runs `act` (a click or a form submission) and waits until the shell has
+ * put new content in place of the current page: a mini-app view answered to
+ * a post, a new route, an error card.
+ */
+export async function nextContent(page, act) {
+  await page.$$eval('#content > *', (nodes) => nodes.forEach((n) => { n.dataset.stale = '1'; }));
+  await act();
+  await page.waitForSelector('#content[aria-busy=false] > :not([data-stale])');
+}
+
+/**
+ * The mini-app view's buttons (`button` blocks), in order; with `action`,
+ * only those whose action is of that kind (`open`, `post`, `pay`,
+ * `consent`, `subscribe`).
+ */
+export function viewButtons(page, action) {
+  return page.locator(`[data-testid=view] > [data-block=button]${action ? `[data-action=${action}]` : ''}`);
+}
+
+/** The number on the inbox tab's unread badge (0 while it is hidden). */
+export async function unreadBadge(page) {
+  return page.$eval('[data-testid=unread-badge]', (b) => (b.hidden ? 0 : Number(b.textContent)));
+}
+
+/** Waits until the inbox tab's unread badge shows `n`. */
+export async function waitForBadge(page, n) {
+  await page.waitForFunction((want) => {
+    const b = document.querySelector('[data-testid=unread-badge]');
+    return b && (b.hidden ? 0 : Number(b.textContent)) === want;
+  }, n);
+}
+
+/**
+ * The error shown at the form field named `name` (the element its
+ * aria-describedby points to), or '' when the field is not marked invalid.
+ */
+export async function fieldError(page, name) {
+  return page.$eval(`[name="${name}"]`, (input) => {
+    if (input.getAttribute('aria-invalid') !== 'true') return '';
+    const err = document.getElementById(input.getAttribute('aria-describedby'));
+    return err && !err.hidden ? err.textContent.trim() : '';
+  });
+}

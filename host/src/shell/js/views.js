@@ -95,7 +95,8 @@ function formField(f) {
 
 function buttonBlock(b, app) {
   const style = str(b.style) === 'secondary' ? 'secondary' : 'primary';
-  const button = el('button', { type: 'button', class: `btn btn-${style}` }, str(b.label));
+  const kind = b.action && typeof b.action === 'object' ? str(b.action.kind) : '';
+  const button = el('button', { type: 'button', class: `btn btn-${style}`, 'data-action': kind || null }, str(b.label));
   button.addEventListener('click', () => app.run(b.action, button));
   return button;
 }

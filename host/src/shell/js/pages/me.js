@@ -45,7 +45,7 @@ export async function pageMe(token) {
 /** One grant to a service, with its revoke button. */
 function consentItem(c) {
   const revoke = el('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'consent-revoke' }, t('me.revoke'));
-  const row = el('div', { class: 'list-item consent-item', 'data-testid': 'consent-item' },
+  const row = el('div', { class: 'list-item consent-item', 'data-testid': 'consent-item', 'data-app-id': str(c.app_id), 'data-scope': str(c.scope) },
     el('span', { class: 'item-title' }, str(c.app_name)),
     el('span', { class: 'item-body' }, t('me.scope', { scope: scopeLabel(c.scope) })),
     c.purpose ? el('span', { class: 'item-body muted' }, t('me.purpose', { purpose: str(c.purpose) })) : null,

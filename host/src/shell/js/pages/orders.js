@@ -15,7 +15,7 @@ export async function pageOrders(token) {
 
 function orderItem(o) {
   const state = str(o.state);
-  return el('div', { class: 'list-item order-item', 'data-testid': 'order-item' },
+  return el('div', { class: 'list-item order-item', 'data-testid': 'order-item', 'data-state': state },
     el('span', { class: 'item-top' },
       el('span', { class: 'item-source' }, `${str(o.app_name)}${deptName(o.department) ? ` · ${deptName(o.department)}` : ''}`),
       el('span', { class: `state state-${state}` }, orderStateLabel(state) || state)),

@@ -60,7 +60,7 @@ function paySheet(o, a, failure) {
   if (PAID_STATES.includes(o.state)) {
     status.append(notice(o.paid_at ? t('pay.alreadyPaidAt', { time: fmtTime(o.paid_at) }) : t('pay.alreadyPaid'), 'success'));
     actions.append(backButton(t('common.backToServices')),
-      el('a', { class: 'btn btn-secondary', href: `#/orders/${enc(str(o.order_id))}` }, t('pay.receipt')));
+      el('a', { class: 'btn btn-secondary', href: `#/orders/${enc(str(o.order_id))}`, 'data-testid': 'pay-receipt' }, t('pay.receipt')));
   } else if (o.state !== 'created') {
     status.append(notice(t('pay.notPayable', { state: orderStateLabel(o.state) || t('pay.notPayableState') }), 'warning'));
     actions.append(backButton(t('common.backToServices')));
