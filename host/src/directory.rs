@@ -38,7 +38,32 @@ impl Level {
             _ => return None,
         })
     }
+
+    /// The level directly below this one (`None` for a village).
+    pub fn below(self) -> Option<Level> {
+        Some(match self {
+            Level::Province => Level::City,
+            Level::City => Level::County,
+            Level::County => Level::Township,
+            Level::Township => Level::Village,
+            Level::Village => return None,
+        })
+    }
+
+    /// Length of a code of this level (2, 4, 6, 9 or 12 digits).
+    pub fn code_len(self) -> usize {
+        match self {
+            Level::Province => 2,
+            Level::City => 4,
+            Level::County => 6,
+            Level::Township => 9,
+            Level::Village => 12,
+        }
+    }
 }
+
+/// Code of Zhejiang province, the root of the five-level data.
+pub const ZHEJIANG: &str = "33";
 
 /// One administrative division.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,10 +134,61 @@ impl Directory {
         Ok(out)
     }
 
+    /// The divisions directly below `code`, in code order: Zhejiang's
+    /// cities, a city's counties, a county's townships, a township's
+    /// villages. Empty for a village, for a province outside Zhejiang
+    /// (whose lower levels are not shipped) and for an unknown code.
+    ///
+    /// Codes begin with their parent's code (GB/T 2260), so the children
+    /// are found by seeking: one range lookup per child, skipping each
+    /// child's own descendants, instead of a scan of the subtree.
+    pub fn children(&self, code: &str) -> Result<Vec<Division>, StoreError> {
+        let Some(child_len) = Level::of_code(code)
+            .and_then(Level::below)
+            .map(Level::code_len)
+        else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        // Start just after the parent's own key.
+        let mut from = [code.as_bytes(), &[0]].concat();
+        while let Some(entry) = self.tree.range(from.as_slice()..).next() {
+            let (key, value) = entry?;
+            if !key.starts_with(code.as_bytes()) {
+                break;
+            }
+            if key.len() < child_len {
+                // Not a code of the levels below: step over it.
+                from = [key.as_ref(), &[0]].concat();
+                continue;
+            }
+            if key.len() == child_len {
+                let division: Division = serde_json::from_slice(&value)?;
+                if division.parent.as_deref() == Some(code) {
+                    out.push(division);
+                }
+            }
+            // Next: the first key past this child's subtree.
+            from = successor(&key[..child_len]);
+        }
+        Ok(out)
+    }
+
     /// Whether `code` names a province of China (two digits).
     pub fn is_province(&self, code: &str) -> Result<bool, StoreError> {
         Ok(code.len() == 2 && self.get(code)?.is_some())
     }
+}
+
+/// The smallest key greater than every key that begins with `prefix` (the
+/// prefix's last byte plus one; codes are ASCII digits, so it never
+/// overflows).
+fn successor(prefix: &[u8]) -> Vec<u8> {
+    let mut next = prefix.to_vec();
+    if let Some(last) = next.last_mut() {
+        *last = last.saturating_add(1);
+    }
+    next
 }
 
 fn load(tree: &sled::Tree) -> Result<(), StoreError> {
@@ -186,5 +262,43 @@ mod tests {
         assert!(!directory.is_province("99").unwrap());
         // 1 + 11 + 90 + 1,387 + 25,547 in Zhejiang, plus 30 other provinces.
         assert_eq!(store.tree(trees::DIVISIONS).unwrap().len(), 27_036 + 30);
+    }
+
+    #[test]
+    fn children_are_the_next_level_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let directory = Directory::open(&store).unwrap();
+        let names = |code: &str| -> Vec<String> {
+            directory
+                .children(code)
+                .unwrap()
+                .into_iter()
+                .map(|d| d.name)
+                .collect()
+        };
+        let cities = directory.children(ZHEJIANG).unwrap();
+        assert_eq!(cities.len(), 11);
+        assert_eq!(
+            (cities[0].code.as_str(), cities[0].level),
+            ("3301", Level::City)
+        );
+        assert_eq!(cities[10].name, "丽水市");
+        let hangzhou = names("3301");
+        assert_eq!(hangzhou.len(), 13);
+        assert!(hangzhou.contains(&"桐庐县".to_string()), "{hangzhou:?}");
+        let tonglu = directory.children("330122").unwrap();
+        assert_eq!(tonglu.len(), 14);
+        assert!(
+            tonglu
+                .iter()
+                .all(|d| d.level == Level::Township && d.parent.as_deref() == Some("330122"))
+        );
+        assert!(names("330122").contains(&"分水镇".to_string()));
+        assert_eq!(names("330102001").len(), 5);
+        // A village, a province outside Zhejiang, unknown and malformed codes.
+        for none in ["330102001051", "11", "3399", "x", ""] {
+            assert!(names(none).is_empty(), "{none}");
+        }
     }
 }

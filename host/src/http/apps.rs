@@ -12,13 +12,16 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::{ApiError, ApiResult, FromApp};
 use super::extract::SignedIn;
+use crate::directory::Level;
+use crate::error::ServiceError;
 use crate::gateway::{AppRequest, EVENT_PATH_PREFIX, HOST_HEADER_PREFIX, MAX_REQUEST_BYTES};
 use crate::platform::Platform;
 use crate::runtime::bindings::Method;
@@ -42,14 +45,52 @@ pub(super) struct DepartmentView {
     division_name: String,
     /// Names from province down to the department's division.
     division_path: Vec<String>,
+    /// Level of government of the department's division: `province`,
+    /// `city`, `county`, `township` or `village` (always set: an app loads
+    /// only with a division of the directory).
+    level: Option<Level>,
 }
 
-pub(super) async fn list(State(platform): State<Arc<Platform>>) -> Json<Vec<AppView>> {
-    Json(
+/// Query of the service list.
+#[derive(Deserialize)]
+pub(super) struct ListQuery {
+    /// A division code (GB/T 2260): only the services of this division and
+    /// of the divisions above it are listed.
+    division: Option<String>,
+}
+
+/// `GET /api/apps[?division={code}]`: every service, or with `division`
+/// the services a citizen of that place is served by — those of
+/// departments at the division itself or above it (a Tonglu county citizen
+/// gets Tonglu's, Hangzhou's and province-wide services, not Ningbo's).
+/// `division` malformed: 400, unknown: 404, both naming `division`.
+pub(super) async fn list(
+    State(platform): State<Arc<Platform>>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> ApiResult<Json<Vec<AppView>>> {
+    let Query(query) = query.map_err(|e| ApiError::invalid("division", e.body_text()))?;
+    let served_by: Option<Vec<String>> = match query.division {
+        None => None,
+        Some(code) => {
+            let division = super::divisions::lookup(&platform, "division", &code)?;
+            let path = platform
+                .services
+                .directory
+                .path(&division.code)
+                .map_err(ServiceError::from)?;
+            Some(path.into_iter().map(|d| d.code).collect())
+        }
+    };
+    Ok(Json(
         platform
             .registry
             .list()
             .iter()
+            .filter(|app| {
+                served_by
+                    .as_ref()
+                    .is_none_or(|codes| codes.contains(&app.manifest.department.division))
+            })
             .map(|app| {
                 let m = &app.manifest;
                 AppView {
@@ -67,11 +108,12 @@ pub(super) async fn list(State(platform): State<Arc<Platform>>) -> Json<Vec<AppV
                             .map(|d| d.name.clone())
                             .unwrap_or_default(),
                         division_path: app.division_path.iter().map(|d| d.name.clone()).collect(),
+                        level: app.division_path.last().map(|d| d.level),
                     },
                 }
             })
             .collect(),
-    )
+    ))
 }
 
 /// Request headers never passed to an app.

@@ -6,6 +6,7 @@ mod apps;
 pub(crate) mod auth;
 mod consents;
 mod department_auth;
+mod divisions;
 pub mod error;
 mod extract;
 mod identity;
@@ -49,6 +50,7 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .merge(notifications::routes())
         .merge(identity::api_routes())
         .merge(publishing::routes())
+        .merge(divisions::routes())
         .fallback(|| async { ApiError::not_found("API route") });
     Router::new()
         .route("/", get(shell::index))

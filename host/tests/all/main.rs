@@ -12,6 +12,7 @@ mod audit;
 mod browser;
 mod consent;
 mod crash;
+mod divisions;
 mod id_tokens;
 mod identity;
 mod no_id_number_in_logs;
