@@ -19,5 +19,6 @@ mod notifications;
 mod payments;
 mod publishing;
 mod sandbox;
+mod security;
 mod standard;
 mod support;
