@@ -131,7 +131,7 @@ async fn main() -> anyhow::Result<()> {
                         .subscriptions
                         .accept(&c.id, "bench-app", "ping", TemplateKind::LongTerm)
                         .unwrap();
-                    let token = s.sessions.issue(&c.id).unwrap();
+                    let token = s.sessions.issue(&c.id).unwrap().token;
                     (i, c.id, token)
                 })
                 .collect::<Vec<_>>()

@@ -83,7 +83,9 @@ pub struct ServeArgs {
     pub components: Option<PathBuf>,
     // Identity.
     /// The host's public base URL, the issuer (`iss`) of its ID tokens;
-    /// default `http://{bind}`.
+    /// default `http://{bind}`. An `https://` URL means the host is served
+    /// behind TLS: its cookies are then `Secure` and every response carries
+    /// `Strict-Transport-Security` (docs/security.md).
     #[arg(long, env = "CITYHOST_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// URL of a remote identity authority (`http://...`, see

@@ -4,14 +4,14 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use super::cookies;
 use super::error::ApiResult;
 use super::extract::{JsonBody, SignedIn};
 use crate::identity::accounts::Citizen;
-use crate::identity::sessions::{COOKIE, LIFETIME_SECS};
 use crate::platform::Platform;
 
 /// Body of register and login.
@@ -73,8 +73,9 @@ pub(super) async fn logout(
     who: SignedIn,
 ) -> ApiResult<Response> {
     platform.services.sessions.revoke(&who.session.id)?;
-    let expired = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
-    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, expired)]).into_response())
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    cookies::append(response.headers_mut(), cookies::signed_out(&platform));
+    Ok(response)
 }
 
 pub(super) async fn me(
@@ -85,13 +86,11 @@ pub(super) async fn me(
 }
 
 fn signed_in(platform: &Platform, citizen: &Citizen, status: StatusCode) -> ApiResult<Response> {
-    let token = platform.services.sessions.issue(&citizen.id)?;
-    let cookie =
-        format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={LIFETIME_SECS}");
+    let issued = platform.services.sessions.issue(&citizen.id)?;
     let mut response = (status, Json(Me::of(platform, citizen)?)).into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&cookie).expect("token is header-safe"),
+    cookies::append(
+        response.headers_mut(),
+        cookies::signed_in(platform, &issued),
     );
     Ok(response)
 }

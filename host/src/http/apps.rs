@@ -5,8 +5,9 @@
 //! authorization, proxy headers and every `x-cityhost-*` header; the reserved
 //! event paths (`/_cityhost/...`) are unreachable from outside. The app's
 //! answer is served with `Content-Security-Policy: sandbox`, so app content
-//! can never run script in the host's origin, and without any cookie or
-//! host header the app tried to set.
+//! can never run script in the host's origin, and with only the content
+//! headers of [`ALLOWED_RESPONSE_HEADERS`] from the app: no cookie, host
+//! header or security policy the app tried to set.
 
 use std::sync::Arc;
 
@@ -117,8 +118,9 @@ pub(super) async fn list(
 }
 
 /// Request headers never passed to an app.
-const DROPPED_REQUEST_HEADERS: [&str; 8] = [
+const DROPPED_REQUEST_HEADERS: [&str; 9] = [
     "cookie",
+    crate::identity::sessions::CSRF_HEADER,
     "authorization",
     "proxy-authorization",
     "forwarded",
@@ -128,16 +130,27 @@ const DROPPED_REQUEST_HEADERS: [&str; 8] = [
     "host",
 ];
 
-/// Response headers an app may not set.
-const DROPPED_RESPONSE_HEADERS: [&str; 7] = [
-    "set-cookie",
-    "content-security-policy",
-    "strict-transport-security",
-    "content-length",
-    "transfer-encoding",
-    "connection",
-    "access-control-allow-origin",
+/// Response headers an app may set; every other one (cookies, security
+/// and caching policies, CORS, `refresh`, framing, hop-by-hop headers...)
+/// is dropped, so an app can neither sign anyone in or out nor relax the
+/// host's security headers.
+const ALLOWED_RESPONSE_HEADERS: [&str; 9] = [
+    "content-type",
+    "content-language",
+    "content-disposition",
+    "location",
+    "etag",
+    "last-modified",
+    "vary",
+    "retry-after",
+    "allow",
 ];
+
+/// Policy of every app answer: sandboxed (an opaque origin, no script, no
+/// forms), loading nothing but inline styles and `data:` images, framed by
+/// nobody.
+const APP_CSP: &str =
+    "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'";
 
 pub(super) async fn forward(
     State(platform): State<Arc<Platform>>,
@@ -252,9 +265,7 @@ fn into_http(response: crate::runtime::bindings::Response, app_id: &str) -> Resp
     let headers = out.headers_mut();
     for (name, mut value) in response.headers {
         let lower = name.to_ascii_lowercase();
-        if lower.starts_with(HOST_HEADER_PREFIX)
-            || DROPPED_RESPONSE_HEADERS.contains(&lower.as_str())
-        {
+        if !ALLOWED_RESPONSE_HEADERS.contains(&lower.as_str()) {
             continue;
         }
         if lower == "location" && value.starts_with('/') && !value.starts_with("//") {
@@ -269,9 +280,7 @@ fn into_http(response: crate::runtime::bindings::Response, app_id: &str) -> Resp
     }
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:",
-        ),
+        HeaderValue::from_static(APP_CSP),
     );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,

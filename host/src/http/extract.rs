@@ -1,5 +1,6 @@
 //! Extractors with the host's error shape: a JSON body whose errors name the
-//! field, and the signed-in citizen from the session cookie.
+//! field, and the signed-in citizen from the session cookie (with the CSRF
+//! token checked on state-changing requests).
 
 use std::sync::Arc;
 
@@ -11,6 +12,8 @@ use serde::de::DeserializeOwned;
 use super::error::ApiError;
 use crate::identity::accounts::Citizen;
 use crate::identity::sessions::{COOKIE, Session};
+
+use super::{cookies, csrf};
 use crate::platform::Platform;
 
 /// Largest JSON body of the shell API: 64 KiB.
@@ -67,7 +70,8 @@ fn missing_field(message: &str) -> Option<String> {
     Some(rest.split('`').next()?.to_string())
 }
 
-/// The signed-in citizen; a request without a valid session is a 401.
+/// The signed-in citizen; a request without a valid session is a 401, a
+/// state-changing one without the session's CSRF token a 403 (see `csrf`).
 pub(crate) struct SignedIn {
     /// The session.
     pub session: Session,
@@ -82,7 +86,7 @@ impl FromRequestParts<Arc<Platform>> for SignedIn {
         parts: &mut Parts,
         platform: &Arc<Platform>,
     ) -> Result<Self, ApiError> {
-        let token = session_cookie(parts).ok_or_else(not_signed_in)?;
+        let token = cookies::read(parts, COOKIE).ok_or_else(not_signed_in)?;
         let session = platform
             .services
             .sessions
@@ -93,22 +97,11 @@ impl FromRequestParts<Arc<Platform>> for SignedIn {
             .accounts
             .get(&session.citizen_id)?
             .ok_or_else(not_signed_in)?;
+        csrf::require_token(parts, platform, &session)?;
         Ok(SignedIn { session, citizen })
     }
 }
 
 fn not_signed_in() -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "sign in first")
-}
-
-fn session_cookie(parts: &Parts) -> Option<String> {
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value.to_string())
 }

@@ -5,6 +5,8 @@ mod accounts;
 mod apps;
 pub(crate) mod auth;
 mod consents;
+mod cookies;
+mod csrf;
 mod department_auth;
 mod divisions;
 pub mod error;
@@ -14,6 +16,7 @@ mod notifications;
 mod operator;
 mod payments;
 mod publishing;
+mod security_headers;
 mod shell;
 
 use std::sync::Arc;
@@ -32,8 +35,12 @@ use tower_http::timeout::TimeoutLayer;
 use crate::platform::Platform;
 use error::ApiError;
 
-/// The host's router.
+/// The host's router. Every response carries the security headers
+/// (`security_headers`); a state-changing request from another site or
+/// origin, or a cookie-authenticated one without the session's CSRF token,
+/// is refused (`csrf`, docs/security.md).
 pub fn router(platform: Arc<Platform>) -> Router {
+    let behind_tls = cookies::behind_tls(&platform);
     let api = Router::new()
         .route("/register", post(accounts::register))
         .route("/login", post(accounts::login))
@@ -52,7 +59,7 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .merge(publishing::routes())
         .merge(divisions::routes())
         .fallback(|| async { ApiError::not_found("API route") });
-    Router::new()
+    let host = Router::new()
         .route("/", get(shell::index))
         .route("/shell/{*path}", get(shell::asset))
         .route("/healthz", get(healthz))
@@ -70,7 +77,11 @@ pub fn router(platform: Arc<Platform>) -> Router {
             REQUEST_TIMEOUT,
         ))
         .layer(axum::middleware::from_fn(error::json_errors))
-        .with_state(platform)
+        .layer(axum::middleware::from_fn_with_state(
+            platform.clone(),
+            csrf::refuse_cross_origin,
+        ));
+    security_headers::apply(host, behind_tls).with_state(platform)
 }
 
 /// Longest a request may take from its first byte to the response,

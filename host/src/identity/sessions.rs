@@ -1,15 +1,30 @@
 //! Citizen sessions: a signed JWT (HS256, `jsonwebtoken`) carried in an
 //! HttpOnly, SameSite=Strict cookie, backed by a session record so that
-//! logout revokes it at once.
+//! logout revokes it at once; and each session's CSRF token, the HMAC of
+//! the session id (OWASP CSRF Prevention Cheat Sheet, "signed double-submit
+//! cookie"), which the shell sends back in a header on every state-changing
+//! call (see docs/security.md).
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 
 use crate::error::{ServiceError, ServiceResult};
 use crate::store::{self, Store, now_ms, trees};
 
 /// Name of the session cookie.
 pub const COOKIE: &str = "cityhost_session";
+/// Name of the cookie carrying the session's CSRF token (not HttpOnly: the
+/// shell's script reads it and echoes it in [`CSRF_HEADER`]).
+pub const CSRF_COOKIE: &str = "cityhost_csrf";
+/// Request header in which a cookie-authenticated state-changing request
+/// carries the session's CSRF token.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// Domain-separation label of the CSRF key, derived from the session key.
+const CSRF_KEY_LABEL: &[u8] = b"cityhost csrf-token key v1";
 /// Lifetime of a session: 12 hours, in seconds.
 pub const LIFETIME_SECS: u64 = 12 * 60 * 60;
 
@@ -39,6 +54,18 @@ pub struct Sessions {
     tree: sled::Tree,
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// HMAC-SHA256 key of CSRF tokens.
+    csrf_key: [u8; 32],
+}
+
+/// A session just started: the token for the session cookie and the
+/// session it stands for.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    /// The signed session token (the session cookie's value).
+    pub token: String,
+    /// The session.
+    pub session: Session,
 }
 
 /// A checked session.
@@ -57,11 +84,13 @@ impl Sessions {
             tree: store.tree(trees::SESSIONS)?,
             encoding: EncodingKey::from_secret(key).expect("HS256 takes any key"),
             decoding: DecodingKey::from_secret(key).expect("HS256 takes any key"),
+            csrf_key: hmac_sha256(key, CSRF_KEY_LABEL),
         })
     }
 
-    /// Starts a session for the citizen; returns the token for the cookie.
-    pub fn issue(&self, citizen_id: &str) -> ServiceResult<String> {
+    /// Starts a session for the citizen; returns the token for the cookie
+    /// and the session.
+    pub fn issue(&self, citizen_id: &str) -> ServiceResult<Issued> {
         let now = now_ms() / 1000;
         let claims = Claims {
             sub: citizen_id.to_string(),
@@ -77,8 +106,34 @@ impl Sessions {
                 expires_at_ms: claims.exp * 1000,
             },
         )?;
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|_| ServiceError::Unauthenticated("cannot sign session"))
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|_| ServiceError::Unauthenticated("cannot sign session"))?;
+        Ok(Issued {
+            token,
+            session: Session {
+                id: claims.jti,
+                citizen_id: claims.sub,
+            },
+        })
+    }
+
+    /// The CSRF token of session `session_id`: base64url (no padding) of
+    /// HMAC-SHA256 under the host's CSRF key (derived from the session
+    /// key) of the session id, 43 characters. Only the host can compute it,
+    /// and it is worthless for any other session.
+    pub fn csrf_token(&self, session_id: &str) -> String {
+        URL_SAFE_NO_PAD.encode(hmac_sha256(&self.csrf_key, session_id.as_bytes()))
+    }
+
+    /// Whether `presented` is the CSRF token of session `session_id`,
+    /// compared in constant time (`hmac`'s `verify_slice`).
+    pub fn csrf_token_matches(&self, session_id: &str, presented: &str) -> bool {
+        let Ok(presented) = URL_SAFE_NO_PAD.decode(presented.trim()) else {
+            return false;
+        };
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.csrf_key).expect("HMAC takes any key");
+        mac.update(session_id.as_bytes());
+        mac.verify_slice(&presented).is_ok()
     }
 
     /// Checks a token: signature, expiry and that the session was not ended.
@@ -112,5 +167,35 @@ impl Sessions {
     pub fn revoke(&self, session_id: &str) -> ServiceResult<()> {
         self.tree.remove(session_id)?;
         Ok(())
+    }
+}
+
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key");
+    mac.update(message);
+    mac.finalize().into_bytes().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csrf_tokens_are_bound_to_their_session() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let sessions = Sessions::open(&store, &[7; 32]).unwrap();
+        let a = sessions.issue("citizen-a").unwrap().session;
+        let b = sessions.issue("citizen-a").unwrap().session;
+        let token = sessions.csrf_token(&a.id);
+        assert_eq!(token.len(), 43);
+        assert!(sessions.csrf_token_matches(&a.id, &token));
+        assert!(!sessions.csrf_token_matches(&b.id, &token));
+        assert!(!sessions.csrf_token_matches(&a.id, ""));
+        assert!(!sessions.csrf_token_matches(&a.id, &token[..42]));
+        assert!(!sessions.csrf_token_matches(&a.id, "not base64!"));
+        // Another host key, another token.
+        let other = Sessions::open(&store, &[8; 32]).unwrap();
+        assert!(!other.csrf_token_matches(&a.id, &token));
     }
 }

@@ -208,14 +208,8 @@ async fn housing_fund_shows_the_balance_after_consent() {
         "按您的身份证号查询您本人的住房公积金账户"
     );
     assert_eq!(
-        c.http
-            .delete(format!(
-                "{}/api/consents/housing-fund/auth_id_number",
-                host.base
-            ))
-            .send()
+        c.delete("/api/consents/housing-fund/auth_id_number")
             .await
-            .unwrap()
             .status(),
         204
     );

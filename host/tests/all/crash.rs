@@ -13,7 +13,7 @@ use rand::Rng;
 use reqwest::Client;
 use serde_json::{Value, json};
 
-use crate::support::{components, workspace};
+use crate::support::{components, csrf_cookie, workspace};
 
 const CLIENTS: usize = 4;
 const KILLS: usize = 20;
@@ -72,7 +72,7 @@ fn client() -> Client {
 type Seen = Arc<Mutex<BTreeMap<String, u64>>>;
 
 /// Pays and refunds until a request fails (the host was killed).
-async fn drive(http: Client, base: String, name: String, round: usize, seen: Seen) {
+async fn drive(http: Client, csrf: String, base: String, name: String, round: usize, seen: Seen) {
     for n in 0.. {
         let otn = format!("{name}-{round}-{n}");
         let Ok(r) = http
@@ -92,6 +92,7 @@ async fn drive(http: Client, base: String, name: String, round: usize, seen: See
         };
         let Ok(r) = http
             .post(format!("{base}/api/orders/{id}/confirm"))
+            .header("x-csrf-token", &csrf)
             .json(&json!({"order_id": id, "pin": PIN}))
             .send()
             .await
@@ -120,7 +121,7 @@ async fn drive(http: Client, base: String, name: String, round: usize, seen: See
     }
 }
 
-async fn check(base: &str, token: &str, citizens: &[(Client, Seen)]) {
+async fn check(base: &str, token: &str, citizens: &[(Client, String, Seen)]) {
     let verify: Value = client()
         .get(format!("{base}/api/operator/ledger/verify"))
         .bearer_auth(token)
@@ -131,7 +132,7 @@ async fn check(base: &str, token: &str, citizens: &[(Client, Seen)]) {
         .await
         .unwrap();
     assert_eq!(verify["balanced"], true, "{verify}");
-    for (http, seen) in citizens {
+    for (http, _, seen) in citizens {
         let seen = seen.lock().unwrap().clone();
         for (id, refunded) in seen {
             let o: Value = http
@@ -180,8 +181,10 @@ async fn payments_survive_sigkill() {
             .await
             .unwrap();
         assert_eq!(r.status(), 201);
+        let csrf = csrf_cookie(&r).expect("the CSRF cookie");
         let r = http
             .post(format!("{base}/api/payment/pin"))
+            .header("x-csrf-token", &csrf)
             .json(&json!({"pin": PIN}))
             .send()
             .await
@@ -195,16 +198,17 @@ async fn payments_survive_sigkill() {
             .await
             .unwrap();
         assert_eq!(r.status(), 201);
-        citizens.push((http, Seen::default()));
+        citizens.push((http, csrf, Seen::default()));
     }
 
     for round in 0..KILLS {
         let tasks: Vec<_> = citizens
             .iter()
             .enumerate()
-            .map(|(i, (http, seen))| {
+            .map(|(i, (http, csrf, seen))| {
                 tokio::spawn(drive(
                     http.clone(),
+                    csrf.clone(),
                     base.clone(),
                     format!("c{i}"),
                     round,
@@ -213,9 +217,15 @@ async fn payments_survive_sigkill() {
             })
             .collect();
         // Kill at a random moment once payments are flowing in this life.
-        let before: usize = citizens.iter().map(|(_, s)| s.lock().unwrap().len()).sum();
+        let before: usize = citizens
+            .iter()
+            .map(|(_, _, s)| s.lock().unwrap().len())
+            .sum();
         for _ in 0..500 {
-            let now: usize = citizens.iter().map(|(_, s)| s.lock().unwrap().len()).sum();
+            let now: usize = citizens
+                .iter()
+                .map(|(_, _, s)| s.lock().unwrap().len())
+                .sum();
             if now > before {
                 break;
             }
@@ -232,7 +242,10 @@ async fn payments_survive_sigkill() {
         wait_ready(&client(), &base).await;
         check(&base, &token, &citizens).await;
     }
-    let paid: usize = citizens.iter().map(|(_, s)| s.lock().unwrap().len()).sum();
+    let paid: usize = citizens
+        .iter()
+        .map(|(_, _, s)| s.lock().unwrap().len())
+        .sum();
     assert!(
         paid >= KILLS,
         "only {paid} payments were made across {KILLS} kills"

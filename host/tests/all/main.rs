@@ -20,5 +20,6 @@ mod notifications;
 mod payments;
 mod publishing;
 mod sandbox;
+mod security;
 mod standard;
 mod support;

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{components, workspace};
+use crate::support::{components, csrf_cookie, workspace};
 
 const NAME: &str = "钱七";
 const NUMBER: &str = "330106200506305562";
@@ -110,16 +110,21 @@ async fn the_raw_number_is_in_no_log_audit_record_or_store_file() {
         .cookie_store(true)
         .build()
         .unwrap();
-    let post = |path: &str, body: Value| http.post(format!("{base}{path}")).json(&body).send();
     let get = |path: &str| http.get(format!("{base}{path}")).send();
-
-    let r = post(
-        "/api/register",
-        json!({"phone": "13900000401", "password": "a good password"}),
-    )
-    .await
-    .unwrap();
+    let r = http
+        .post(format!("{base}/api/register"))
+        .json(&json!({"phone": "13900000401", "password": "a good password"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
+    let csrf = csrf_cookie(&r).expect("the CSRF cookie");
+    let post = |path: &str, body: Value| {
+        http.post(format!("{base}{path}"))
+            .header("x-csrf-token", &csrf)
+            .json(&body)
+            .send()
+    };
     // Mistakes first: each error path, then the match.
     let off_by_one = format!("{}3", &NUMBER[..17]);
     for (name, number, status) in [
@@ -172,6 +177,7 @@ async fn the_raw_number_is_in_no_log_audit_record_or_store_file() {
     }
     assert_eq!(
         http.delete(format!("{base}/api/consents/id-probe/auth_id_number"))
+            .header("x-csrf-token", &csrf)
             .send()
             .await
             .unwrap()

@@ -196,9 +196,9 @@ async fn subscription_sheet_decides_each_template() {
     assert_eq!(status(r).await.0, 400);
 
     // Cancel.
-    let url = format!("{}/api/subscriptions/move-my-car/move-request", host.base);
-    assert_eq!(c.http.delete(&url).send().await.unwrap().status(), 204);
-    assert_eq!(c.http.delete(&url).send().await.unwrap().status(), 404);
+    let url = "/api/subscriptions/move-my-car/move-request";
+    assert_eq!(c.delete(url).await.status(), 204);
+    assert_eq!(c.delete(url).await.status(), 404);
     assert!(
         c.get_json("/api/subscriptions", 200)
             .await
@@ -215,8 +215,8 @@ async fn move_my_car_request_read_and_reply_without_revealing_anyone() {
     let owner = host.demo_citizen("13800000002").await;
 
     // The owner cancels move requests: the requester is told, nothing is sent.
-    let url = format!("{}/api/subscriptions/move-my-car/move-request", host.base);
-    assert_eq!(owner.http.delete(&url).send().await.unwrap().status(), 204);
+    let url = "/api/subscriptions/move-my-car/move-request";
+    assert_eq!(owner.delete(url).await.status(), 204);
     let answer = ask_to_move(&requester, "浙A12345").await;
     assert!(answer.contains("没有开启挪车通知"), "{answer}");
     assert_eq!(owner.get_json("/api/inbox", 200).await["unread"], 0);
@@ -351,12 +351,7 @@ async fn inbox_pages_and_read_state_over_http() {
     }
 
     let newest = first["messages"][0]["id"].as_str().unwrap().to_string();
-    let r = owner
-        .http
-        .delete(format!("{}/api/inbox/{newest}", host.base))
-        .send()
-        .await
-        .unwrap();
+    let r = owner.delete(&format!("/api/inbox/{newest}")).await;
     assert_eq!(r.status(), 204);
     assert_eq!(owner.get_json("/api/inbox/unread", 200).await["unread"], 2);
     // Another citizen cannot touch it.

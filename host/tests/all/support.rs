@@ -7,7 +7,8 @@ use std::time::Duration;
 use cityhost::cli::{build_apps, demo};
 use cityhost::platform::{HostConfig, IdentityConfig, Platform};
 use cityhost::runtime::RuntimeConfig;
-use reqwest::{Client, Response};
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::Value;
 
 /// The workspace root.
@@ -66,14 +67,25 @@ impl TestHost {
     /// Starts a host with these engine and identity settings (the issuer
     /// URL is always the host's own base).
     pub async fn start_configured(runtime: RuntimeConfig, identity: IdentityConfig) -> TestHost {
+        Self::start_at("http", runtime, identity).await
+    }
+
+    /// Starts a host whose public URL is `https://` (as behind a TLS
+    /// proxy), though the test still talks plain HTTP to it at `base`.
+    pub async fn start_behind_tls() -> TestHost {
+        Self::start_at("https", RuntimeConfig::default(), IdentityConfig::default()).await
+    }
+
+    async fn start_at(scheme: &str, runtime: RuntimeConfig, identity: IdentityConfig) -> TestHost {
         let data = tempfile::tempdir().unwrap();
         let components = tokio::task::spawn_blocking(components).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
+        let address = listener.local_addr().unwrap();
+        let base = format!("http://{address}");
         let platform = Platform::open(&HostConfig {
             runtime,
             identity: IdentityConfig {
-                public_url: Some(base.clone()),
+                public_url: Some(format!("{scheme}://{address}")),
                 ..identity
             },
             ..HostConfig::new(data.path())
@@ -110,15 +122,18 @@ impl TestHost {
         citizen
     }
 
-    /// A fresh browser-like client (own cookie jar).
+    /// A fresh browser-like client (own cookie jar; echoes the CSRF
+    /// cookie in `X-CSRF-Token` on state-changing calls, as the shell does).
     pub fn client(&self) -> Citizen {
+        let jar = Arc::new(Jar::default());
         Citizen {
             base: self.base.clone(),
             http: Client::builder()
-                .cookie_store(true)
+                .cookie_provider(jar.clone())
                 .timeout(Duration::from_secs(30))
                 .build()
                 .unwrap(),
+            jar,
         }
     }
 
@@ -139,11 +154,54 @@ impl TestHost {
 /// An HTTP client with a cookie jar.
 pub struct Citizen {
     base: String,
-    /// The underlying client.
+    /// The underlying client (sends no CSRF token by itself: see
+    /// [`Citizen::request`]).
     pub http: Client,
+    jar: Arc<Jar>,
+}
+
+/// The CSRF token a response's `Set-Cookie` hands out, if any.
+pub fn csrf_cookie(response: &Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.split(';').next()?.strip_prefix("cityhost_csrf="))
+        .map(str::to_string)
 }
 
 impl Citizen {
+    /// The absolute URL of `path` on the host.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The CSRF token in this client's cookie jar (the `cityhost_csrf`
+    /// cookie), if signed in.
+    pub fn csrf_token(&self) -> Option<String> {
+        let url = self.base.parse().unwrap();
+        let cookies = self.jar.cookies(&url)?;
+        cookies
+            .to_str()
+            .unwrap()
+            .split(';')
+            .find_map(|pair| pair.trim().strip_prefix("cityhost_csrf="))
+            .filter(|token| !token.is_empty())
+            .map(str::to_string)
+    }
+
+    /// A request to `path` as the shell sends it: with the CSRF token when
+    /// the method changes state and the client is signed in.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let changes_state = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(token) = self.csrf_token().filter(|_| changes_state) {
+            request = request.header("x-csrf-token", token);
+        }
+        request
+    }
+
     /// GET `path`.
     pub async fn get(&self, path: &str) -> Response {
         self.http
@@ -155,17 +213,12 @@ impl Citizen {
 
     /// DELETE `path`.
     pub async fn delete(&self, path: &str) -> Response {
-        self.http
-            .delete(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap()
+        self.request(Method::DELETE, path).send().await.unwrap()
     }
 
     /// POST JSON to `path`.
     pub async fn post_json(&self, path: &str, body: &Value) -> Response {
-        self.http
-            .post(format!("{}{path}", self.base))
+        self.request(Method::POST, path)
             .json(body)
             .send()
             .await
@@ -174,8 +227,7 @@ impl Citizen {
 
     /// POST a form to `path`.
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Response {
-        self.http
-            .post(format!("{}{path}", self.base))
+        self.request(Method::POST, path)
             .form(form)
             .send()
             .await

@@ -23,9 +23,22 @@ export async function readJson(res) {
   try { return JSON.parse(await res.text()); } catch { return null; }
 }
 
+/** The session's CSRF token: the `cityhost_csrf` cookie set at sign-in (docs/security.md), or ''. */
+export function csrfToken() {
+  const m = document.cookie.match(/(?:^|;\s*)cityhost_csrf=([^;]*)/);
+  return m ? m[1] : '';
+}
+
+/** Adds the CSRF token to `headers` when `method` changes state (the host refuses such a call without it). */
+export function withCsrf(method, headers) {
+  const token = csrfToken();
+  if (token && !['GET', 'HEAD', 'OPTIONS'].includes(method.toUpperCase())) headers['X-CSRF-Token'] = token;
+  return headers;
+}
+
 /** Calls the host API. A 401 sends the citizen to the login page unless auth is false. */
 export async function api(method, url, body, { auth = true } = {}) {
-  const opts = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+  const opts = { method, credentials: 'same-origin', headers: withCsrf(method, { Accept: 'application/json' }) };
   if (body !== undefined) {
     opts.headers['content-type'] = 'application/json';
     opts.body = JSON.stringify(body);

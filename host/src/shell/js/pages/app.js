@@ -1,7 +1,7 @@
 // A mini-app page: fetches the app's answer for a path and shows it (a view,
 // a host error, the real-name prompt, or plain text), posts forms back to
 // the app and runs the actions of its buttons.
-import { ApiError, loadApps, readJson } from '../api.js';
+import { ApiError, loadApps, readJson, withCsrf } from '../api.js';
 import { el, mount, notice, setTitle, withBusy } from '../dom.js';
 import { defaultMessage, errorCard } from '../errors.js';
 import { appUrl, go, goApp, isCurrent, nextToken, pushHash, replaceHashQuietly, toLogin } from '../nav.js';
@@ -85,7 +85,7 @@ async function postToApp(id, path, params, button) {
   try {
     res = await withBusy(button, () => fetch(url, {
       method: 'POST', credentials: 'same-origin', body: params.toString(),
-      headers: { Accept: VIEW_CT, 'Accept-Language': language(), 'content-type': 'application/x-www-form-urlencoded' },
+      headers: withCsrf('POST', { Accept: VIEW_CT, 'Accept-Language': language(), 'content-type': 'application/x-www-form-urlencoded' }),
     }));
   } catch {
     button.before(notice(defaultMessage(0), 'error'));

@@ -1,0 +1,218 @@
+//! Cross-site request forgery defences (OWASP CSRF Prevention Cheat Sheet),
+//! on every state-changing request (any method but GET, HEAD, OPTIONS and
+//! TRACE):
+//!
+//! 1. [`refuse_cross_origin`], a layer over the whole router: a request that
+//!    a browser marks `Sec-Fetch-Site` other than `same-origin` or `none`
+//!    is refused (`403 cross_site_request`), and so is one whose `Origin` is
+//!    not the host's own — its public URL's origin or the origin named by
+//!    the request's `Host` (`403 origin_mismatch`). This covers register
+//!    and login too, which have no session yet. Clients that are not
+//!    browsers (the CLI, department systems with bearer tokens) send
+//!    neither header and pass.
+//! 2. [`require_token`], called by the `SignedIn` extractor, so on exactly
+//!    the requests authenticated by the session cookie (the shell's API
+//!    and the mini-app routes): the `X-CSRF-Token` header must hold the
+//!    session's CSRF token (`Sessions::csrf_token`, the HMAC of the session
+//!    id; compared in constant time) — missing is `403 csrf_token_missing`,
+//!    any other value `403 csrf_token_mismatch`. Requests authenticated by
+//!    a bearer token never carry the cookie's authority and need no token.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::error::ApiError;
+use crate::identity::sessions::{CSRF_HEADER, Session};
+use crate::platform::Platform;
+
+/// Whether `method` may change state (anything but GET, HEAD, OPTIONS,
+/// TRACE: RFC 9110 §9.2.1 safe methods).
+pub(crate) fn changes_state(method: &Method) -> bool {
+    !matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
+}
+
+/// Layer: refuses a state-changing request that a browser sent from another
+/// site or origin (see the module docs).
+pub(crate) async fn refuse_cross_origin(
+    State(platform): State<Arc<Platform>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if changes_state(request.method()) {
+        let own = public_origin(platform.services.id_tokens.issuer());
+        if let Err(refusal) = check_origin(request.headers(), own) {
+            return refusal.into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// `Sec-Fetch-Site` (Fetch Metadata) first, then `Origin`.
+fn check_origin(headers: &HeaderMap, own_origin: &str) -> Result<(), ApiError> {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        let site = site.to_str().unwrap_or_default().to_ascii_lowercase();
+        if !matches!(site.as_str(), "same-origin" | "none") {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "cross_site_request",
+                format!("a {site} request may not change anything here"),
+            ));
+        }
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin.to_str().unwrap_or_default().to_ascii_lowercase();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    let authority = origin.split_once("://").map(|(_, rest)| rest);
+    let matches_host = host.is_some() && authority == host.as_deref();
+    if origin == own_origin.to_ascii_lowercase() || matches_host {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "origin_mismatch",
+            format!("requests from origin {origin} may not change anything here"),
+        ))
+    }
+}
+
+/// `scheme://authority` of the host's public URL (its path dropped).
+fn public_origin(public_url: &str) -> &str {
+    let after_scheme = public_url.find("://").map_or(0, |i| i + 3);
+    match public_url[after_scheme..].find('/') {
+        Some(slash) => &public_url[..after_scheme + slash],
+        None => public_url,
+    }
+}
+
+/// On a state-changing request authenticated by `session`'s cookie: the
+/// `X-CSRF-Token` header must hold the session's CSRF token.
+pub(crate) fn require_token(
+    parts: &Parts,
+    platform: &Platform,
+    session: &Session,
+) -> Result<(), ApiError> {
+    if !changes_state(&parts.method) {
+        return Ok(());
+    }
+    let Some(presented) = parts.headers.get(CSRF_HEADER) else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "csrf_token_missing",
+            "send the cityhost_csrf cookie's value in the X-CSRF-Token header",
+        ));
+    };
+    let presented = presented.to_str().unwrap_or_default();
+    if platform
+        .services
+        .sessions
+        .csrf_token_matches(&session.id, presented)
+    {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "csrf_token_mismatch",
+            "the X-CSRF-Token header does not match this session; sign in again",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, value.parse().unwrap());
+        }
+        map
+    }
+
+    fn refusal(pairs: &[(&'static str, &'static str)]) -> Option<&'static str> {
+        check_origin(&headers(pairs), "https://city.example.cn")
+            .err()
+            .map(|e| e.code)
+    }
+
+    #[test]
+    fn own_origin_and_non_browser_clients_pass() {
+        assert_eq!(refusal(&[]), None);
+        assert_eq!(refusal(&[("sec-fetch-site", "same-origin")]), None);
+        assert_eq!(refusal(&[("sec-fetch-site", "none")]), None);
+        assert_eq!(refusal(&[("origin", "https://city.example.cn")]), None);
+        assert_eq!(refusal(&[("origin", "HTTPS://City.Example.cn")]), None);
+        // Reached under another name than the public URL's, e.g. locally.
+        assert_eq!(
+            refusal(&[
+                ("origin", "http://127.0.0.1:8080"),
+                ("host", "127.0.0.1:8080")
+            ]),
+            None
+        );
+    }
+
+    #[test]
+    fn other_sites_and_origins_are_refused() {
+        for site in ["cross-site", "same-site", "bogus"] {
+            let mut map = HeaderMap::new();
+            map.insert("sec-fetch-site", site.parse().unwrap());
+            let e = check_origin(&map, "https://city.example.cn").unwrap_err();
+            assert_eq!(e.code, "cross_site_request", "{site}");
+        }
+        for origin in [
+            "https://evil.example",
+            "null",
+            "https://city.example.cn.evil.example",
+            "http://city.example.cn:8443",
+        ] {
+            let mut map = headers(&[("host", "127.0.0.1:8080")]);
+            map.insert("origin", origin.parse().unwrap());
+            let e = check_origin(&map, "https://city.example.cn").unwrap_err();
+            assert_eq!(e.code, "origin_mismatch", "{origin}");
+        }
+        // A matching Host does not excuse a cross-site fetch.
+        assert_eq!(
+            refusal(&[
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "https://city.example.cn")
+            ]),
+            Some("cross_site_request")
+        );
+    }
+
+    #[test]
+    fn the_public_origin_drops_the_path() {
+        assert_eq!(
+            public_origin("https://city.example.cn/host"),
+            "https://city.example.cn"
+        );
+        assert_eq!(
+            public_origin("http://127.0.0.1:8080"),
+            "http://127.0.0.1:8080"
+        );
+    }
+
+    #[test]
+    fn only_unsafe_methods_change_state() {
+        for m in [Method::GET, Method::HEAD, Method::OPTIONS, Method::TRACE] {
+            assert!(!changes_state(&m));
+        }
+        for m in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+            assert!(changes_state(&m));
+        }
+    }
+}
