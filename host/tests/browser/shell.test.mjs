@@ -46,6 +46,12 @@ test('a demo citizen opens a mini-app view and every tab page renders', async ()
     await shot(page, tab);
   }
   assert.ok(await page.isVisible('[data-testid=profile-name]'), 'me shows the name');
+
+  // An address the shell does not know: a not-found page, not a blank one.
+  await page.goto(`${BASE}/#/no-such-page`);
+  await page.waitForSelector('#content[aria-busy=false] > *');
+  assert.ok((await page.textContent('#title')).trim().length > 0, 'the not-found page has a title');
+  assert.ok(await page.isVisible('#content a[href="#/"]'), 'and a way back to the services');
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -39,7 +39,7 @@ async function submit(page, name, idNumber) {
 
 test('a new citizen sees each verification error at its field, then verifies to L2', async () => {
   const { context, page, errors } = await phone(browser);
-  await register(page, '13900000201');
+  await register(page, '13900000401');
   await page.click('[data-testid=tab-me]');
   await page.waitForSelector('[data-testid=assurance]');
   assert.match(await page.textContent('[data-testid=assurance]'), /L1/);

@@ -28,23 +28,23 @@ const $tabbar = document.getElementById('tabbar');
 /** The page for a parsed hash: a function of the navigation token. */
 function handlerFor(r) {
   const [first, ...rest] = r.parts;
-  if (r.path === '/' || !first) return (t) => pageServices(t);
-  if (first === 'login' || first === 'register') return (t) => pageAuth(t, first);
-  if (first === 'inbox') return (t) => pageInbox(t);
-  if (first === 'orders' && rest.length === 1) return (t) => pageReceipt(t, rest[0]);
-  if (first === 'orders') return (t) => pageOrders(t);
-  if (first === 'me') return (t) => pageMe(t);
-  if (first === 'verify') return (t) => pageVerify(t, r.query);
-  if (first === 'pay' && rest.length === 1) return (t) => pagePay(t, rest[0]);
-  if (first === 'consent' && rest.length === 2) return (t) => pageConsent(t, rest[0], rest[1], r.query);
-  if (first === 'subscribe' && rest.length === 1) return (t) => pageSubscribe(t, rest[0], r.query);
-  if (first === 'subscriptions') return (t) => pageSubscriptions(t);
-  if (first === 'settings') return (t) => pageSettings(t);
+  if (r.path === '/' || !first) return pageServices;
+  if (first === 'login' || first === 'register') return (token) => pageAuth(token, first);
+  if (first === 'inbox') return pageInbox;
+  if (first === 'orders' && rest.length === 1) return (token) => pageReceipt(token, rest[0]);
+  if (first === 'orders') return pageOrders;
+  if (first === 'me') return pageMe;
+  if (first === 'verify') return (token) => pageVerify(token, r.query);
+  if (first === 'pay' && rest.length === 1) return (token) => pagePay(token, rest[0]);
+  if (first === 'consent' && rest.length === 2) return (token) => pageConsent(token, rest[0], rest[1], r.query);
+  if (first === 'subscribe' && rest.length === 1) return (token) => pageSubscribe(token, rest[0], r.query);
+  if (first === 'subscriptions') return pageSubscriptions;
+  if (first === 'settings') return pageSettings;
   if (first === 'app' && rest.length >= 1) {
     const m = /^\/app\/([^/?]+)(.*)$/.exec(r.raw);
-    return (t) => pageApp(t, safeDecode(m[1]), m[2] ? (m[2].startsWith('/') ? m[2] : '/' + m[2]) : '/');
+    return (token) => pageApp(token, safeDecode(m[1]), m[2] ? (m[2].startsWith('/') ? m[2] : '/' + m[2]) : '/');
   }
-  return (t) => { setTitle(t, t('page.notFoundTitle')); mount(t, notice(t('page.notFound')), el('a', { class: 'btn btn-secondary', href: '#/' }, t('common.backToServices'))); };
+  return (token) => { setTitle(token, t('page.notFoundTitle')); mount(token, notice(t('page.notFound')), el('a', { class: 'btn btn-secondary', href: '#/' }, t('common.backToServices'))); };
 }
 
 /** Renders the page for the current hash: header, tab bar, then the page itself. */

@@ -21,23 +21,23 @@ export async function pageSubscribe(token, appId, query) {
 /** The sheet: which messages the app may send, Allow / Deny each. */
 function subscribeSheet(sh, appId, returnPath) {
   const status = el('div', { class: 'sheet-status' });
-  const choices = arr(sh.templates).map((t) => {
+  const choices = arr(sh.templates).map((tpl) => {
     const name = `sub-${nextId()}`;
     const radio = (value, label, checked) => el('label', { class: 'choice' },
-      el('input', { type: 'radio', name, value, checked, 'data-testid': `subscribe-${value}-${str(t.id)}` }), label);
+      el('input', { type: 'radio', name, value, checked, 'data-testid': `subscribe-${value}-${str(tpl.id)}` }), label);
     const row = el('fieldset', { class: 'list-item subscribe-item', 'data-testid': 'subscribe-item' },
-      el('legend', { class: 'item-title' }, str(t.title)),
-      el('span', { class: 'item-body' }, kindLabel(t.kind)),
-      t.subscribed ? el('span', { class: 'muted small' }, t('subscribe.already')) : null,
+      el('legend', { class: 'item-title' }, str(tpl.title)),
+      el('span', { class: 'item-body' }, kindLabel(tpl.kind)),
+      tpl.subscribed ? el('span', { class: 'muted small' }, t('subscribe.already')) : null,
       el('span', { class: 'item-row' }, radio('accept', t('common.allow'), true), radio('reject', t('common.deny'), false)));
-    return { t, row, value: () => (row.querySelector('input:checked') || {}).value || 'reject' };
+    return { tpl, row, value: () => (row.querySelector('input:checked') || {}).value || 'reject' };
   });
   const done = el('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'subscribe-confirm' }, t('subscribe.confirm'));
   const back = el('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'subscribe-cancel' }, t('subscribe.later'));
   back.addEventListener('click', () => replaceHash(`#/app/${enc(appId)}${returnPath}`));
   done.addEventListener('click', async () => {
     status.replaceChildren();
-    const decisions = choices.map((c) => ({ template: str(c.t.id), decision: c.value() }));
+    const decisions = choices.map((c) => ({ template: str(c.tpl.id), decision: c.value() }));
     try {
       await withBusy(done, () => api('POST', '/api/subscriptions', { app_id: appId, decisions }));
     } catch (e) {
