@@ -6,13 +6,15 @@
 import { api } from './api.js';
 import { el } from './dom.js';
 import { errorNotice } from './errors.js';
+import { t } from './i18n.js';
 import { arr, enc, nextId, str } from './util.js';
 
-/** This module's words, in one place for the translations. */
-const TEXT = {
-  legend: '选择您所在的地区',
-  levels: { province: '省', city: '市', county: '县（市、区）', township: '乡镇（街道）' },
-  any: '不限',
+/** The label of each level's select. */
+const LEVEL_LABELS = {
+  province: () => t('divisions.level.province'),
+  city: () => t('divisions.level.city'),
+  county: () => t('divisions.level.county'),
+  township: () => t('divisions.level.township'),
 };
 
 /** The levels the picker offers, province first. */
@@ -70,8 +72,8 @@ export function divisionPicker(path, onChange) {
     const select = el('select', {
       id: `division-${level}-${nextId()}`, 'data-testid': `division-${level}`, disabled: true,
       onchange: () => changed(i),
-    }, el('option', { value: '' }, TEXT.any));
-    return { select, wrap: el('div', { class: 'field' }, el('label', { for: select.id }, TEXT.levels[level]), select) };
+    }, el('option', { value: '' }, t('divisions.any')));
+    return { select, wrap: el('div', { class: 'field' }, el('label', { for: select.id }, LEVEL_LABELS[level]()), select) };
   });
 
   /** Offers the divisions below `parent` (Zhejiang for null) at level i. */
@@ -89,7 +91,7 @@ export function divisionPicker(path, onChange) {
     if (n !== loads[i]) return false;
     status.replaceChildren();
     lists[i] = list;
-    select.replaceChildren(el('option', { value: '' }, TEXT.any),
+    select.replaceChildren(el('option', { value: '' }, t('divisions.any')),
       ...list.map((d) => el('option', { value: str(d.code) }, str(d.name))));
     select.value = list.some((d) => d.code === selected) ? selected : '';
     select.disabled = !list.length;
@@ -101,7 +103,7 @@ export function divisionPicker(path, onChange) {
     for (let k = i; k < LEVELS.length; k++) {
       loads[k]++;
       lists[k] = [];
-      rows[k].select.replaceChildren(el('option', { value: '' }, TEXT.any));
+      rows[k].select.replaceChildren(el('option', { value: '' }, t('divisions.any')));
       rows[k].select.disabled = true;
     }
   }
@@ -135,6 +137,6 @@ export function divisionPicker(path, onChange) {
   }
 
   const node = el('fieldset', { class: 'division-picker', 'data-testid': 'division-picker' },
-    el('legend', {}, TEXT.legend), ...rows.map((r) => r.wrap), status);
+    el('legend', {}, t('divisions.legend')), ...rows.map((r) => r.wrap), status);
   return { node, load, clear };
 }

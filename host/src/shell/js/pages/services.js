@@ -11,26 +11,13 @@ import { CATEGORIES, categoryLabel } from '../labels.js';
 import { arr, deptName, enc, nextId, str } from '../util.js';
 import { t } from '../i18n.js';
 
-/** This page's words, in one place for the translations. */
-const TEXT = {
-  title: '服务',
-  placeCaption: '所在地区',
-  anyPlace: '浙江省 · 全部地区',
-  changePlace: '切换地区',
-  pickerTitle: '选择地区',
-  clearPlace: '不限地区',
-  done: '完成',
-  searchLabel: '搜索服务或部门',
-  searchPlaceholder: '搜索服务、部门或说明',
-  groupBy: '分组方式',
-  byCategory: '按类别',
-  byLevel: '按层级',
-  levels: { province: '省级', city: '市级', county: '县级', township: '乡镇级', village: '村级' },
-  otherLevel: '其他',
-  count: (n) => `共 ${n} 项服务`,
-  found: (n, q) => `“${q}”：找到 ${n} 项服务`,
-  noMatch: (q) => `没有找到与“${q}”相关的服务，请换个关键词试试。`,
-  noService: (place) => (place ? `${place} 暂无可用的服务。` : '暂无可用的服务。'),
+/** The name of a level of government, for the level view's headings. */
+const LEVEL_NAMES = {
+  province: () => t('services.level.province'),
+  city: () => t('services.level.city'),
+  county: () => t('services.level.county'),
+  township: () => t('services.level.township'),
+  village: () => t('services.level.village'),
 };
 
 /** Levels of government in the order the level view shows them. */
@@ -55,7 +42,7 @@ function servicesFor(path) {
 
 /** `#/`: the home page. */
 export async function pageServices(token) {
-  setTitle(token, TEXT.title);
+  setTitle(token, t('services.title'));
   let path = await placePath(storedPlace());
   let apps = await servicesFor(path);
   let group = storedGroup();
@@ -66,7 +53,7 @@ export async function pageServices(token) {
   const open = el('button', {
     type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'division-open',
     'aria-expanded': 'false', 'aria-controls': panelId,
-  }, TEXT.changePlace);
+  }, t('services.changePlace'));
   const grid = el('div', { class: 'services-grid', 'data-testid': 'services-grid' });
   const count = el('p', { class: 'services-count', role: 'status', 'data-testid': 'services-count' });
   const problem = el('div', { hidden: true });
@@ -88,10 +75,10 @@ export async function pageServices(token) {
       problem.hidden = false;
     }
   });
-  const close = el('button', { type: 'button', class: 'btn btn-primary btn-small', 'data-testid': 'division-close', onclick: () => toggle(false) }, TEXT.done);
-  const clear = el('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'division-clear', onclick: () => picker.clear() }, TEXT.clearPlace);
+  const close = el('button', { type: 'button', class: 'btn btn-primary btn-small', 'data-testid': 'division-close', onclick: () => toggle(false) }, t('services.done'));
+  const clear = el('button', { type: 'button', class: 'btn btn-secondary btn-small', 'data-testid': 'division-clear', onclick: () => picker.clear() }, t('services.clearPlace'));
   const panel = el('section', {
-    id: panelId, class: 'card division-panel', hidden: true, 'aria-label': TEXT.pickerTitle, 'data-testid': 'division-panel',
+    id: panelId, class: 'card division-panel', hidden: true, 'aria-label': t('services.pickerTitle'), 'data-testid': 'division-panel',
     onkeydown: (e) => { if (e.key === 'Escape') toggle(false); },
   }, picker.node, el('div', { class: 'division-actions' }, clear, close));
 
@@ -109,7 +96,7 @@ export async function pageServices(token) {
 
   const search = el('input', {
     type: 'search', id: `service-search-${nextId()}`, 'data-testid': 'service-search', class: 'search-input',
-    placeholder: TEXT.searchPlaceholder, autocomplete: 'off', enterkeyhint: 'search',
+    placeholder: t('services.searchPlaceholder'), autocomplete: 'off', enterkeyhint: 'search',
     oninput: () => render(),
   });
   const groupRadio = (value, label) => el('label', { class: 'segment' },
@@ -119,7 +106,7 @@ export async function pageServices(token) {
     }), el('span', {}, label));
 
   function showPlace() {
-    placeText.textContent = path.length ? placeLabel(path) : TEXT.anyPlace;
+    placeText.textContent = path.length ? placeLabel(path) : t('services.anyPlace');
   }
 
   function render() {
@@ -127,10 +114,10 @@ export async function pageServices(token) {
     const shown = apps.filter((a) => matches(a, query));
     grid.dataset.division = path.length ? str(path[path.length - 1].code) : '';
     grid.dataset.group = group;
-    count.textContent = query ? TEXT.found(shown.length, query) : TEXT.count(shown.length);
+    count.textContent = query ? t('services.found', { n: shown.length, q: query }) : t('services.count', { n: shown.length });
     if (!shown.length) {
       grid.replaceChildren(el('p', { class: 'alert alert-info', 'data-testid': 'services-empty' },
-        query ? TEXT.noMatch(query) : TEXT.noService(path.length ? placeLabel(path) : '')));
+        query ? t('services.noMatch', { q: query }) : (path.length ? t('services.noServiceIn', { place: placeLabel(path) }) : t('services.empty'))));
       return;
     }
     grid.replaceChildren(...(group === 'level' ? byLevel(shown, path) : byCategory(shown)));
@@ -140,13 +127,13 @@ export async function pageServices(token) {
   render();
   mount(token,
     el('div', { class: 'home-place', 'data-testid': 'home-bar' },
-      el('p', {}, el('span', { class: 'place-caption' }, TEXT.placeCaption), el('strong', {}, placeText)),
+      el('p', {}, el('span', { class: 'place-caption' }, t('services.placeCaption')), el('strong', {}, placeText)),
       open),
     panel,
     el('div', { class: 'home-tools' },
-      el('div', { class: 'field search-field' }, el('label', { for: search.id, class: 'visually-hidden' }, TEXT.searchLabel), search),
-      el('fieldset', { class: 'segmented' }, el('legend', { class: 'visually-hidden' }, TEXT.groupBy),
-        groupRadio('category', TEXT.byCategory), groupRadio('level', TEXT.byLevel))),
+      el('div', { class: 'field search-field' }, el('label', { for: search.id, class: 'visually-hidden' }, t('services.searchLabel')), search),
+      el('fieldset', { class: 'segmented' }, el('legend', { class: 'visually-hidden' }, t('services.groupBy')),
+        groupRadio('category', t('services.byCategory')), groupRadio('level', t('services.byLevel')))),
     problem,
     count,
     grid);
@@ -177,7 +164,7 @@ function byLevel(apps, path) {
   const levels = [...LEVEL_ORDER, ...new Set(apps.map(levelOf).filter((l) => !LEVEL_ORDER.includes(l)))];
   return levels.map((level) => {
     const at = path.find((d) => d.level === level);
-    const name = TEXT.levels[level] || TEXT.otherLevel;
+    const name = Object.hasOwn(LEVEL_NAMES, level) ? LEVEL_NAMES[level]() : t('services.level.other');
     return tileGroup(`level-${level || 'other'}`, at ? `${name} · ${str(at.name)}` : name, apps.filter((a) => levelOf(a) === level));
   }).filter(Boolean);
 }
