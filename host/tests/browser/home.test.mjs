@@ -134,3 +134,70 @@ test('search finds services by department name, service name and description', a
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test('in English and elder mode the place line, picker, search and levels speak English and are big enough to tap', async () => {
+  const CJK = /[\u3400-\u9fff\uff01-\uff5e\u3000-\u303f]/;
+  const english = (text, what) => assert.ok(text && !CJK.test(text), `${what}: ${text}`);
+  const { context, page, errors } = await phone(browser);
+  await register(page, newPhone());
+  await page.waitForSelector('[data-testid=service-tuition]');
+  await page.click('[data-testid=tab-me]');
+  await page.click('[data-testid=settings-open]');
+  await page.check('[data-testid=language-en]');
+  await page.check('[data-testid=elder-mode]');
+  await page.waitForFunction(() => document.documentElement.lang === 'en' && document.documentElement.classList.contains('elder'));
+  await page.click('[data-testid=tab-services]');
+  await page.waitForSelector(`${grid}[data-division=""] [data-testid=service-tuition]`);
+
+  // No place chosen: the whole place line is the host's words.
+  english(await page.textContent('[data-testid=home-bar]'), 'place line');
+  const search = page.locator('[data-testid=service-search]');
+  english(await search.getAttribute('placeholder'), 'search placeholder');
+  english(await search.evaluate((i) => i.labels[0].textContent), 'search label');
+  english(await page.textContent('.home-tools .segmented'), 'grouping');
+  english(await page.textContent('[data-testid=services-count]'), 'count');
+
+  // The picker: its legend, labels, "any" choices and buttons; the options are the divisions' own names.
+  await page.click('[data-testid=division-open]');
+  english(await page.getAttribute('[data-testid=division-panel]', 'aria-label'), 'picker name');
+  await pick(page, 'province', '33');
+  await pick(page, 'city', '3301');
+  await pick(page, 'county', '330122');
+  const picker = await page.locator('[data-testid=division-panel]').evaluate((panel) => {
+    const own = panel.cloneNode(true);
+    for (const option of own.querySelectorAll('option:not([value=""])')) option.remove();
+    return own.textContent;
+  });
+  english(picker, 'picker');
+  // Every control of the home page is at least 48px high in elder mode.
+  for (const id of ['division-open', 'division-clear', 'division-close', 'division-province', 'division-township', 'service-search', 'group-category', 'group-level']) {
+    const box = await page.locator(`[data-testid=${id}]`).boundingBox();
+    assert.ok(box.height >= 48, `${id} is ${box.height}px high in elder mode`);
+  }
+  await shot(page, 'services-picker-elder-en');
+  await page.click('[data-testid=division-close]');
+
+  // With a place: the caption and button stay English beside the divisions' names.
+  english(await page.textContent('.place-caption'), 'place caption');
+  english(await page.textContent('[data-testid=division-open]'), 'change place');
+  assert.match(await page.textContent('[data-testid=home-place]'), /桐庐县/);
+
+  // Levels of government in English, each beside the name of the citizen's division at that level.
+  await page.check('[data-testid=group-level]');
+  await page.waitForSelector('[data-testid=level-county] [data-testid=service-tuition]');
+  const headings = await page.$$eval('.category h2', (hs) => hs.map((h) => h.textContent));
+  const LEVELS = ['Provincial', 'City', 'County', 'Township', 'Village', 'Other'];
+  for (const h of headings) assert.ok(LEVELS.includes(h.split(' · ')[0]), `level heading: ${h}`);
+  assert.ok(headings.includes('City · 杭州市') && headings.includes('County · 桐庐县'), headings.join(' | '));
+  english(await page.textContent('[data-testid=services-count]'), 'count with a place');
+
+  // Search: the count and the empty state are English and name the query.
+  await page.fill('[data-testid=service-search]', 'no-such-service');
+  await page.waitForSelector('[data-testid=services-empty]');
+  const empty = await page.textContent('[data-testid=services-empty]');
+  english(empty, 'no match');
+  assert.ok(empty.includes('no-such-service'), empty);
+  english(await page.textContent('[data-testid=services-count]'), 'search count');
+  assert.deepEqual(errors, []);
+  await context.close();
+});

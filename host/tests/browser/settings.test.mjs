@@ -47,9 +47,11 @@ test('English reaches every tab, elder mode grows the type, both survive a reloa
     const title = await page.textContent('#title');
     assert.ok(!CJK.test(title), `title on ${tab}: ${title}`);
     assert.ok(!CJK.test(await page.title()), `document title on ${tab}`);
-    // The host's own words are English; services and departments keep their own names.
+    // The host's own words are English; services and departments keep their own names
+    // (no place is chosen, so the place line is the host's words too).
     const own = tab === 'services'
-      ? await page.$$eval('.category h2', (hs) => hs.map((h) => h.textContent).join(' '))
+      ? await page.$$eval('.category h2, [data-testid=home-bar], .home-tools, [data-testid=services-count]',
+        (nodes) => nodes.map((n) => n.textContent).join(' '))
       : await page.textContent('#content');
     assert.ok(!CJK.test(own), `${tab} page: ${own}`);
   }
