@@ -55,37 +55,61 @@ pub(crate) async fn refuse_cross_origin(
     next.run(request).await
 }
 
-/// `Sec-Fetch-Site` (Fetch Metadata) first, then `Origin`.
+/// `Sec-Fetch-Site` (Fetch Metadata) first, then `Origin`. Either header
+/// given more than once is refused: only one value can be checked.
 fn check_origin(headers: &HeaderMap, own_origin: &str) -> Result<(), ApiError> {
-    if let Some(site) = headers.get("sec-fetch-site") {
-        let site = site.to_str().unwrap_or_default().to_ascii_lowercase();
+    let site = single(headers, "sec-fetch-site", "cross_site_request")?;
+    if let Some(site) = site {
+        let site = site.to_ascii_lowercase();
         if !matches!(site.as_str(), "same-origin" | "none") {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "cross_site_request",
-                format!("a {site} request may not change anything here"),
+                format!("a request with Sec-Fetch-Site `{site}` may not change anything here"),
             ));
         }
     }
-    let Some(origin) = headers.get(header::ORIGIN) else {
+    let Some(origin) = single(headers, header::ORIGIN.as_str(), "origin_mismatch")? else {
         return Ok(());
     };
-    let origin = origin.to_str().unwrap_or_default().to_ascii_lowercase();
-    let host = headers
+    let origin = origin.to_ascii_lowercase();
+    let own_origin = own_origin.to_ascii_lowercase();
+    // The host as the request addressed it, under the public URL's scheme
+    // (so `serve --bind 0.0.0.0` reached as localhost still works, but a
+    // plain-http page never passes for an https host).
+    let scheme = own_origin.split_once("://").map_or("http", |(s, _)| s);
+    let addressed = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .map(str::to_ascii_lowercase);
-    let authority = origin.split_once("://").map(|(_, rest)| rest);
-    let matches_host = host.is_some() && authority == host.as_deref();
-    if origin == own_origin.to_ascii_lowercase() || matches_host {
+        .map(|host| format!("{scheme}://{}", host.to_ascii_lowercase()));
+    if origin == own_origin || addressed.as_deref() == Some(origin.as_str()) {
         Ok(())
     } else {
         Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "origin_mismatch",
-            format!("requests from origin {origin} may not change anything here"),
+            format!("requests from origin `{origin}` may not change anything here"),
         ))
     }
+}
+
+/// The one value of header `name`, if present; refused with `code` when
+/// it is given more than once.
+fn single<'a>(
+    headers: &'a HeaderMap,
+    name: &str,
+    code: &'static str,
+) -> Result<Option<&'a str>, ApiError> {
+    let mut values = headers.get_all(name).iter();
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            code,
+            format!("the {name} header is given more than once"),
+        ));
+    }
+    Ok(first.map(|v| v.to_str().unwrap_or_default()))
 }
 
 /// `scheme://authority` of the host's public URL (its path dropped).
@@ -107,14 +131,13 @@ pub(crate) fn require_token(
     if !changes_state(&parts.method) {
         return Ok(());
     }
-    let Some(presented) = parts.headers.get(CSRF_HEADER) else {
+    let Some(presented) = single(&parts.headers, CSRF_HEADER, "csrf_token_mismatch")? else {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "csrf_token_missing",
             "send the cityhost_csrf cookie's value in the X-CSRF-Token header",
         ));
     };
-    let presented = presented.to_str().unwrap_or_default();
     if platform
         .services
         .sessions
@@ -155,13 +178,39 @@ mod tests {
         assert_eq!(refusal(&[("sec-fetch-site", "none")]), None);
         assert_eq!(refusal(&[("origin", "https://city.example.cn")]), None);
         assert_eq!(refusal(&[("origin", "HTTPS://City.Example.cn")]), None);
-        // Reached under another name than the public URL's, e.g. locally.
+        // Reached under another name than the public URL's, e.g. a host
+        // bound to 0.0.0.0 opened as 127.0.0.1.
+        let local = headers(&[
+            ("origin", "http://127.0.0.1:8080"),
+            ("host", "127.0.0.1:8080"),
+        ]);
+        assert!(check_origin(&local, "http://0.0.0.0:8080").is_ok());
+    }
+
+    #[test]
+    fn the_scheme_counts_and_a_header_given_twice_is_refused() {
+        // Same host and port, other scheme: another origin.
+        for origin in ["http://city.example.cn", "ws://city.example.cn"] {
+            let mut map = headers(&[("host", "city.example.cn")]);
+            map.insert("origin", origin.parse().unwrap());
+            let e = check_origin(&map, "https://city.example.cn").unwrap_err();
+            assert_eq!(e.code, "origin_mismatch", "{origin}");
+        }
+        let mut map = headers(&[("origin", "https://city.example.cn")]);
+        map.append("origin", "https://evil.example".parse().unwrap());
         assert_eq!(
-            refusal(&[
-                ("origin", "http://127.0.0.1:8080"),
-                ("host", "127.0.0.1:8080")
-            ]),
-            None
+            check_origin(&map, "https://city.example.cn")
+                .unwrap_err()
+                .code,
+            "origin_mismatch"
+        );
+        let mut map = headers(&[("sec-fetch-site", "same-origin")]);
+        map.append("sec-fetch-site", "cross-site".parse().unwrap());
+        assert_eq!(
+            check_origin(&map, "https://city.example.cn")
+                .unwrap_err()
+                .code,
+            "cross_site_request"
         );
     }
 
