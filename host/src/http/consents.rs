@@ -26,6 +26,8 @@ pub(super) struct ConsentSheet {
     division_path: Vec<String>,
     scope: Scope,
     fields: Vec<&'static str>,
+    /// Codes of `fields`, same order ([`Scope::field_keys`]).
+    field_keys: Vec<&'static str>,
     purpose: Option<String>,
     granted: bool,
 }
@@ -96,6 +98,7 @@ pub(super) async fn sheet(
             .unwrap_or_default(),
         division_path: app.division_path.iter().map(|d| d.name.clone()).collect(),
         fields: scope.fields(&app.manifest.identity.user_fields),
+        field_keys: scope.field_keys(&app.manifest.identity.user_fields),
         purpose: app.manifest.purpose(scope.name()).map(str::to_string),
         scope,
         granted,

@@ -89,6 +89,27 @@ impl Scope {
         }
     }
 
+    /// Stable codes of the same fields, in the same order, for clients that
+    /// show them in another language: `openid`, `name_masked`,
+    /// `id_number_masked`, `assurance_level`, `gender`, `birth_year`,
+    /// `name`, `id_number`.
+    pub fn field_keys(self, user_fields: &[UserField]) -> Vec<&'static str> {
+        match self {
+            Scope::AuthBase => vec!["openid"],
+            Scope::AuthUser => {
+                let mut keys = vec!["name_masked", "id_number_masked", "assurance_level"];
+                for field in user_fields {
+                    keys.push(match field {
+                        UserField::Gender => "gender",
+                        UserField::BirthYear => "birth_year",
+                    });
+                }
+                keys
+            }
+            Scope::AuthIdNumber => vec!["name", "id_number"],
+        }
+    }
+
     /// Whether the scope needs the citizen's explicit grant.
     pub fn needs_consent(self) -> bool {
         !matches!(self, Scope::AuthBase)

@@ -19,6 +19,8 @@ use crate::platform::Platform;
 pub(super) struct AccountView {
     /// The payment method's name.
     method: &'static str,
+    /// Its code, for clients that name it in another language.
+    method_code: &'static str,
     /// Balance of the simulated bank card, fen.
     balance_fen: i64,
     /// The PIN's state.
@@ -35,6 +37,7 @@ pub(super) async fn show(
     let services = &platform.services;
     Ok(Json(AccountView {
         method: METHOD,
+        method_code: "simulated-card",
         balance_fen: services
             .payments
             .ledger

@@ -24,6 +24,12 @@ export const orderStateLabel = (s) => known('orderState', s);
 /** A consent scope → what it gives the app. */
 export const scopeLabel = (s) => known('scope', s) || str(s);
 
+/** A field a consent shares (its code) → its name; the host's text when unknown. */
+export const consentFieldLabel = (key, fallback) => known('consentField', key) || str(fallback);
+
+/** A payment method (its code) → its name; the host's text when unknown. */
+export const payMethodLabel = (code, fallback) => known('payMethod', code) || str(fallback);
+
 /** An assurance level (1, 2) → its name. */
 export function assuranceLabel(level) {
   return known('assurance', level) || (level == null || level === '' ? '—' : str(level));

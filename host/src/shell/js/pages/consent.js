@@ -3,6 +3,7 @@
 import { api } from '../api.js';
 import { el, mount, notice, platformBadge, setTitle, withBusy } from '../dom.js';
 import { errorNotice } from '../errors.js';
+import { consentFieldLabel } from '../labels.js';
 import { replaceHash } from '../nav.js';
 import { arr, deptName, enc, str } from '../util.js';
 import { t } from '../i18n.js';
@@ -37,7 +38,7 @@ function consentSheet(c, appId, scope, returnPath) {
     platformBadge(t('consent.badge')),
     el('p', { class: 'consent-lead' }, t('consent.lead', { dept: deptName(c.department), app: str(c.app_name) })),
     c.division ? el('p', { class: 'muted small', 'data-testid': 'consent-division' }, t('consent.division', { division: arr(c.division_path).map(str).join(' · ') || str(c.division) })) : null,
-    el('ul', { class: 'consent-fields', 'data-testid': 'consent-fields' }, arr(c.fields).map((f) => el('li', {}, str(f)))),
+    el('ul', { class: 'consent-fields', 'data-testid': 'consent-fields' }, arr(c.fields).map((f, i) => el('li', {}, consentFieldLabel(arr(c.field_keys)[i], f)))),
     c.purpose
       ? el('p', { class: 'consent-purpose', 'data-testid': 'consent-purpose' }, el('strong', {}, t('common.purpose')), str(c.purpose))
       : el('p', { class: 'consent-purpose no-purpose', 'data-testid': 'consent-purpose' }, el('strong', {}, t('common.purpose')), t('consent.noPurpose')),

@@ -4,7 +4,7 @@ import { api } from '../api.js';
 import { el, kvList, mount, notice, platformBadge, setTitle, withBusy } from '../dom.js';
 import { errorNotice } from '../errors.js';
 import { fmtTime, t, yuan } from '../i18n.js';
-import { orderStateLabel, PAID_STATES } from '../labels.js';
+import { orderStateLabel, PAID_STATES, payMethodLabel } from '../labels.js';
 import { back as goBack, currentToken, isCurrent } from '../nav.js';
 import { pinPad } from '../pinpad.js';
 import { deptName, enc, str } from '../util.js';
@@ -33,7 +33,7 @@ function paySheet(o, a, failure) {
     el('p', { class: 'muted center' }, t('pay.amount')),
     el('p', { class: 'amount', 'data-testid': 'pay-amount' }, yuan(o.amount_fen)),
     kvList([[t('receipt.payee'), deptName(o.department)], [t('receipt.service'), str(o.app_name)], [t('receipt.subject'), str(o.subject)],
-      [t('pay.method'), t('pay.methodLine', { method: str(a && a.method) || t('pay.card'), balance: yuan(balance) })],
+      [t('pay.method'), t('pay.methodLine', { method: (a && payMethodLabel(a.method_code, a.method)) || t('pay.card'), balance: yuan(balance) })],
       [t('receipt.orderId'), str(o.order_id)], [t('receipt.createdAt'), fmtTime(o.created_at)]]),
     status, actions);
   if (failure) status.append(failure);
