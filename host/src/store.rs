@@ -126,6 +126,11 @@ pub mod trees {
     pub const APP_RELEASES: &str = "app_releases";
 }
 
+/// How long [`Store::open`] waits for sled's file lock.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+/// Pause between attempts to take the lock.
+const LOCK_RETRY: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// The opened database. Cheap to clone (sled handles are reference counted).
 #[derive(Clone)]
 pub struct Store {
@@ -134,9 +139,27 @@ pub struct Store {
 
 impl Store {
     /// Opens (creating if needed) the database in `dir`.
+    ///
+    /// sled locks its files while any handle, or one of its I/O threads
+    /// still writing for a handle just dropped, has them open. Opening right
+    /// after the previous owner in this process let go can therefore see the
+    /// lock for a few milliseconds: the lock is retried for up to 2 s before
+    /// the error is returned (another process holding it keeps it longer).
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new().path(dir).open()?;
-        Ok(Self { db })
+        let config = sled::Config::new().path(dir);
+        let mut waited = std::time::Duration::ZERO;
+        loop {
+            match config.open() {
+                Ok(db) => return Ok(Self { db }),
+                Err(sled::Error::Io(e))
+                    if e.to_string().contains("could not acquire lock") && waited < LOCK_WAIT =>
+                {
+                    std::thread::sleep(LOCK_RETRY);
+                    waited += LOCK_RETRY;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// Opens a named tree (see [`trees`]).
