@@ -73,20 +73,10 @@ impl Scope {
     /// What the consent sheet lists as shared, in the citizen's language;
     /// `user_fields` are the optional `auth_user` fields the app asks for.
     pub fn fields(self, user_fields: &[UserField]) -> Vec<&'static str> {
-        match self {
-            Scope::AuthBase => vec!["应用内用户标识"],
-            Scope::AuthUser => {
-                let mut fields = vec!["姓名（脱敏）", "身份证号（脱敏）", "实名认证等级"];
-                for field in user_fields {
-                    fields.push(match field {
-                        UserField::Gender => "性别",
-                        UserField::BirthYear => "出生年份",
-                    });
-                }
-                fields
-            }
-            Scope::AuthIdNumber => vec!["姓名", "身份证号（完整）"],
-        }
+        self.shared(user_fields)
+            .into_iter()
+            .map(|(_, name)| name)
+            .collect()
     }
 
     /// Stable codes of the same fields, in the same order, for clients that
@@ -94,19 +84,31 @@ impl Scope {
     /// `id_number_masked`, `assurance_level`, `gender`, `birth_year`,
     /// `name`, `id_number`.
     pub fn field_keys(self, user_fields: &[UserField]) -> Vec<&'static str> {
+        self.shared(user_fields)
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect()
+    }
+
+    /// `(code, name)` of each field the scope shares.
+    fn shared(self, user_fields: &[UserField]) -> Vec<(&'static str, &'static str)> {
         match self {
-            Scope::AuthBase => vec!["openid"],
+            Scope::AuthBase => vec![("openid", "应用内用户标识")],
             Scope::AuthUser => {
-                let mut keys = vec!["name_masked", "id_number_masked", "assurance_level"];
+                let mut fields = vec![
+                    ("name_masked", "姓名（脱敏）"),
+                    ("id_number_masked", "身份证号（脱敏）"),
+                    ("assurance_level", "实名认证等级"),
+                ];
                 for field in user_fields {
-                    keys.push(match field {
-                        UserField::Gender => "gender",
-                        UserField::BirthYear => "birth_year",
+                    fields.push(match field {
+                        UserField::Gender => ("gender", "性别"),
+                        UserField::BirthYear => ("birth_year", "出生年份"),
                     });
                 }
-                keys
+                fields
             }
-            Scope::AuthIdNumber => vec!["name", "id_number"],
+            Scope::AuthIdNumber => vec![("name", "姓名"), ("id_number", "身份证号（完整）")],
         }
     }
 
