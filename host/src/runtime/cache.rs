@@ -45,15 +45,20 @@ impl ComponentCache {
 
     /// The compiled component for `bytes`: already in memory, or from the
     /// disk cache when present and loadable, else compiled and written to
-    /// the cache. Returns whether it came from either cache.
-    pub fn load(&self, engine: &Engine, bytes: &[u8]) -> wasmtime::Result<(Component, bool)> {
-        let digest = Self::digest(bytes);
+    /// the cache; `digest` is [`Self::digest`] of `bytes`. Returns whether
+    /// it came from either cache.
+    pub fn load(
+        &self,
+        engine: &Engine,
+        bytes: &[u8],
+        digest: &str,
+    ) -> wasmtime::Result<(Component, bool)> {
         let loaded = || self.loaded.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(component) = loaded().get(&digest) {
+        if let Some(component) = loaded().get(digest) {
             return Ok((component.clone(), true));
         }
-        let (component, cached) = self.load_from_disk(engine, bytes, &digest)?;
-        loaded().insert(digest, component.clone());
+        let (component, cached) = self.load_from_disk(engine, bytes, digest)?;
+        loaded().insert(digest.to_string(), component.clone());
         Ok((component, cached))
     }
 

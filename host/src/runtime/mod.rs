@@ -210,9 +210,10 @@ impl Runtime {
     /// permission, every other import a WASI interface the host links, and
     /// it must export one of the two entry points ([`EntryPoint`]).
     pub fn load(&self, manifest: &Manifest, bytes: &[u8]) -> Result<LoadedComponent, LoadError> {
+        let digest = ComponentCache::digest(bytes);
         let (component, from_cache) = self
             .cache
-            .load(&self.engine, bytes)
+            .load(&self.engine, bytes, &digest)
             .map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
         check_imports(&self.engine, &component, manifest)?;
         let instance_pre = self
@@ -227,7 +228,7 @@ impl Runtime {
             },
         };
         Ok(LoadedComponent {
-            digest: ComponentCache::digest(bytes),
+            digest,
             from_cache,
             pre,
         })
@@ -421,13 +422,19 @@ mod tests {
         let cached: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(cached.len(), 1);
         let rt = runtime(dir.path());
-        let (_, from_cache) = rt.cache.load(&rt.engine, empty).unwrap();
+        let (_, from_cache) = rt
+            .cache
+            .load(&rt.engine, empty, &ComponentCache::digest(empty))
+            .unwrap();
         assert!(from_cache);
         // Loaded again by the same runtime: from memory, not from disk.
         for entry in std::fs::read_dir(dir.path()).unwrap() {
             std::fs::remove_file(entry.unwrap().path()).unwrap();
         }
-        let (_, from_cache) = rt.cache.load(&rt.engine, empty).unwrap();
+        let (_, from_cache) = rt
+            .cache
+            .load(&rt.engine, empty, &ComponentCache::digest(empty))
+            .unwrap();
         assert!(from_cache);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
