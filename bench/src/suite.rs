@@ -118,7 +118,7 @@ pub async fn run(args: &SuiteArgs) -> anyhow::Result<()> {
             &cityhost_args(
                 port,
                 &scratch.path().join("host"),
-                args,
+                &args.components,
                 &[&hello_http, &bench_loop],
             ),
             port,
@@ -270,7 +270,9 @@ pub async fn in_process(
     Ok(out)
 }
 
-fn cityhost_args(port: u16, data: &Path, args: &SuiteArgs, apps: &[&Path]) -> Vec<String> {
+/// `cityhost serve` on `127.0.0.1:{port}` with `data`, the built
+/// `components` and the apps found under `apps`.
+fn cityhost_args(port: u16, data: &Path, components: &Path, apps: &[&Path]) -> Vec<String> {
     let mut out = vec![
         "serve".to_string(),
         "--bind".into(),
@@ -278,7 +280,7 @@ fn cityhost_args(port: u16, data: &Path, args: &SuiteArgs, apps: &[&Path]) -> Ve
         "--data".into(),
         data.display().to_string(),
         "--components".into(),
-        args.components.display().to_string(),
+        components.display().to_string(),
     ];
     for app in apps {
         out.extend(["--apps".into(), app.display().to_string()]);
@@ -297,17 +299,7 @@ async fn scale(
     let data = scratch.join("scale-data");
     let start = async |log: &str| {
         let port = http_load::free_port()?;
-        let cli = vec![
-            "serve".to_string(),
-            "--bind".into(),
-            format!("127.0.0.1:{port}"),
-            "--data".into(),
-            data.display().to_string(),
-            "--components".into(),
-            components.display().to_string(),
-            "--apps".into(),
-            apps.display().to_string(),
-        ];
+        let cli = cityhost_args(port, &data, &components, &[&apps]);
         Server::start(
             CITYHOST,
             &args.cityhost,
