@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 
 use wasmtime::component::{Component, Linker, types::ComponentItem};
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
+    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
     UpdateDeadline,
 };
 
@@ -52,13 +52,17 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 pub const EPOCH_TICK: Duration = Duration::from_millis(2);
 /// Default wall-clock deadline of one request.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
-/// Bytes at the start of a pooled linear memory that are zeroed in place
-/// (only the pages the guest dirtied) rather than returned to the kernel
-/// when an instance ends, so the next instance in the slot takes no page
-/// faults there: 16 MiB. With 1 MiB, a `wasi:http` guest's heap above it
-/// was unmapped and faulted in again on every request (docs/benchmarks.md).
-/// The cost is memory: each of the pool's slots keeps the pages its guests
-/// dirtied below this mark resident.
+/// Bytes at the start of a pooled linear memory that are reset in place
+/// rather than returned to the kernel when an instance ends, so the next
+/// instance in the slot takes no page faults there: 16 MiB. With 1 MiB, a
+/// `wasi:http` guest's heap above it was unmapped and faulted in again on
+/// every request (docs/benchmarks.md). Where the kernel has the
+/// `PAGEMAP_SCAN` ioctl (Linux 6.7 and later) the pooling allocator uses it
+/// to find and reset only the pages the guest wrote; elsewhere it zeroes
+/// the whole region the guest's memory spans, which made this reset the
+/// largest single cost of a trivial request. The cost is memory: each of
+/// the pool's slots keeps the pages its guests dirtied below this mark
+/// resident.
 pub const MEMORY_KEEP_RESIDENT: usize = 16 << 20;
 /// The same for tables: 64 KiB.
 pub const TABLE_KEEP_RESIDENT: usize = 64 << 10;
@@ -312,7 +316,8 @@ fn build_engine(config: &RuntimeConfig) -> anyhow::Result<Engine> {
             .total_tables(config.max_instances * 8)
             .max_memory_size(DEFAULT_MEMORY_BYTES)
             .linear_memory_keep_resident(MEMORY_KEEP_RESIDENT)
-            .table_keep_resident(TABLE_KEEP_RESIDENT);
+            .table_keep_resident(TABLE_KEEP_RESIDENT)
+            .pagemap_scan(Enabled::Auto);
         let mut pooled = wasm.clone();
         pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         match Engine::new(&pooled) {
