@@ -62,7 +62,7 @@ async fn hello(State(platform): State<Arc<Platform>>, headers: HeaderMap) -> Res
         outcome: "200".into(),
         duration_us: started.elapsed().as_micros() as u64,
     };
-    if services.audit.append(&record).is_err() {
+    if services.audit.append(record).is_err() {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
     (

@@ -168,7 +168,7 @@ impl Platform {
             outcome,
             duration_us: started.elapsed().as_micros() as u64,
         };
-        if let Err(e) = self.services.audit.append(&record) {
+        if let Err(e) = self.services.audit.append(record) {
             tracing::error!(error = %e, app = %manifest.id, "cannot write audit record");
         }
     }

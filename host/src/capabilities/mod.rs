@@ -124,7 +124,7 @@ impl RequestState {
             outcome: outcome(&result).to_string(),
             duration_us: started.elapsed().as_micros() as u64,
         };
-        if let Err(e) = self.services.audit.append(&record) {
+        if let Err(e) = self.services.audit.append(record) {
             tracing::error!(error = %e, capability, "cannot write audit record");
         }
         result
