@@ -5,7 +5,12 @@
 //! department's apps and different for every other department; the
 //! department id is [`department_id`] of the manifest's `[department]`. The host remembers each
 //! openid it hands out so that an app can address a citizen it has seen
-//! (`notify.send-to`) without ever learning who they are.
+//! (`notify.send-to`) without ever learning who they are. The index is
+//! only ever added to, so the openids handed out recently are kept in a
+//! bounded in-memory cache ([`CACHED_OPENIDS`] entries) and a signed-in
+//! request pays neither the HMAC nor the index lookup for them.
+
+use std::sync::Arc;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -14,11 +19,17 @@ use crate::error::ServiceResult;
 use crate::manifest::Department;
 use crate::store::{Store, key, trees};
 
+/// Entries in the cache of openids handed out (`(app id, citizen id)` →
+/// openid).
+pub const CACHED_OPENIDS: usize = 65_536;
+
 /// Derives and resolves openids.
 #[derive(Clone)]
 pub struct OpenIds {
     key: [u8; 32],
     tree: sled::Tree,
+    /// `(app id, citizen id)` → openid, for openids already in the index.
+    handed_out: Arc<quick_cache::sync::Cache<(String, String), String>>,
 }
 
 impl OpenIds {
@@ -27,12 +38,17 @@ impl OpenIds {
         Ok(Self {
             key,
             tree: store.tree(trees::OPENIDS)?,
+            handed_out: Arc::new(quick_cache::sync::Cache::new(CACHED_OPENIDS)),
         })
     }
 
     /// The citizen's openid for `app_id` (32 lowercase hex characters),
     /// recorded so that [`OpenIds::resolve`] can find the citizen again.
     pub fn openid(&self, app_id: &str, citizen_id: &str) -> ServiceResult<String> {
+        let cache_key = (app_id.to_string(), citizen_id.to_string());
+        if let Some(openid) = self.handed_out.get(&cache_key) {
+            return Ok(openid);
+        }
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
         mac.update(&key(&[b"openid", app_id.as_bytes(), citizen_id.as_bytes()]));
         let openid = hex::encode(&mac.finalize().into_bytes()[..16]);
@@ -40,6 +56,7 @@ impl OpenIds {
         if !self.tree.contains_key(&index)? {
             self.tree.insert(index, citizen_id.as_bytes())?;
         }
+        self.handed_out.insert(cache_key, openid.clone());
         Ok(openid)
     }
 

@@ -4,6 +4,16 @@
 //! the session id (OWASP CSRF Prevention Cheat Sheet, "signed double-submit
 //! cookie"), which the shell sends back in a header on every state-changing
 //! call (see docs/security.md).
+//!
+//! Checking a session is on every signed-in request's path, so the host
+//! keeps two bounded in-memory caches ([`CACHED_SESSIONS`] entries each):
+//! tokens whose signature and claims it has verified (a token's claims never
+//! change), and session records by id. Issue and revoke keep the record
+//! cache in step with the tree; a record read from the tree is cached only
+//! if it is still there afterwards, so a logout racing a check cannot leave
+//! a revoked session cached. Expiry is checked on every request.
+
+use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -27,9 +37,12 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 const CSRF_KEY_LABEL: &[u8] = b"cityhost csrf-token key v1";
 /// Lifetime of a session: 12 hours, in seconds.
 pub const LIFETIME_SECS: u64 = 12 * 60 * 60;
+/// Entries in each of the two session caches (verified tokens, session
+/// records); the least recently useful are evicted (S3-FIFO, `quick_cache`).
+pub const CACHED_SESSIONS: usize = 65_536;
 
 /// Claims of a session token.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Claims {
     /// Internal citizen id.
     sub: String,
@@ -42,7 +55,7 @@ struct Claims {
 }
 
 /// A session record (`sessions` tree).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct SessionRecord {
     citizen_id: String,
     expires_at_ms: u64,
@@ -56,6 +69,10 @@ pub struct Sessions {
     decoding: DecodingKey,
     /// HMAC-SHA256 key of CSRF tokens.
     csrf_key: [u8; 32],
+    /// Token → its verified claims.
+    verified: Arc<quick_cache::sync::Cache<String, Arc<Claims>>>,
+    /// Session id → its record, as in the tree.
+    records: Arc<quick_cache::sync::Cache<String, Arc<SessionRecord>>>,
 }
 
 /// A session just started: the token for the session cookie and the
@@ -85,6 +102,8 @@ impl Sessions {
             encoding: EncodingKey::from_secret(key).expect("HS256 takes any key"),
             decoding: DecodingKey::from_secret(key).expect("HS256 takes any key"),
             csrf_key: hmac_sha256(key, CSRF_KEY_LABEL),
+            verified: Arc::new(quick_cache::sync::Cache::new(CACHED_SESSIONS)),
+            records: Arc::new(quick_cache::sync::Cache::new(CACHED_SESSIONS)),
         })
     }
 
@@ -98,14 +117,12 @@ impl Sessions {
             iat: now,
             exp: now + LIFETIME_SECS,
         };
-        store::put_json(
-            &self.tree,
-            &claims.jti,
-            &SessionRecord {
-                citizen_id: citizen_id.to_string(),
-                expires_at_ms: claims.exp * 1000,
-            },
-        )?;
+        let record = SessionRecord {
+            citizen_id: citizen_id.to_string(),
+            expires_at_ms: claims.exp * 1000,
+        };
+        store::put_json(&self.tree, &claims.jti, &record)?;
+        self.records.insert(claims.jti.clone(), Arc::new(record));
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|_| ServiceError::Unauthenticated("cannot sign session"))?;
         Ok(Issued {
@@ -139,19 +156,28 @@ impl Sessions {
     /// Checks a token: signature, expiry and that the session was not ended.
     pub fn check(&self, token: &str) -> ServiceResult<Session> {
         const INVALID: &str = "not signed in";
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_required_spec_claims(&["exp", "sub", "jti"]);
-        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
-            .map_err(|_| ServiceError::Unauthenticated(INVALID))?
-            .claims;
-        let record: SessionRecord = store::get_json(&self.tree, &claims.jti)?
+        let claims = match self.verified.get(token) {
+            Some(claims) => claims,
+            None => {
+                let mut validation = Validation::new(Algorithm::HS256);
+                validation.set_required_spec_claims(&["exp", "sub", "jti"]);
+                let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+                    .map_err(|_| ServiceError::Unauthenticated(INVALID))?
+                    .claims;
+                let claims = Arc::new(claims);
+                self.verified.insert(token.to_string(), claims.clone());
+                claims
+            }
+        };
+        let record = self
+            .record(&claims.jti)?
             .ok_or(ServiceError::Unauthenticated(INVALID))?;
         if record.citizen_id != claims.sub || record.expires_at_ms < now_ms() {
             return Err(ServiceError::Unauthenticated(INVALID));
         }
         Ok(Session {
-            id: claims.jti,
-            citizen_id: claims.sub,
+            id: claims.jti.clone(),
+            citizen_id: claims.sub.clone(),
         })
     }
 
@@ -159,13 +185,34 @@ impl Sessions {
     /// long-lived response, such as the inbox stream, asks before each
     /// event so that logout ends it).
     pub fn is_live(&self, session_id: &str) -> ServiceResult<bool> {
-        let record: Option<SessionRecord> = store::get_json(&self.tree, session_id)?;
-        Ok(record.is_some_and(|r| r.expires_at_ms >= now_ms()))
+        Ok(self
+            .record(session_id)?
+            .is_some_and(|r| r.expires_at_ms >= now_ms()))
+    }
+
+    /// The record of session `session_id`, from the cache or the tree.
+    fn record(&self, session_id: &str) -> ServiceResult<Option<Arc<SessionRecord>>> {
+        if let Some(record) = self.records.get(session_id) {
+            return Ok(Some(record));
+        }
+        let Some(record) = store::get_json::<SessionRecord>(&self.tree, session_id)? else {
+            return Ok(None);
+        };
+        let record = Arc::new(record);
+        self.records.insert(session_id.to_string(), record.clone());
+        // A revoke between the read and the insert removed the record from
+        // the tree before this insert reached the cache: take it back out.
+        if !self.tree.contains_key(session_id)? {
+            self.records.remove(session_id);
+            return Ok(None);
+        }
+        Ok(Some(record))
     }
 
     /// Ends a session (logout).
     pub fn revoke(&self, session_id: &str) -> ServiceResult<()> {
         self.tree.remove(session_id)?;
+        self.records.remove(session_id);
         Ok(())
     }
 }
@@ -197,5 +244,25 @@ mod tests {
         // Another host key, another token.
         let other = Sessions::open(&store, &[8; 32]).unwrap();
         assert!(!other.csrf_token_matches(&a.id, &token));
+    }
+
+    #[test]
+    fn a_revoked_session_fails_its_check_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let sessions = Sessions::open(&store, &[7; 32]).unwrap();
+        let issued = sessions.issue("citizen-a").unwrap();
+        // Twice: the second check is answered from the caches.
+        for _ in 0..2 {
+            assert_eq!(sessions.check(&issued.token).unwrap().citizen_id, "citizen-a");
+        }
+        sessions.clone().revoke(&issued.session.id).unwrap();
+        assert!(sessions.check(&issued.token).is_err());
+        assert!(!sessions.is_live(&issued.session.id).unwrap());
+        // A token signed with another key is refused even once the right
+        // one is cached.
+        let other = Sessions::open(&store, &[8; 32]).unwrap();
+        let forged = other.issue("citizen-a").unwrap();
+        assert!(sessions.check(&forged.token).is_err());
     }
 }
