@@ -12,6 +12,8 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::process::{Child, Command};
 
+use crate::stats::child_cpu;
+
 /// A server under load, running as a child process (killed on drop).
 pub struct Server {
     /// What it is, for the report.
@@ -158,16 +160,22 @@ pub struct LoadResult {
     pub p999_ms: f64,
     /// Answers with a status other than 200, plus connection errors.
     pub errors: u64,
+    /// The server process's CPU time (all threads, user and system) over
+    /// the run ÷ requests, µs; `None` when not measured.
+    pub cpu_us: Option<f64>,
 }
 
-/// Runs `oha` against `server` for `seconds` with `load`.
+/// Runs `oha` against `server` for `seconds` with `load`, and measures the
+/// server's CPU time per request.
 pub async fn run(
     oha: &Path,
     server: &Server,
     load: Load,
     seconds: u64,
 ) -> anyhow::Result<LoadResult> {
-    run_url(
+    let cpu = || server.pid().and_then(child_cpu);
+    let before = cpu();
+    let mut result = run_url(
         oha,
         &server.name,
         &server.url,
@@ -175,7 +183,13 @@ pub async fn run(
         load,
         seconds,
     )
-    .await
+    .await?;
+    if let (Some(before), Some(after)) = (before, cpu())
+        && result.requests > 0
+    {
+        result.cpu_us = Some((after - before).as_secs_f64() * 1e6 / result.requests as f64);
+    }
+    Ok(result)
 }
 
 /// Runs `oha` against `url` (with `cookie`) for `seconds` with `load`.
@@ -258,6 +272,7 @@ fn parse(name: &str, load: Load, report: &Value) -> anyhow::Result<LoadResult> {
         p99_ms: ms("p99")?,
         p999_ms: ms("p99.9")?,
         errors,
+        cpu_us: None,
     })
 }
 

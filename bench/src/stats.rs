@@ -61,6 +61,29 @@ pub fn process_cpu() -> Duration {
     Duration::from_nanos(ns)
 }
 
+/// CPU time process `pid` has used so far, user and system, all threads,
+/// including those that have ended (`utime + stime` of `/proc/{pid}/stat`,
+/// Linux, in clock ticks of 10 ms, `USER_HZ` = 100). `None` elsewhere or
+/// once the process is gone.
+pub fn child_cpu(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces;
+    // utime and stime are fields 14 and 15, the 12th and 13th after it.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_millis((utime + stime) * 10))
+}
+
+/// The median of `values` (the lower one of an even count); `None` when
+/// empty.
+pub fn median_index(values: &[f64]) -> Option<usize> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    order.get(values.len().saturating_sub(1) / 2).copied()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +96,16 @@ mod tests {
         assert_eq!(s.p50_us, 500.0);
         assert_eq!(s.p99_us, 990.0);
         assert_eq!(s.p999_us, 999.0);
+    }
+
+    #[test]
+    fn median_round_and_own_cpu() {
+        assert_eq!(median_index(&[3.0, 1.0, 2.0]), Some(2));
+        assert_eq!(median_index(&[4.0, 1.0, 3.0, 2.0]), Some(3));
+        assert_eq!(median_index(&[]), None);
+        let own = child_cpu(std::process::id()).expect("/proc/self/stat");
+        let spin = std::time::Instant::now();
+        while spin.elapsed() < Duration::from_millis(50) {}
+        assert!(child_cpu(std::process::id()).unwrap() > own);
     }
 }

@@ -9,7 +9,7 @@ use anyhow::Context;
 
 use crate::http_load::{self, Load, LoadResult, Server};
 use crate::in_process::{CapabilityCost, Fixture};
-use crate::stats::Summary;
+use crate::stats::{Summary, median_index};
 use crate::{gen_apps, report};
 use cityhost::runtime::{MEMORY_KEEP_RESIDENT, TABLE_KEEP_RESIDENT};
 
@@ -35,6 +35,12 @@ pub struct SuiteArgs {
     /// Connections of the fixed-concurrency runs.
     #[arg(long, default_value_t = 32)]
     pub connections: u32,
+    /// Rounds of the fixed-concurrency comparison: each round runs every
+    /// target once, in turn, and each target's figures are its median
+    /// round (by requests/s), so a slow spell of a shared machine does not
+    /// land on one target alone.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
     /// Iterations of each in-process measurement.
     #[arg(long, default_value_t = 20_000)]
     pub iterations: usize,
@@ -53,7 +59,7 @@ pub struct Figures {
     /// Capability call costs.
     pub capabilities: Vec<CapabilityCost>,
     /// Fixed-concurrency runs, in target order.
-    pub concurrency: Vec<LoadResult>,
+    pub concurrency: Vec<Repeated>,
     /// Fixed-rate runs, in target order.
     pub rate: Vec<LoadResult>,
     /// Scale figures.
@@ -64,6 +70,26 @@ pub struct Figures {
     pub noisy: LoadResult,
     /// The spinning app's own run.
     pub spinner: LoadResult,
+}
+
+/// One target's fixed-concurrency runs over the rounds.
+pub struct Repeated {
+    /// The median round (by requests/s).
+    pub median: LoadResult,
+    /// Requests/s of every round, in order.
+    pub rounds: Vec<f64>,
+}
+
+impl Figures {
+    /// The fixed-concurrency median of `target`.
+    pub fn concurrency(&self, target: &str) -> &LoadResult {
+        &self
+            .concurrency
+            .iter()
+            .find(|r| r.median.target == target)
+            .expect("every target is measured")
+            .median
+    }
 }
 
 /// Boot and memory with many apps.
@@ -84,10 +110,18 @@ pub struct Scale {
     pub first_request: Summary,
 }
 
-const CITYHOST: &str = "a. CityHost";
-const WASMTIME_DEFAULT: &str = "b. wasmtime serve (defaults)";
-const WASMTIME_BEST: &str = "b. wasmtime serve (pooling, keep-resident)";
-const NATIVE: &str = "c. native axum handler";
+/// Target (a).
+pub const CITYHOST: &str = "a. CityHost";
+/// Target (b) at its defaults.
+pub const WASMTIME_DEFAULT: &str = "b. wasmtime serve (defaults)";
+/// Target (b) with the pooling allocator and keep-resident memory and
+/// tables: the configuration the a/b target names.
+pub const WASMTIME_BEST: &str = "b. wasmtime serve (pooling, keep-resident)";
+/// Target (b) with every runtime setting the host uses, `PAGEMAP_SCAN`
+/// memory reset included.
+pub const WASMTIME_HOST_SETTINGS: &str = "b′. wasmtime serve (pooling, keep-resident, pagemap-scan)";
+/// Target (c).
+pub const NATIVE: &str = "c. native axum handler";
 
 /// Runs the suite and writes the report.
 pub async fn run(args: &SuiteArgs) -> anyhow::Result<()> {
@@ -129,19 +163,20 @@ pub async fn run(args: &SuiteArgs) -> anyhow::Result<()> {
         host.sign_in("13900000001", "/apps/hello-http/").await?;
         servers.push(host);
     }
+    let pooling = vec![
+        "-O".to_string(),
+        "pooling-allocator=y".into(),
+        "-O".into(),
+        format!("pooling-memory-keep-resident={MEMORY_KEEP_RESIDENT}"),
+        "-O".into(),
+        format!("pooling-table-keep-resident={TABLE_KEEP_RESIDENT}"),
+    ];
+    let mut host_settings = pooling.clone();
+    host_settings.extend(["-O".into(), "pooling-pagemap-scan=y".into()]);
     for (name, options) in [
         (WASMTIME_DEFAULT, vec![]),
-        (
-            WASMTIME_BEST,
-            vec![
-                "-O".to_string(),
-                "pooling-allocator=y".into(),
-                "-O".into(),
-                format!("pooling-memory-keep-resident={MEMORY_KEEP_RESIDENT}"),
-                "-O".into(),
-                format!("pooling-table-keep-resident={TABLE_KEEP_RESIDENT}"),
-            ],
-        ),
+        (WASMTIME_BEST, pooling),
+        (WASMTIME_HOST_SETTINGS, host_settings),
     ] {
         let port = http_load::free_port()?;
         let mut wargs = vec!["serve".to_string(), "-Scli".into()];
@@ -175,18 +210,34 @@ pub async fn run(args: &SuiteArgs) -> anyhow::Result<()> {
         servers.push(native);
     }
 
-    let mut concurrency = Vec::new();
-    for server in &servers {
-        eprintln!("HTTP: {} at {} connections", server.name, args.connections);
-        let load = Load::Concurrency {
-            connections: args.connections,
-        };
-        concurrency.push(http_load::run(&oha, server, load, args.seconds).await?);
+    let mut rounds: Vec<Vec<LoadResult>> = servers.iter().map(|_| Vec::new()).collect();
+    for round in 1..=args.rounds.max(1) {
+        for (server, runs) in servers.iter().zip(&mut rounds) {
+            eprintln!(
+                "HTTP: {} at {} connections, round {round}",
+                server.name, args.connections
+            );
+            let load = Load::Concurrency {
+                connections: args.connections,
+            };
+            runs.push(http_load::run(&oha, server, load, args.seconds).await?);
+        }
     }
+    let concurrency: Vec<Repeated> = rounds
+        .into_iter()
+        .map(|runs| {
+            let rps: Vec<f64> = runs.iter().map(|r| r.rps).collect();
+            let median = median_index(&rps).expect("at least one round");
+            Repeated {
+                median: runs[median].clone(),
+                rounds: rps,
+            }
+        })
+        .collect();
     // One rate every target sustains: half the slowest one's throughput.
     let slowest = concurrency
         .iter()
-        .map(|r| r.rps)
+        .map(|r| r.median.rps)
         .fold(f64::INFINITY, f64::min);
     let per_second = ((slowest / 2.0) as u32).max(50);
     let mut rate = Vec::new();

@@ -9,8 +9,9 @@
 //!   [`EPOCH_TICK`]; at each tick the running guest yields to tokio with
 //!   `tokio::task::yield_now`, which queues it behind every other ready
 //!   task (so a busy guest holds a worker thread for at most one tick at a
-//!   time and never starves the others), and is interrupted once its
-//!   deadline (default 1 s) has passed;
+//!   time and never starves the others); past [`LONG_RUNNING_SLICES`] it
+//!   also pauses between slices; it is interrupted once its deadline
+//!   (default 1 s) has passed;
 //! - capabilities: only the `cityhost:miniapp` interfaces its manifest
 //!   declares (checked at load, see [`Runtime::load`]) and a WASI context
 //!   that grants nothing.
@@ -50,6 +51,18 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 /// keeps a well-behaved app's latency beside spinning ones within a few
 /// slices (docs/benchmarks.md, noisy neighbour).
 pub const EPOCH_TICK: Duration = Duration::from_millis(2);
+/// Epoch slices a guest runs before it counts as long-running: 10, about
+/// 20 ms of its own CPU time. After that, each further slice is followed by
+/// a pause of [`LONG_RUNNING_PAUSE`] off the worker thread, so a guest that
+/// spins (or just computes long) holds at most a fifth of a worker and the
+/// short requests of every app keep their latency beside it
+/// (docs/benchmarks.md, noisy neighbour). The request's deadline is
+/// wall-clock time and counts the pauses: a guest needing 100 ms of CPU
+/// finishes in about 420 ms. (Edge platforms stop a request at 10–50 ms of
+/// CPU; a mini-app should not come near this.)
+pub const LONG_RUNNING_SLICES: u32 = 10;
+/// The pause after each slice of a long-running guest: four slices.
+pub const LONG_RUNNING_PAUSE: Duration = Duration::from_millis(8);
 /// Default wall-clock deadline of one request.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Bytes at the start of a pooled linear memory that are reset in place
@@ -253,18 +266,24 @@ impl Runtime {
         store.limiter(|state| &mut state.limits);
         let deadline = Instant::now() + timeout;
         store.set_epoch_deadline(1);
+        let mut slices = 0u32;
         store.epoch_deadline_callback(move |_| {
             if Instant::now() >= deadline {
-                Ok(UpdateDeadline::Interrupt)
-            } else {
-                // A plain `Yield` wakes the task from inside its own poll,
-                // and tokio may run such a task again (its LIFO slot)
-                // before the tasks already queued; `yield_now` defers it.
-                Ok(UpdateDeadline::YieldCustom(
-                    1,
-                    Box::pin(tokio::task::yield_now()),
-                ))
+                return Ok(UpdateDeadline::Interrupt);
             }
+            slices += 1;
+            // A plain `Yield` wakes the task from inside its own poll,
+            // and tokio may run such a task again (its LIFO slot)
+            // before the tasks already queued; `yield_now` defers it.
+            // Past its first slices a guest also pauses (see
+            // `LONG_RUNNING_SLICES`).
+            let pause: std::pin::Pin<Box<dyn Future<Output = ()> + Send>> =
+                if slices > LONG_RUNNING_SLICES {
+                    Box::pin(tokio::time::sleep(LONG_RUNNING_PAUSE))
+                } else {
+                    Box::pin(tokio::task::yield_now())
+                };
+            Ok(UpdateDeadline::YieldCustom(1, pause))
         });
         let result = match &component.pre {
             Pre::Handler(pre) => {
