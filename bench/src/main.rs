@@ -8,11 +8,6 @@ use std::path::PathBuf;
 use cityhost_bench::{native, suite};
 use clap::{Parser, Subcommand};
 
-/// The same allocator as the `cityhost` binary, so that in-process figures
-/// and the native handler measure what the host runs.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(name = "cityhost-bench", about = "CityHost's benchmark suite")]
 struct Cli {
