@@ -119,7 +119,8 @@ pub const WASMTIME_DEFAULT: &str = "b. wasmtime serve (defaults)";
 pub const WASMTIME_BEST: &str = "b. wasmtime serve (pooling, keep-resident)";
 /// Target (b) with every runtime setting the host uses, `PAGEMAP_SCAN`
 /// memory reset included.
-pub const WASMTIME_HOST_SETTINGS: &str = "b′. wasmtime serve (pooling, keep-resident, pagemap-scan)";
+pub const WASMTIME_HOST_SETTINGS: &str =
+    "b′. wasmtime serve (pooling, keep-resident, pagemap-scan)";
 /// Target (c).
 pub const NATIVE: &str = "c. native axum handler";
 

@@ -211,10 +211,7 @@ fn write_blocks(store: &Store, tree: &sled::Tree, received: &Receiver<Message>) 
         let mut records: BTreeMap<String, Vec<AuditRecord>> = BTreeMap::new();
         let mut flushes = Vec::new();
         let mut take = |message| match message {
-            Message::Record(record) => records
-                .entry(record.app.clone())
-                .or_default()
-                .push(record),
+            Message::Record(record) => records.entry(record.app.clone()).or_default().push(record),
             Message::Flush(done) => flushes.push(done),
         };
         let flush_asked = matches!(first, Message::Flush(_));
@@ -315,7 +312,10 @@ mod tests {
         assert_eq!(window[99].time, 1_000_597);
         let first = log.list("a", 1_000_000, u64::MAX, 10).unwrap();
         let times: Vec<_> = first.iter().map(|r| r.time).collect();
-        assert_eq!(times, (0..10).map(|i| 1_000_000 + i * 3).collect::<Vec<_>>());
+        assert_eq!(
+            times,
+            (0..10).map(|i| 1_000_000 + i * 3).collect::<Vec<_>>()
+        );
         assert_eq!(log.list("b", 0, u64::MAX, 10).unwrap().len(), 1);
         assert!(log.list("a", 0, u64::MAX, 0).unwrap().is_empty());
     }

@@ -254,7 +254,10 @@ mod tests {
         let issued = sessions.issue("citizen-a").unwrap();
         // Twice: the second check is answered from the caches.
         for _ in 0..2 {
-            assert_eq!(sessions.check(&issued.token).unwrap().citizen_id, "citizen-a");
+            assert_eq!(
+                sessions.check(&issued.token).unwrap().citizen_id,
+                "citizen-a"
+            );
         }
         sessions.clone().revoke(&issued.session.id).unwrap();
         assert!(sessions.check(&issued.token).is_err());
