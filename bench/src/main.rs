@@ -29,7 +29,7 @@ enum Command {
         #[arg(long)]
         components: PathBuf,
         /// Calls per export and allocator.
-        #[arg(long, default_value_t = 20_000)]
+        #[arg(long, default_value_t = 20_000, value_parser = suite::at_least::<100>)]
         iterations: usize,
     },
     /// Serves the host's router plus the native handler `GET /native/hello`.

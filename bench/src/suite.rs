@@ -29,27 +29,69 @@ pub struct SuiteArgs {
     /// Where `bench/run.sh` installed `oha` and `wasmtime` (`{tools}/bin`).
     #[arg(long)]
     pub tools: PathBuf,
-    /// Seconds per load run.
-    #[arg(long, default_value_t = 10)]
+    /// Seconds per load run (at least 1).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub seconds: u64,
-    /// Connections of the fixed-concurrency runs.
-    #[arg(long, default_value_t = 32)]
+    /// Connections of the fixed-concurrency runs (at least 1).
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
     pub connections: u32,
     /// Rounds of the fixed-concurrency comparison: each round runs every
     /// target once, in turn, and each target's figures are its median
     /// round (by requests/s), so a slow spell of a shared machine does not
     /// land on one target alone.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = at_least::<1>)]
     pub rounds: usize,
-    /// Iterations of each in-process measurement.
-    #[arg(long, default_value_t = 20_000)]
+    /// Iterations of each in-process measurement (at least 100, so that
+    /// the percentiles and the CPU time per call mean something).
+    #[arg(long, default_value_t = 20_000, value_parser = at_least::<100>)]
     pub iterations: usize,
-    /// Apps for the scale measurement.
-    #[arg(long, default_value_t = 1_000)]
+    /// Apps for the scale measurement (at least 1; the targets are for
+    /// 1,000).
+    #[arg(long, default_value_t = 1_000, value_parser = at_least::<1>)]
     pub apps: usize,
     /// The report to write.
     #[arg(long, default_value = "docs/benchmarks.md")]
     pub out: PathBuf,
+}
+
+/// Parses a count of at least `MIN` (a clap value parser).
+pub fn at_least<const MIN: usize>(text: &str) -> Result<usize, String> {
+    let n: usize = text
+        .parse()
+        .map_err(|e| format!("`{text}` is not a count: {e}"))?;
+    if n < MIN {
+        return Err(format!("must be at least {MIN}"));
+    }
+    Ok(n)
+}
+
+/// Checks what a run needs before it spends minutes measuring: the load
+/// tools, and a folder to write the report in.
+fn preflight(args: &SuiteArgs) -> anyhow::Result<()> {
+    for name in ["oha", "wasmtime"] {
+        let tool = http_load::tool(&args.tools, name);
+        let found = std::process::Command::new(&tool)
+            .arg("--version")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        anyhow::ensure!(
+            found,
+            "`{name}` is neither in {} nor on PATH; bench/run.sh installs it",
+            args.tools.join("bin").display()
+        );
+    }
+    let folder = match args.out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    anyhow::ensure!(
+        folder.is_dir(),
+        "the report's folder {} does not exist",
+        folder.display()
+    );
+    Ok(())
 }
 
 /// Everything one run measured.
@@ -126,6 +168,7 @@ pub const NATIVE: &str = "c. native axum handler";
 
 /// Runs the suite and writes the report.
 pub async fn run(args: &SuiteArgs) -> anyhow::Result<()> {
+    preflight(args)?;
     let scratch = tempfile::tempdir()?;
     let hello_http = args.workspace.join("examples/hello-http");
     let bench_loop = args.workspace.join("bench/guests/bench-loop");
@@ -212,7 +255,7 @@ pub async fn run(args: &SuiteArgs) -> anyhow::Result<()> {
     }
 
     let mut rounds: Vec<Vec<LoadResult>> = servers.iter().map(|_| Vec::new()).collect();
-    for round in 1..=args.rounds.max(1) {
+    for round in 1..=args.rounds {
         for (server, runs) in servers.iter().zip(&mut rounds) {
             eprintln!(
                 "HTTP: {} at {} connections, round {round}",
