@@ -24,7 +24,7 @@ pub(super) struct AuditQuery {
     from: u64,
     /// To, UTC ms, exclusive (default: now + 1 ms).
     to: Option<u64>,
-    /// Most records (default and cap 1000).
+    /// Most records, 1 to 1000 (default and cap 1000).
     limit: Option<usize>,
 }
 
@@ -35,6 +35,12 @@ pub(super) async fn audit(
 ) -> ApiResult<Json<Vec<AuditRecord>>> {
     let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     let to = q.to.unwrap_or_else(|| crate::store::now_ms() + 1);
+    if to < q.from {
+        return Err(ApiError::invalid("to", "`to` is before `from`"));
+    }
+    if q.limit == Some(0) {
+        return Err(ApiError::invalid("limit", "`limit` must be at least 1"));
+    }
     let limit = q.limit.unwrap_or(1000).min(1000);
     Ok(Json(
         platform.services.audit.list(&q.app, q.from, to, limit)?,

@@ -52,4 +52,21 @@ async fn capability_calls_are_audited_without_personal_data() {
         .await
         .unwrap();
     assert_eq!(r.json::<Vec<Value>>().await.unwrap().len(), 0);
+    // A range that ends before it starts, or a limit of nothing, is a
+    // mistake named by its field.
+    for (query, field) in [("&from=10&to=5", "to"), ("&limit=0", "limit")] {
+        let r = c
+            .http
+            .get(format!("{url}{query}"))
+            .bearer_auth(&host.platform.operator_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{query}");
+        assert_eq!(
+            r.json::<Value>().await.unwrap()["error"]["field"],
+            field,
+            "{query}"
+        );
+    }
 }
