@@ -42,7 +42,7 @@ pub const LIFETIME_SECS: u64 = 12 * 60 * 60;
 pub const CACHED_SESSIONS: usize = 65_536;
 
 /// Claims of a session token.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     /// Internal citizen id.
     sub: String,
@@ -55,7 +55,7 @@ struct Claims {
 }
 
 /// A session record (`sessions` tree).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 struct SessionRecord {
     citizen_id: String,
     expires_at_ms: u64,

@@ -58,8 +58,7 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(2);
 /// short requests of every app keep their latency beside it
 /// (docs/benchmarks.md, noisy neighbour). The request's deadline is
 /// wall-clock time and counts the pauses: a guest needing 100 ms of CPU
-/// finishes in about 420 ms. (Edge platforms stop a request at 10–50 ms of
-/// CPU; a mini-app should not come near this.)
+/// finishes in about 420 ms.
 pub const LONG_RUNNING_SLICES: u32 = 10;
 /// The pause after each slice of a long-running guest: four slices.
 pub const LONG_RUNNING_PAUSE: Duration = Duration::from_millis(8);
