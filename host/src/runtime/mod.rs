@@ -9,9 +9,9 @@
 //!   [`EPOCH_TICK`]; at each tick the running guest yields to tokio with
 //!   `tokio::task::yield_now`, which queues it behind every other ready
 //!   task (so a busy guest holds a worker thread for at most one tick at a
-//!   time and never starves the others); past [`LONG_RUNNING_SLICES`] it
-//!   also pauses between slices; it is interrupted once its deadline
-//!   (default 1 s) has passed;
+//!   time and never starves the others); past [`LONG_RUNNING_SLICES`] its
+//!   slices go through the host-wide [`LongRunningLane`]; it is interrupted
+//!   once its deadline (default 1 s) has passed;
 //! - capabilities: only the `cityhost:miniapp` interfaces its manifest
 //!   declares (checked at load, see [`Runtime::load`]) and a WASI context
 //!   that grants nothing.
@@ -26,6 +26,7 @@
 
 pub mod bindings;
 mod cache;
+pub mod lane;
 pub mod limits;
 pub mod wasi_http;
 
@@ -44,6 +45,7 @@ use crate::capabilities::RequestState;
 use crate::manifest::{Manifest, Permission};
 use bindings::{Miniapp, MiniappPre, Request, Response};
 pub use cache::ComponentCache;
+pub use lane::{LONG_RUNNING_PERIOD, LONG_RUNNING_SLICES, LongRunningLane};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 /// How often the epoch advances: the granularity of deadlines and the
@@ -51,17 +53,6 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 /// keeps a well-behaved app's latency beside spinning ones within a few
 /// slices (docs/benchmarks.md, noisy neighbour).
 pub const EPOCH_TICK: Duration = Duration::from_millis(2);
-/// Epoch slices a guest runs before it counts as long-running: 10, about
-/// 20 ms of its own CPU time. After that, each further slice is followed by
-/// a pause of [`LONG_RUNNING_PAUSE`] off the worker thread, so a guest that
-/// spins (or just computes long) holds at most a fifth of a worker and the
-/// short requests of every app keep their latency beside it
-/// (docs/benchmarks.md, noisy neighbour). The request's deadline is
-/// wall-clock time and counts the pauses: a guest needing 100 ms of CPU
-/// finishes in about 420 ms.
-pub const LONG_RUNNING_SLICES: u32 = 10;
-/// The pause after each slice of a long-running guest: four slices.
-pub const LONG_RUNNING_PAUSE: Duration = Duration::from_millis(8);
 /// Default wall-clock deadline of one request.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Bytes at the start of a pooled linear memory that are reset in place
@@ -199,6 +190,7 @@ pub struct Runtime {
     linker: Linker<RequestState>,
     cache: ComponentCache,
     stop_ticker: Arc<AtomicBool>,
+    lane: Arc<LongRunningLane>,
 }
 
 impl Runtime {
@@ -218,6 +210,7 @@ impl Runtime {
             linker,
             cache,
             stop_ticker,
+            lane: Arc::default(),
         })
     }
 
@@ -266,6 +259,7 @@ impl Runtime {
         let deadline = Instant::now() + timeout;
         store.set_epoch_deadline(1);
         let mut slices = 0u32;
+        let lane = self.lane.clone();
         store.epoch_deadline_callback(move |_| {
             if Instant::now() >= deadline {
                 return Ok(UpdateDeadline::Interrupt);
@@ -274,15 +268,22 @@ impl Runtime {
             // A plain `Yield` wakes the task from inside its own poll,
             // and tokio may run such a task again (its LIFO slot)
             // before the tasks already queued; `yield_now` defers it.
-            // Past its first slices a guest also pauses (see
-            // `LONG_RUNNING_SLICES`).
-            let pause: std::pin::Pin<Box<dyn Future<Output = ()> + Send>> =
-                if slices > LONG_RUNNING_SLICES {
-                    Box::pin(tokio::time::sleep(LONG_RUNNING_PAUSE))
-                } else {
-                    Box::pin(tokio::task::yield_now())
+            // A long-running guest waits for its slice of the lane.
+            if slices > LONG_RUNNING_SLICES {
+                let Some(slot) = lane.reserve(deadline) else {
+                    return Ok(UpdateDeadline::Interrupt);
                 };
-            Ok(UpdateDeadline::YieldCustom(1, pause))
+                if slot > Instant::now() {
+                    return Ok(UpdateDeadline::YieldCustom(
+                        1,
+                        Box::pin(tokio::time::sleep_until(slot.into())),
+                    ));
+                }
+            }
+            Ok(UpdateDeadline::YieldCustom(
+                1,
+                Box::pin(tokio::task::yield_now()),
+            ))
         });
         let result = match &component.pre {
             Pre::Handler(pre) => {
