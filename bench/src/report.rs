@@ -102,7 +102,7 @@ fn is_default(args: &SuiteArgs) -> bool {
         args.rounds,
         args.iterations,
         args.apps,
-    ) == (10, 32, 3, 20_000, SCALE_TARGET_APPS)
+    ) == (10, 32, 5, 20_000, SCALE_TARGET_APPS)
 }
 
 fn summary(out: &mut String, f: &Figures) {

@@ -39,7 +39,7 @@ pub struct SuiteArgs {
     /// target once, in turn, and each target's figures are its median
     /// round (by requests/s), so a slow spell of a shared machine does not
     /// land on one target alone.
-    #[arg(long, default_value_t = 3, value_parser = at_least::<1>)]
+    #[arg(long, default_value_t = 5, value_parser = at_least::<1>)]
     pub rounds: usize,
     /// Iterations of each in-process measurement (at least 100, so that
     /// the percentiles and the CPU time per call mean something).
