@@ -106,11 +106,12 @@ pub struct Figures {
     pub rate: Vec<LoadResult>,
     /// Scale figures.
     pub scale: Scale,
-    /// Noisy neighbour: the well-behaved app alone and beside the spinner.
-    pub quiet: LoadResult,
-    /// The well-behaved app while another app's requests spin.
-    pub noisy: LoadResult,
-    /// The spinning app's own run.
+    /// Noisy neighbour: the well-behaved app alone, one run per round.
+    pub quiet: Vec<LoadResult>,
+    /// The well-behaved app while another app's requests spin, one run per
+    /// round (each right after that round's quiet run).
+    pub noisy: Vec<LoadResult>,
+    /// The spinning app's own run (the last round's).
     pub spinner: LoadResult,
 }
 
@@ -123,6 +124,12 @@ pub struct Repeated {
 }
 
 impl Figures {
+    /// Noisy neighbour: the median p99 beside the spinner over the median
+    /// quiet p99.
+    pub fn noisy_ratio(&self) -> f64 {
+        median_p99(&self.noisy) / median_p99(&self.quiet)
+    }
+
     /// The fixed-concurrency median of `target`.
     pub fn concurrency(&self, target: &str) -> &LoadResult {
         &self
@@ -132,6 +139,12 @@ impl Figures {
             .expect("every target is measured")
             .median
     }
+}
+
+/// The median p99 of `runs`, ms.
+pub fn median_p99(runs: &[LoadResult]) -> f64 {
+    let p99: Vec<f64> = runs.iter().map(|r| r.p99_ms).collect();
+    median_index(&p99).map_or(f64::NAN, |i| p99[i])
 }
 
 /// Boot and memory with many apps.
@@ -294,31 +307,36 @@ pub async fn run(args: &SuiteArgs) -> anyhow::Result<()> {
         rate.push(http_load::run(&oha, server, load, args.seconds).await?);
     }
 
-    eprintln!("noisy neighbour");
     let host = &servers[0];
-    let quiet = rate[0].clone();
     let spin_url = host
         .url
         .replace("/apps/hello-http/", "/apps/bench-loop/spin");
-    let spinner = http_load::run_url(
-        &oha,
-        "bench-loop /spin",
-        &spin_url,
-        host.cookie.as_deref(),
-        Load::Concurrency { connections: 4 },
-        args.seconds + 2,
-    );
-    let well_behaved = async {
-        // Let the spinners occupy their instances first.
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let load = Load::Rate {
-            per_second,
-            connections: args.connections,
-        };
-        http_load::run(&oha, host, load, args.seconds).await
+    let at_rate = Load::Rate {
+        per_second,
+        connections: args.connections,
     };
-    let (spinner, noisy) = tokio::join!(spinner, well_behaved);
-    let (spinner, noisy) = (spinner?, noisy?);
+    let (mut quiet, mut noisy, mut spinner) = (Vec::new(), Vec::new(), None);
+    for round in 1..=args.rounds {
+        eprintln!("noisy neighbour, round {round}: alone, then beside the spinner");
+        quiet.push(http_load::run(&oha, host, at_rate, args.seconds).await?);
+        let spin = http_load::run_url(
+            &oha,
+            "bench-loop /spin",
+            &spin_url,
+            host.cookie.as_deref(),
+            Load::Concurrency { connections: 4 },
+            args.seconds + 2,
+        );
+        let well_behaved = async {
+            // Let the spinners occupy their instances first.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            http_load::run(&oha, host, at_rate, args.seconds).await
+        };
+        let (spin, beside) = tokio::join!(spin, well_behaved);
+        spinner = Some(spin?);
+        noisy.push(beside?);
+    }
+    let spinner = spinner.expect("at least one round");
     drop(servers);
 
     eprintln!("scale: {} apps", args.apps);
