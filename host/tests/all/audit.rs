@@ -14,13 +14,14 @@ async fn capability_calls_are_audited_without_personal_data() {
     let url = format!("{}/api/operator/audit?app=hello", host.base);
     let r = c.http.get(&url).send().await.unwrap();
     assert_eq!(r.status(), 401);
-    let r = c
-        .http
-        .get(&url)
-        .bearer_auth(&host.platform.operator_token)
-        .send()
-        .await
-        .unwrap();
+    // The listing with the operator's token, `query` appended to `url`.
+    let as_operator = |query: &str| {
+        c.http
+            .get(format!("{url}{query}"))
+            .bearer_auth(&host.platform.operator_token)
+            .send()
+    };
+    let r = as_operator("").await.unwrap();
     assert_eq!(r.status(), 200);
     let text = r.text().await.unwrap();
     let records: Vec<Value> = serde_json::from_str(&text).unwrap();
@@ -44,24 +45,12 @@ async fn capability_calls_are_audited_without_personal_data() {
         assert!(!text.contains(personal), "audit log holds {personal}");
     }
     // A time range that ends before the calls holds nothing.
-    let r = c
-        .http
-        .get(format!("{url}&to=1"))
-        .bearer_auth(&host.platform.operator_token)
-        .send()
-        .await
-        .unwrap();
+    let r = as_operator("&to=1").await.unwrap();
     assert_eq!(r.json::<Vec<Value>>().await.unwrap().len(), 0);
     // A range that ends before it starts, or a limit of nothing, is a
     // mistake named by its field.
     for (query, field) in [("&from=10&to=5", "to"), ("&limit=0", "limit")] {
-        let r = c
-            .http
-            .get(format!("{url}{query}"))
-            .bearer_auth(&host.platform.operator_token)
-            .send()
-            .await
-            .unwrap();
+        let r = as_operator(query).await.unwrap();
         assert_eq!(r.status(), 400, "{query}");
         assert_eq!(
             r.json::<Value>().await.unwrap()["error"]["field"],
