@@ -166,7 +166,7 @@ impl From<ServiceError> for WitError {
             ServiceError::QuotaExceeded(quota) => WitError::QuotaExceeded(quota.into()),
             ServiceError::RateLimited { retry_after_ms } => WitError::RateLimited(retry_after_ms),
             ServiceError::Unavailable(why) => WitError::Unavailable(why),
-            ServiceError::Store(e) => {
+            ServiceError::Store(_) | ServiceError::Seam(_) => {
                 tracing::error!(error = %e, "store failure in a capability call");
                 WitError::Unavailable("storage is unavailable; try again".into())
             }
@@ -207,8 +207,11 @@ mod tests {
 
     fn state(permissions: &str, dir: &std::path::Path) -> (RequestState, Arc<Services>, String) {
         let store = Store::open(&dir.join("store")).unwrap();
-        let services =
-            Arc::new(Services::open(store, &HostKeys::load_or_create(dir).unwrap()).unwrap());
+        let db = cityhost_store::Db::new(
+            cityhost_store_sled::SledBackend::open(&dir.join("db")).unwrap(),
+        );
+        let keys = HostKeys::load_or_create(dir).unwrap();
+        let services = Arc::new(Services::open(store, db, &keys).unwrap());
         let citizen = services
             .accounts
             .register("13800000077", "a good password")

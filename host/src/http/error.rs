@@ -97,9 +97,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::Unavailable(why) => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", why)
             }
-            ServiceError::Store(e) => {
+            ServiceError::Store(_) | ServiceError::Seam(_) => {
                 let error_id = uuid::Uuid::new_v4().to_string();
-                tracing::error!(error = %e, error_id, "store failure");
+                tracing::error!(error = %message, error_id, "store failure");
                 ApiError {
                     error_id: Some(error_id),
                     ..ApiError::new(
