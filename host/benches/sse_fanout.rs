@@ -11,7 +11,7 @@
 //! cargo bench -p cityhost --bench sse_fanout -- --citizens 1000 --per-citizen 5
 //! ```
 //!
-//! The host runs in this process on a real port (real HTTP/1.1, real sled
+//! The host runs in this process on a real port (real HTTP/1.1, real store
 //! in a temporary directory); the clients are plain TCP connections reading
 //! the event stream. Citizens and their sessions are created through the
 //! services (argon2 per citizen, done in parallel before the clock starts).
@@ -128,10 +128,6 @@ async fn main() -> anyhow::Result<()> {
                 .map(|i| {
                     let phone = format!("139{:08}", i);
                     let c = s.accounts.register(&phone, "bench password").unwrap();
-                    s.notifications
-                        .subscriptions
-                        .accept(&c.id, "bench-app", "ping", TemplateKind::LongTerm)
-                        .unwrap();
                     let token = s.sessions.issue(&c.id).unwrap().token;
                     (i, c.id, token)
                 })
@@ -143,6 +139,14 @@ async fn main() -> anyhow::Result<()> {
         people.extend(c.await?);
     }
     people.sort_by_key(|p| p.0);
+    for (_, citizen_id, _) in &people {
+        platform
+            .services
+            .notifications
+            .subscriptions
+            .accept(citizen_id, "bench-app", "ping", TemplateKind::LongTerm)
+            .await?;
+    }
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -199,6 +203,7 @@ async fn main() -> anyhow::Result<()> {
                 link_path: None,
                 basis: Basis::Subscription,
             })
+            .await
             .map_err(|e| anyhow::anyhow!("send: {e}"))?;
         if i % 64 == 0 {
             tokio::task::yield_now().await;

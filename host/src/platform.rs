@@ -126,7 +126,7 @@ impl Services {
             payments: Payments::open(&store, events.clone())?,
             pins: PaymentPins::open(&store)?,
             events,
-            notifications: Notifications::open(&store)?,
+            notifications: Notifications::new(db.clone()),
             storage: AppStorage::open(&store)?,
             audit: AuditLog::open(&store)?,
             publishing: Publishing::open(&store, &keys.session)?,

@@ -62,9 +62,6 @@ pub mod trees {
     pub const ORDER_KEYS: &str = "order_keys";
     /// `citizen_id \0 created_at (u64 BE) \0 order_id` → `order_id`.
     pub const CITIZEN_ORDERS: &str = "citizen_orders";
-    /// `citizen_id \0 seq (u64 BE)` → inbox message (JSON); see
-    /// `notifications::inbox`.
-    pub const INBOX: &str = "inbox";
     /// `app_id \0 key` → value bytes.
     pub const APP_STORAGE: &str = "app_storage";
     /// `app_id` → bytes used (u64 BE).
@@ -88,16 +85,6 @@ pub mod trees {
     pub const REFUND_KEYS: &str = "refund_keys";
     /// `due time (u64 BE ms) \0 event_id` → pending event (JSON).
     pub const EVENT_OUTBOX: &str = "event_outbox";
-    /// `citizen_id` → last inbox `seq` and unread count (JSON).
-    pub const INBOX_COUNTERS: &str = "inbox_counters";
-    /// `citizen_id \0 seq (u64 BE)` → empty: the unread messages.
-    pub const INBOX_UNREAD: &str = "inbox_unread";
-    /// message number (u64 BE) → delivery status (JSON).
-    pub const DELIVERIES: &str = "deliveries";
-    /// `citizen_id \0 app_id \0 template_id` → live subscription (JSON).
-    pub const SUBSCRIPTIONS: &str = "subscriptions";
-    /// `m \0 app_id` / `d \0 app_id \0 citizen_id` → message-rate window (JSON).
-    pub const NOTIFY_RATE: &str = "notify_rate";
     /// identity-number blind index (hex) → `citizen_id` of the account
     /// verified with it (one account per identity).
     pub const ID_INDEX: &str = "id_index";

@@ -28,7 +28,7 @@ impl Host for RequestState {
             Box::pin(async move {
                 let citizen_id = s.citizen()?;
                 let basis = s.basis(&message.template, true)?;
-                let id = s.send_message(&citizen_id, &message, basis)?;
+                let id = s.send_message(&citizen_id, &message, basis).await?;
                 if basis == Basis::OwnPayment {
                     s.receipt_sent = true;
                 }
@@ -47,7 +47,7 @@ impl Host for RequestState {
                     .resolve(&s.ctx.manifest.id, &openid)?
                     .ok_or_else(|| WitError::InvalidArgument("openid".into()))?;
                 let basis = s.basis(&message.template, false)?;
-                s.send_message(&citizen_id, &message, basis)
+                s.send_message(&citizen_id, &message, basis).await
             })
         })
         .await
@@ -63,7 +63,8 @@ impl Host for RequestState {
                 Ok(s.services
                     .notifications
                     .subscriptions
-                    .get(&citizen_id, &s.ctx.manifest.id, &template)?
+                    .get(&citizen_id, &s.ctx.manifest.id, &template)
+                    .await?
                     .is_some())
             })
         })
@@ -76,7 +77,8 @@ impl Host for RequestState {
                 let delivery = s
                     .services
                     .notifications
-                    .delivery(&s.ctx.manifest.id, &message_id)?;
+                    .delivery(&s.ctx.manifest.id, &message_id)
+                    .await?;
                 Ok(delivery.map(|d| DeliveryStatus {
                     message_id: message_id.clone(),
                     state: if d.read_at.is_some() {
@@ -129,22 +131,27 @@ impl RequestState {
         Ok(Basis::OwnPayment)
     }
 
-    fn send_message(
-        &self,
-        citizen_id: &str,
-        message: &Message,
+    /// Sends `message` as this app. Borrows only the fields it needs, so
+    /// the future stays `Send` (the request state itself is not `Sync`).
+    fn send_message<'a>(
+        &'a self,
+        citizen_id: &'a str,
+        message: &'a Message,
         basis: Basis,
-    ) -> Result<String, WitError> {
-        let out = Outgoing {
-            app: &self.ctx.manifest,
-            citizen_id,
-            template: &message.template,
-            params: &message.params,
-            link_path: message.link_path.as_deref(),
-            basis,
-        };
-        let (sent, _) = self.services.notifications.send(out)?;
-        Ok(sent.id.clone())
+    ) -> impl Future<Output = Result<String, WitError>> + Send + 'a {
+        let (services, manifest) = (&self.services, &self.ctx.manifest);
+        async move {
+            let out = Outgoing {
+                app: manifest,
+                citizen_id,
+                template: &message.template,
+                params: &message.params,
+                link_path: message.link_path.as_deref(),
+                basis,
+            };
+            let (sent, _) = services.notifications.send(out).await?;
+            Ok(sent.id.clone())
+        }
     }
 }
 

@@ -118,12 +118,12 @@ async fn seed_app(platform: &Arc<Platform>, app: &Arc<App>) -> anyhow::Result<()
             .template(&sub.template)
             .map(|t| t.kind)
             .context("dev subscription to an undeclared template")?;
-        platform.services.notifications.subscriptions.accept(
-            &citizen.id,
-            &app.manifest.id,
-            &sub.template,
-            kind,
-        )?;
+        platform
+            .services
+            .notifications
+            .subscriptions
+            .accept(&citizen.id, &app.manifest.id, &sub.template, kind)
+            .await?;
     }
     let storage = &platform.services.storage;
     if !storage.is_empty(&app.manifest.id)? {

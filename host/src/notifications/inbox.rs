@@ -3,28 +3,24 @@
 //! unread counter kept beside them (no scan); and each message's delivery
 //! status for the app that sent it.
 //!
-//! Trees and keys:
-//! - `inbox`: `citizen_id \0 seq (u64 BE)` → [`Message`] (JSON). `seq` is
-//!   the citizen's own message counter, given out inside the storing
-//!   transaction, so it grows in commit order; it is the live stream's
-//!   event id. A reverse scan is newest first.
-//! - `inbox_counters`: `citizen_id` → last `seq` and unread count (JSON).
-//! - `inbox_unread`: `citizen_id \0 seq` → empty, one per unread message
+//! Tables (see `tables`):
+//! - `INBOX`: `(citizen_id, seq)` → [`Message`]. `seq` is the citizen's own
+//!   message counter, given out inside the storing transaction, so it grows
+//!   in commit order without gaps; it is the live stream's event id.
+//! - `INBOX_COUNTERS`: `citizen_id` → last `seq` and unread count.
+//! - `INBOX_UNREAD`: `(citizen_id, seq)` → `()`, one per unread message
 //!   (for "mark all read" without a scan of read ones).
-//! - `deliveries`: message number (u64 BE) → [`Delivery`] (JSON). The
-//!   number is store-wide (the `msg_` id the app is given) and outlives a
-//!   deleted message, so the app can still ask how far it got.
+//! - `DELIVERIES`: message number → [`Delivery`]. The number is store-wide
+//!   (the `msg_` id the app is given) and outlives a deleted message, so the
+//!   app can still ask how far it got.
 //!
-//! Every change to a message and its counters is one sled transaction.
+//! Every change to a message and its counters is one transaction.
 
+use cityhost_store::{Db, Scan, StoreError, Tx, now_ms};
 use serde::{Deserialize, Serialize};
-use sled::Transactional;
-use sled::transaction::{
-    ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
-};
 
+use super::tables::{DELIVERIES, INBOX, INBOX_COUNTERS, INBOX_UNREAD};
 use crate::error::{ServiceError, ServiceResult};
-use crate::store::{self, Store, StoreError, key, now_ms, trees};
 
 /// Most messages one page holds.
 pub const MAX_PAGE: usize = 100;
@@ -96,18 +92,12 @@ pub(super) struct NewMessage {
 
 /// A citizen's counters.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
-struct Counters {
+pub(crate) struct Counters {
+    /// The last `seq` given out (0: none yet).
     last_seq: u64,
+    /// Unread messages.
     unread: u64,
 }
-
-/// The four trees of the inbox, inside one transaction.
-pub(super) type InboxTx<'a> = (
-    &'a TransactionalTree,
-    &'a TransactionalTree,
-    &'a TransactionalTree,
-    &'a TransactionalTree,
-);
 
 /// A page of messages, newest first.
 #[derive(Debug, Clone, Serialize)]
@@ -121,93 +111,61 @@ pub struct Page {
 /// The inboxes.
 #[derive(Clone)]
 pub struct Inbox {
-    messages: sled::Tree,
-    counters: sled::Tree,
-    unread: sled::Tree,
-    deliveries: sled::Tree,
-}
-
-fn message_key(citizen_id: &str, seq: u64) -> Vec<u8> {
-    key(&[citizen_id.as_bytes(), &seq.to_be_bytes()])
+    db: Db,
 }
 
 fn parse_id(message_id: &str) -> Option<u64> {
     message_id.strip_prefix("msg_")?.parse().ok()
 }
 
-fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
-    Ok(serde_json::from_slice(bytes)?)
-}
-
-fn json<T: Serialize>(value: &T) -> Vec<u8> {
-    serde_json::to_vec(value).expect("inbox records serialise")
-}
-
-/// A transaction's error as a service error.
-pub(super) fn tx_error(e: TransactionError<ServiceError>) -> ServiceError {
-    match e {
-        TransactionError::Abort(e) => e,
-        TransactionError::Storage(e) => e.into(),
-    }
-}
-
-/// An undecodable record inside a transaction aborts it.
-fn abort_decode(e: StoreError) -> ConflictableTransactionError<ServiceError> {
-    ConflictableTransactionError::Abort(ServiceError::Store(e))
-}
-
 impl Inbox {
-    /// Opens the inbox trees.
-    pub fn open(store: &Store) -> ServiceResult<Self> {
-        Ok(Self {
-            messages: store.tree(trees::INBOX)?,
-            counters: store.tree(trees::INBOX_COUNTERS)?,
-            unread: store.tree(trees::INBOX_UNREAD)?,
-            deliveries: store.tree(trees::DELIVERIES)?,
-        })
-    }
-
-    /// The trees a send's transaction writes.
-    pub(super) fn trees(&self) -> (&sled::Tree, &sled::Tree, &sled::Tree, &sled::Tree) {
-        (
-            &self.messages,
-            &self.counters,
-            &self.unread,
-            &self.deliveries,
-        )
+    /// The inboxes in `db`.
+    pub fn new(db: Db) -> Self {
+        Self { db }
     }
 
     /// The citizen's newest `seq` (0 when the inbox has never held a
     /// message).
-    pub fn latest_seq(&self, citizen_id: &str) -> ServiceResult<u64> {
-        Ok(self.counters_of(citizen_id)?.last_seq)
+    pub async fn latest_seq(&self, citizen_id: &str) -> ServiceResult<u64> {
+        Ok(self.counters_of(citizen_id).await?.last_seq)
     }
 
     /// Number of unread messages (a stored counter, not a scan).
-    pub fn unread(&self, citizen_id: &str) -> ServiceResult<u64> {
-        Ok(self.counters_of(citizen_id)?.unread)
+    pub async fn unread(&self, citizen_id: &str) -> ServiceResult<u64> {
+        Ok(self.counters_of(citizen_id).await?.unread)
     }
 
-    fn counters_of(&self, citizen_id: &str) -> ServiceResult<Counters> {
-        Ok(store::get_json(&self.counters, citizen_id)?.unwrap_or_default())
+    async fn counters_of(&self, citizen_id: &str) -> ServiceResult<Counters> {
+        Ok(self
+            .db
+            .get(&INBOX_COUNTERS, citizen_id)
+            .await?
+            .unwrap_or_default())
     }
 
     /// The citizen's messages older than `before` (a `seq`; `None` for the
     /// newest), newest first, at most `limit` (1-[`MAX_PAGE`]).
-    pub fn page(&self, citizen_id: &str, before: Option<u64>, limit: usize) -> ServiceResult<Page> {
+    pub async fn page(
+        &self,
+        citizen_id: &str,
+        before: Option<u64>,
+        limit: usize,
+    ) -> ServiceResult<Page> {
         let limit = limit.clamp(1, MAX_PAGE);
-        let start = message_key(citizen_id, 0);
-        let end = message_key(citizen_id, before.unwrap_or(u64::MAX));
-        let mut messages = Vec::with_capacity(limit);
-        let mut more = false;
-        for entry in self.messages.range(start..end).rev() {
-            let (_, value) = entry?;
-            if messages.len() == limit {
-                more = true;
-                break;
-            }
-            messages.push(decode::<Message>(&value)?);
-        }
+        let scan = match before {
+            None => Scan::prefix((citizen_id,)),
+            Some(before) => Scan::prefix_before((citizen_id,), (citizen_id, before)),
+        };
+        // One more than asked, to know whether an older page follows.
+        let mut messages: Vec<Message> = self
+            .db
+            .scan(&INBOX, scan.rev().limit(limit + 1))
+            .await?
+            .into_iter()
+            .map(|(_, m)| m)
+            .collect();
+        let more = messages.len() > limit;
+        messages.truncate(limit);
         let next_cursor = if more {
             messages.last().map(|m| m.seq)
         } else {
@@ -221,29 +179,31 @@ impl Inbox {
 
     /// The citizen's messages with `seq` greater than `after`, oldest first,
     /// at most `limit` (what a reconnecting live stream missed).
-    pub fn since(&self, citizen_id: &str, after: u64, limit: usize) -> ServiceResult<Vec<Message>> {
-        let start = message_key(citizen_id, after.saturating_add(1));
-        let end = message_key(citizen_id, u64::MAX);
-        self.messages
-            .range(start..end)
-            .values()
-            .take(limit)
-            .map(|v| Ok(decode(&v?)?))
-            .collect()
+    pub async fn since(
+        &self,
+        citizen_id: &str,
+        after: u64,
+        limit: usize,
+    ) -> ServiceResult<Vec<Message>> {
+        let scan = Scan::prefix_after((citizen_id,), (citizen_id, after)).limit(limit);
+        Ok(self
+            .db
+            .scan(&INBOX, scan)
+            .await?
+            .into_iter()
+            .map(|(_, m)| m)
+            .collect())
     }
 
     /// Stores a message inside a send's transaction: next `seq`, unread
     /// counter and index, delivery record. Returns the message and the
     /// unread count after it.
-    pub(super) fn insert(
-        (messages, counters, unread, deliveries): InboxTx<'_>,
+    pub(super) async fn insert(
+        tx: &Tx,
         citizen_id: &str,
         new: &NewMessage,
-    ) -> Result<(Message, u64), UnabortableTransactionError> {
-        let mut c: Counters = counters
-            .get(citizen_id)?
-            .and_then(|v| serde_json::from_slice(&v).ok())
-            .unwrap_or_default();
+    ) -> Result<(Message, u64), StoreError> {
+        let mut c = counters_in(tx, citizen_id).await?;
         c.last_seq += 1;
         c.unread += 1;
         let message = Message {
@@ -266,17 +226,18 @@ impl Inbox {
             pushed_at: None,
             read_at: None,
         };
-        counters.insert(citizen_id.as_bytes(), json(&c))?;
-        messages.insert(message_key(citizen_id, c.last_seq), json(&message))?;
-        unread.insert(message_key(citizen_id, c.last_seq), &[][..])?;
-        deliveries.insert(&new.number.to_be_bytes(), json(&delivery))?;
+        let key = (citizen_id, c.last_seq);
+        tx.put(&INBOX_COUNTERS, citizen_id, &c).await?;
+        tx.put(&INBOX, key, &message).await?;
+        tx.put(&INBOX_UNREAD, key, &()).await?;
+        tx.put(&DELIVERIES, new.number, &delivery).await?;
         Ok((message, c.unread))
     }
 
     /// The `seq` of the citizen's message `message_id`, or `NotFound`.
-    fn seq_of(&self, citizen_id: &str, message_id: &str) -> ServiceResult<u64> {
+    async fn seq_of(&self, citizen_id: &str, message_id: &str) -> ServiceResult<u64> {
         let number = parse_id(message_id).ok_or(ServiceError::NotFound("message"))?;
-        match store::get_json::<Delivery>(&self.deliveries, number.to_be_bytes())? {
+        match self.db.get(&DELIVERIES, number).await? {
             Some(d) if d.citizen_id == citizen_id => Ok(d.seq),
             _ => Err(ServiceError::NotFound("message")),
         }
@@ -284,142 +245,141 @@ impl Inbox {
 
     /// Marks a message read; returns it and the unread count. `NotFound`
     /// if it is not in this citizen's inbox.
-    pub fn mark_read(&self, citizen_id: &str, message_id: &str) -> ServiceResult<(Message, u64)> {
-        let seq = self.seq_of(citizen_id, message_id)?;
+    pub async fn mark_read(
+        &self,
+        citizen_id: &str,
+        message_id: &str,
+    ) -> ServiceResult<(Message, u64)> {
+        let seq = self.seq_of(citizen_id, message_id).await?;
         let now = now_ms();
-        self.tx(|t| {
-            let message = read_one(t, citizen_id, seq, now)?.ok_or(
-                ConflictableTransactionError::Abort(ServiceError::NotFound("message")),
-            )?;
-            Ok((message, counters_in(t.1, citizen_id)?.unread))
-        })
+        self.db
+            .transact(|tx| async move {
+                let (message, _) = read_one(&tx, citizen_id, seq, now)
+                    .await?
+                    .ok_or(ServiceError::NotFound("message"))?;
+                Ok((message, counters_in(&tx, citizen_id).await?.unread))
+            })
+            .await
     }
 
     /// Marks every message read; returns how many were unread.
-    pub fn mark_all_read(&self, citizen_id: &str) -> ServiceResult<u64> {
-        let seqs: Vec<u64> = self
-            .unread
-            .scan_prefix(key(&[citizen_id.as_bytes(), b""]))
-            .keys()
-            .filter_map(|k| {
-                let k = k.ok()?;
-                Some(u64::from_be_bytes(k[k.len() - 8..].try_into().ok()?))
-            })
-            .collect();
+    pub async fn mark_all_read(&self, citizen_id: &str) -> ServiceResult<u64> {
         let now = now_ms();
-        self.tx(|t| {
-            let mut marked = 0;
-            for &seq in &seqs {
-                if read_one(t, citizen_id, seq, now)?.is_some_and(|m| m.read_at == Some(now)) {
-                    marked += 1;
+        self.db
+            .transact(|tx| async move {
+                let unread = tx
+                    .scan(&INBOX_UNREAD, Scan::prefix((citizen_id,)))
+                    .await?;
+                let mut marked = 0;
+                for ((_, seq), ()) in unread {
+                    if let Some((_, true)) = read_one(&tx, citizen_id, seq, now).await? {
+                        marked += 1;
+                    }
                 }
-            }
-            Ok(marked)
-        })
+                Ok::<_, ServiceError>(marked)
+            })
+            .await
     }
 
     /// Deletes a message from the citizen's inbox; returns the unread
     /// count. The app still sees the delivery status it reached.
-    pub fn delete(&self, citizen_id: &str, message_id: &str) -> ServiceResult<u64> {
-        let seq = self.seq_of(citizen_id, message_id)?;
-        self.tx(|(messages, counters, unread, _)| {
-            let k = message_key(citizen_id, seq);
-            if messages.remove(k.clone())?.is_none() {
-                return Err(ConflictableTransactionError::Abort(ServiceError::NotFound(
-                    "message",
-                )));
-            }
-            let mut c = counters_in(counters, citizen_id)?;
-            if unread.remove(k)?.is_some() {
-                c.unread = c.unread.saturating_sub(1);
-                counters.insert(citizen_id.as_bytes(), json(&c))?;
-            }
-            Ok(c.unread)
-        })
+    pub async fn delete(&self, citizen_id: &str, message_id: &str) -> ServiceResult<u64> {
+        let seq = self.seq_of(citizen_id, message_id).await?;
+        self.db
+            .transact(|tx| async move {
+                let key = (citizen_id, seq);
+                if !tx.contains(&INBOX, key).await? {
+                    return Err(ServiceError::NotFound("message"));
+                }
+                tx.delete(&INBOX, key).await?;
+                let mut c = counters_in(&tx, citizen_id).await?;
+                if tx.contains(&INBOX_UNREAD, key).await? {
+                    tx.delete(&INBOX_UNREAD, key).await?;
+                    c.unread = c.unread.saturating_sub(1);
+                    tx.put(&INBOX_COUNTERS, citizen_id, &c).await?;
+                }
+                Ok(c.unread)
+            })
+            .await
     }
 
     /// The delivery status of message `message_id` if `app_id` sent it.
-    pub fn delivery(&self, app_id: &str, message_id: &str) -> ServiceResult<Option<Delivery>> {
+    pub async fn delivery(
+        &self,
+        app_id: &str,
+        message_id: &str,
+    ) -> ServiceResult<Option<Delivery>> {
         let Some(number) = parse_id(message_id) else {
             return Ok(None);
         };
-        Ok(
-            store::get_json::<Delivery>(&self.deliveries, number.to_be_bytes())?
-                .filter(|d| d.app_id == app_id),
-        )
+        Ok(self
+            .db
+            .get(&DELIVERIES, number)
+            .await?
+            .filter(|d| d.app_id == app_id))
     }
 
     /// Records that message `number` reached an open shell (first time only).
-    pub fn mark_pushed(&self, number: u64) -> ServiceResult<()> {
+    pub async fn mark_pushed(&self, number: u64) -> ServiceResult<()> {
+        // Every open stream of the citizen reports the same message: only
+        // the first one writes.
+        match self.db.get(&DELIVERIES, number).await? {
+            Some(d) if d.pushed_at.is_none() => {}
+            _ => return Ok(()),
+        }
         let now = now_ms();
-        self.deliveries
-            .fetch_and_update(number.to_be_bytes(), |old| {
-                let bytes = old?;
-                let mut d: Delivery = serde_json::from_slice(bytes).ok()?;
-                if d.pushed_at.is_some() {
-                    return Some(bytes.to_vec());
+        self.db
+            .transact(|tx| async move {
+                if let Some(mut d) = tx.get(&DELIVERIES, number).await?
+                    && d.pushed_at.is_none()
+                {
+                    d.pushed_at = Some(now);
+                    tx.put(&DELIVERIES, number, &d).await?;
                 }
-                d.pushed_at = Some(now);
-                Some(json(&d))
-            })?;
-        Ok(())
-    }
-
-    fn tx<T>(
-        &self,
-        f: impl Fn(InboxTx<'_>) -> Result<T, ConflictableTransactionError<ServiceError>>,
-    ) -> ServiceResult<T> {
-        (
-            &self.messages,
-            &self.counters,
-            &self.unread,
-            &self.deliveries,
-        )
-            .transaction(|(a, b, c, d)| f((a, b, c, d)))
-            .map_err(tx_error)
+                Ok::<_, ServiceError>(())
+            })
+            .await
     }
 }
 
-fn counters_in(
-    counters: &TransactionalTree,
-    citizen_id: &str,
-) -> Result<Counters, ConflictableTransactionError<ServiceError>> {
-    match counters.get(citizen_id)? {
-        Some(v) => decode(&v).map_err(abort_decode),
-        None => Ok(Counters::default()),
-    }
+/// The citizen's counters inside a transaction.
+async fn counters_in(tx: &Tx, citizen_id: &str) -> Result<Counters, StoreError> {
+    Ok(tx
+        .get(&INBOX_COUNTERS, citizen_id)
+        .await?
+        .unwrap_or_default())
 }
 
 /// Marks one message read inside a transaction (a no-op if it already
-/// is); `None` if it does not exist.
-fn read_one(
-    (messages, counters, unread, deliveries): InboxTx<'_>,
+/// is); `None` if it does not exist, else the message and whether this
+/// call marked it.
+async fn read_one(
+    tx: &Tx,
     citizen_id: &str,
     seq: u64,
     now: u64,
-) -> Result<Option<Message>, ConflictableTransactionError<ServiceError>> {
-    let k = message_key(citizen_id, seq);
-    let Some(bytes) = messages.get(&k)? else {
+) -> Result<Option<(Message, bool)>, StoreError> {
+    let key = (citizen_id, seq);
+    let Some(mut message) = tx.get(&INBOX, key).await? else {
         return Ok(None);
     };
-    let mut message: Message = decode(&bytes).map_err(abort_decode)?;
     if message.read {
-        return Ok(Some(message));
+        return Ok(Some((message, false)));
     }
     message.read = true;
     message.read_at = Some(now);
-    messages.insert(k.clone(), json(&message))?;
-    if unread.remove(k)?.is_some() {
-        let mut c = counters_in(counters, citizen_id)?;
+    tx.put(&INBOX, key, &message).await?;
+    if tx.contains(&INBOX_UNREAD, key).await? {
+        tx.delete(&INBOX_UNREAD, key).await?;
+        let mut c = counters_in(tx, citizen_id).await?;
         c.unread = c.unread.saturating_sub(1);
-        counters.insert(citizen_id.as_bytes(), json(&c))?;
+        tx.put(&INBOX_COUNTERS, citizen_id, &c).await?;
     }
     if let Some(number) = message.number()
-        && let Some(v) = deliveries.get(number.to_be_bytes())?
+        && let Some(mut d) = tx.get(&DELIVERIES, number).await?
     {
-        let mut d: Delivery = decode(&v).map_err(abort_decode)?;
         d.read_at = Some(now);
-        deliveries.insert(&number.to_be_bytes(), json(&d))?;
+        tx.put(&DELIVERIES, number, &d).await?;
     }
-    Ok(Some(message))
+    Ok(Some((message, true)))
 }

@@ -12,27 +12,28 @@
 //! - [`channel`]: the [`Channel`](channel::Channel) trait and the inbox
 //!   channel.
 //!
+//! - `tables`: where all of it is stored.
+//!
 //! [`Notifications::send`] ties them together: the template and parameters
-//! are checked, then one sled transaction uses up a one-time subscription,
+//! are checked, then one transaction uses up a one-time subscription,
 //! counts the message against the rate limits and stores it with its
-//! unread counter and delivery record — all or nothing — and only then is
-//! the message handed to the channels.
+//! unread counter and delivery record — all or nothing — and only once it
+//! has committed is the message handed to the channels (the live push).
 
 pub mod channel;
 pub mod inbox;
 pub mod live;
 pub mod rate;
 pub mod subscriptions;
+pub(crate) mod tables;
 pub mod templates;
 
 use std::sync::Arc;
 
-use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+use cityhost_store::{Db, StoreError, now_ms};
 
 use crate::error::{ServiceError, ServiceResult};
 use crate::manifest::Manifest;
-use crate::store::{Store, now_ms};
 use channel::{Channel, InboxChannel, Outcome};
 use inbox::{Delivery, Inbox, Message, NewMessage};
 use live::{LiveEvent, LiveHub};
@@ -71,6 +72,12 @@ pub enum SendError {
     Service(#[from] ServiceError),
 }
 
+impl From<StoreError> for SendError {
+    fn from(e: StoreError) -> Self {
+        SendError::Service(e.into())
+    }
+}
+
 /// Why a message may be sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Basis {
@@ -104,30 +111,29 @@ pub struct Outgoing<'a> {
 
 /// The notification service.
 pub struct Notifications {
-    store: Store,
+    db: Db,
     /// The inboxes.
     pub inbox: Inbox,
     /// The subscriptions.
     pub subscriptions: Subscriptions,
-    rate: sled::Tree,
     live: Arc<LiveHub>,
     channels: Vec<Box<dyn Channel>>,
     caps: RateCaps,
 }
 
 impl Notifications {
-    /// Opens the trees, with the inbox channel and the default rate caps.
-    pub fn open(store: &Store) -> ServiceResult<Self> {
+    /// The service over `db`, with the inbox channel and the default rate
+    /// caps.
+    pub fn new(db: Db) -> Self {
         let live = Arc::new(LiveHub::default());
-        Ok(Self {
-            store: store.clone(),
-            inbox: Inbox::open(store)?,
-            subscriptions: Subscriptions::open(store)?,
-            rate: store.tree(crate::store::trees::NOTIFY_RATE)?,
+        Self {
+            inbox: Inbox::new(db.clone()),
+            subscriptions: Subscriptions::new(db.clone()),
+            db,
             channels: vec![Box::new(InboxChannel::new(live.clone()))],
             live,
             caps: RateCaps::default(),
-        })
+        }
     }
 
     /// Sets the operator's rate caps (host configuration).
@@ -147,7 +153,7 @@ impl Notifications {
 
     /// Sends a message (see the module docs). Returns the stored message
     /// and what each channel did with it.
-    pub fn send(&self, out: Outgoing<'_>) -> Result<(Arc<Message>, Vec<Outcome>), SendError> {
+    pub async fn send(&self, out: Outgoing<'_>) -> Result<(Arc<Message>, Vec<Outcome>), SendError> {
         let template =
             out.app
                 .notify
@@ -184,7 +190,7 @@ impl Notifications {
         let limits = Limits::of(out.app, self.caps);
         let app_id = out.app.id.as_str();
         let new = NewMessage {
-            number: self.store.next_id().map_err(ServiceError::from)?,
+            number: self.db.next_id().await?,
             app_id: app_id.to_string(),
             template: template.id.clone(),
             title: template.title.clone(),
@@ -192,40 +198,27 @@ impl Notifications {
             link_path: out.link_path.map(str::to_string),
             created_at: now_ms(),
         };
-        let (messages, counters, unread, deliveries) = self.inbox.trees();
-        let result = (
-            self.subscriptions.tree(),
-            &self.rate,
-            messages,
-            counters,
-            unread,
-            deliveries,
-        )
-            .transaction(|(subs, rate, m, c, u, d)| {
+        let (citizen_id, template_id, new) = (out.citizen_id, template.id.as_str(), &new);
+        let (message, unread) = self
+            .db
+            .transact(|tx| async move {
                 if needs_subscription
-                    && !subscriptions::take(subs, out.citizen_id, app_id, template.id.as_str())?
+                    && !subscriptions::take(&tx, citizen_id, app_id, template_id).await?
                 {
-                    return Err(ConflictableTransactionError::Abort(
-                        SendError::NotSubscribed(template.id.clone()),
-                    ));
+                    return Err(SendError::NotSubscribed(template_id.to_string()));
                 }
                 if let Err((limit, retry_after_ms)) =
-                    rate::charge(rate, app_id, out.citizen_id, limits, new.created_at)?
+                    rate::charge(&tx, app_id, citizen_id, limits, new.created_at).await?
                 {
-                    return Err(ConflictableTransactionError::Abort(
-                        SendError::RateLimited {
-                            limit,
-                            retry_after_ms,
-                        },
-                    ));
+                    return Err(SendError::RateLimited {
+                        limit,
+                        retry_after_ms,
+                    });
                 }
-                Ok(Inbox::insert((m, c, u, d), out.citizen_id, &new)?)
-            });
-        let (message, unread) = match result {
-            Ok(ok) => ok,
-            Err(TransactionError::Abort(e)) => return Err(e),
-            Err(TransactionError::Storage(e)) => return Err(ServiceError::from(e).into()),
-        };
+                Ok(Inbox::insert(&tx, citizen_id, new).await?)
+            })
+            .await?;
+        // Committed: only now may the shells hear of it.
         let message = Arc::new(message);
         let outcomes = self
             .channels
@@ -241,30 +234,34 @@ impl Notifications {
 
     /// Marks a message read and tells the citizen's open shells the new
     /// unread count.
-    pub fn mark_read(&self, citizen_id: &str, message_id: &str) -> ServiceResult<Message> {
-        let (message, unread) = self.inbox.mark_read(citizen_id, message_id)?;
+    pub async fn mark_read(&self, citizen_id: &str, message_id: &str) -> ServiceResult<Message> {
+        let (message, unread) = self.inbox.mark_read(citizen_id, message_id).await?;
         self.live.publish(citizen_id, LiveEvent::Unread(unread));
         Ok(message)
     }
 
     /// Marks every message read; returns how many were unread.
-    pub fn mark_all_read(&self, citizen_id: &str) -> ServiceResult<u64> {
-        let marked = self.inbox.mark_all_read(citizen_id)?;
-        let unread = self.inbox.unread(citizen_id)?;
+    pub async fn mark_all_read(&self, citizen_id: &str) -> ServiceResult<u64> {
+        let marked = self.inbox.mark_all_read(citizen_id).await?;
+        let unread = self.inbox.unread(citizen_id).await?;
         self.live.publish(citizen_id, LiveEvent::Unread(unread));
         Ok(marked)
     }
 
     /// Deletes a message; returns the unread count.
-    pub fn delete(&self, citizen_id: &str, message_id: &str) -> ServiceResult<u64> {
-        let unread = self.inbox.delete(citizen_id, message_id)?;
+    pub async fn delete(&self, citizen_id: &str, message_id: &str) -> ServiceResult<u64> {
+        let unread = self.inbox.delete(citizen_id, message_id).await?;
         self.live.publish(citizen_id, LiveEvent::Unread(unread));
         Ok(unread)
     }
 
     /// The delivery status of `message_id` if `app_id` sent it.
-    pub fn delivery(&self, app_id: &str, message_id: &str) -> ServiceResult<Option<Delivery>> {
-        self.inbox.delivery(app_id, message_id)
+    pub async fn delivery(
+        &self,
+        app_id: &str,
+        message_id: &str,
+    ) -> ServiceResult<Option<Delivery>> {
+        self.inbox.delivery(app_id, message_id).await
     }
 }
 

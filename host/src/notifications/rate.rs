@@ -2,17 +2,17 @@
 //! minute (fixed windows), declared in the manifest's `[notify]` section
 //! within the operator's caps ([`RateCaps`], host configuration).
 //!
-//! Counters live in the store (`notify_rate` tree), so every host node
-//! sharing the store counts the same messages:
-//! `m \0 app_id` → [`Window`] of the current minute;
-//! `d \0 app_id \0 citizen_id` → [`Window`] of the current UTC day.
-//! One key per app and per (app, citizen): an old window is overwritten.
+//! Counters live in the store, so every host node sharing the store counts
+//! the same messages: `tables::NOTIFY_RATE_MINUTE` holds the current
+//! minute's window per app, `tables::NOTIFY_RATE_DAY` the current UTC day's
+//! per (app, citizen). One record per app and per (app, citizen): an old window is
+//! overwritten.
 
+use cityhost_store::{StoreError, Tx};
 use serde::{Deserialize, Serialize};
-use sled::transaction::{TransactionalTree, UnabortableTransactionError};
 
+use super::tables::{NOTIFY_RATE_DAY, NOTIFY_RATE_MINUTE};
 use crate::manifest::Manifest;
-use crate::store::key;
 
 const MINUTE_MS: u64 = 60_000;
 const DAY_MS: u64 = 86_400_000;
@@ -65,11 +65,33 @@ impl Limits {
 
 /// A counter for one fixed window.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-struct Window {
+pub(crate) struct Window {
     /// Start of the window, UTC ms.
     start: u64,
     /// Messages counted in it.
     count: u32,
+}
+
+impl Window {
+    /// The stored window if it starts at `start`, else an empty one. An
+    /// undecodable record counts as empty (it is overwritten).
+    fn current(stored: Result<Option<Window>, StoreError>, start: u64) -> Result<Window, StoreError> {
+        let stored = match stored {
+            Ok(w) => w,
+            Err(StoreError::Undecodable { .. }) => None,
+            Err(e) => return Err(e),
+        };
+        Ok(stored
+            .filter(|w| w.start == start)
+            .unwrap_or(Window { start, count: 0 }))
+    }
+
+    fn plus_one(self) -> Window {
+        Window {
+            start: self.start,
+            count: self.count + 1,
+        }
+    }
 }
 
 /// Which limit stopped a message.
@@ -94,46 +116,33 @@ impl Exceeded {
 /// Inside a send's transaction: counts one message of `app_id` to
 /// `citizen_id` at `now` (UTC ms), or says which limit it would exceed and
 /// how many ms until the window ends. A refused message counts nothing.
-pub(super) fn charge(
-    tree: &TransactionalTree,
+pub(super) async fn charge(
+    tx: &Tx,
     app_id: &str,
     citizen_id: &str,
     limits: Limits,
     now: u64,
-) -> Result<Result<(), (Exceeded, u64)>, UnabortableTransactionError> {
-    let day_key = key(&[b"d", app_id.as_bytes(), citizen_id.as_bytes()]);
-    let minute_key = key(&[b"m", app_id.as_bytes()]);
-    let day = count(tree, &day_key, now - now % DAY_MS)?;
+) -> Result<Result<(), (Exceeded, u64)>, StoreError> {
+    let day = Window::current(
+        tx.get(&NOTIFY_RATE_DAY, (app_id, citizen_id)).await,
+        now - now % DAY_MS,
+    )?;
     if day.count >= limits.per_citizen_per_day {
         return Ok(Err((Exceeded::PerCitizenPerDay, day.start + DAY_MS - now)));
     }
-    let minute = count(tree, &minute_key, now - now % MINUTE_MS)?;
+    let minute = Window::current(
+        tx.get(&NOTIFY_RATE_MINUTE, app_id).await,
+        now - now % MINUTE_MS,
+    )?;
     if minute.count >= limits.per_app_per_minute {
         return Ok(Err((
             Exceeded::PerAppPerMinute,
             minute.start + MINUTE_MS - now,
         )));
     }
-    for (k, w) in [(day_key, day), (minute_key, minute)] {
-        let next = Window {
-            start: w.start,
-            count: w.count + 1,
-        };
-        tree.insert(k, serde_json::to_vec(&next).expect("window serialises"))?;
-    }
+    tx.put(&NOTIFY_RATE_DAY, (app_id, citizen_id), &day.plus_one())
+        .await?;
+    tx.put(&NOTIFY_RATE_MINUTE, app_id, &minute.plus_one())
+        .await?;
     Ok(Ok(()))
-}
-
-/// The window starting at `start` for `k`: the stored one if it is the
-/// same window, else an empty one.
-fn count(
-    tree: &TransactionalTree,
-    k: &[u8],
-    start: u64,
-) -> Result<Window, UnabortableTransactionError> {
-    let stored = tree
-        .get(k)?
-        .and_then(|v| serde_json::from_slice::<Window>(&v).ok())
-        .filter(|w| w.start == start);
-    Ok(stored.unwrap_or(Window { start, count: 0 }))
 }

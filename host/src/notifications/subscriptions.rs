@@ -8,15 +8,14 @@
 //! not add up). A rejection records nothing: the app may ask again at the
 //! citizen's next action, and must keep working without the messages.
 //!
-//! Key layout (`subscriptions` tree): `citizen_id \0 app_id \0 template_id`
-//! → [`Subscription`] (JSON); only live subscriptions are kept.
+//! Stored in `tables::SUBSCRIPTIONS`; only live subscriptions are kept.
 
+use cityhost_store::{Db, Scan, StoreError, Tx, now_ms};
 use serde::{Deserialize, Serialize};
-use sled::transaction::{TransactionalTree, UnabortableTransactionError};
 
+use super::tables::SUBSCRIPTIONS;
 use super::templates::TemplateKind;
 use crate::error::{ServiceError, ServiceResult};
-use crate::store::{self, Store, StoreError, key, now_ms, trees};
 
 /// Most templates one subscription sheet asks for (as Alipay's
 /// subscription messages do).
@@ -39,33 +38,18 @@ pub struct Subscription {
 /// The subscriptions.
 #[derive(Clone)]
 pub struct Subscriptions {
-    tree: sled::Tree,
-}
-
-fn sub_key(citizen_id: &str, app_id: &str, template: &str) -> Vec<u8> {
-    key(&[
-        citizen_id.as_bytes(),
-        app_id.as_bytes(),
-        template.as_bytes(),
-    ])
+    db: Db,
 }
 
 impl Subscriptions {
-    /// Opens the `subscriptions` tree.
-    pub fn open(store: &Store) -> ServiceResult<Self> {
-        Ok(Self {
-            tree: store.tree(trees::SUBSCRIPTIONS)?,
-        })
-    }
-
-    /// The tree, for sends that use up a subscription in their transaction.
-    pub(super) fn tree(&self) -> &sled::Tree {
-        &self.tree
+    /// The subscriptions in `db`.
+    pub fn new(db: Db) -> Self {
+        Self { db }
     }
 
     /// Records the citizen's acceptance of `template` of `kind`. `receipt`
     /// templates cannot be subscribed to (`invalid-argument("template")`).
-    pub fn accept(
+    pub async fn accept(
         &self,
         citizen_id: &str,
         app_id: &str,
@@ -78,8 +62,8 @@ impl Subscriptions {
                 "receipts need no subscription",
             ));
         }
-        let k = sub_key(citizen_id, app_id, template);
-        if let Some(existing) = store::get_json::<Subscription>(&self.tree, &k)?
+        let key = (citizen_id, app_id, template);
+        if let Some(existing) = self.db.get(&SUBSCRIPTIONS, key).await?
             && existing.kind == kind
         {
             return Ok(existing);
@@ -90,61 +74,64 @@ impl Subscriptions {
             kind,
             accepted_at: now_ms(),
         };
-        store::put_json(&self.tree, &k, &subscription)?;
+        self.db.put(&SUBSCRIPTIONS, key, &subscription).await?;
         Ok(subscription)
     }
 
     /// The live subscription, if any.
-    pub fn get(
+    pub async fn get(
         &self,
         citizen_id: &str,
         app_id: &str,
         template: &str,
     ) -> ServiceResult<Option<Subscription>> {
-        Ok(store::get_json(
-            &self.tree,
-            sub_key(citizen_id, app_id, template),
-        )?)
+        Ok(self
+            .db
+            .get(&SUBSCRIPTIONS, (citizen_id, app_id, template))
+            .await?)
     }
 
     /// Cancels a subscription; `NotFound` when there is none.
-    pub fn cancel(&self, citizen_id: &str, app_id: &str, template: &str) -> ServiceResult<()> {
-        match self.tree.remove(sub_key(citizen_id, app_id, template))? {
-            Some(_) => Ok(()),
-            None => Err(ServiceError::NotFound("subscription")),
-        }
+    pub async fn cancel(&self, citizen_id: &str, app_id: &str, template: &str) -> ServiceResult<()> {
+        self.db
+            .transact(|tx| async move {
+                let key = (citizen_id, app_id, template);
+                if !tx.contains(&SUBSCRIPTIONS, key).await? {
+                    return Err(ServiceError::NotFound("subscription"));
+                }
+                tx.delete(&SUBSCRIPTIONS, key).await?;
+                Ok(())
+            })
+            .await
     }
 
     /// The citizen's live subscriptions, by app and template.
-    pub fn list(&self, citizen_id: &str) -> ServiceResult<Vec<Subscription>> {
-        self.tree
-            .scan_prefix(key(&[citizen_id.as_bytes(), b""]))
-            .values()
-            .map(|v| Ok(serde_json::from_slice(&v?).map_err(StoreError::from)?))
-            .collect()
+    pub async fn list(&self, citizen_id: &str) -> ServiceResult<Vec<Subscription>> {
+        let rows = self
+            .db
+            .scan(&SUBSCRIPTIONS, Scan::prefix((citizen_id,)))
+            .await?;
+        Ok(rows.into_iter().map(|(_, s)| s).collect())
     }
 }
 
 /// Inside a send's transaction: whether the citizen has a live
 /// subscription to the template, using a one-time one up. `false` changes
-/// nothing.
-pub(super) fn take(
-    tree: &TransactionalTree,
+/// nothing; an undecodable record grants nothing.
+pub(super) async fn take(
+    tx: &Tx,
     citizen_id: &str,
     app_id: &str,
     template: &str,
-) -> Result<bool, UnabortableTransactionError> {
-    let k = sub_key(citizen_id, app_id, template);
-    let Some(bytes) = tree.get(&k)? else {
-        return Ok(false);
-    };
-    match serde_json::from_slice::<Subscription>(&bytes) {
-        Ok(s) if s.kind == TemplateKind::OneTime => {
-            tree.remove(k)?;
+) -> Result<bool, StoreError> {
+    let key = (citizen_id, app_id, template);
+    match tx.get(&SUBSCRIPTIONS, key).await {
+        Ok(Some(s)) if s.kind == TemplateKind::OneTime => {
+            tx.delete(&SUBSCRIPTIONS, key).await?;
             Ok(true)
         }
-        Ok(_) => Ok(true),
-        // An undecodable record grants nothing.
-        Err(_) => Ok(false),
+        Ok(Some(_)) => Ok(true),
+        Ok(None) | Err(StoreError::Undecodable { .. }) => Ok(false),
+        Err(e) => Err(e),
     }
 }

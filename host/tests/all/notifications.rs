@@ -434,6 +434,7 @@ async fn live_stream_delivers_within_a_second_and_resumes_after_a_drop() {
         .services
         .notifications
         .delivery("move-my-car", &message_id)
+        .await
         .unwrap()
         .unwrap();
     assert!(delivery.pushed_at.is_some() && delivery.read_at.is_some());

@@ -456,6 +456,7 @@ async fn event_retries_survive_a_restart() {
         async move {
             inbox
                 .page(&citizen, None, 10)
+                .await
                 .unwrap()
                 .messages
                 .iter()

@@ -71,9 +71,9 @@ pub(super) async fn list(
         Some(_) => return Err(ApiError::invalid("limit", format!("use 1-{MAX_PAGE}"))),
     };
     let inbox = &platform.services.notifications.inbox;
-    let page = inbox.page(&who.citizen.id, before, limit)?;
+    let page = inbox.page(&who.citizen.id, before, limit).await?;
     Ok(Json(InboxPage {
-        unread: inbox.unread(&who.citizen.id)?,
+        unread: inbox.unread(&who.citizen.id).await?,
         messages: page
             .messages
             .into_iter()
@@ -98,7 +98,8 @@ pub(super) async fn unread(
             .services
             .notifications
             .inbox
-            .unread(&who.citizen.id)?,
+            .unread(&who.citizen.id)
+            .await?,
     }))
 }
 
@@ -110,7 +111,8 @@ pub(super) async fn mark_read(
     let message = platform
         .services
         .notifications
-        .mark_read(&who.citizen.id, &message_id)?;
+        .mark_read(&who.citizen.id, &message_id)
+        .await?;
     Ok(Json(MessageView::new(&platform, message)))
 }
 
@@ -126,10 +128,10 @@ pub(super) async fn mark_all_read(
     who: SignedIn,
 ) -> ApiResult<Json<Marked>> {
     let notifications = &platform.services.notifications;
-    let marked = notifications.mark_all_read(&who.citizen.id)?;
+    let marked = notifications.mark_all_read(&who.citizen.id).await?;
     Ok(Json(Marked {
         marked,
-        unread: notifications.inbox.unread(&who.citizen.id)?,
+        unread: notifications.inbox.unread(&who.citizen.id).await?,
     }))
 }
 
@@ -141,6 +143,7 @@ pub(super) async fn delete(
     platform
         .services
         .notifications
-        .delete(&who.citizen.id, &message_id)?;
+        .delete(&who.citizen.id, &message_id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

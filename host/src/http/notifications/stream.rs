@@ -80,12 +80,14 @@ impl Feed {
     }
 
     /// Queues every stored message after `self.last` up to `until`.
-    fn catch_up(&mut self, until: u64) -> ServiceResult<()> {
+    async fn catch_up(&mut self, until: u64) -> ServiceResult<()> {
         let platform = self.platform.clone();
         let inbox = &platform.services.notifications.inbox;
-        let unread = inbox.unread(&self.citizen_id)?;
+        let unread = inbox.unread(&self.citizen_id).await?;
         while self.last < until {
-            let batch = inbox.since(&self.citizen_id, self.last, CATCH_UP_BATCH)?;
+            let batch = inbox
+                .since(&self.citizen_id, self.last, CATCH_UP_BATCH)
+                .await?;
             let Some(newest) = batch.last().map(|m| m.seq) else {
                 break;
             };
@@ -114,6 +116,7 @@ impl Feed {
                         .notifications
                         .inbox
                         .mark_pushed(number)
+                        .await
                 {
                     tracing::warn!(error = %e, "cannot record a pushed message");
                 }
@@ -121,7 +124,7 @@ impl Feed {
             }
             let caught_up = match self.live.next().await {
                 Heard::Closing => return None,
-                Heard::Lagged => self.catch_up(u64::MAX),
+                Heard::Lagged => self.catch_up(u64::MAX).await,
                 Heard::Event(LiveEvent::Unread(unread)) => {
                     self.queue_unread("unread", unread);
                     Ok(())
@@ -130,7 +133,7 @@ impl Feed {
                     if message.seq <= self.last {
                         continue;
                     }
-                    let filled = self.catch_up(message.seq - 1);
+                    let filled = self.catch_up(message.seq - 1).await;
                     self.queue_message(&message, unread);
                     filled
                 }
@@ -170,8 +173,8 @@ pub(super) async fn stream(
     let notifications = &platform.services.notifications;
     // Listen before reading the store, so nothing falls between the two.
     let live = notifications.live().subscribe(&citizen_id);
-    let latest = notifications.inbox.latest_seq(&citizen_id)?;
-    let unread = notifications.inbox.unread(&citizen_id)?;
+    let latest = notifications.inbox.latest_seq(&citizen_id).await?;
+    let unread = notifications.inbox.unread(&citizen_id).await?;
     let start = resume.map_or(latest, |id| id.min(latest));
     let mut feed = Feed {
         platform: platform.clone(),
@@ -188,7 +191,7 @@ pub(super) async fn stream(
         .json_data(json!({ "unread": unread }))
         .expect("ready event serialises");
     feed.pending.push_back((ready, None));
-    feed.catch_up(latest)?;
+    feed.catch_up(latest).await?;
     let events = futures_util::stream::unfold(feed, |mut feed| async move {
         let event = feed.next().await?;
         Some((Ok(event), feed))

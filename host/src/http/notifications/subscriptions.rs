@@ -92,19 +92,18 @@ pub(super) async fn sheet(
     let list = query.templates.unwrap_or_default();
     let ids: Vec<&str> = list.split(',').filter(|s| !s.is_empty()).collect();
     let subscriptions = &platform.services.notifications.subscriptions;
-    let templates = asked(&app, &ids)?
-        .into_iter()
-        .map(|t| {
-            Ok(TemplateView {
-                subscribed: subscriptions
-                    .get(&who.citizen.id, &app_id, &t.id)?
-                    .is_some(),
-                id: t.id.clone(),
-                title: t.title.clone(),
-                kind: t.kind,
-            })
-        })
-        .collect::<ApiResult<_>>()?;
+    let mut templates = Vec::new();
+    for t in asked(&app, &ids)? {
+        templates.push(TemplateView {
+            subscribed: subscriptions
+                .get(&who.citizen.id, &app_id, &t.id)
+                .await?
+                .is_some(),
+            id: t.id.clone(),
+            title: t.title.clone(),
+            kind: t.kind,
+        });
+    }
     Ok(Json(Sheet {
         app_name: app.manifest.name.clone(),
         department: app.manifest.department.name.clone(),
@@ -163,7 +162,9 @@ pub(super) async fn decide(
     };
     for (decision, template) in body.decisions.iter().zip(templates) {
         if decision.decision == "accept" {
-            subscriptions.accept(&who.citizen.id, &body.app_id, &template.id, template.kind)?;
+            subscriptions
+                .accept(&who.citizen.id, &body.app_id, &template.id, template.kind)
+                .await?;
             decided.accepted.push(template.id.clone());
         } else {
             // A rejection records nothing; the app keeps working without it.
@@ -194,7 +195,8 @@ pub(super) async fn list(
         .services
         .notifications
         .subscriptions
-        .list(&who.citizen.id)?;
+        .list(&who.citizen.id)
+        .await?;
     Ok(Json(
         subscriptions
             .into_iter()
@@ -233,6 +235,7 @@ pub(super) async fn cancel(
         .services
         .notifications
         .subscriptions
-        .cancel(&who.citizen.id, &app_id, &template)?;
+        .cancel(&who.citizen.id, &app_id, &template)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
