@@ -267,9 +267,7 @@ impl Inbox {
         let now = now_ms();
         self.db
             .transact(|tx| async move {
-                let unread = tx
-                    .scan(&INBOX_UNREAD, Scan::prefix((citizen_id,)))
-                    .await?;
+                let unread = tx.scan(&INBOX_UNREAD, Scan::prefix((citizen_id,))).await?;
                 let mut marked = 0;
                 for ((_, seq), ()) in unread {
                     if let Some((_, true)) = read_one(&tx, citizen_id, seq, now).await? {

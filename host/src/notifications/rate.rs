@@ -75,7 +75,10 @@ pub(crate) struct Window {
 impl Window {
     /// The stored window if it starts at `start`, else an empty one. An
     /// undecodable record counts as empty (it is overwritten).
-    fn current(stored: Result<Option<Window>, StoreError>, start: u64) -> Result<Window, StoreError> {
+    fn current(
+        stored: Result<Option<Window>, StoreError>,
+        start: u64,
+    ) -> Result<Window, StoreError> {
         let stored = match stored {
             Ok(w) => w,
             Err(StoreError::Undecodable { .. }) => None,

@@ -92,7 +92,12 @@ impl Subscriptions {
     }
 
     /// Cancels a subscription; `NotFound` when there is none.
-    pub async fn cancel(&self, citizen_id: &str, app_id: &str, template: &str) -> ServiceResult<()> {
+    pub async fn cancel(
+        &self,
+        citizen_id: &str,
+        app_id: &str,
+        template: &str,
+    ) -> ServiceResult<()> {
         self.db
             .transact(|tx| async move {
                 let key = (citizen_id, app_id, template);

@@ -28,8 +28,7 @@ pub(crate) const SUBSCRIPTIONS: Table<(String, String, String), Subscription> =
 
 /// `(app_id, citizen_id)` → [`Window`]: messages of the app to the citizen in
 /// the current UTC day.
-pub(crate) const NOTIFY_RATE_DAY: Table<(String, String), Window> =
-    Table::new("notify_rate_day");
+pub(crate) const NOTIFY_RATE_DAY: Table<(String, String), Window> = Table::new("notify_rate_day");
 
 /// `app_id` → [`Window`]: messages of the app in the current minute.
 pub(crate) const NOTIFY_RATE_MINUTE: Table<String, Window> = Table::new("notify_rate_minute");

@@ -107,7 +107,11 @@ async fn sending_needs_a_live_subscription() {
     assert!(
         matches!(f.send("c1", "once", 1).await, Err(SendError::NotSubscribed(t)) if t == "once")
     );
-    assert_eq!(f.n.inbox.unread("c1").await.unwrap(), 0, "nothing was stored");
+    assert_eq!(
+        f.n.inbox.unread("c1").await.unwrap(),
+        0,
+        "nothing was stored"
+    );
 
     // One-time: one message, then used up.
     f.accept("c1", "once").await;
@@ -288,10 +292,7 @@ async fn inbox_pages_newest_first_with_read_state_and_delivery_status() {
     let d = f.n.delivery("test-app", id).await.unwrap().unwrap();
     assert!(d.pushed_at.is_none() && d.read_at.is_none());
     assert!(f.n.delivery("other-app", id).await.unwrap().is_none());
-    inbox
-        .mark_pushed(sent[2].number().unwrap())
-        .await
-        .unwrap();
+    inbox.mark_pushed(sent[2].number().unwrap()).await.unwrap();
     assert!(
         f.n.delivery("test-app", id)
             .await
@@ -362,16 +363,19 @@ async fn concurrent_sends_number_each_citizens_messages_without_gaps() {
         send.await.unwrap();
     }
     for citizen in ["c1", "c2"] {
-        let mut seqs: Vec<u64> = f
-            .n
-            .inbox
-            .since(citizen, 0, 100)
-            .await
-            .unwrap()
-            .iter()
-            .map(|m| m.seq)
-            .collect();
-        assert_eq!(seqs, (1..=20).collect::<Vec<_>>(), "{citizen}: in order, no gaps");
+        let mut seqs: Vec<u64> =
+            f.n.inbox
+                .since(citizen, 0, 100)
+                .await
+                .unwrap()
+                .iter()
+                .map(|m| m.seq)
+                .collect();
+        assert_eq!(
+            seqs,
+            (1..=20).collect::<Vec<_>>(),
+            "{citizen}: in order, no gaps"
+        );
         seqs.dedup();
         assert_eq!(seqs.len(), 20);
         assert_eq!(f.n.inbox.latest_seq(citizen).await.unwrap(), 20);
@@ -406,7 +410,11 @@ async fn a_refused_send_changes_nothing() {
             ..
         })
     ));
-    let kept = f.n.subscriptions.get("c1", "test-app", "once").await.unwrap();
+    let kept =
+        f.n.subscriptions
+            .get("c1", "test-app", "once")
+            .await
+            .unwrap();
     assert_eq!(kept.map(|s| s.kind), Some(TemplateKind::OneTime));
     // Nothing was stored or counted: no seq was given out, and the app's
     // minute window still has room for exactly two more (6 per minute).
@@ -423,15 +431,14 @@ async fn a_refused_send_changes_nothing() {
         })
     ));
     // A refused send gave out no seq: c2's messages are 1 and 2.
-    let seqs: Vec<u64> = f
-        .n
-        .inbox
-        .since("c2", 0, 10)
-        .await
-        .unwrap()
-        .iter()
-        .map(|m| m.seq)
-        .collect();
+    let seqs: Vec<u64> =
+        f.n.inbox
+            .since("c2", 0, 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.seq)
+            .collect();
     assert_eq!(seqs, [1, 2]);
 }
 
