@@ -15,7 +15,7 @@
 //! variant of the template (SMS bodies are short and must carry the
 //! department's registered signature), and the citizen chooses per app
 //! whether a template may also reach them by SMS. The channel is registered
-//! in [`Notifications::open`](super::Notifications::open) next to the inbox
+//! in [`Notifications::new`](super::Notifications::new) next to the inbox
 //! channel; nothing else changes.
 
 use std::sync::Arc;
