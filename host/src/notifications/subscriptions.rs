@@ -62,20 +62,27 @@ impl Subscriptions {
                 "receipts need no subscription",
             ));
         }
-        let key = (citizen_id, app_id, template);
-        if let Some(existing) = self.db.get(&SUBSCRIPTIONS, key).await?
-            && existing.kind == kind
-        {
-            return Ok(existing);
-        }
-        let subscription = Subscription {
-            app_id: app_id.to_string(),
-            template: template.to_string(),
-            kind,
-            accepted_at: now_ms(),
-        };
-        self.db.put(&SUBSCRIPTIONS, key, &subscription).await?;
-        Ok(subscription)
+        let now = now_ms();
+        // Read and write in one transaction: a send using up the one-time
+        // subscription meanwhile cannot make this acceptance vanish.
+        self.db
+            .transact(|tx| async move {
+                let key = (citizen_id, app_id, template);
+                if let Some(existing) = tx.get(&SUBSCRIPTIONS, key).await?
+                    && existing.kind == kind
+                {
+                    return Ok(existing);
+                }
+                let subscription = Subscription {
+                    app_id: app_id.to_string(),
+                    template: template.to_string(),
+                    kind,
+                    accepted_at: now,
+                };
+                tx.put(&SUBSCRIPTIONS, key, &subscription).await?;
+                Ok::<_, ServiceError>(subscription)
+            })
+            .await
     }
 
     /// The live subscription, if any.
