@@ -49,6 +49,11 @@ pub enum ServiceError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A sealed identity record (an identity number, a registry name) does
+    /// not open with the host key: the key file was replaced or the record
+    /// damaged. Answered like a store failure.
+    #[error(transparent)]
+    Sealed(crate::identity::sealed::Unsealable),
     /// A payment, PIN or refund was refused (insufficient funds, wrong PIN,
     /// over-refund, ...).
     #[error(transparent)]

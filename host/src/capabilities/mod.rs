@@ -166,7 +166,7 @@ impl From<ServiceError> for WitError {
             ServiceError::QuotaExceeded(quota) => WitError::QuotaExceeded(quota.into()),
             ServiceError::RateLimited { retry_after_ms } => WitError::RateLimited(retry_after_ms),
             ServiceError::Unavailable(why) => WitError::Unavailable(why),
-            ServiceError::Store(e) => {
+            ServiceError::Store(_) | ServiceError::Sealed(_) => {
                 tracing::error!(error = %e, "store failure in a capability call");
                 WitError::Unavailable("storage is unavailable; try again".into())
             }

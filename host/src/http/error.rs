@@ -97,9 +97,11 @@ impl From<ServiceError> for ApiError {
             ServiceError::Unavailable(why) => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", why)
             }
-            ServiceError::Store(e) => {
+            // A sealed record that does not open is a storage failure to
+            // the caller; the log tells them apart.
+            ServiceError::Store(_) | ServiceError::Sealed(_) => {
                 let error_id = uuid::Uuid::new_v4().to_string();
-                tracing::error!(error = %e, error_id, "store failure");
+                tracing::error!(error = %message, error_id, "store failure");
                 ApiError {
                     error_id: Some(error_id),
                     ..ApiError::new(

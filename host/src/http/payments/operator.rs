@@ -45,12 +45,14 @@ pub(super) async fn top_up(
         "citizen card",
         &format!("{} fen", body.amount_fen),
     )?;
+    let citizen = platform
+        .services
+        .accounts
+        .by_phone(&body.phone)
+        .await?
+        .ok_or(ServiceError::NotFound("citizen"))?;
     let services = platform.services.clone();
     let done = blocking(move || {
-        let citizen = services
-            .accounts
-            .by_phone(&body.phone)?
-            .ok_or(ServiceError::NotFound("citizen"))?;
         let ledger = &services.payments.ledger;
         let transfer = ledger.top_up(&citizen.id, body.amount_fen)?;
         services.payments.make_durable()?;
