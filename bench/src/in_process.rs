@@ -38,7 +38,8 @@ impl Fixture {
                 ..RuntimeConfig::default()
             },
             ..HostConfig::new(data.path())
-        })?;
+        })
+        .await?;
         for dir in app_dirs {
             let app = registry::load_app_dir(
                 &platform.runtime,

@@ -23,7 +23,7 @@ const APP_ID: &str = "native-hello";
 /// Serves the host's router plus `GET /native/hello` on `bind`, with its
 /// data in `data_dir`, until ctrl-c.
 pub async fn serve(bind: SocketAddr, data_dir: std::path::PathBuf) -> anyhow::Result<()> {
-    let platform = Platform::open(&HostConfig::new(data_dir))?;
+    let platform = Platform::open(&HostConfig::new(data_dir)).await?;
     let app = Router::new()
         .route("/native/hello", get(hello))
         .with_state(platform.clone())

@@ -112,7 +112,8 @@ async fn main() -> anyhow::Result<()> {
             per_app_per_minute: 10_000_000,
         },
         ..HostConfig::new(data.path())
-    })?;
+    })
+    .await?;
     let manifest = Manifest::parse(MANIFEST)?;
 
     eprintln!("creating {citizens} citizens (argon2 each)…");

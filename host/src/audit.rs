@@ -17,8 +17,10 @@
 //! A value is a block (JSON array of records) or, in data directories
 //! written before blocks, a single record (JSON object); both are read.
 //!
-//! The channel is bounded ([`QUEUE`]): when the writer falls behind, appends
-//! wait rather than drop records. Reads ([`AuditLog::list`]) and
+//! Appending never waits: the channel is unbounded, so a request (on a
+//! tokio worker) never blocks on the writer and no record is dropped; when
+//! the writer falls behind, the backlog is memory (about 200 bytes a
+//! record) and the writer takes at most [`BATCH`] records per round. Reads ([`AuditLog::list`]) and
 //! [`AuditLog::flush`] first wait for every record appended before them to
 //! be in the tree. Durability is sled's: records reach disk with its next
 //! flush, as every other tree's writes do, [`GATHER`] later at most than if
@@ -26,7 +28,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -54,8 +56,8 @@ pub struct AuditRecord {
     pub duration_us: u64,
 }
 
-/// Records queued for the writer before appends wait.
-pub const QUEUE: usize = 16_384;
+/// Most messages the writer takes from the channel per round.
+pub const BATCH: usize = 16_384;
 /// How long the writer gathers records after the first one arrives before
 /// it writes them (a flush request cuts it short).
 pub const GATHER: Duration = Duration::from_millis(20);
@@ -72,7 +74,7 @@ pub struct AuditLog {
     tree: sled::Tree,
     /// Declared before `_writer`: the last log drops its sender first, which
     /// closes the queue, and then joins the thread.
-    queue: SyncSender<Message>,
+    queue: Sender<Message>,
     _writer: Arc<Writer>,
 }
 
@@ -102,7 +104,7 @@ impl AuditLog {
     /// Opens the audit tree and starts its writer thread.
     pub fn open(store: &Store) -> ServiceResult<Self> {
         let tree = store.tree(trees::AUDIT)?;
-        let (queue, received) = sync_channel(QUEUE);
+        let (queue, received) = channel();
         let (writer_store, writer_tree) = (store.clone(), tree.clone());
         let thread = std::thread::Builder::new()
             .name("cityhost-audit".into())
@@ -117,7 +119,8 @@ impl AuditLog {
         })
     }
 
-    /// Appends a record (queued for the writer; see the module docs).
+    /// Appends a record: queued for the writer, never waiting (see the
+    /// module docs).
     pub fn append(&self, record: AuditRecord) -> ServiceResult<()> {
         self.send(Message::Record(record))
     }
@@ -219,7 +222,7 @@ fn write_blocks(store: &Store, tree: &sled::Tree, received: &Receiver<Message>) 
         if !flush_asked {
             std::thread::sleep(GATHER);
         }
-        for message in received.try_iter().take(QUEUE) {
+        for message in received.try_iter().take(BATCH) {
             take(message);
         }
         for (app, mut app_records) in records {

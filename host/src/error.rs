@@ -49,6 +49,10 @@ pub enum ServiceError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The state seam ([`cityhost_store`]) failed: the backend, conflicts
+    /// that persisted, a record that no longer decodes.
+    #[error("store: {0}")]
+    Seam(cityhost_store::StoreError),
     /// A sealed identity record (an identity number, a registry name) does
     /// not open with the host key: the key file was replaced or the record
     /// damaged. Answered like a store failure.
@@ -66,6 +70,14 @@ impl From<sled::Error> for ServiceError {
     }
 }
 
+// Not `#[from]`: the message already holds the cause, and `{:#}` would
+// print it twice.
+impl From<cityhost_store::StoreError> for ServiceError {
+    fn from(e: cityhost_store::StoreError) -> Self {
+        ServiceError::Seam(e)
+    }
+}
+
 impl ServiceError {
     /// Shorthand for [`ServiceError::InvalidArgument`].
     pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
@@ -78,3 +90,42 @@ impl ServiceError {
 
 /// Result of a domain operation.
 pub type ServiceResult<T> = Result<T, ServiceError>;
+
+#[cfg(test)]
+mod tests {
+    use cityhost_store::Table;
+
+    use super::*;
+    use crate::http::error::ApiError;
+    use crate::runtime::bindings::WitError;
+
+    /// A record the seam can no longer decode, read as a domain operation
+    /// does: `?` turns the seam's error into a `ServiceError`.
+    async fn read_undecodable(db: &cityhost_store::Db) -> ServiceResult<Option<u64>> {
+        const AS_TEXT: Table<String, String> = Table::new("counters");
+        const AS_NUMBER: Table<String, u64> = Table::new("counters");
+        db.put(&AS_TEXT, "visits", &"many".to_string()).await?;
+        Ok(db.get(&AS_NUMBER, "visits").await?)
+    }
+
+    #[tokio::test]
+    async fn a_seam_failure_is_unavailable_over_http_and_to_apps() {
+        let (_dir, db) = crate::testing::temp_db();
+        let e = read_undecodable(&db).await.unwrap_err();
+        assert!(matches!(
+            e,
+            ServiceError::Seam(cityhost_store::StoreError::Undecodable {
+                table: "counters",
+                ..
+            })
+        ));
+        assert!(e.to_string().starts_with("store: "), "{e}");
+        let api = ApiError::from(e);
+        assert_eq!(api.status, axum::http::StatusCode::SERVICE_UNAVAILABLE);
+        assert!(api.error_id.is_some());
+        // Nothing about the record reaches the client.
+        assert_eq!(api.message, "storage is unavailable; try again");
+        let wit = WitError::from(ServiceError::from(cityhost_store::StoreError::Conflict));
+        assert!(matches!(wit, WitError::Unavailable(_)));
+    }
+}

@@ -8,13 +8,14 @@
 //! (fresh wasmtime instance of the component) → the app's `handle` export,
 //! whose imports land in [`capabilities`] (permission check, domain service,
 //! audit) → domain services ([`identity`], [`payments`], [`notifications`],
-//! [`app_storage`], [`audit`], [`directory`]) over the sled [`store`].
+//! [`app_storage`], [`audit`], [`directory`]) over the sled [`store`] and,
+//! area by area, the state seam ([`cityhost_store::Db`], `data/db`).
 //!
 //! ```no_run
 //! # async fn run() -> anyhow::Result<()> {
 //! use cityhost::platform::{HostConfig, Platform};
 //! let config = HostConfig::new("data");
-//! let platform = Platform::open(&config)?;
+//! let platform = Platform::open(&config).await?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! cityhost::http::serve(listener, platform).await?;
 //! # Ok(()) }
@@ -38,3 +39,6 @@ pub mod publishing;
 pub mod registry;
 pub mod runtime;
 pub mod store;
+
+#[cfg(test)]
+pub(crate) mod testing;

@@ -2,8 +2,11 @@
 //! runtime and the registry of loaded apps. One [`Platform`] serves every
 //! HTTP request, event and CLI action.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use cityhost_store::Db;
+use cityhost_store_sled::SledBackend;
 
 use crate::app_storage::AppStorage;
 use crate::audit::AuditLog;
@@ -30,8 +33,11 @@ use crate::store::Store;
 
 /// The domain services. None of them knows WebAssembly or HTTP.
 pub struct Services {
-    /// The store they share.
+    /// The store they share (sled trees, `data/store`; areas move to
+    /// [`db`](Self::db) one at a time).
     pub store: Store,
+    /// The database behind the state seam (`data/db`).
+    pub db: Db,
     /// Citizen accounts.
     pub accounts: Accounts,
     /// Citizen sessions.
@@ -79,19 +85,20 @@ pub struct IdentityConfig {
 }
 
 impl Services {
-    /// Opens every service over `store` with the host's keys and the
-    /// default identity settings (own population registry, issuer
+    /// Opens every service over `store` and `db` with the host's keys and
+    /// the default identity settings (own population registry, issuer
     /// `http://localhost`).
-    pub fn open(store: Store, keys: &HostKeys) -> ServiceResult<Self> {
-        Self::open_with(store, keys, &IdentityConfig::default())
+    pub fn open(store: Store, db: Db, keys: &HostKeys) -> ServiceResult<Self> {
+        Self::open_with(store, db, keys, &IdentityConfig::default())
     }
 
-    /// Opens every service over `store` with the host's keys and these
-    /// identity settings. Errors: an unusable authority URL
+    /// Opens every service over `store` and `db` with the host's keys and
+    /// these identity settings. Errors: an unusable authority URL
     /// (`invalid-argument("identity-authority")`) or unreadable ID-token
     /// keys.
     pub fn open_with(
         store: Store,
+        db: Db,
         keys: &HostKeys,
         identity: &IdentityConfig,
     ) -> ServiceResult<Self> {
@@ -125,6 +132,7 @@ impl Services {
             publishing: Publishing::open(&store, &keys.session)?,
             directory,
             store,
+            db,
         })
     }
 }
@@ -132,8 +140,9 @@ impl Services {
 /// Where the host keeps its state and finds its apps.
 #[derive(Debug, Clone)]
 pub struct HostConfig {
-    /// Data directory: `store/` (sled), `keys/`, `cache/` (compiled
-    /// components), `operator-token`.
+    /// Data directory: `db/` (the state seam's database, see [`open_db`]),
+    /// `store/` (sled trees not yet on the seam), `keys/`, `cache/`
+    /// (compiled components), `operator-token`.
     pub data_dir: PathBuf,
     /// Engine settings.
     pub runtime: RuntimeConfig,
@@ -167,6 +176,18 @@ pub(crate) fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
+/// Opens (creating if needed) the state seam's database in
+/// `<data_dir>/db`. Opening waits up to 2 s for a lock this process may
+/// still hold (on a blocking thread). Errors: the directory is unusable or
+/// another process (a running host) holds the database.
+pub async fn open_db(data_dir: &Path) -> Result<Db, cityhost_store::StoreError> {
+    let dir = data_dir.join("db");
+    let backend = tokio::task::spawn_blocking(move || SledBackend::open(&dir))
+        .await
+        .map_err(|e| cityhost_store::StoreError::Backend(format!("opening the database: {e}")))??;
+    Ok(Db::new(backend))
+}
+
 /// Everything a request needs.
 pub struct Platform {
     /// Domain services.
@@ -184,11 +205,12 @@ impl Platform {
     /// runtime, creates the bootstrap operator at first start (token in
     /// `data_dir/operator-token`) and restores every app's published
     /// releases into the [`Registry`].
-    pub fn open(config: &HostConfig) -> anyhow::Result<Arc<Self>> {
+    pub async fn open(config: &HostConfig) -> anyhow::Result<Arc<Self>> {
         create_private_dir(&config.data_dir)?;
         let keys = HostKeys::load_or_create(&config.data_dir)?;
         let store = Store::open(&config.data_dir.join("store"))?;
-        let mut services = Services::open_with(store, &keys, &config.identity)?;
+        let db = open_db(&config.data_dir).await?;
+        let mut services = Services::open_with(store, db, &keys, &config.identity)?;
         services.notifications.set_caps(config.notify);
         let services = Arc::new(services);
         let runtime = Runtime::new(&config.runtime, &config.data_dir.join("cache"))?;

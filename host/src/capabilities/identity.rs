@@ -72,63 +72,78 @@ fn asks(state: &RequestState, field: UserField) -> bool {
 }
 
 impl Host for RequestState {
-    fn openid(&mut self) -> Result<String, WitError> {
+    async fn openid(&mut self) -> Result<String, WitError> {
         self.call(Permission::Identity, "identity.openid", |s| {
-            s.ctx
-                .openid
-                .clone()
-                .ok_or_else(|| WitError::NotPermitted("no citizen is signed in".into()))
-        })
-    }
-
-    fn unionid(&mut self) -> Result<String, WitError> {
-        self.call(Permission::Identity, "identity.unionid", |s| {
-            let citizen_id = s.citizen()?;
-            Ok(s.unionid_of(&citizen_id))
-        })
-    }
-
-    fn profile(&mut self) -> Result<CitizenProfile, WitError> {
-        self.call(Permission::Identity, "identity.profile", |s| {
-            let citizen_id = s.citizen()?;
-            s.require(&citizen_id, Scope::AuthUser)?;
-            let citizen = s.citizen_record(&citizen_id)?;
-            let (_, number) = s.verified(&citizen)?;
-            Ok(CitizenProfile {
-                name_masked: citizen.masked_name().unwrap_or_default(),
-                id_number_masked: idcard::mask(&number),
-                assurance_level: citizen.assurance_level,
-                gender: asks(s, UserField::Gender).then(|| match idcard::gender(&number) {
-                    Gender::Male => wit::Gender::Male,
-                    Gender::Female => wit::Gender::Female,
-                }),
-                birth_year: asks(s, UserField::BirthYear).then(|| idcard::birth_year(&number)),
+            Box::pin(async move {
+                s.ctx
+                    .openid
+                    .clone()
+                    .ok_or_else(|| WitError::NotPermitted("no citizen is signed in".into()))
             })
         })
+        .await
     }
 
-    fn real_identity(&mut self) -> Result<VerifiedIdentity, WitError> {
+    async fn unionid(&mut self) -> Result<String, WitError> {
+        self.call(Permission::Identity, "identity.unionid", |s| {
+            Box::pin(async move {
+                let citizen_id = s.citizen()?;
+                Ok(s.unionid_of(&citizen_id))
+            })
+        })
+        .await
+    }
+
+    async fn profile(&mut self) -> Result<CitizenProfile, WitError> {
+        self.call(Permission::Identity, "identity.profile", |s| {
+            Box::pin(async move {
+                let citizen_id = s.citizen()?;
+                s.require(&citizen_id, Scope::AuthUser)?;
+                let citizen = s.citizen_record(&citizen_id)?;
+                let (_, number) = s.verified(&citizen)?;
+                Ok(CitizenProfile {
+                    name_masked: citizen.masked_name().unwrap_or_default(),
+                    id_number_masked: idcard::mask(&number),
+                    assurance_level: citizen.assurance_level,
+                    gender: asks(s, UserField::Gender).then(|| match idcard::gender(&number) {
+                        Gender::Male => wit::Gender::Male,
+                        Gender::Female => wit::Gender::Female,
+                    }),
+                    birth_year: asks(s, UserField::BirthYear).then(|| idcard::birth_year(&number)),
+                })
+            })
+        })
+        .await
+    }
+
+    async fn real_identity(&mut self) -> Result<VerifiedIdentity, WitError> {
         self.call(Permission::Identity, "identity.real-identity", |s| {
-            let citizen_id = s.citizen()?;
-            s.require(&citizen_id, Scope::AuthIdNumber)?;
-            let citizen = s.citizen_record(&citizen_id)?;
-            let (name, id_number) = s.verified(&citizen)?;
-            Ok(VerifiedIdentity { name, id_number })
+            Box::pin(async move {
+                let citizen_id = s.citizen()?;
+                s.require(&citizen_id, Scope::AuthIdNumber)?;
+                let citizen = s.citizen_record(&citizen_id)?;
+                let (name, id_number) = s.verified(&citizen)?;
+                Ok(VerifiedIdentity { name, id_number })
+            })
         })
+        .await
     }
 
-    fn id_token(&mut self) -> Result<String, WitError> {
+    async fn id_token(&mut self) -> Result<String, WitError> {
         self.call(Permission::Identity, "identity.id-token", |s| {
-            let citizen_id = s.citizen()?;
-            let openid = s
-                .ctx
-                .openid
-                .clone()
-                .ok_or_else(|| WitError::NotPermitted("no citizen is signed in".into()))?;
-            let citizen = s.citizen_record(&citizen_id)?;
-            let claims = id_claims(s, &citizen, openid)?;
-            Ok(s.services.id_tokens.mint(claims)?)
+            Box::pin(async move {
+                let citizen_id = s.citizen()?;
+                let openid = s
+                    .ctx
+                    .openid
+                    .clone()
+                    .ok_or_else(|| WitError::NotPermitted("no citizen is signed in".into()))?;
+                let citizen = s.citizen_record(&citizen_id)?;
+                let claims = id_claims(s, &citizen, openid)?;
+                Ok(s.services.id_tokens.mint(claims)?)
+            })
         })
+        .await
     }
 }
 

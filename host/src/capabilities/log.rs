@@ -12,46 +12,49 @@ pub(crate) const MAX_LINES: u32 = 100;
 const MAX_MESSAGE: usize = 4096;
 
 impl Host for RequestState {
-    fn write(
+    async fn write(
         &mut self,
         level: Level,
         message: String,
         fields: Vec<(String, String)>,
     ) -> Result<(), WitError> {
         self.call(Permission::Log, "log.write", |s| {
-            if s.log_lines >= MAX_LINES {
-                return Err(WitError::QuotaExceeded("log-lines".into()));
-            }
-            s.log_lines += 1;
-            let mut message = message;
-            if message.len() > MAX_MESSAGE {
-                let mut cut = MAX_MESSAGE;
-                while !message.is_char_boundary(cut) {
-                    cut -= 1;
+            Box::pin(async move {
+                if s.log_lines >= MAX_LINES {
+                    return Err(WitError::QuotaExceeded("log-lines".into()));
                 }
-                message.truncate(cut);
-            }
-            let fields = serde_json::to_string(
-                &fields
-                    .into_iter()
-                    .collect::<std::collections::BTreeMap<_, _>>(),
-            )
-            .unwrap_or_default();
-            let app = s.ctx.manifest.id.as_str();
-            let request_id = s.ctx.request_id.as_str();
-            macro_rules! emit {
+                s.log_lines += 1;
+                let mut message = message;
+                if message.len() > MAX_MESSAGE {
+                    let mut cut = MAX_MESSAGE;
+                    while !message.is_char_boundary(cut) {
+                        cut -= 1;
+                    }
+                    message.truncate(cut);
+                }
+                let fields = serde_json::to_string(
+                    &fields
+                        .into_iter()
+                        .collect::<std::collections::BTreeMap<_, _>>(),
+                )
+                .unwrap_or_default();
+                let app = s.ctx.manifest.id.as_str();
+                let request_id = s.ctx.request_id.as_str();
+                macro_rules! emit {
                 ($lvl:ident) => {
                     tracing::$lvl!(target: "cityhost::app", app, request_id, fields, "{message}")
                 };
             }
-            match level {
-                Level::Trace => emit!(trace),
-                Level::Debug => emit!(debug),
-                Level::Info => emit!(info),
-                Level::Warn => emit!(warn),
-                Level::Error => emit!(error),
-            }
-            Ok(())
+                match level {
+                    Level::Trace => emit!(trace),
+                    Level::Debug => emit!(debug),
+                    Level::Info => emit!(info),
+                    Level::Warn => emit!(warn),
+                    Level::Error => emit!(error),
+                }
+                Ok(())
+            })
         })
+        .await
     }
 }

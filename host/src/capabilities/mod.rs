@@ -20,6 +20,8 @@ mod storage;
 use std::sync::Arc;
 use std::time::Instant;
 
+use futures_util::future::BoxFuture;
+
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -101,15 +103,18 @@ impl RequestState {
     }
 
     /// Runs one capability call: permission check, the call, audit.
-    fn call<T>(
+    ///
+    /// `f` is the call itself, an async block borrowing the state:
+    /// `self.call(P, "x.y", |s| Box::pin(async move { … })).await`.
+    async fn call<T>(
         &mut self,
         permission: Permission,
         capability: &'static str,
-        f: impl FnOnce(&mut Self) -> Result<T, WitError>,
+        f: impl for<'a> FnOnce(&'a mut Self) -> BoxFuture<'a, Result<T, WitError>>,
     ) -> Result<T, WitError> {
         let started = Instant::now();
         let result = if self.ctx.manifest.permits(permission) {
-            f(self)
+            f(self).await
         } else {
             Err(WitError::NotPermitted(format!(
                 "the manifest does not declare the `{permission}` permission"
@@ -166,7 +171,7 @@ impl From<ServiceError> for WitError {
             ServiceError::QuotaExceeded(quota) => WitError::QuotaExceeded(quota.into()),
             ServiceError::RateLimited { retry_after_ms } => WitError::RateLimited(retry_after_ms),
             ServiceError::Unavailable(why) => WitError::Unavailable(why),
-            ServiceError::Store(_) | ServiceError::Sealed(_) => {
+            ServiceError::Store(_) | ServiceError::Seam(_) | ServiceError::Sealed(_) => {
                 tracing::error!(error = %e, "store failure in a capability call");
                 WitError::Unavailable("storage is unavailable; try again".into())
             }
@@ -207,8 +212,11 @@ mod tests {
 
     fn state(permissions: &str, dir: &std::path::Path) -> (RequestState, Arc<Services>, String) {
         let store = Store::open(&dir.join("store")).unwrap();
-        let services =
-            Arc::new(Services::open(store, &HostKeys::load_or_create(dir).unwrap()).unwrap());
+        let db = cityhost_store::Db::new(
+            cityhost_store_sled::SledBackend::open(&dir.join("db")).unwrap(),
+        );
+        let keys = HostKeys::load_or_create(dir).unwrap();
+        let services = Arc::new(Services::open(store, db, &keys).unwrap());
         let citizen = services
             .accounts
             .register("13800000077", "a good password")
@@ -243,12 +251,12 @@ mod tests {
         }
     }
 
-    #[test]
-    fn undeclared_capability_is_refused_and_audited() {
+    #[tokio::test]
+    async fn undeclared_capability_is_refused_and_audited() {
         let dir = tempfile::tempdir().unwrap();
         let (mut s, services, _) = state("[\"identity\"]", dir.path());
         assert!(matches!(
-            s.create_order(order()),
+            s.create_order(order()).await,
             Err(WitError::NotPermitted(_))
         ));
         let records = services
@@ -261,12 +269,12 @@ mod tests {
         assert_eq!(records[0].openid, s.ctx.openid);
     }
 
-    #[test]
-    fn profile_needs_consent_then_real_name() {
+    #[tokio::test]
+    async fn profile_needs_consent_then_real_name() {
         let dir = tempfile::tempdir().unwrap();
         let (mut s, services, citizen) = state("[\"identity\"]", dir.path());
         assert_eq!(
-            s.profile().unwrap_err().to_string(),
+            s.profile().await.unwrap_err().to_string(),
             WitError::ConsentRequired("auth_user".into()).to_string()
         );
         services
@@ -278,33 +286,33 @@ mod tests {
                 "test",
             )
             .unwrap();
-        assert!(matches!(s.profile(), Err(WitError::Unavailable(_))));
+        assert!(matches!(s.profile().await, Err(WitError::Unavailable(_))));
         services
             .accounts
             .set_real_name(&citizen, "王五", "11010519491231002X")
             .unwrap();
-        let profile = s.profile().unwrap();
+        let profile = s.profile().await.unwrap();
         assert_eq!(profile.id_number_masked, "1****************X");
         assert_eq!(profile.name_masked, "*五");
         assert_eq!(profile.gender, None);
         assert_eq!(profile.assurance_level, 2);
     }
 
-    #[test]
-    fn orders_need_a_citizen_and_valid_fields() {
+    #[tokio::test]
+    async fn orders_need_a_citizen_and_valid_fields() {
         let dir = tempfile::tempdir().unwrap();
         let (mut s, _, _) = state("[\"payment\"]", dir.path());
         let mut bad = order();
         bad.amount_fen = 0;
         assert!(
-            matches!(s.create_order(bad), Err(WitError::InvalidArgument(f)) if f == "amount-fen")
+            matches!(s.create_order(bad).await, Err(WitError::InvalidArgument(f)) if f == "amount-fen")
         );
-        let created = s.create_order(order()).unwrap();
+        let created = s.create_order(order()).await.unwrap();
         assert_eq!(created.state, payment::OrderState::Created);
         assert_eq!(created.pay_url, format!("/#/pay/{}", created.order_id));
         s.ctx.citizen_id = None;
         assert!(matches!(
-            s.create_order(order()),
+            s.create_order(order()).await,
             Err(WitError::NotPermitted(_))
         ));
     }

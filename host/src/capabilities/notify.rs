@@ -23,64 +23,76 @@ use crate::runtime::bindings::cityhost::miniapp::notify::{
 const RECEIPT_EVENTS: [&str; 2] = [PAYMENT_SUCCEEDED, REFUND_SUCCEEDED];
 
 impl Host for RequestState {
-    fn send(&mut self, message: Message) -> Result<String, WitError> {
+    async fn send(&mut self, message: Message) -> Result<String, WitError> {
         self.call(Permission::Notify, "notify.send", |s| {
-            let citizen_id = s.citizen()?;
-            let basis = s.basis(&message.template, true)?;
-            let id = s.send_message(&citizen_id, &message, basis)?;
-            if basis == Basis::OwnPayment {
-                s.receipt_sent = true;
-            }
-            Ok(id)
+            Box::pin(async move {
+                let citizen_id = s.citizen()?;
+                let basis = s.basis(&message.template, true)?;
+                let id = s.send_message(&citizen_id, &message, basis)?;
+                if basis == Basis::OwnPayment {
+                    s.receipt_sent = true;
+                }
+                Ok(id)
+            })
         })
+        .await
     }
 
-    fn send_to(&mut self, openid: String, message: Message) -> Result<String, WitError> {
+    async fn send_to(&mut self, openid: String, message: Message) -> Result<String, WitError> {
         self.call(Permission::Notify, "notify.send-to", |s| {
-            let citizen_id = s
-                .services
-                .openids
-                .resolve(&s.ctx.manifest.id, &openid)?
-                .ok_or_else(|| WitError::InvalidArgument("openid".into()))?;
-            let basis = s.basis(&message.template, false)?;
-            s.send_message(&citizen_id, &message, basis)
+            Box::pin(async move {
+                let citizen_id = s
+                    .services
+                    .openids
+                    .resolve(&s.ctx.manifest.id, &openid)?
+                    .ok_or_else(|| WitError::InvalidArgument("openid".into()))?;
+                let basis = s.basis(&message.template, false)?;
+                s.send_message(&citizen_id, &message, basis)
+            })
         })
+        .await
     }
 
-    fn subscribed(&mut self, template: String) -> Result<bool, WitError> {
+    async fn subscribed(&mut self, template: String) -> Result<bool, WitError> {
         self.call(Permission::Notify, "notify.subscribed", |s| {
-            let citizen_id = s.citizen()?;
-            if s.ctx.manifest.notify.template(&template).is_none() {
-                return Err(WitError::InvalidArgument("template".into()));
-            }
-            Ok(s.services
-                .notifications
-                .subscriptions
-                .get(&citizen_id, &s.ctx.manifest.id, &template)?
-                .is_some())
+            Box::pin(async move {
+                let citizen_id = s.citizen()?;
+                if s.ctx.manifest.notify.template(&template).is_none() {
+                    return Err(WitError::InvalidArgument("template".into()));
+                }
+                Ok(s.services
+                    .notifications
+                    .subscriptions
+                    .get(&citizen_id, &s.ctx.manifest.id, &template)?
+                    .is_some())
+            })
         })
+        .await
     }
 
-    fn status(&mut self, message_id: String) -> Result<Option<DeliveryStatus>, WitError> {
+    async fn status(&mut self, message_id: String) -> Result<Option<DeliveryStatus>, WitError> {
         self.call(Permission::Notify, "notify.status", |s| {
-            let delivery = s
-                .services
-                .notifications
-                .delivery(&s.ctx.manifest.id, &message_id)?;
-            Ok(delivery.map(|d| DeliveryStatus {
-                message_id: message_id.clone(),
-                state: if d.read_at.is_some() {
-                    DeliveryState::Read
-                } else if d.pushed_at.is_some() {
-                    DeliveryState::Pushed
-                } else {
-                    DeliveryState::Stored
-                },
-                stored_at: d.stored_at,
-                pushed_at: d.pushed_at,
-                read_at: d.read_at,
-            }))
+            Box::pin(async move {
+                let delivery = s
+                    .services
+                    .notifications
+                    .delivery(&s.ctx.manifest.id, &message_id)?;
+                Ok(delivery.map(|d| DeliveryStatus {
+                    message_id: message_id.clone(),
+                    state: if d.read_at.is_some() {
+                        DeliveryState::Read
+                    } else if d.pushed_at.is_some() {
+                        DeliveryState::Pushed
+                    } else {
+                        DeliveryState::Stored
+                    },
+                    stored_at: d.stored_at,
+                    pushed_at: d.pushed_at,
+                    read_at: d.read_at,
+                }))
+            })
         })
+        .await
     }
 }
 

@@ -14,91 +14,109 @@ use crate::store::now_ms;
 pub(crate) const DEFAULT_MAX_ORDER_FEN: u64 = 1_000_000;
 
 impl Host for RequestState {
-    fn create_order(&mut self, request: wit::OrderRequest) -> Result<wit::Order, WitError> {
+    async fn create_order(&mut self, request: wit::OrderRequest) -> Result<wit::Order, WitError> {
         self.call(Permission::Payment, "payment.create-order", |s| {
-            let citizen_id = s.citizen()?;
-            let manifest = &s.ctx.manifest;
-            let payee = Payee {
-                app_id: &manifest.id,
-                department: &manifest.department.name,
-                max_order_fen: manifest
-                    .limits
-                    .max_order_fen
-                    .unwrap_or(DEFAULT_MAX_ORDER_FEN),
-            };
-            let order = s.services.payments.create(
-                payee,
-                &citizen_id,
-                NewOrder {
-                    out_trade_no: request.out_trade_no,
-                    amount_fen: request.amount_fen,
-                    subject: request.subject,
-                    return_path: request.return_path,
-                    expires_in_ms: request.expires_in_ms,
-                },
-            )?;
-            Ok(to_wit(&order))
+            Box::pin(async move {
+                let citizen_id = s.citizen()?;
+                let manifest = &s.ctx.manifest;
+                let payee = Payee {
+                    app_id: &manifest.id,
+                    department: &manifest.department.name,
+                    max_order_fen: manifest
+                        .limits
+                        .max_order_fen
+                        .unwrap_or(DEFAULT_MAX_ORDER_FEN),
+                };
+                let order = s.services.payments.create(
+                    payee,
+                    &citizen_id,
+                    NewOrder {
+                        out_trade_no: request.out_trade_no,
+                        amount_fen: request.amount_fen,
+                        subject: request.subject,
+                        return_path: request.return_path,
+                        expires_in_ms: request.expires_in_ms,
+                    },
+                )?;
+                Ok(to_wit(&order))
+            })
         })
+        .await
     }
 
-    fn query_order(&mut self, out_trade_no: String) -> Result<Option<wit::Order>, WitError> {
+    async fn query_order(&mut self, out_trade_no: String) -> Result<Option<wit::Order>, WitError> {
         self.call(Permission::Payment, "payment.query-order", |s| {
-            let order = s
-                .services
-                .payments
-                .by_out_trade_no(&s.ctx.manifest.id, &out_trade_no)?;
-            Ok(order.as_ref().map(to_wit))
-        })
-    }
-
-    fn cancel_order(&mut self, out_trade_no: String) -> Result<wit::Order, WitError> {
-        self.call(Permission::Payment, "payment.cancel-order", |s| {
-            let app = &s.ctx.manifest.id;
-            let payments = &s.services.payments;
-            let order = payments
-                .by_out_trade_no(app, &out_trade_no)?
-                .ok_or_else(|| WitError::InvalidArgument("order".into()))?;
-            let order = payments.cancel(&order.order_id, Owner::App(app))?;
-            Ok(to_wit(&order))
-        })
-    }
-
-    fn refund_order(&mut self, request: wit::RefundRequest) -> Result<wit::Refund, WitError> {
-        self.call(Permission::Payment, "payment.refund-order", |s| {
-            // In a citizen's request an app may refund only that citizen's
-            // own orders: another citizen's payment is not theirs to undo.
-            if let Some(citizen_id) = &s.ctx.citizen_id {
+            Box::pin(async move {
                 let order = s
                     .services
                     .payments
-                    .by_out_trade_no(&s.ctx.manifest.id, &request.out_trade_no)?;
-                if order.is_some_and(|o| &o.citizen_id != citizen_id) {
-                    return Err(WitError::NotPermitted(
-                        "this order was paid by another citizen".into(),
-                    ));
-                }
-            }
-            let (refund, _) = s.services.payments.refund(
-                &s.ctx.manifest.id,
-                NewRefund {
-                    out_trade_no: request.out_trade_no,
-                    out_request_no: request.out_request_no,
-                    amount_fen: request.amount_fen,
-                    reason: request.reason,
-                },
-            )?;
-            Ok(refund_to_wit(refund))
+                    .by_out_trade_no(&s.ctx.manifest.id, &out_trade_no)?;
+                Ok(order.as_ref().map(to_wit))
+            })
         })
+        .await
     }
 
-    fn query_refund(&mut self, out_request_no: String) -> Result<Option<wit::Refund>, WitError> {
-        self.call(Permission::Payment, "payment.query-refund", |s| {
-            let refund = s
-                .services
-                .payments
-                .refund_by_request_no(&s.ctx.manifest.id, &out_request_no)?;
-            Ok(refund.map(refund_to_wit))
+    async fn cancel_order(&mut self, out_trade_no: String) -> Result<wit::Order, WitError> {
+        self.call(Permission::Payment, "payment.cancel-order", |s| {
+            Box::pin(async move {
+                let app = &s.ctx.manifest.id;
+                let payments = &s.services.payments;
+                let order = payments
+                    .by_out_trade_no(app, &out_trade_no)?
+                    .ok_or_else(|| WitError::InvalidArgument("order".into()))?;
+                let order = payments.cancel(&order.order_id, Owner::App(app))?;
+                Ok(to_wit(&order))
+            })
         })
+        .await
+    }
+
+    async fn refund_order(&mut self, request: wit::RefundRequest) -> Result<wit::Refund, WitError> {
+        self.call(Permission::Payment, "payment.refund-order", |s| {
+            Box::pin(async move {
+                // In a citizen's request an app may refund only that citizen's
+                // own orders: another citizen's payment is not theirs to undo.
+                if let Some(citizen_id) = &s.ctx.citizen_id {
+                    let order = s
+                        .services
+                        .payments
+                        .by_out_trade_no(&s.ctx.manifest.id, &request.out_trade_no)?;
+                    if order.is_some_and(|o| &o.citizen_id != citizen_id) {
+                        return Err(WitError::NotPermitted(
+                            "this order was paid by another citizen".into(),
+                        ));
+                    }
+                }
+                let (refund, _) = s.services.payments.refund(
+                    &s.ctx.manifest.id,
+                    NewRefund {
+                        out_trade_no: request.out_trade_no,
+                        out_request_no: request.out_request_no,
+                        amount_fen: request.amount_fen,
+                        reason: request.reason,
+                    },
+                )?;
+                Ok(refund_to_wit(refund))
+            })
+        })
+        .await
+    }
+
+    async fn query_refund(
+        &mut self,
+        out_request_no: String,
+    ) -> Result<Option<wit::Refund>, WitError> {
+        self.call(Permission::Payment, "payment.query-refund", |s| {
+            Box::pin(async move {
+                let refund = s
+                    .services
+                    .payments
+                    .refund_by_request_no(&s.ctx.manifest.id, &out_request_no)?;
+                Ok(refund.map(refund_to_wit))
+            })
+        })
+        .await
     }
 }
 

@@ -8,37 +8,45 @@ use crate::runtime::bindings::WitError;
 use crate::runtime::bindings::cityhost::miniapp::storage::Host;
 
 impl Host for RequestState {
-    fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, WitError> {
+    async fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, WitError> {
         self.call(Permission::Storage, "storage.get", |s| {
-            Ok(s.services.storage.get(&s.ctx.manifest.id, &key)?)
+            Box::pin(async move { Ok(s.services.storage.get(&s.ctx.manifest.id, &key)?) })
         })
+        .await
     }
 
-    fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), WitError> {
+    async fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), WitError> {
         self.call(Permission::Storage, "storage.set", |s| {
-            let quota = s
-                .ctx
-                .manifest
-                .limits
-                .storage_bytes
-                .unwrap_or(DEFAULT_QUOTA_BYTES);
-            Ok(s.services
-                .storage
-                .set(&s.ctx.manifest.id, &key, &value, quota)?)
+            Box::pin(async move {
+                let quota = s
+                    .ctx
+                    .manifest
+                    .limits
+                    .storage_bytes
+                    .unwrap_or(DEFAULT_QUOTA_BYTES);
+                Ok(s.services
+                    .storage
+                    .set(&s.ctx.manifest.id, &key, &value, quota)?)
+            })
         })
+        .await
     }
 
-    fn delete(&mut self, key: String) -> Result<bool, WitError> {
+    async fn delete(&mut self, key: String) -> Result<bool, WitError> {
         self.call(Permission::Storage, "storage.delete", |s| {
-            Ok(s.services.storage.delete(&s.ctx.manifest.id, &key)?)
+            Box::pin(async move { Ok(s.services.storage.delete(&s.ctx.manifest.id, &key)?) })
         })
+        .await
     }
 
-    fn list_keys(&mut self, prefix: String, limit: u32) -> Result<Vec<String>, WitError> {
+    async fn list_keys(&mut self, prefix: String, limit: u32) -> Result<Vec<String>, WitError> {
         self.call(Permission::Storage, "storage.list-keys", |s| {
-            Ok(s.services
-                .storage
-                .list_keys(&s.ctx.manifest.id, &prefix, limit as usize)?)
+            Box::pin(async move {
+                Ok(s.services
+                    .storage
+                    .list_keys(&s.ctx.manifest.id, &prefix, limit as usize)?)
+            })
         })
+        .await
     }
 }

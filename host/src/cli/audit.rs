@@ -32,7 +32,7 @@ pub(super) struct AuditArgs {
     limit: usize,
 }
 
-pub(super) fn print(args: AuditArgs) -> anyhow::Result<()> {
+pub(super) async fn print(args: AuditArgs) -> anyhow::Result<()> {
     let store_dir = args.data.join("store");
     if !store_dir.is_dir() {
         anyhow::bail!(

@@ -45,6 +45,7 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
         },
         ..HostConfig::new(args.data.clone())
     })
+    .await
     .with_context(|| format!("opening {}", args.data.display()))?;
     let component = tokio::task::block_in_place(|| build(&build_args))?;
     install(&platform, &args.dir, &component)?;

@@ -33,7 +33,7 @@ pub(super) struct RotateArgs {
 
 /// Imports the file and prints a JSON report (`imported`, `rejected` rows
 /// by line and reason, never their values).
-pub(super) fn import_population(args: ImportArgs) -> anyhow::Result<()> {
+pub(super) async fn import_population(args: ImportArgs) -> anyhow::Result<()> {
     let file = std::fs::File::open(&args.file)
         .with_context(|| format!("opening {}", args.file.display()))?;
     crate::platform::create_private_dir(&args.data)

@@ -64,7 +64,7 @@ fn open(data: &Path) -> anyhow::Result<(Store, Payments)> {
     Ok((store, payments))
 }
 
-pub(super) fn run(args: LedgerArgs) -> anyhow::Result<()> {
+pub(super) async fn run(args: LedgerArgs) -> anyhow::Result<()> {
     let (store, payments) = open(&args.data)?;
     match args.command {
         LedgerCommand::Verify => {

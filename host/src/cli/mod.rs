@@ -119,9 +119,9 @@ pub fn main() -> ExitCode {
         Command::BuildApps(args) => {
             build_apps::build(&args.apps, &build_apps::target_dir()).map(|_| ())
         }
-        Command::Audit(args) => audit::print(args),
-        Command::Ledger(args) => ledger::run(args),
-        Command::ImportPopulation(args) => identity::import_population(args),
+        Command::Audit(args) => runtime().block_on(audit::print(args)),
+        Command::Ledger(args) => runtime().block_on(ledger::run(args)),
+        Command::ImportPopulation(args) => runtime().block_on(identity::import_population(args)),
         Command::RotateIdKey(args) => identity::rotate_id_key(args),
         Command::New(args) => scaffold::new(args),
         Command::Build(args) => scaffold::build(&args).map(|_| ()),

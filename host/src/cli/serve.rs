@@ -29,6 +29,7 @@ pub(super) async fn serve(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
             authority_token: args.identity_authority_token.clone(),
         },
     })
+    .await
     .with_context(|| format!("opening data directory {}", args.data.display()))?;
     let dirs = build_apps::find_apps(&args.apps)?;
     platform.load_apps(&dirs, &components);

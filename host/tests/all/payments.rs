@@ -383,7 +383,7 @@ async fn event_retries_survive_a_restart() {
 
     // First life: the tuition app is not loaded, so every attempt fails.
     let (citizen, order_id) = {
-        let platform = Platform::open(&config).unwrap();
+        let platform = Platform::open(&config).await.unwrap();
         let s = &platform.services;
         let citizen = s
             .accounts
@@ -438,7 +438,7 @@ async fn event_retries_survive_a_restart() {
     };
 
     // Second life on the same data: the app is there and takes the event.
-    let platform = Platform::open(&config).unwrap();
+    let platform = Platform::open(&config).await.unwrap();
     let failures = platform.load_apps(&app_dirs(), components);
     assert!(failures.is_empty(), "{failures:?}");
     demo::seed(&platform).await.unwrap();

@@ -90,6 +90,7 @@ impl TestHost {
             },
             ..HostConfig::new(data.path())
         })
+        .await
         .unwrap();
         let failures = platform.load_apps(&app_dirs(), components);
         assert!(failures.is_empty(), "apps failed to load: {failures:?}");

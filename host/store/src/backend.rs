@@ -1,0 +1,62 @@
+//! The backend interface: what sled implements now and PostgreSQL later.
+//! Byte keys and values, tables by name; the typed layer ([`Db`](crate::Db),
+//! [`Tx`](crate::Tx)) sits on top.
+
+use crate::error::StoreError;
+use crate::scan::RawScan;
+
+/// Encoded `(key, value)` records, as scans return them.
+pub type RawRows = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// A storage engine. Object-safe; [`Db`](crate::Db) holds one as
+/// `Arc<dyn Backend>`.
+#[async_trait::async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// The committed value of `key` in `table`.
+    async fn get(&self, table: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Committed records of `table` within `scan`, in key order (reverse if
+    /// `scan.reverse`), at most `scan.limit`.
+    async fn scan(&self, table: &'static str, scan: &RawScan) -> Result<RawRows, StoreError>;
+
+    /// Starts a read-write transaction over any tables.
+    async fn begin(&self) -> Result<Box<dyn BackendTx>, StoreError>;
+
+    /// Returns once everything committed before the call is durable on disk.
+    async fn sync(&self) -> Result<(), StoreError>;
+
+    /// A unique id, greater than every id returned before (also across
+    /// restarts).
+    async fn next_id(&self) -> Result<u64, StoreError>;
+}
+
+/// One transaction of a [`Backend`]. Reads see the transaction's own writes.
+/// Dropping it without [`commit`](Self::commit) rolls it back.
+#[async_trait::async_trait]
+pub trait BackendTx: Send {
+    /// The value of `key` in `table` as this transaction sees it.
+    async fn get(&mut self, table: &'static str, key: &[u8])
+    -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Records of `table` within `scan` as this transaction sees them.
+    async fn scan(&mut self, table: &'static str, scan: &RawScan) -> Result<RawRows, StoreError>;
+
+    /// Writes `value` at `key`.
+    async fn put(
+        &mut self,
+        table: &'static str,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    ) -> Result<(), StoreError>;
+
+    /// Removes `key` (nothing if absent).
+    async fn delete(&mut self, table: &'static str, key: Vec<u8>) -> Result<(), StoreError>;
+
+    /// Makes every write visible atomically. May return
+    /// [`StoreError::Conflict`]: a concurrent transaction won and nothing
+    /// was written.
+    async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+
+    /// Discards every write.
+    async fn rollback(self: Box<Self>);
+}
