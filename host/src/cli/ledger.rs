@@ -65,7 +65,7 @@ fn open(data: &Path) -> anyhow::Result<(Store, Payments)> {
 }
 
 pub(super) async fn run(args: LedgerArgs) -> anyhow::Result<()> {
-    let (store, payments) = open(&args.data)?;
+    let (_store, payments) = open(&args.data)?;
     match args.command {
         LedgerCommand::Verify => {
             let v = payments.ledger.verify()?;
@@ -84,8 +84,12 @@ pub(super) async fn run(args: LedgerArgs) -> anyhow::Result<()> {
         LedgerCommand::Topup { phone, amount_fen } => {
             let keys = HostKeys::load_or_create(&args.data)?;
             let vault = Vault::new(&keys.id_number, &keys.id_index);
-            let citizen = Accounts::open(&store, vault)?
-                .by_phone(&phone)?
+            let db = crate::platform::open_db(&args.data)
+                .await
+                .context("opening the database (is the host still running?)")?;
+            let citizen = Accounts::new(db, vault)
+                .by_phone(&phone)
+                .await?
                 .with_context(|| format!("no citizen with phone {phone}"))?;
             let transfer = payments.ledger.top_up(&citizen.id, amount_fen)?;
             payments.make_durable()?;

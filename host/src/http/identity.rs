@@ -165,7 +165,7 @@ async fn import_population(
     let report = platform
         .services
         .population
-        .import_csv(std::io::Cursor::new(body), async |code: &str| {
+        .import_csv(std::io::Cursor::new(body), |code: &str| {
             directory.is_province(code).unwrap_or(false)
         })
         .await?;

@@ -132,16 +132,14 @@ impl PopulationRegistry {
     pub async fn import_csv(
         &self,
         reader: impl std::io::Read + Send + 'static,
-        is_province: impl AsyncFn(&str) -> bool,
+        is_province: impl Fn(&str) -> bool,
     ) -> ServiceResult<ImportReport> {
         // A province code is a number's first two digits (asked about only
         // once the number is 18 well-formed characters).
-        let mut provinces = HashSet::new();
-        for code in (0..100).map(|n| format!("{n:02}")) {
-            if is_province(&code).await {
-                provinces.insert(code);
-            }
-        }
+        let provinces: HashSet<String> = (0..100)
+            .map(|n| format!("{n:02}"))
+            .filter(|code| is_province(code))
+            .collect();
         let (sender, mut chunks) = tokio::sync::mpsc::channel(2);
         let vault = self.vault.clone();
         let reading = tokio::task::spawn_blocking(move || {
@@ -409,7 +407,7 @@ mod tests {
         assert!(registry.is_empty().await.unwrap());
         let csv = "name,id_number\n王五,11010519491231002x\n赵六,110105194912310021\nZhao,330106199203041023\n钱七,99010519491231002X\n";
         let report = registry
-            .import_csv(csv.as_bytes(), async |p: &str| p == "11" || p == "33")
+            .import_csv(csv.as_bytes(), |p: &str| p == "11" || p == "33")
             .await
             .unwrap();
         assert_eq!(report.imported, 1);
@@ -448,7 +446,7 @@ mod tests {
         );
         assert!(matches!(
             registry
-                .import_csv("nom,numero\n".as_bytes(), async |_: &str| true)
+                .import_csv("nom,numero\n".as_bytes(), |_: &str| true)
                 .await,
             Err(crate::error::ServiceError::InvalidArgument { field: "file", .. })
         ));
@@ -471,7 +469,7 @@ mod tests {
             csv.push_str(&format!("{name},{first17}{check}\n"));
         }
         let report = registry
-            .import_csv(std::io::Cursor::new(csv), async |p: &str| p == "11")
+            .import_csv(std::io::Cursor::new(csv), |p: &str| p == "11")
             .await
             .unwrap();
         let refused = (rows / 1000) as u64;

@@ -1,6 +1,6 @@
 //! Password hashing: argon2id (RFC 9106, the `argon2` crate's defaults)
 //! in PHC strings. Hashing and checking take tens of milliseconds of CPU,
-//! so both run on tokio's blocking pool, through [`off_runtime`], never on
+//! so both run on tokio's blocking pool, through [`crate::blocking::run`], never on
 //! a runtime worker.
 
 use argon2::Argon2;
@@ -8,24 +8,12 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 
 use crate::error::{ServiceError, ServiceResult};
 
-/// Runs CPU-heavy work (argon2) on tokio's blocking pool and waits for it.
-/// Errors: `Unavailable` if the work panicked or the runtime is shutting
-/// down.
-pub async fn off_runtime<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> ServiceResult<T> {
-    tokio::task::spawn_blocking(work).await.map_err(|e| {
-        tracing::error!(error = %e, "password hashing task");
-        ServiceError::Unavailable("password hashing failed; try again".into())
-    })
-}
-
 /// Hashes `password` with argon2id and a fresh random salt; returns the
 /// PHC string. Errors: `invalid-argument("password")` if argon2 refuses the
 /// input (it accepts every password of the lengths accounts allow).
 pub async fn hash(password: &str) -> ServiceResult<String> {
     let password = password.to_string();
-    off_runtime(move || {
+    crate::blocking::run(move || {
         let salt = SaltString::generate(&mut rand::rngs::OsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
@@ -43,7 +31,7 @@ pub async fn hash(password: &str) -> ServiceResult<String> {
 pub async fn verify(password: &str, hash: Option<&str>) -> ServiceResult<bool> {
     let password = password.to_string();
     let hash = hash.map(str::to_string);
-    off_runtime(move || {
+    crate::blocking::run(move || {
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(dummy_hash);
         let matches = PasswordHash::new(&hash).is_ok_and(|hash| {
