@@ -152,7 +152,10 @@ impl Host for RequestState {
 /// The claims of the scopes the citizen has granted this app (a scope
 /// without a declared purpose counts as not granted).
 async fn id_claims(
-    s: &mut RequestState, citizen: &Citizen, openid: String) -> Result<IdClaims, WitError> {
+    s: &mut RequestState,
+    citizen: &Citizen,
+    openid: String,
+) -> Result<IdClaims, WitError> {
     let mut scopes = vec![Scope::AuthBase.name()];
     let mut claims = IdClaims {
         iss: String::new(),
@@ -173,7 +176,10 @@ async fn id_claims(
     };
     let verified = s.verified(citizen).ok();
     if let Some((name, number)) = &verified {
-        if s.granted(&citizen.id, Scope::AuthUser).await.unwrap_or(false) {
+        if s.granted(&citizen.id, Scope::AuthUser)
+            .await
+            .unwrap_or(false)
+        {
             scopes.push(Scope::AuthUser.name());
             claims.name = citizen.masked_name();
             claims.id_number_masked = Some(idcard::mask(number));
@@ -186,7 +192,10 @@ async fn id_claims(
                 claims.birth_year = Some(idcard::birth_year(number));
             }
         }
-        if s.granted(&citizen.id, Scope::AuthIdNumber).await.unwrap_or(false) {
+        if s.granted(&citizen.id, Scope::AuthIdNumber)
+            .await
+            .unwrap_or(false)
+        {
             scopes.push(Scope::AuthIdNumber.name());
             claims.name = Some(name.clone());
             claims.id_number = Some(number.clone());

@@ -79,7 +79,10 @@ pub async fn seed(platform: &Arc<Platform>) -> anyhow::Result<()> {
         if services.accounts.by_phone(demo.phone).await?.is_some() {
             continue;
         }
-        let citizen = services.accounts.register(demo.phone, DEMO_PASSWORD).await?;
+        let citizen = services
+            .accounts
+            .register(demo.phone, DEMO_PASSWORD)
+            .await?;
         // The configured authority may be a remote one that does not know
         // the demo residents: then the demo citizens stay at level 1.
         if let Err(e) = services

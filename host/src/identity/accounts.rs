@@ -260,10 +260,17 @@ mod tests {
     async fn register_login_and_duplicate() {
         let (_dir, db) = crate::testing::temp_db();
         let accounts = Accounts::new(db, Vault::new(&[1; 32], &[2; 32]));
-        let c = accounts.register("13800000009", "correct horse").await.unwrap();
+        let c = accounts
+            .register("13800000009", "correct horse")
+            .await
+            .unwrap();
         assert_eq!(c.masked_phone(), "138****0009");
         assert_eq!(
-            accounts.login("13800000009", "correct horse").await.unwrap().id,
+            accounts
+                .login("13800000009", "correct horse")
+                .await
+                .unwrap()
+                .id,
             c.id
         );
         assert!(matches!(
@@ -278,7 +285,10 @@ mod tests {
             ));
         }
         // A success resets the count; five failures in a row lock the number.
-        accounts.login("13800000009", "correct horse").await.unwrap();
+        accounts
+            .login("13800000009", "correct horse")
+            .await
+            .unwrap();
         for _ in 0..MAX_FAILURES {
             assert!(matches!(
                 accounts.login("13800000009", "nope nope").await,
@@ -315,15 +325,33 @@ mod tests {
         const NUMBER: &str = "11010519491231002X";
         let (_dir, db) = crate::testing::temp_db();
         let accounts = Accounts::new(db.clone(), Vault::new(&[1; 32], &[2; 32]));
-        let a = accounts.register("13800000001", "correct horse").await.unwrap();
-        let b = accounts.register("13800000002", "correct horse").await.unwrap();
+        let a = accounts
+            .register("13800000001", "correct horse")
+            .await
+            .unwrap();
+        let b = accounts
+            .register("13800000002", "correct horse")
+            .await
+            .unwrap();
         let verified = accounts.set_real_name(&a.id, "王五", NUMBER).await.unwrap();
         assert_eq!(verified.assurance_level, 2);
-        assert!(!verified.id_number_sealed.as_deref().unwrap().contains("1101"));
-        assert_eq!(accounts.id_number(&verified).unwrap().as_deref(), Some(NUMBER));
+        assert!(
+            !verified
+                .id_number_sealed
+                .as_deref()
+                .unwrap()
+                .contains("1101")
+        );
+        assert_eq!(
+            accounts.id_number(&verified).unwrap().as_deref(),
+            Some(NUMBER)
+        );
         let stored = accounts.get(&a.id).await.unwrap().unwrap();
         assert_eq!(stored.name.as_deref(), Some("王五"));
-        assert_eq!(accounts.id_number(&stored).unwrap().as_deref(), Some(NUMBER));
+        assert_eq!(
+            accounts.id_number(&stored).unwrap().as_deref(),
+            Some(NUMBER)
+        );
         // The same account again is fine; another one is refused and
         // nothing of the attempt is recorded.
         accounts.set_real_name(&a.id, "王五", NUMBER).await.unwrap();
@@ -335,9 +363,14 @@ mod tests {
             })
         ));
         let b = accounts.get(&b.id).await.unwrap().unwrap();
-        assert_eq!((b.assurance_level, b.name, b.id_number_sealed), (1, None, None));
+        assert_eq!(
+            (b.assurance_level, b.name, b.id_number_sealed),
+            (1, None, None)
+        );
         assert!(matches!(
-            accounts.set_real_name("nobody", "王五", "110105194912310021").await,
+            accounts
+                .set_real_name("nobody", "王五", "110105194912310021")
+                .await,
             Err(ServiceError::NotFound("citizen"))
         ));
         // A number sealed under another key does not open.

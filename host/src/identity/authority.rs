@@ -142,9 +142,8 @@ impl PopulationRegistry {
             .collect();
         let (sender, mut chunks) = tokio::sync::mpsc::channel(2);
         let vault = self.vault.clone();
-        let reading = tokio::task::spawn_blocking(move || {
-            read_rows(reader, &provinces, &vault, &sender)
-        });
+        let reading =
+            tokio::task::spawn_blocking(move || read_rows(reader, &provinces, &vault, &sender));
         let mut imported = 0;
         while let Some(chunk) = chunks.recv().await {
             let chunk: &Vec<(String, PopulationRecord)> = &chunk;

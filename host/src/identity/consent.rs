@@ -212,15 +212,31 @@ mod tests {
     async fn grants_are_listed_per_citizen_and_revocable() {
         let (_dir, db) = crate::testing::temp_db();
         let consents = Consents::new(db);
-        assert!(consents.is_granted("c-1", "app", Scope::AuthBase).await.unwrap());
-        assert!(!consents.is_granted("c-1", "app", Scope::AuthUser).await.unwrap());
+        assert!(
+            consents
+                .is_granted("c-1", "app", Scope::AuthBase)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !consents
+                .is_granted("c-1", "app", Scope::AuthUser)
+                .await
+                .unwrap()
+        );
         consents
             .grant("c-1", "b-app", Scope::AuthIdNumber, "why")
             .await
             .unwrap();
-        consents.grant("c-1", "a-app", Scope::AuthUser, "").await.unwrap();
+        consents
+            .grant("c-1", "a-app", Scope::AuthUser, "")
+            .await
+            .unwrap();
         // An id that extends another one is a different citizen.
-        consents.grant("c-10", "a-app", Scope::AuthUser, "").await.unwrap();
+        consents
+            .grant("c-10", "a-app", Scope::AuthUser, "")
+            .await
+            .unwrap();
         let listed: Vec<_> = consents
             .list("c-1")
             .await
@@ -235,9 +251,22 @@ mod tests {
                 ("b-app".to_string(), Scope::AuthIdNumber, "why".to_string()),
             ]
         );
-        assert!(consents.is_granted("c-1", "a-app", Scope::AuthUser).await.unwrap());
-        consents.revoke("c-1", "a-app", Scope::AuthUser).await.unwrap();
-        assert!(!consents.is_granted("c-1", "a-app", Scope::AuthUser).await.unwrap());
+        assert!(
+            consents
+                .is_granted("c-1", "a-app", Scope::AuthUser)
+                .await
+                .unwrap()
+        );
+        consents
+            .revoke("c-1", "a-app", Scope::AuthUser)
+            .await
+            .unwrap();
+        assert!(
+            !consents
+                .is_granted("c-1", "a-app", Scope::AuthUser)
+                .await
+                .unwrap()
+        );
         assert!(matches!(
             consents.revoke("c-1", "a-app", Scope::AuthUser).await,
             Err(ServiceError::NotFound("grant"))

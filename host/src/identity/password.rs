@@ -68,7 +68,11 @@ mod tests {
         assert_ne!(hash, super::hash("correct horse").await.unwrap());
         assert!(verify("correct horse", Some(&hash)).await.unwrap());
         assert!(!verify("wrong horse", Some(&hash)).await.unwrap());
-        assert!(!verify("correct horse", Some("not a PHC string")).await.unwrap());
+        assert!(
+            !verify("correct horse", Some("not a PHC string"))
+                .await
+                .unwrap()
+        );
         assert!(!verify("correct horse", None).await.unwrap());
     }
 }

@@ -189,7 +189,10 @@ impl RealName {
             true
         });
         if let Some(code) = reached
-            && !self.directory.is_province(&code).map_err(ServiceError::from)?
+            && !self
+                .directory
+                .is_province(&code)
+                .map_err(ServiceError::from)?
         {
             return Err(VerifyError::IdNumber(IdNumberError::Province));
         }

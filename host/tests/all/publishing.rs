@@ -348,13 +348,7 @@ async fn a_new_app_goes_from_cityhost_new_through_gray_release_to_rollback() {
     // Each citizen sees the same version on every request, the one the
     // selection gives for them.
     for (phone, c) in &sample {
-        let citizen_id = services
-            .accounts
-            .by_phone(phone)
-            .await
-            .unwrap()
-            .unwrap()
-            .id;
+        let citizen_id = services.accounts.by_phone(phone).await.unwrap().unwrap().id;
         let first = seen_version(c, id).await;
         for _ in 0..3 {
             assert_eq!(seen_version(c, id).await, first, "{phone} changed version");
