@@ -114,7 +114,7 @@ impl Services {
         let data_dir = keys.dir.parent().unwrap_or(&keys.dir);
         let id_tokens = IdTokens::open(data_dir, issuer)
             .map_err(|e| crate::error::ServiceError::Unavailable(format!("ID-token keys: {e}")))?;
-        let events = Outbox::open(&store)?;
+        let events = Outbox::new(db.clone());
         Ok(Self {
             real_name: RealName::new(db.clone(), accounts.clone(), directory.clone(), authority),
             population,
@@ -123,8 +123,8 @@ impl Services {
             sessions: Sessions::new(db.clone(), &keys.session),
             openids: OpenIds::new(db.clone(), keys.openid),
             consents: Consents::new(db.clone()),
-            payments: Payments::open(&store, events.clone())?,
-            pins: PaymentPins::open(&store)?,
+            payments: Payments::new(db.clone(), events.clone()),
+            pins: PaymentPins::new(db.clone()),
             events,
             notifications: Notifications::open(&store)?,
             storage: AppStorage::open(&store)?,

@@ -44,12 +44,6 @@ impl From<serde_json::Error> for StoreError {
 /// Names of the trees, in one place so that no two services share one by
 /// accident.
 pub mod trees {
-    /// `order_id` → order (JSON).
-    pub const ORDERS: &str = "orders";
-    /// `app_id \0 out_trade_no` → `order_id`.
-    pub const ORDER_KEYS: &str = "order_keys";
-    /// `citizen_id \0 created_at (u64 BE) \0 order_id` → `order_id`.
-    pub const CITIZEN_ORDERS: &str = "citizen_orders";
     /// `citizen_id \0 seq (u64 BE)` → inbox message (JSON); see
     /// `notifications::inbox`.
     pub const INBOX: &str = "inbox";
@@ -63,19 +57,6 @@ pub mod trees {
     pub const DIVISIONS: &str = "divisions";
     /// host-wide settings and markers (`divisions_loaded`, ...).
     pub const META: &str = "meta";
-    /// ledger account (`citizen:{id}`, `merchant:{department}`, `clearing`,
-    /// `issuer`) → balance, fen (i64 BE).
-    pub const LEDGER_BALANCES: &str = "ledger_balances";
-    /// `time (u64 BE ms) \0 transfer id` → ledger transfer (JSON).
-    pub const LEDGER_TRANSFERS: &str = "ledger_transfers";
-    /// `citizen_id` → payment PIN hash, failed tries and lock (JSON).
-    pub const PAYMENT_PINS: &str = "payment_pins";
-    /// `refund_id` → refund (JSON).
-    pub const REFUNDS: &str = "refunds";
-    /// `app_id \0 out_request_no` → `refund_id`.
-    pub const REFUND_KEYS: &str = "refund_keys";
-    /// `due time (u64 BE ms) \0 event_id` → pending event (JSON).
-    pub const EVENT_OUTBOX: &str = "event_outbox";
     /// `citizen_id` → last inbox `seq` and unread count (JSON).
     pub const INBOX_COUNTERS: &str = "inbox_counters";
     /// `citizen_id \0 seq (u64 BE)` → empty: the unread messages.

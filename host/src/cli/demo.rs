@@ -92,12 +92,12 @@ pub async fn seed(platform: &Arc<Platform>) -> anyhow::Result<()> {
         {
             tracing::warn!(phone = demo.phone, error = %e, "demo citizen not verified");
         }
-        services.pins.set(&citizen.id, DEMO_PIN)?;
+        services.pins.set(&citizen.id, DEMO_PIN).await?;
         services
             .payments
             .ledger
-            .top_up(&citizen.id, DEMO_FUNDS_FEN)?;
-        services.payments.make_durable()?;
+            .top_up(&citizen.id, DEMO_FUNDS_FEN)
+            .await?;
     }
     for app in platform.registry.list() {
         seed_app(platform, &app)

@@ -1,7 +1,7 @@
 //! Password hashing: argon2id (RFC 9106, the `argon2` crate's defaults)
 //! in PHC strings. Hashing and checking take tens of milliseconds of CPU,
-//! so both run on tokio's blocking pool, through [`crate::blocking::run`], never on
-//! a runtime worker.
+//! so both run on tokio's blocking pool through [`crate::blocking::run`],
+//! never on a runtime worker.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
