@@ -44,18 +44,6 @@ impl From<serde_json::Error> for StoreError {
 /// Names of the trees, in one place so that no two services share one by
 /// accident.
 pub mod trees {
-    /// `citizen_id` → citizen record (JSON).
-    pub const CITIZENS: &str = "citizens";
-    /// phone number → `citizen_id`.
-    pub const PHONES: &str = "phones";
-    /// phone number → failed logins in a row and lock time (JSON).
-    pub const LOGIN_FAILURES: &str = "login_failures";
-    /// session id (`jti`) → session record (JSON).
-    pub const SESSIONS: &str = "sessions";
-    /// `app_id \0 openid` → `citizen_id`.
-    pub const OPENIDS: &str = "openids";
-    /// `citizen_id \0 app_id \0 scope` → grant (JSON).
-    pub const GRANTS: &str = "grants";
     /// `app_id \0 key` → value bytes.
     pub const APP_STORAGE: &str = "app_storage";
     /// `app_id` → bytes used (u64 BE).
@@ -66,14 +54,6 @@ pub mod trees {
     pub const DIVISIONS: &str = "divisions";
     /// host-wide settings and markers (`divisions_loaded`, ...).
     pub const META: &str = "meta";
-    /// identity-number blind index (hex) → `citizen_id` of the account
-    /// verified with it (one account per identity).
-    pub const ID_INDEX: &str = "id_index";
-    /// identity-number blind index (hex) → population record (JSON, name
-    /// sealed): the host's own identity authority.
-    pub const POPULATION: &str = "population";
-    /// `citizen_id` → real-name mismatches in the current window (JSON).
-    pub const VERIFY_FAILURES: &str = "verify_failures";
 
     // Publishing.
     /// Unified Social Credit Code → department account (JSON).

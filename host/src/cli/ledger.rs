@@ -16,6 +16,7 @@ use crate::payments::Payments;
 use crate::payments::settlement::parse_date;
 use crate::platform::open_db;
 use crate::store::Store;
+use cityhost_store::Db;
 
 /// Ledger commands.
 #[derive(Args)]
@@ -55,7 +56,7 @@ enum LedgerCommand {
     },
 }
 
-async fn open(data: &Path) -> anyhow::Result<(Store, Payments)> {
+async fn open(data: &Path) -> anyhow::Result<(Store, Db, Payments)> {
     let dir = data.join("store");
     if !dir.is_dir() || !data.join("db").is_dir() {
         bail!("{} holds no CityHost store (check --data)", data.display());
@@ -64,12 +65,12 @@ async fn open(data: &Path) -> anyhow::Result<(Store, Payments)> {
     let db = open_db(data)
         .await
         .context("opening the database (is the host still running?)")?;
-    let payments = Payments::new(db.clone(), Outbox::new(db));
-    Ok((store, payments))
+    let payments = Payments::new(db.clone(), Outbox::new(db.clone()));
+    Ok((store, db, payments))
 }
 
 pub(super) async fn run(args: LedgerArgs) -> anyhow::Result<()> {
-    let (store, payments) = open(&args.data).await?;
+    let (_store, db, payments) = open(&args.data).await?;
     match args.command {
         LedgerCommand::Verify => {
             let v = payments.ledger.verify().await?;
@@ -88,8 +89,9 @@ pub(super) async fn run(args: LedgerArgs) -> anyhow::Result<()> {
         LedgerCommand::Topup { phone, amount_fen } => {
             let keys = HostKeys::load_or_create(&args.data)?;
             let vault = Vault::new(&keys.id_number, &keys.id_index);
-            let citizen = Accounts::open(&store, vault)?
-                .by_phone(&phone)?
+            let citizen = Accounts::new(db, vault)
+                .by_phone(&phone)
+                .await?
                 .with_context(|| format!("no citizen with phone {phone}"))?;
             let transfer = payments.ledger.top_up(&citizen.id, amount_fen).await?;
             let balance = payments

@@ -388,6 +388,7 @@ async fn event_retries_survive_a_restart() {
         let citizen = s
             .accounts
             .register("13900000022", "a good password")
+            .await
             .unwrap()
             .id;
         s.pins.set(&citizen, "582046").await.unwrap();

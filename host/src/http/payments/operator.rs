@@ -47,7 +47,8 @@ pub(super) async fn top_up(
     let services = &platform.services;
     let citizen = services
         .accounts
-        .by_phone(&body.phone)?
+        .by_phone(&body.phone)
+        .await?
         .ok_or(ServiceError::NotFound("citizen"))?;
     let ledger = &services.payments.ledger;
     let transfer = ledger.top_up(&citizen.id, body.amount_fen).await?;
