@@ -165,13 +165,23 @@ pub struct FromApp;
 /// Gives every host error the JSON error shape: errors that axum or a layer
 /// answered with a plain or empty body (405, 408, a malformed path
 /// parameter, ...) are rewritten as `{"error": {...}}` with the same status.
-/// Mini-apps' own responses are left as they are.
+/// Mini-apps' own responses are left as they are. Every 413 also carries
+/// `Connection: close`.
 pub async fn json_errors(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
     let status = response.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        // The body was refused unread, so the connection cannot carry
+        // another request: say so (RFC 9112 §9.6), or a client reusing it
+        // meets a closed socket instead of its next answer.
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
     let is_json = response
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
@@ -206,7 +216,9 @@ pub async fn json_errors(
             .into_iter()
             .filter_map(|(name, value)| Some((name?, value)))
             .filter(|(name, _)| {
-                name == axum::http::header::ALLOW || name == axum::http::header::RETRY_AFTER
+                name == axum::http::header::ALLOW
+                    || name == axum::http::header::RETRY_AFTER
+                    || name == axum::http::header::CONNECTION
             }),
     );
     out

@@ -117,6 +117,9 @@ async fn bad_input_names_the_field() {
         .post_json("/api/login", &json!({"phone": huge, "password": "p"}))
         .await;
     assert_eq!(r.status(), 413);
+    // The refused body was never read: the host closes the connection and
+    // says so, so the client does not send its next request on it.
+    assert_eq!(r.headers()["connection"], "close");
     assert_eq!(
         r.json::<serde_json::Value>().await.unwrap()["error"]["code"],
         "payload_too_large"
