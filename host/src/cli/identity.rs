@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
-use crate::directory::Directory;
 use crate::identity::authority::PopulationRegistry;
 use crate::identity::keys::HostKeys;
 use crate::identity::sealed::Vault;
@@ -42,11 +41,9 @@ pub(super) async fn import_population(args: ImportArgs) -> anyhow::Result<()> {
     let store = Store::open(&args.data.join("store")).context(
         "opening the store (is the host still running? use POST /api/operator/population)",
     )?;
-    let directory = Directory::open(&store)?;
     let registry = PopulationRegistry::open(&store, Vault::new(&keys.id_number, &keys.id_index))?;
-    let report = registry.import_csv(std::io::BufReader::new(file), |code| {
-        directory.is_province(code).unwrap_or(false)
-    })?;
+    let report =
+        registry.import_csv(std::io::BufReader::new(file), crate::directory::is_province)?;
     store.flush()?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     eprintln!(

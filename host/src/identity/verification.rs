@@ -166,16 +166,9 @@ impl RealName {
     /// Steps 2-5: the number's structure against today's UTC date and the
     /// directory's provinces; returns it normalised.
     pub fn validate_number(&self, id_number: &str) -> Result<String, VerifyError> {
-        let mut store_failure = None;
-        let result = idcard::validate(id_number, idcard::today_utc(), |code| {
-            self.directory.is_province(code).unwrap_or_else(|e| {
-                store_failure = Some(e);
-                false
-            })
-        });
-        if let Some(e) = store_failure {
-            return Err(ServiceError::from(e).into());
-        }
-        result.map_err(VerifyError::IdNumber)
+        idcard::validate(id_number, idcard::today_utc(), |code| {
+            self.directory.is_province(code)
+        })
+        .map_err(VerifyError::IdNumber)
     }
 }
