@@ -142,7 +142,8 @@ async fn rotate(
         )
     })?;
     tracing::info!(new_kid = %rotation.new_kid, retired_kid = ?rotation.retired_kid, "rotated the ID-token signing key");
-    who.record(&platform, "id-key.rotate", &rotation.new_kid, "")?;
+    who.record(&platform, "id-key.rotate", &rotation.new_kid, "")
+        .await?;
     Ok(Json(rotation))
 }
 
@@ -160,12 +161,13 @@ async fn import_population(
         "population.import",
         "population",
         &format!("{} bytes", body.len()),
-    )?;
+    )
+    .await?;
     let services = platform.services.clone();
     let report = tokio::task::spawn_blocking(move || {
-        services.population.import_csv(body.as_ref(), |code| {
-            services.directory.is_province(code).unwrap_or(false)
-        })
+        services
+            .population
+            .import_csv(body.as_ref(), |code| services.directory.is_province(code))
     })
     .await
     .expect("import task")?;

@@ -44,7 +44,8 @@ pub(super) async fn top_up(
         "ledger.topup",
         "citizen card",
         &format!("{} fen", body.amount_fen),
-    )?;
+    )
+    .await?;
     let services = platform.services.clone();
     let done = blocking(move || {
         let citizen = services
