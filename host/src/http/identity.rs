@@ -163,13 +163,10 @@ async fn import_population(
         &format!("{} bytes", body.len()),
     )
     .await?;
-    let services = platform.services.clone();
-    let report = tokio::task::spawn_blocking(move || {
-        services
-            .population
-            .import_csv(body.as_ref(), |code| services.directory.is_province(code))
-    })
-    .await
-    .expect("import task")?;
+    let report = platform
+        .services
+        .population
+        .import_csv(std::io::Cursor::new(body), crate::directory::is_province)
+        .await?;
     Ok(Json(report))
 }
