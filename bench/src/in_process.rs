@@ -47,6 +47,7 @@ impl Fixture {
                 dir,
                 components,
             )
+            .await
             .with_context(|| format!("loading {}", dir.display()))?;
             platform.registry.install(app);
         }

@@ -104,7 +104,7 @@ impl Services {
     ) -> ServiceResult<Self> {
         let vault = Vault::new(&keys.id_number, &keys.id_index);
         let accounts = Accounts::new(db.clone(), vault.clone());
-        let directory = Directory::open(&store)?;
+        let directory = Directory::new(db.clone());
         let population = PopulationRegistry::new(db.clone(), vault);
         let authority: Arc<dyn IdentityAuthority> = match &identity.authority_url {
             Some(url) => Arc::new(HttpAuthority::new(url, identity.authority_token.clone())?),
@@ -127,9 +127,9 @@ impl Services {
             pins: PaymentPins::new(db.clone()),
             events,
             notifications: Notifications::new(db.clone()),
-            storage: AppStorage::open(&store)?,
-            audit: AuditLog::open(&store)?,
-            publishing: Publishing::open(&store, &keys.session)?,
+            storage: AppStorage::new(db.clone()),
+            audit: AuditLog::open(db.clone())?,
+            publishing: Publishing::new(db.clone(), &keys.session),
             directory,
             store,
             db,
@@ -201,8 +201,9 @@ pub struct Platform {
 }
 
 impl Platform {
-    /// Opens the data directory (creating what is missing), starts the
-    /// runtime, creates the bootstrap operator at first start (token in
+    /// Opens the data directory (creating what is missing), loads the
+    /// shipped divisions at first start, starts the runtime, creates the
+    /// bootstrap operator at first start (token in
     /// `data_dir/operator-token`) and restores every app's published
     /// releases into the [`Registry`].
     pub async fn open(config: &HostConfig) -> anyhow::Result<Arc<Self>> {
@@ -212,12 +213,15 @@ impl Platform {
         let db = open_db(&config.data_dir).await?;
         let mut services = Services::open_with(store, db, &keys, &config.identity)?;
         services.notifications.set_caps(config.notify);
+        services.directory.load_shipped().await?;
         let services = Arc::new(services);
         let runtime = Runtime::new(&config.runtime, &config.data_dir.join("cache"))?;
         let operator_token = crate::identity::keys::operator_token(&config.data_dir)?;
         let operators = &services.publishing.operators;
-        if operators.is_empty() {
-            operators.add_with_token(BOOTSTRAP_OPERATOR, &operator_token)?;
+        if operators.is_empty().await? {
+            operators
+                .add_with_token(BOOTSTRAP_OPERATOR, &operator_token)
+                .await?;
             tracing::info!(
                 token_file = %config.data_dir.join("operator-token").display(),
                 "created the bootstrap operator"
@@ -229,7 +233,7 @@ impl Platform {
             registry: Registry::default(),
             operator_token,
         });
-        platform.restore_releases();
+        platform.restore_releases().await;
         Ok(platform)
     }
 }

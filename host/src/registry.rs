@@ -59,7 +59,7 @@ pub enum AppLoadError {
     Load(#[from] crate::runtime::LoadError),
     /// The directory lookup failed.
     #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] cityhost_store::StoreError),
 }
 
 /// What one app's citizens are shown: the stable release, a gray release
@@ -188,20 +188,30 @@ impl Registry {
     }
 }
 
-/// Loads one app from its manifest and component bytes.
-pub fn load_app(
+/// The Zhejiang division `division` and its ancestors, province first;
+/// [`AppLoadError::UnknownDivision`] for a code outside Zhejiang's data.
+pub async fn division_path(
+    directory: &Directory,
+    division: &str,
+) -> Result<Vec<Division>, AppLoadError> {
+    match directory.get(division).await? {
+        Some(d) if d.zhejiang => {}
+        _ => return Err(AppLoadError::UnknownDivision(division.to_string())),
+    }
+    Ok(directory.path(division).await?)
+}
+
+/// Loads one app from its manifest and component bytes. The component is
+/// compiled on the calling thread (the publishing steps compile on the
+/// blocking pool instead).
+pub async fn load_app(
     runtime: &Runtime,
     directory: &Directory,
     manifest: Manifest,
     bytes: &[u8],
     source_dir: &Path,
 ) -> Result<App, AppLoadError> {
-    let division = &manifest.department.division;
-    match directory.get(division)? {
-        Some(d) if d.zhejiang => {}
-        _ => return Err(AppLoadError::UnknownDivision(division.clone())),
-    }
-    let division_path = directory.path(division)?;
+    let division_path = division_path(directory, &manifest.department.division).await?;
     let component = runtime.load(&manifest, bytes)?;
     Ok(App {
         manifest: Arc::new(manifest),
@@ -213,7 +223,7 @@ pub fn load_app(
 
 /// Loads the app in `app_dir` (its `cityhost.toml`) with its component
 /// from `components_dir`.
-pub fn load_app_dir(
+pub async fn load_app_dir(
     runtime: &Runtime,
     directory: &Directory,
     app_dir: &Path,
@@ -225,7 +235,7 @@ pub fn load_app_dir(
         path: path.display().to_string(),
         reason: e.to_string(),
     })?;
-    load_app(runtime, directory, manifest, &bytes, app_dir)
+    load_app(runtime, directory, manifest, &bytes, app_dir).await
 }
 
 /// The app directories under `apps_dir` (those with a `cityhost.toml`),

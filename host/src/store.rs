@@ -44,34 +44,6 @@ impl From<serde_json::Error> for StoreError {
 /// Names of the trees, in one place so that no two services share one by
 /// accident.
 pub mod trees {
-    /// `app_id \0 key` → value bytes.
-    pub const APP_STORAGE: &str = "app_storage";
-    /// `app_id` → bytes used (u64 BE).
-    pub const APP_STORAGE_USAGE: &str = "app_storage_usage";
-    /// `app_id \0 time (u64 BE ns) \0 seq (u64 BE)` → audit record (JSON).
-    pub const AUDIT: &str = "audit";
-    /// division code → division (JSON).
-    pub const DIVISIONS: &str = "divisions";
-    /// host-wide settings and markers (`divisions_loaded`, ...).
-    pub const META: &str = "meta";
-
-    // Publishing.
-    /// Unified Social Credit Code → department account (JSON).
-    pub const DEPARTMENTS: &str = "departments";
-    /// app id → owning department's Unified Social Credit Code.
-    pub const APP_OWNERS: &str = "app_owners";
-    /// token id (`jti`) → department token record (JSON).
-    pub const DEPARTMENT_TOKENS: &str = "department_tokens";
-    /// operator name → operator (JSON, token stored as SHA-256).
-    pub const OPERATORS: &str = "operators";
-    /// `time (u64 BE ns) seq (u64 BE)` → operator action (JSON).
-    pub const OPERATOR_ACTIONS: &str = "operator_actions";
-    /// `app_id \0 version` → version record (JSON).
-    pub const APP_VERSIONS: &str = "app_versions";
-    /// hex SHA-256 → component bytes.
-    pub const PACKAGES: &str = "packages";
-    /// `app_id` → release plan (JSON).
-    pub const APP_RELEASES: &str = "app_releases";
 }
 
 /// How long [`Store::open`] waits for sled's file lock.

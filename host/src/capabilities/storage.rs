@@ -10,7 +10,7 @@ use crate::runtime::bindings::cityhost::miniapp::storage::Host;
 impl Host for RequestState {
     async fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, WitError> {
         self.call(Permission::Storage, "storage.get", |s| {
-            Box::pin(async move { Ok(s.services.storage.get(&s.ctx.manifest.id, &key)?) })
+            Box::pin(async move { Ok(s.services.storage.get(&s.ctx.manifest.id, &key).await?) })
         })
         .await
     }
@@ -26,7 +26,8 @@ impl Host for RequestState {
                     .unwrap_or(DEFAULT_QUOTA_BYTES);
                 Ok(s.services
                     .storage
-                    .set(&s.ctx.manifest.id, &key, &value, quota)?)
+                    .set(&s.ctx.manifest.id, &key, &value, quota)
+                    .await?)
             })
         })
         .await
@@ -34,7 +35,7 @@ impl Host for RequestState {
 
     async fn delete(&mut self, key: String) -> Result<bool, WitError> {
         self.call(Permission::Storage, "storage.delete", |s| {
-            Box::pin(async move { Ok(s.services.storage.delete(&s.ctx.manifest.id, &key)?) })
+            Box::pin(async move { Ok(s.services.storage.delete(&s.ctx.manifest.id, &key).await?) })
         })
         .await
     }
@@ -44,7 +45,8 @@ impl Host for RequestState {
             Box::pin(async move {
                 Ok(s.services
                     .storage
-                    .list_keys(&s.ctx.manifest.id, &prefix, limit as usize)?)
+                    .list_keys(&s.ctx.manifest.id, &prefix, limit as usize)
+                    .await?)
             })
         })
         .await

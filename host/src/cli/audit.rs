@@ -1,6 +1,7 @@
 //! `cityhost audit`: prints an app's audit records as JSON lines. Opens the
-//! store directly, so the host must be stopped (sled allows one process);
-//! while it runs, use `GET /api/operator/audit`.
+//! host's database (`data/db`) directly, so the host must be stopped (the
+//! database allows one process); while it runs, use
+//! `GET /api/operator/audit`.
 
 use std::path::PathBuf;
 
@@ -10,7 +11,6 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::audit::AuditLog;
-use crate::store::Store;
 
 /// Which records to print.
 #[derive(Args)]
@@ -33,10 +33,9 @@ pub(super) struct AuditArgs {
 }
 
 pub(super) async fn print(args: AuditArgs) -> anyhow::Result<()> {
-    let store_dir = args.data.join("store");
-    if !store_dir.is_dir() {
+    if !args.data.join("db").is_dir() {
         anyhow::bail!(
-            "{} holds no CityHost store (check --data)",
+            "{} holds no CityHost database (check --data)",
             args.data.display()
         );
     }
@@ -51,13 +50,16 @@ pub(super) async fn print(args: AuditArgs) -> anyhow::Result<()> {
         .as_deref()
         .map(parse_time)
         .transpose()?
-        .unwrap_or_else(|| crate::store::now_ms() + 1);
+        .unwrap_or_else(|| cityhost_store::now_ms() + 1);
     if from >= to {
         anyhow::bail!("--from must be before --to");
     }
-    let store = Store::open(&store_dir)
-        .context("opening the store (is the host still running? use GET /api/operator/audit)")?;
-    let records = AuditLog::open(&store)?.list(&args.app, from, to, args.limit + 1)?;
+    let db = crate::platform::open_db(&args.data)
+        .await
+        .context("opening the database (is the host still running? use GET /api/operator/audit)")?;
+    let records = AuditLog::open(db)?
+        .list(&args.app, from, to, args.limit + 1)
+        .await?;
     let mut out = std::io::stdout().lock();
     for record in records.iter().take(args.limit) {
         // A closed pipe (`| head`) ends the listing quietly.

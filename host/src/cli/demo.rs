@@ -70,7 +70,7 @@ pub async fn seed(platform: &Arc<Platform>) -> anyhow::Result<()> {
         .chain(DEMO_RESIDENTS);
     for (name, number) in residents {
         let number = idcard::validate(number, idcard::today_utc(), |p| {
-            services.directory.is_province(p).unwrap_or(false)
+            services.directory.is_province(p)
         })
         .map_err(|e| anyhow::anyhow!("demo identity number of {name}: {e}"))?;
         services.population.insert(name, &number).await?;
@@ -130,7 +130,7 @@ async fn seed_app(platform: &Arc<Platform>, app: &Arc<App>) -> anyhow::Result<()
             .await?;
     }
     let storage = &platform.services.storage;
-    if !storage.is_empty(&app.manifest.id)? {
+    if !storage.is_empty(&app.manifest.id).await? {
         return Ok(());
     }
     // Only bundled apps have their seed files at hand (an app uploaded as a
@@ -146,12 +146,14 @@ async fn seed_app(platform: &Arc<Platform>, app: &Arc<App>) -> anyhow::Result<()
         let entries: BTreeMap<String, serde_json::Value> =
             serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
         for (key, value) in &entries {
-            storage.set(
-                &app.manifest.id,
-                key,
-                &serde_json::to_vec(value)?,
-                DEFAULT_QUOTA_BYTES,
-            )?;
+            storage
+                .set(
+                    &app.manifest.id,
+                    key,
+                    &serde_json::to_vec(value)?,
+                    DEFAULT_QUOTA_BYTES,
+                )
+                .await?;
         }
         tracing::info!(app = %app.manifest.id, keys = entries.len(), "seeded demo storage");
     }

@@ -48,7 +48,7 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
     .await
     .with_context(|| format!("opening {}", args.data.display()))?;
     let component = tokio::task::block_in_place(|| build(&build_args))?;
-    install(&platform, &args.dir, &component)?;
+    install(&platform, &args.dir, &component).await?;
     super::demo::seed(&platform).await?;
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
@@ -67,7 +67,7 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn install(platform: &Platform, dir: &Path, component: &Path) -> anyhow::Result<()> {
+async fn install(platform: &Platform, dir: &Path, component: &Path) -> anyhow::Result<()> {
     let manifest = Manifest::load(&dir.join(MANIFEST_FILE))?;
     let bytes = std::fs::read(component)?;
     let app = load_app(
@@ -76,7 +76,8 @@ fn install(platform: &Platform, dir: &Path, component: &Path) -> anyhow::Result<
         manifest,
         &bytes,
         dir,
-    )?;
+    )
+    .await?;
     tracing::info!(app = %app.manifest.id, version = %app.manifest.version, "mini-app (re)loaded");
     platform.registry.install(app);
     Ok(())
@@ -91,9 +92,10 @@ async fn watch(platform: Arc<Platform>, dir: PathBuf, build_args: BuildOneArgs) 
             continue;
         }
         last = now;
-        let result = tokio::task::block_in_place(|| {
-            build(&build_args).and_then(|component| install(&platform, &dir, &component))
-        });
+        let result = match tokio::task::block_in_place(|| build(&build_args)) {
+            Ok(component) => install(&platform, &dir, &component).await,
+            Err(e) => Err(e),
+        };
         if let Err(e) = result {
             // The previous build keeps serving.
             eprintln!("not reloaded: {e:#}");

@@ -6,11 +6,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
-use crate::directory::Directory;
 use crate::identity::authority::PopulationRegistry;
 use crate::identity::keys::HostKeys;
 use crate::identity::sealed::Vault;
-use crate::store::Store;
 
 /// Which file to import where.
 #[derive(Args)]
@@ -39,18 +37,12 @@ pub(super) async fn import_population(args: ImportArgs) -> anyhow::Result<()> {
     crate::platform::create_private_dir(&args.data)
         .with_context(|| format!("creating {}", args.data.display()))?;
     let keys = HostKeys::load_or_create(&args.data)?;
-    let store = Store::open(&args.data.join("store")).context(
-        "opening the store (is the host still running? use POST /api/operator/population)",
-    )?;
     let db = crate::platform::open_db(&args.data).await.context(
         "opening the database (is the host still running? use POST /api/operator/population)",
     )?;
-    let directory = Directory::open(&store)?;
     let registry = PopulationRegistry::new(db.clone(), Vault::new(&keys.id_number, &keys.id_index));
     let report = registry
-        .import_csv(std::io::BufReader::new(file), |code: &str| {
-            directory.is_province(code).unwrap_or(false)
-        })
+        .import_csv(std::io::BufReader::new(file), crate::directory::is_province)
         .await?;
     db.sync().await?;
     println!("{}", serde_json::to_string_pretty(&report)?);

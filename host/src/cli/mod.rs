@@ -69,7 +69,7 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080", env = "CITYHOST_BIND")]
     pub bind: SocketAddr,
-    /// Data directory (sled store, keys, compiled-component cache).
+    /// Data directory (database, keys, compiled-component cache).
     #[arg(long, default_value = "data", env = "CITYHOST_DATA")]
     pub data: PathBuf,
     /// Directories holding one mini-app each (with its `cityhost.toml`), or

@@ -261,15 +261,15 @@ fn print_versions(status: &Value) {
 pub async fn operator(command: OperatorCommand) -> anyhow::Result<()> {
     match command {
         OperatorCommand::Add { name, data } => {
-            let store = crate::store::Store::open(&data.join("store")).with_context(|| {
+            let db = crate::platform::open_db(&data).await.with_context(|| {
                 format!(
-                    "opening the store in {} (stop the host first)",
+                    "opening the database in {} (stop the host first)",
                     data.display()
                 )
             })?;
-            let operators = crate::publishing::operators::Operators::open(&store)?;
-            let token = operators.add(&name)?;
-            store.flush()?;
+            let operators = crate::publishing::operators::Operators::new(db.clone());
+            let token = operators.add(&name).await?;
+            db.sync().await?;
             println!("operator {name} added; its token (shown once):\n{token}");
         }
         OperatorCommand::Review(remote) => {

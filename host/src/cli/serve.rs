@@ -32,7 +32,7 @@ pub(super) async fn serve(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
     .await
     .with_context(|| format!("opening data directory {}", args.data.display()))?;
     let dirs = build_apps::find_apps(&args.apps)?;
-    platform.load_apps(&dirs, &components);
+    platform.load_apps(&dirs, &components).await;
     if demo {
         super::demo::seed(&platform).await?;
     }

@@ -73,11 +73,12 @@ pub(super) async fn list(
     let served_by: Option<Vec<String>> = match query.division {
         None => None,
         Some(code) => {
-            let division = super::divisions::lookup(&platform, "division", &code)?;
+            let division = super::divisions::lookup(&platform, "division", &code).await?;
             let path = platform
                 .services
                 .directory
                 .path(&division.code)
+                .await
                 .map_err(ServiceError::from)?;
             Some(path.into_iter().map(|d| d.code).collect())
         }

@@ -57,10 +57,11 @@ impl FromRequestParts<Arc<Platform>> for DepartmentAuth {
         let token =
             bearer(parts).ok_or_else(|| unauthenticated("department API token required"))?;
         let publishing = &platform.services.publishing;
-        let record = publishing.tokens.check(token)?;
+        let record = publishing.tokens.check(token).await?;
         let department = publishing
             .departments
-            .get(&record.department)?
+            .get(&record.department)
+            .await?
             .ok_or_else(|| unauthenticated("the token's department no longer exists"))?;
         Ok(DepartmentAuth {
             department,
@@ -88,6 +89,7 @@ impl FromRequestParts<Arc<Platform>> for OperatorAuth {
             .publishing
             .operators
             .check(token)
+            .await
             .map_err(|_| unauthenticated("operator token required"))?;
         Ok(OperatorAuth { operator })
     }
@@ -96,19 +98,19 @@ impl FromRequestParts<Arc<Platform>> for OperatorAuth {
 impl OperatorAuth {
     /// Appends `action` on `target` to the operator log (see
     /// `publishing::operators`).
-    pub(crate) fn record(
+    pub(crate) async fn record(
         &self,
         platform: &Platform,
         action: &str,
         target: &str,
         detail: &str,
     ) -> Result<(), ApiError> {
-        platform.services.publishing.operators.record(
-            &self.operator.name,
-            action,
-            target,
-            detail,
-        )?;
+        platform
+            .services
+            .publishing
+            .operators
+            .record(&self.operator.name, action, target, detail)
+            .await?;
         Ok(())
     }
 }

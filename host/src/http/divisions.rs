@@ -83,13 +83,15 @@ async fn list(
     let divisions = match query.parent {
         None => directory
             .get(ZHEJIANG)
+            .await
             .map_err(ServiceError::from)?
             .into_iter()
             .collect(),
         Some(parent) => {
-            let parent = lookup(&platform, "parent", &parent)?;
+            let parent = lookup(&platform, "parent", &parent).await?;
             directory
                 .children(&parent.code)
+                .await
                 .map_err(ServiceError::from)?
         }
     };
@@ -102,11 +104,12 @@ async fn show(
     State(platform): State<Arc<Platform>>,
     Path(code): Path<String>,
 ) -> ApiResult<Json<DivisionDetail>> {
-    let division = lookup(&platform, "code", &code)?;
+    let division = lookup(&platform, "code", &code).await?;
     let path = platform
         .services
         .directory
         .path(&division.code)
+        .await
         .map_err(ServiceError::from)?;
     Ok(Json(DivisionDetail {
         code: division.code,
@@ -120,7 +123,7 @@ async fn show(
 /// The division a request names in `field`: a 400 naming the field unless
 /// `code` is a GB/T 2260 code of 2, 4, 6, 9 or 12 digits, a 404 naming it
 /// when no such division exists.
-pub(super) fn lookup(platform: &Platform, field: &str, code: &str) -> ApiResult<Division> {
+pub(super) async fn lookup(platform: &Platform, field: &str, code: &str) -> ApiResult<Division> {
     if Level::of_code(code).is_none() {
         return Err(ApiError::invalid(
             field,
@@ -131,6 +134,7 @@ pub(super) fn lookup(platform: &Platform, field: &str, code: &str) -> ApiResult<
         .services
         .directory
         .get(code)
+        .await
         .map_err(ServiceError::from)?
         .ok_or_else(|| ApiError {
             field: Some(field.to_string()),

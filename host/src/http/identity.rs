@@ -142,7 +142,8 @@ async fn rotate(
         )
     })?;
     tracing::info!(new_kid = %rotation.new_kid, retired_kid = ?rotation.retired_kid, "rotated the ID-token signing key");
-    who.record(&platform, "id-key.rotate", &rotation.new_kid, "")?;
+    who.record(&platform, "id-key.rotate", &rotation.new_kid, "")
+        .await?;
     Ok(Json(rotation))
 }
 
@@ -160,14 +161,12 @@ async fn import_population(
         "population.import",
         "population",
         &format!("{} bytes", body.len()),
-    )?;
-    let directory = &platform.services.directory;
+    )
+    .await?;
     let report = platform
         .services
         .population
-        .import_csv(std::io::Cursor::new(body), |code: &str| {
-            directory.is_province(code).unwrap_or(false)
-        })
+        .import_csv(std::io::Cursor::new(body), crate::directory::is_province)
         .await?;
     Ok(Json(report))
 }

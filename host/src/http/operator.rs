@@ -34,7 +34,7 @@ pub(super) async fn audit(
     query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Vec<AuditRecord>>> {
     let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
-    let to = q.to.unwrap_or_else(|| crate::store::now_ms() + 1);
+    let to = q.to.unwrap_or_else(|| cityhost_store::now_ms() + 1);
     if to < q.from {
         return Err(ApiError::invalid("to", "`to` is before `from`"));
     }
@@ -43,6 +43,10 @@ pub(super) async fn audit(
     }
     let limit = q.limit.unwrap_or(1000).min(1000);
     Ok(Json(
-        platform.services.audit.list(&q.app, q.from, to, limit)?,
+        platform
+            .services
+            .audit
+            .list(&q.app, q.from, to, limit)
+            .await?,
     ))
 }

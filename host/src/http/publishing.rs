@@ -178,7 +178,8 @@ async fn own_key(
         .services
         .publishing
         .departments
-        .add_key(&who.department.uscc, &body.public_key)?;
+        .add_key(&who.department.uscc, &body.public_key)
+        .await?;
     Ok((StatusCode::CREATED, Json(record)))
 }
 
@@ -198,16 +199,7 @@ async fn upload(
     let upload: PackageUpload = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::invalid("body", format!("not a package: {e}")))?;
     let package = upload.decode().map_err(PublishError::from)?;
-    let record =
-        tokio::task::spawn_blocking(move || platform.upload_package(&who.department, &package))
-            .await
-            .map_err(|_| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "upload failed",
-                )
-            })??;
+    let record = platform.upload_package(&who.department, &package).await?;
     Ok((StatusCode::CREATED, Json(record)))
 }
 
@@ -219,12 +211,12 @@ pub(super) struct AppVersions {
     plan: ReleasePlan,
 }
 
-fn app_versions(platform: &Platform, app: &str) -> ApiResult<Json<AppVersions>> {
+async fn app_versions(platform: &Platform, app: &str) -> ApiResult<Json<AppVersions>> {
     let versions = &platform.services.publishing.versions;
     Ok(Json(AppVersions {
         app_id: app.to_string(),
-        versions: versions.list(app)?,
-        plan: versions.plan(app)?,
+        versions: versions.list(app).await?,
+        plan: versions.plan(app).await?,
     }))
 }
 
@@ -237,7 +229,7 @@ async fn own_app(
     if !who.department.apps.contains(&app) {
         return Err(ApiError::not_found("app"));
     }
-    app_versions(&platform, &app)
+    app_versions(&platform, &app).await
 }
 
 async fn submit(
@@ -246,11 +238,11 @@ async fn submit(
     Path((app, version)): Path<(String, String)>,
 ) -> ApiResult<Json<VersionRecord>> {
     who.require(TokenScope::Publish)?;
-    Ok(Json(platform.submit_for_review(
-        &who.department.uscc,
-        &app,
-        &version,
-    )?))
+    Ok(Json(
+        platform
+            .submit_for_review(&who.department.uscc, &app, &version)
+            .await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -266,12 +258,11 @@ async fn trial(
     JsonBody(body): JsonBody<TrialBody>,
 ) -> ApiResult<Json<ReleasePlan>> {
     who.require(TokenScope::Publish)?;
-    Ok(Json(platform.set_trial(
-        &who.department.uscc,
-        &app,
-        &version,
-        body.testers,
-    )?))
+    Ok(Json(
+        platform
+            .set_trial(&who.department.uscc, &app, &version, body.testers)
+            .await?,
+    ))
 }
 
 // ---- operator API ------------------------------------------------------
@@ -284,13 +275,17 @@ async fn create_department(
     let publishing = &platform.services.publishing;
     let department = publishing
         .departments
-        .create(new, &platform.services.directory)?;
-    publishing.operators.record(
-        &who.operator.name,
-        "department.create",
-        &department.uscc,
-        &department.name,
-    )?;
+        .create(new, &platform.services.directory)
+        .await?;
+    publishing
+        .operators
+        .record(
+            &who.operator.name,
+            "department.create",
+            &department.uscc,
+            &department.name,
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(department)))
 }
 
@@ -298,7 +293,7 @@ async fn list_departments(
     State(platform): State<Arc<Platform>>,
     _who: OperatorAuth,
 ) -> ApiResult<Json<Vec<Department>>> {
-    Ok(Json(platform.services.publishing.departments.list()?))
+    Ok(Json(platform.services.publishing.departments.list().await?))
 }
 
 async fn get_department(
@@ -310,7 +305,8 @@ async fn get_department(
         .services
         .publishing
         .departments
-        .get(&uscc)?
+        .get(&uscc)
+        .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found("department"))
 }
@@ -328,13 +324,19 @@ async fn assign_app(
     JsonBody(body): JsonBody<AppBody>,
 ) -> ApiResult<Json<Department>> {
     let publishing = &platform.services.publishing;
-    let department = publishing.departments.assign_app(&uscc, &body.app_id)?;
-    publishing.operators.record(
-        &who.operator.name,
-        "department.assign_app",
-        &uscc,
-        &body.app_id,
-    )?;
+    let department = publishing
+        .departments
+        .assign_app(&uscc, &body.app_id)
+        .await?;
+    publishing
+        .operators
+        .record(
+            &who.operator.name,
+            "department.assign_app",
+            &uscc,
+            &body.app_id,
+        )
+        .await?;
     Ok(Json(department))
 }
 
@@ -345,10 +347,14 @@ async fn add_key(
     JsonBody(body): JsonBody<KeyBody>,
 ) -> ApiResult<(StatusCode, Json<SigningKeyRecord>)> {
     let publishing = &platform.services.publishing;
-    let record = publishing.departments.add_key(&uscc, &body.public_key)?;
+    let record = publishing
+        .departments
+        .add_key(&uscc, &body.public_key)
+        .await?;
     publishing
         .operators
-        .record(&who.operator.name, "department.add_key", &uscc, &record.id)?;
+        .record(&who.operator.name, "department.add_key", &uscc, &record.id)
+        .await?;
     Ok((StatusCode::CREATED, Json(record)))
 }
 
@@ -366,15 +372,17 @@ async fn issue_token(
     JsonBody(body): JsonBody<TokenBody>,
 ) -> ApiResult<(StatusCode, Json<IssuedToken>)> {
     let publishing = &platform.services.publishing;
-    if publishing.departments.get(&uscc)?.is_none() {
+    if publishing.departments.get(&uscc).await?.is_none() {
         return Err(ApiError::not_found("department"));
     }
     let issued = publishing
         .tokens
-        .issue(&uscc, &body.scopes, body.lifetime_secs)?;
+        .issue(&uscc, &body.scopes, body.lifetime_secs)
+        .await?;
     publishing
         .operators
-        .record(&who.operator.name, "token.issue", &uscc, &issued.record.id)?;
+        .record(&who.operator.name, "token.issue", &uscc, &issued.record.id)
+        .await?;
     Ok((StatusCode::CREATED, Json(issued)))
 }
 
@@ -383,7 +391,7 @@ async fn list_tokens(
     _who: OperatorAuth,
     Path(uscc): Path<String>,
 ) -> ApiResult<Json<Vec<TokenRecord>>> {
-    Ok(Json(platform.services.publishing.tokens.list(&uscc)?))
+    Ok(Json(platform.services.publishing.tokens.list(&uscc).await?))
 }
 
 async fn revoke_token(
@@ -392,10 +400,11 @@ async fn revoke_token(
     Path(id): Path<String>,
 ) -> ApiResult<Json<TokenRecord>> {
     let publishing = &platform.services.publishing;
-    let record = publishing.tokens.revoke(&id)?;
+    let record = publishing.tokens.revoke(&id).await?;
     publishing
         .operators
-        .record(&who.operator.name, "token.revoke", &record.department, &id)?;
+        .record(&who.operator.name, "token.revoke", &record.department, &id)
+        .await?;
     Ok(Json(record))
 }
 
@@ -403,7 +412,9 @@ async fn review_queue(
     State(platform): State<Arc<Platform>>,
     _who: OperatorAuth,
 ) -> ApiResult<Json<Vec<VersionRecord>>> {
-    Ok(Json(platform.services.publishing.versions.review_queue()?))
+    Ok(Json(
+        platform.services.publishing.versions.review_queue().await?,
+    ))
 }
 
 async fn operator_app(
@@ -411,7 +422,7 @@ async fn operator_app(
     _who: OperatorAuth,
     Path(app): Path<String>,
 ) -> ApiResult<Json<AppVersions>> {
-    app_versions(&platform, &app)
+    app_versions(&platform, &app).await
 }
 
 async fn approve(
@@ -419,12 +430,11 @@ async fn approve(
     who: OperatorAuth,
     Path((app, version)): Path<(String, String)>,
 ) -> ApiResult<Json<VersionRecord>> {
-    Ok(Json(platform.review(
-        &who.operator.name,
-        &app,
-        &version,
-        Decision::Approve,
-    )?))
+    Ok(Json(
+        platform
+            .review(&who.operator.name, &app, &version, Decision::Approve)
+            .await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -439,12 +449,16 @@ async fn reject(
     Path((app, version)): Path<(String, String)>,
     JsonBody(body): JsonBody<RejectBody>,
 ) -> ApiResult<Json<VersionRecord>> {
-    Ok(Json(platform.review(
-        &who.operator.name,
-        &app,
-        &version,
-        Decision::Reject(body.reason),
-    )?))
+    Ok(Json(
+        platform
+            .review(
+                &who.operator.name,
+                &app,
+                &version,
+                Decision::Reject(body.reason),
+            )
+            .await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -459,18 +473,11 @@ async fn release(
     Path((app, version)): Path<(String, String)>,
     JsonBody(body): JsonBody<ReleaseBody>,
 ) -> ApiResult<Json<ReleasePlan>> {
-    let plan = tokio::task::spawn_blocking(move || {
-        platform.release(&who.operator.name, &app, &version, body.percent)
-    })
-    .await
-    .map_err(|_| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "release failed",
-        )
-    })??;
-    Ok(Json(plan))
+    Ok(Json(
+        platform
+            .release(&who.operator.name, &app, &version, body.percent)
+            .await?,
+    ))
 }
 
 async fn rollback(
@@ -478,14 +485,14 @@ async fn rollback(
     who: OperatorAuth,
     Path(app): Path<String>,
 ) -> ApiResult<Json<ReleasePlan>> {
-    Ok(Json(platform.rollback(&who.operator.name, &app)?))
+    Ok(Json(platform.rollback(&who.operator.name, &app).await?))
 }
 
 async fn get_caps(
     State(platform): State<Arc<Platform>>,
     _who: OperatorAuth,
 ) -> ApiResult<Json<OperatorCaps>> {
-    Ok(Json(platform.services.publishing.caps()?))
+    Ok(Json(platform.services.publishing.caps().await?))
 }
 
 async fn set_caps(
@@ -494,13 +501,16 @@ async fn set_caps(
     JsonBody(caps): JsonBody<OperatorCaps>,
 ) -> ApiResult<Json<OperatorCaps>> {
     let publishing = &platform.services.publishing;
-    publishing.set_caps(caps)?;
-    publishing.operators.record(
-        &who.operator.name,
-        "caps.set",
-        "",
-        &serde_json::to_string(&caps).unwrap_or_default(),
-    )?;
+    publishing.set_caps(caps).await?;
+    publishing
+        .operators
+        .record(
+            &who.operator.name,
+            "caps.set",
+            "",
+            &serde_json::to_string(&caps).unwrap_or_default(),
+        )
+        .await?;
     Ok(Json(caps))
 }
 
@@ -518,13 +528,14 @@ async fn actions(
     query: Result<Query<ActionsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Vec<OperatorAction>>> {
     let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
-    let to = q.to.unwrap_or_else(|| crate::store::now_ms() + 1);
+    let to = q.to.unwrap_or_else(|| cityhost_store::now_ms() + 1);
     let limit = q.limit.unwrap_or(1000).min(1000);
     Ok(Json(
         platform
             .services
             .publishing
             .operators
-            .actions(q.from, to, limit)?,
+            .actions(q.from, to, limit)
+            .await?,
     ))
 }

@@ -180,22 +180,9 @@ impl RealName {
     /// Steps 2-5: the number's structure against today's UTC date and the
     /// directory's provinces; returns it normalised.
     pub async fn validate_number(&self, id_number: &str) -> Result<String, VerifyError> {
-        // The pure checks first, noting the province code they reach; then
-        // the directory is asked about it, and a code it does not know
-        // fails the number at that step, before the check character.
-        let mut reached = None;
-        let result = idcard::validate(id_number, idcard::today_utc(), |code| {
-            reached = Some(code.to_string());
-            true
-        });
-        if let Some(code) = reached
-            && !self
-                .directory
-                .is_province(&code)
-                .map_err(ServiceError::from)?
-        {
-            return Err(VerifyError::IdNumber(IdNumberError::Province));
-        }
-        result.map_err(VerifyError::IdNumber)
+        idcard::validate(id_number, idcard::today_utc(), |code| {
+            self.directory.is_province(code)
+        })
+        .map_err(VerifyError::IdNumber)
     }
 }

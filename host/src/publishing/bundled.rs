@@ -72,8 +72,8 @@ pub fn bundled_signing_key(session_key: &[u8; 32]) -> SigningKey {
 impl Platform {
     /// Publishes the app in `dir` (its `cityhost.toml`) with its component
     /// from `components_dir`; returns its stable release.
-    pub fn publish_bundled(
-        &self,
+    pub async fn publish_bundled(
+        self: &Arc<Self>,
         dir: &Path,
         components_dir: &Path,
     ) -> Result<Arc<App>, BundleError> {
@@ -97,76 +97,96 @@ impl Platform {
         let publishing = &self.services.publishing;
         let uscc = Uscc::parse(&publisher.uscc)
             .map_err(|e| ServiceError::invalid("dev.publisher.uscc", e.to_string()))?;
-        if publishing.departments.get(uscc.as_str())?.is_none() {
-            publishing.departments.create(
-                NewDepartment {
-                    name: manifest.department.name.clone(),
-                    uscc: uscc.to_string(),
-                    division: manifest.department.division.clone(),
-                    contact_name: publisher.contact_name.clone(),
-                    contact_phone: publisher.contact_phone.clone(),
-                    apps: vec![manifest.id.clone()],
-                },
-                &self.services.directory,
-            )?;
-            publishing.operators.record(
-                BOOTSTRAP_REVIEWER,
-                "department.create",
-                uscc.as_str(),
-                &manifest.department.name,
-            )?;
+        if publishing.departments.get(uscc.as_str()).await?.is_none() {
+            publishing
+                .departments
+                .create(
+                    NewDepartment {
+                        name: manifest.department.name.clone(),
+                        uscc: uscc.to_string(),
+                        division: manifest.department.division.clone(),
+                        contact_name: publisher.contact_name.clone(),
+                        contact_phone: publisher.contact_phone.clone(),
+                        apps: vec![manifest.id.clone()],
+                    },
+                    &self.services.directory,
+                )
+                .await?;
+            publishing
+                .operators
+                .record(
+                    BOOTSTRAP_REVIEWER,
+                    "department.create",
+                    uscc.as_str(),
+                    &manifest.department.name,
+                )
+                .await?;
         }
         publishing
             .departments
-            .assign_app(uscc.as_str(), &manifest.id)?;
+            .assign_app(uscc.as_str(), &manifest.id)
+            .await?;
         let key = &publishing.bundled_key;
         let public =
             base64::engine::general_purpose::STANDARD.encode(key.verifying_key().to_bytes());
         let department = {
-            publishing.departments.add_key(uscc.as_str(), &public)?;
             publishing
                 .departments
-                .get(uscc.as_str())?
+                .add_key(uscc.as_str(), &public)
+                .await?;
+            publishing
+                .departments
+                .get(uscc.as_str())
+                .await?
                 .ok_or(ServiceError::NotFound("department"))?
         };
         self.registry.set_source_dir(&manifest.id, dir);
         let sha256 = hex::encode(Sha256::digest(&bytes));
-        match publishing.versions.get(&manifest.id, &manifest.version)? {
+        match publishing
+            .versions
+            .get(&manifest.id, &manifest.version)
+            .await?
+        {
             Some(existing) if existing.component_sha256 != sha256 => {
                 return Err(BundleError::ChangedWithoutNewVersion(manifest.version));
             }
             Some(existing) if existing.state == VersionState::Released => {}
             Some(_) => {
                 // Published earlier but not released: finish the way.
-                self.finish_bundled(&manifest)?;
+                self.finish_bundled(&manifest).await?;
             }
             None => {
                 let package = Package::sign(key, &manifest.id, &manifest.version, text, bytes);
-                self.upload_package(&department, &package)?;
-                self.finish_bundled(&manifest)?;
+                self.upload_package(&department, &package).await?;
+                self.finish_bundled(&manifest).await?;
             }
         }
         // Reload so the release knows its source directory (seed files).
-        let plan = publishing.versions.plan(&manifest.id)?;
-        self.registry.replace(&manifest.id, Default::default());
-        self.apply_plan(&manifest.id, &plan)?;
+        {
+            let _changes = publishing.changes.lock().await;
+            let plan = publishing.versions.plan(&manifest.id).await?;
+            self.registry.replace(&manifest.id, Default::default());
+            self.apply_plan(&manifest.id, &plan).await?;
+        }
         self.registry
             .get(&manifest.id)
             .ok_or(BundleError::Service(ServiceError::NotFound("release")))
     }
 
-    fn finish_bundled(&self, manifest: &Manifest) -> Result<(), BundleError> {
+    async fn finish_bundled(self: &Arc<Self>, manifest: &Manifest) -> Result<(), BundleError> {
         let versions = &self.services.publishing.versions;
         let (id, version) = (manifest.id.as_str(), manifest.version.as_str());
-        let record = versions.require(id, version)?;
+        let record = versions.require(id, version).await?;
         if record.state == VersionState::Uploaded {
-            self.submit_for_review(&record.department, id, version)?;
+            self.submit_for_review(&record.department, id, version)
+                .await?;
         }
-        if versions.require(id, version)?.state == VersionState::InReview {
-            self.review(BOOTSTRAP_REVIEWER, id, version, Decision::Approve)?;
+        if versions.require(id, version).await?.state == VersionState::InReview {
+            self.review(BOOTSTRAP_REVIEWER, id, version, Decision::Approve)
+                .await?;
         }
-        if versions.require(id, version)?.state == VersionState::Approved {
-            self.release(BOOTSTRAP_REVIEWER, id, version, 100)?;
+        if versions.require(id, version).await?.state == VersionState::Approved {
+            self.release(BOOTSTRAP_REVIEWER, id, version, 100).await?;
         }
         Ok(())
     }
@@ -174,14 +194,14 @@ impl Platform {
     /// Publishes every app directory in `app_dirs` (see
     /// [`Platform::publish_bundled`]). An app that fails is logged with the
     /// reason and left out; the others are served. Returns the failures.
-    pub fn load_apps(
-        &self,
+    pub async fn load_apps(
+        self: &Arc<Self>,
         app_dirs: &[PathBuf],
         components_dir: &Path,
     ) -> Vec<(PathBuf, BundleError)> {
         let mut failures = Vec::new();
         for dir in app_dirs {
-            match self.publish_bundled(dir, components_dir) {
+            match self.publish_bundled(dir, components_dir).await {
                 Ok(app) => tracing::info!(
                     app = %app.manifest.id,
                     version = %app.manifest.version,

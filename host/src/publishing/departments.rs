@@ -3,18 +3,20 @@
 //! Zhejiang division it serves, a contact, the app ids it owns and the
 //! Ed25519 public keys it signs packages with. Created by an operator.
 //!
-//! Trees: `departments` (USCC → [`Department`] JSON) and `app_owners`
-//! (app id → USCC).
+//! Tables: `departments` (USCC → [`Department`]) and `app_owners` (app id →
+//! USCC); a department and the ownership of its apps change together, in
+//! one transaction.
 
 use base64::Engine as _;
+use cityhost_store::{Db, Scan, Tx, now_ms};
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::tables::{APP_OWNERS, DEPARTMENTS};
 use super::uscc::Uscc;
 use crate::directory::Directory;
 use crate::error::{ServiceError, ServiceResult};
-use crate::store::{self, Store, now_ms, trees};
 
 /// Most signing keys one department may register.
 pub const MAX_KEYS: usize = 8;
@@ -85,17 +87,13 @@ pub struct NewDepartment {
 /// The department accounts.
 #[derive(Clone)]
 pub struct Departments {
-    tree: sled::Tree,
-    owners: sled::Tree,
+    db: Db,
 }
 
 impl Departments {
-    /// Opens the trees.
-    pub fn open(store: &Store) -> ServiceResult<Self> {
-        Ok(Self {
-            tree: store.tree(trees::DEPARTMENTS)?,
-            owners: store.tree(trees::APP_OWNERS)?,
-        })
+    /// The accounts in `db`.
+    pub fn new(db: Db) -> Self {
+        Self { db }
     }
 
     /// Creates a department. Errors name the field: `uscc` (GB 32100
@@ -103,14 +101,18 @@ impl Departments {
     /// `division` (not a Zhejiang division), `name`, `contact_name`,
     /// `contact_phone`, `apps` (malformed id, or owned by another department
     /// → conflict).
-    pub fn create(&self, new: NewDepartment, directory: &Directory) -> ServiceResult<Department> {
+    pub async fn create(
+        &self,
+        new: NewDepartment,
+        directory: &Directory,
+    ) -> ServiceResult<Department> {
         let uscc =
             Uscc::parse(&new.uscc).map_err(|e| ServiceError::invalid("uscc", e.to_string()))?;
         let name_len = new.name.chars().count();
         if name_len == 0 || name_len > 64 || new.name.chars().any(char::is_control) {
             return Err(ServiceError::invalid("name", "use 1-64 characters"));
         }
-        match directory.get(&new.division)? {
+        match directory.get(&new.division).await? {
             Some(d) if d.zhejiang => {}
             _ => {
                 return Err(ServiceError::invalid(
@@ -134,7 +136,7 @@ impl Departments {
             ));
         }
         for app in &new.apps {
-            self.check_app_free(app, uscc.as_str())?;
+            check_app_id(app)?;
         }
         let department = Department {
             uscc: uscc.to_string(),
@@ -142,85 +144,76 @@ impl Departments {
             division: new.division,
             contact_name: new.contact_name,
             contact_phone: new.contact_phone,
-            apps: new.apps.clone(),
+            apps: new.apps,
             keys: Vec::new(),
             created_at: now_ms(),
         };
-        let inserted = self.tree.compare_and_swap(
-            department.uscc.as_bytes(),
-            None as Option<&[u8]>,
-            Some(serde_json::to_vec(&department).map_err(store::StoreError::from)?),
-        )?;
-        if inserted.is_err() {
-            return Err(ServiceError::Conflict {
-                field: "uscc",
-                reason: "a department with this code is already registered".into(),
-            });
-        }
-        for app in &new.apps {
-            self.owners
-                .insert(app.as_bytes(), department.uscc.as_bytes())?;
-        }
+        self.db
+            .transact(|tx| {
+                let department = &department;
+                async move {
+                    for app in &department.apps {
+                        check_app_free(&tx, app, &department.uscc).await?;
+                    }
+                    if tx.contains(&DEPARTMENTS, &department.uscc).await? {
+                        return Err(ServiceError::Conflict {
+                            field: "uscc",
+                            reason: "a department with this code is already registered".into(),
+                        });
+                    }
+                    tx.put(&DEPARTMENTS, &department.uscc, department).await?;
+                    for app in &department.apps {
+                        tx.put(&APP_OWNERS, app, &department.uscc).await?;
+                    }
+                    Ok(())
+                }
+            })
+            .await?;
         Ok(department)
     }
 
-    fn check_app_free(&self, app: &str, uscc: &str) -> ServiceResult<()> {
-        if !crate::manifest::is_app_id(app) {
-            return Err(ServiceError::invalid(
-                "apps",
-                format!("`{app}`: use 3-32 characters of a-z, 0-9 and '-', starting with a letter"),
-            ));
-        }
-        match self.owner_of(app)? {
-            Some(owner) if owner != uscc => Err(ServiceError::Conflict {
-                field: "apps",
-                reason: format!("app id `{app}` belongs to another department"),
-            }),
-            _ => Ok(()),
-        }
-    }
-
     /// The department with this code.
-    pub fn get(&self, uscc: &str) -> ServiceResult<Option<Department>> {
-        Ok(store::get_json(&self.tree, uscc)?)
+    pub async fn get(&self, uscc: &str) -> ServiceResult<Option<Department>> {
+        Ok(self.db.get(&DEPARTMENTS, uscc).await?)
     }
 
     /// Every department, by code.
-    pub fn list(&self) -> ServiceResult<Vec<Department>> {
-        self.tree
-            .iter()
-            .values()
-            .map(|v| Ok(serde_json::from_slice(&v?).map_err(store::StoreError::from)?))
-            .collect()
+    pub async fn list(&self) -> ServiceResult<Vec<Department>> {
+        let all = self.db.scan(&DEPARTMENTS, Scan::all()).await?;
+        Ok(all.into_iter().map(|(_, department)| department).collect())
     }
 
     /// The code of the department that owns `app`.
-    pub fn owner_of(&self, app: &str) -> ServiceResult<Option<String>> {
-        Ok(self
-            .owners
-            .get(app)?
-            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    pub async fn owner_of(&self, app: &str) -> ServiceResult<Option<String>> {
+        Ok(self.db.get(&APP_OWNERS, app).await?)
     }
 
     /// Gives `app` to the department (an operator action). Conflict if
     /// another department owns it.
-    pub fn assign_app(&self, uscc: &str, app: &str) -> ServiceResult<Department> {
-        self.check_app_free(app, uscc)?;
-        let department = self.update(uscc, |d| {
-            if !d.apps.iter().any(|a| a == app) {
-                d.apps.push(app.to_string());
-            }
-            Ok(())
-        })?;
-        self.owners.insert(app.as_bytes(), uscc.as_bytes())?;
-        Ok(department)
+    pub async fn assign_app(&self, uscc: &str, app: &str) -> ServiceResult<Department> {
+        check_app_id(app)?;
+        self.db
+            .transact(|tx| async move {
+                check_app_free(&tx, app, uscc).await?;
+                let mut department = tx
+                    .get(&DEPARTMENTS, uscc)
+                    .await?
+                    .ok_or(ServiceError::NotFound("department"))?;
+                if !department.apps.iter().any(|a| a == app) {
+                    department.apps.push(app.to_string());
+                }
+                tx.put(&DEPARTMENTS, uscc, &department).await?;
+                tx.put(&APP_OWNERS, app, &uscc.to_string()).await?;
+                Ok(department)
+            })
+            .await
     }
 
     /// Registers an Ed25519 public key (32 bytes, standard base64) for the
     /// department; returns its record. Registering a key twice returns the
     /// existing record. Errors: `public_key` malformed or not a valid curve
     /// point; more than [`MAX_KEYS`] keys.
-    pub fn add_key(&self, uscc: &str, public_key: &str) -> ServiceResult<SigningKeyRecord> {
+    pub async fn add_key(&self, uscc: &str, public_key: &str) -> ServiceResult<SigningKeyRecord> {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(public_key.trim())
             .map_err(|_| ServiceError::invalid("public_key", "not standard base64"))?;
@@ -234,57 +227,224 @@ impl Departments {
             public_key: base64::engine::general_purpose::STANDARD.encode(array),
             added_at: now_ms(),
         };
-        let mut result = record.clone();
-        self.update(uscc, |d| {
-            if let Some(existing) = d.keys.iter().find(|k| k.id == record.id) {
-                result = existing.clone();
-                return Ok(());
-            }
-            if d.keys.len() >= MAX_KEYS {
-                return Err(ServiceError::invalid(
-                    "public_key",
-                    format!("a department may register at most {MAX_KEYS} keys; remove one first"),
-                ));
-            }
-            d.keys.push(record.clone());
-            Ok(())
-        })?;
+        let (_, result) = self
+            .update(uscc, |d| {
+                if let Some(existing) = d.keys.iter().find(|k| k.id == record.id) {
+                    return Ok(existing.clone());
+                }
+                if d.keys.len() >= MAX_KEYS {
+                    return Err(ServiceError::invalid(
+                        "public_key",
+                        format!(
+                            "a department may register at most {MAX_KEYS} keys; remove one first"
+                        ),
+                    ));
+                }
+                d.keys.push(record.clone());
+                Ok(record.clone())
+            })
+            .await?;
         Ok(result)
     }
 
     /// Removes a signing key by id.
-    pub fn remove_key(&self, uscc: &str, key_id: &str) -> ServiceResult<Department> {
-        self.update(uscc, |d| {
-            let before = d.keys.len();
-            d.keys.retain(|k| k.id != key_id);
-            if d.keys.len() == before {
-                return Err(ServiceError::NotFound("signing key"));
-            }
-            Ok(())
-        })
+    pub async fn remove_key(&self, uscc: &str, key_id: &str) -> ServiceResult<Department> {
+        let (department, ()) = self
+            .update(uscc, |d| {
+                let before = d.keys.len();
+                d.keys.retain(|k| k.id != key_id);
+                if d.keys.len() == before {
+                    return Err(ServiceError::NotFound("signing key"));
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(department)
     }
 
-    fn update(
+    /// Reads, changes and stores the department in one transaction; an
+    /// `Err` from `change` leaves it as it was. Returns the stored
+    /// department and what `change` returned.
+    async fn update<T: Send>(
         &self,
         uscc: &str,
-        mut change: impl FnMut(&mut Department) -> ServiceResult<()>,
-    ) -> ServiceResult<Department> {
-        loop {
-            let old = self
-                .tree
-                .get(uscc)?
-                .ok_or(ServiceError::NotFound("department"))?;
-            let mut department: Department =
-                serde_json::from_slice(&old).map_err(store::StoreError::from)?;
-            change(&mut department)?;
-            let new = serde_json::to_vec(&department).map_err(store::StoreError::from)?;
-            if self
-                .tree
-                .compare_and_swap(uscc, Some(old), Some(new))?
-                .is_ok()
-            {
-                return Ok(department);
-            }
+        change: impl Fn(&mut Department) -> ServiceResult<T> + Sync,
+    ) -> ServiceResult<(Department, T)> {
+        let change = &change;
+        self.db
+            .transact(|tx| async move {
+                let mut department = tx
+                    .get(&DEPARTMENTS, uscc)
+                    .await?
+                    .ok_or(ServiceError::NotFound("department"))?;
+                let out = change(&mut department)?;
+                tx.put(&DEPARTMENTS, uscc, &department).await?;
+                Ok((department, out))
+            })
+            .await
+    }
+}
+
+/// Checks that `app` is a well-formed app id.
+fn check_app_id(app: &str) -> ServiceResult<()> {
+    if !crate::manifest::is_app_id(app) {
+        return Err(ServiceError::invalid(
+            "apps",
+            format!("`{app}`: use 3-32 characters of a-z, 0-9 and '-', starting with a letter"),
+        ));
+    }
+    Ok(())
+}
+
+/// Conflict if another department than `uscc` owns `app`.
+async fn check_app_free(tx: &Tx, app: &str, uscc: &str) -> ServiceResult<()> {
+    match tx.get(&APP_OWNERS, app).await? {
+        Some(owner) if owner != uscc => Err(ServiceError::Conflict {
+            field: "apps",
+            reason: format!("app id `{app}` belongs to another department"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::temp_db;
+
+    const FIRST: &str = "91330100MA27XL0E96";
+    const SECOND: &str = "113300000024820668";
+
+    fn new(uscc: &str, apps: &[&str]) -> NewDepartment {
+        NewDepartment {
+            name: "杭州市公安局交通警察支队".into(),
+            uscc: uscc.into(),
+            division: "3301".into(),
+            contact_name: "王工".into(),
+            contact_phone: "0571-87000000".into(),
+            apps: apps.iter().map(|a| a.to_string()).collect(),
         }
+    }
+
+    fn key(seed: u8) -> String {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[seed; 32]);
+        base64::engine::general_purpose::STANDARD.encode(key.verifying_key().to_bytes())
+    }
+
+    #[tokio::test]
+    async fn a_department_and_its_apps_are_created_together_or_not_at_all() {
+        let (_dir, db) = temp_db();
+        let directory = Directory::new(db.clone());
+        directory.load_shipped().await.unwrap();
+        let departments = Departments::new(db);
+        let created = departments
+            .create(new(FIRST, &["traffic", "parking"]), &directory)
+            .await
+            .unwrap();
+        assert_eq!(departments.get(FIRST).await.unwrap(), Some(created));
+        assert_eq!(
+            departments.owner_of("parking").await.unwrap().as_deref(),
+            Some(FIRST)
+        );
+        // The code is taken once.
+        assert!(matches!(
+            departments.create(new(FIRST, &[]), &directory).await,
+            Err(ServiceError::Conflict { field: "uscc", .. })
+        ));
+        // An app of another department refuses the whole department: no
+        // account, and its other app stays unowned.
+        assert!(matches!(
+            departments
+                .create(new(SECOND, &["bills", "traffic"]), &directory)
+                .await,
+            Err(ServiceError::Conflict { field: "apps", .. })
+        ));
+        assert_eq!(departments.get(SECOND).await.unwrap(), None);
+        assert_eq!(departments.owner_of("bills").await.unwrap(), None);
+        // Fields are checked before anything is stored.
+        let mut outside = new(SECOND, &[]);
+        outside.division = "11".into();
+        assert!(matches!(
+            departments.create(outside, &directory).await,
+            Err(ServiceError::InvalidArgument {
+                field: "division",
+                ..
+            })
+        ));
+        assert!(matches!(
+            departments
+                .create(new(SECOND, &["Bad_Id"]), &directory)
+                .await,
+            Err(ServiceError::InvalidArgument { field: "apps", .. })
+        ));
+        assert_eq!(departments.list().await.unwrap().len(), 1);
+        // Assigning: another department's app is refused; a free one is
+        // recorded on both sides; twice is once.
+        departments
+            .create(new(SECOND, &[]), &directory)
+            .await
+            .unwrap();
+        assert!(matches!(
+            departments.assign_app(SECOND, "traffic").await,
+            Err(ServiceError::Conflict { field: "apps", .. })
+        ));
+        departments.assign_app(SECOND, "bills").await.unwrap();
+        let second = departments.assign_app(SECOND, "bills").await.unwrap();
+        assert_eq!(second.apps, ["bills"]);
+        assert_eq!(
+            departments.owner_of("bills").await.unwrap().as_deref(),
+            Some(SECOND)
+        );
+        assert!(matches!(
+            departments
+                .assign_app("91330100143044481D", "free-app")
+                .await,
+            Err(ServiceError::NotFound("department"))
+        ));
+        assert_eq!(departments.owner_of("free-app").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn signing_keys_are_added_once_bounded_and_removed() {
+        let (_dir, db) = temp_db();
+        let directory = Directory::new(db.clone());
+        directory.load_shipped().await.unwrap();
+        let departments = Departments::new(db);
+        departments
+            .create(new(FIRST, &[]), &directory)
+            .await
+            .unwrap();
+        let first = departments.add_key(FIRST, &key(1)).await.unwrap();
+        // The same key again is the same record.
+        assert_eq!(departments.add_key(FIRST, &key(1)).await.unwrap(), first);
+        for seed in 2..=MAX_KEYS as u8 {
+            departments.add_key(FIRST, &key(seed)).await.unwrap();
+        }
+        assert!(matches!(
+            departments.add_key(FIRST, &key(99)).await,
+            Err(ServiceError::InvalidArgument {
+                field: "public_key",
+                ..
+            })
+        ));
+        assert!(matches!(
+            departments.add_key(FIRST, "not base64!").await,
+            Err(ServiceError::InvalidArgument {
+                field: "public_key",
+                ..
+            })
+        ));
+        let department = departments.remove_key(FIRST, &first.id).await.unwrap();
+        assert_eq!(department.keys.len(), MAX_KEYS - 1);
+        assert!(department.keys.iter().all(|k| k.id != first.id));
+        assert_eq!(departments.get(FIRST).await.unwrap(), Some(department));
+        assert!(matches!(
+            departments.remove_key(FIRST, &first.id).await,
+            Err(ServiceError::NotFound("signing key"))
+        ));
+        assert!(matches!(
+            departments.add_key(SECOND, &key(1)).await,
+            Err(ServiceError::NotFound("department"))
+        ));
     }
 }

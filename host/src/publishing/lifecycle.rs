@@ -2,25 +2,33 @@
 //! at upload, review, release (gray and full), rollback, trial testers, and
 //! restoring every app's release set at start.
 //!
-//! Every step that changes what citizens see stores the new
-//! [`ReleasePlan`] and then swaps the app's [`ReleaseSet`] in the registry:
-//! the next request uses it, requests already running finish on the
-//! release they started with.
+//! Each step's writes (version states, the [`ReleasePlan`], the operator
+//! log entry) are one store transaction. A step that changes what citizens
+//! see first builds the app's new [`ReleaseSet`] (compiling what is not
+//! loaded yet; a component that does not load leaves everything as it
+//! was), then commits, then swaps the set in the registry: the next
+//! request uses it, requests already running finish on the release they
+//! started with. Those steps hold [`Publishing::changes`](super::Publishing)
+//! from reading the plan to the swap, so plans change one at a time and the
+//! registry ends with the plan the store ends with.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use cityhost_store::{Scan, StoreError, Tx, now_ms};
 use sha2::{Digest, Sha256};
 
 use super::departments::Department;
+use super::operators::OperatorAction;
 use super::package::Package;
+use super::tables::{APP_RELEASES, APP_VERSIONS, PACKAGES};
 use super::versions::{GrayRelease, ReleasePlan, TrialRelease, VersionRecord, VersionState};
 use super::{OperatorCaps, PublishError};
 use crate::error::{ServiceError, ServiceResult};
 use crate::manifest::Manifest;
 use crate::platform::Platform;
 use crate::registry::{App, ReleaseSet};
-use crate::store::now_ms;
+use crate::runtime::{LoadError, LoadedComponent};
 
 /// Most testers of one trial version.
 pub const MAX_TESTERS: usize = 100;
@@ -34,6 +42,13 @@ pub enum Decision {
     Reject(String),
 }
 
+/// A change of an app's release plan: the new plan and the versions whose
+/// state changes with it, in the order they are written.
+struct PlanChange {
+    plan: ReleasePlan,
+    states: Vec<(String, VersionState)>,
+}
+
 impl Platform {
     /// Checks and stores an uploaded package of `department`; the new version
     /// is `uploaded`. Checks, in order: manifest valid; app id owned by the
@@ -41,9 +56,11 @@ impl Platform {
     /// one of the department's keys; version greater than every earlier
     /// version; bytes a `cityhost:miniapp` component whose imports are all
     /// declared permissions; limits within the operator caps. (Sizes are
-    /// checked when the upload is decoded.)
-    pub fn upload_package(
-        &self,
+    /// checked when the upload is decoded.) The component is compiled on the
+    /// blocking pool; the package and the version record are stored in one
+    /// transaction.
+    pub async fn upload_package(
+        self: &Arc<Self>,
         department: &Department,
         package: &Package,
     ) -> Result<VersionRecord, PublishError> {
@@ -70,27 +87,9 @@ impl Platform {
         let version = semver::Version::parse(&manifest.version).map_err(|e| {
             ServiceError::invalid("manifest.version", format!("not a semantic version: {e}"))
         })?;
-        check_caps(&manifest, &publishing.caps()?)?;
+        check_caps(&manifest, &publishing.caps().await?)?;
         // The compile (or cache hit) checks the world and the imports.
-        self.runtime.load(&manifest, &package.component)?;
-        let _changes = publishing.changes.lock().expect("publishing lock");
-        if let Some(latest) = publishing
-            .versions
-            .list(&manifest.id)?
-            .into_iter()
-            .filter_map(|v| semver::Version::parse(&v.version).ok())
-            .max()
-            && version <= latest
-        {
-            return Err(PublishError::VersionNotIncreasing {
-                version: manifest.version,
-                latest: latest.to_string(),
-            });
-        }
-        let sha256 = hex::encode(Sha256::digest(&package.component));
-        publishing
-            .versions
-            .put_package(&sha256, &package.component)?;
+        self.compile(&manifest, package.component.clone()).await?;
         let now = now_ms();
         let record = VersionRecord {
             app_id: manifest.id.clone(),
@@ -98,58 +97,83 @@ impl Platform {
             department: department.uscc.clone(),
             state: VersionState::Uploaded,
             reason: None,
-            component_sha256: sha256,
+            component_sha256: hex::encode(Sha256::digest(&package.component)),
             component_bytes: package.component.len() as u64,
             manifest: package.manifest.clone(),
             signed_by: key.id.clone(),
             uploaded_at: now,
             updated_at: now,
         };
-        publishing.versions.put(&record)?;
+        publishing
+            .db
+            .transact(|tx| {
+                let (record, version, component) = (&record, &version, &package.component);
+                async move {
+                    let app = record.app_id.as_str();
+                    let earlier = tx.scan(&APP_VERSIONS, Scan::prefix((app,))).await?;
+                    if let Some(latest) = earlier
+                        .iter()
+                        .filter_map(|(_, v)| semver::Version::parse(&v.version).ok())
+                        .max()
+                        && *version <= latest
+                    {
+                        return Err(PublishError::VersionNotIncreasing {
+                            version: record.version.clone(),
+                            latest: latest.to_string(),
+                        });
+                    }
+                    tx.put(&PACKAGES, &record.component_sha256, component)
+                        .await?;
+                    tx.put(&APP_VERSIONS, (app, record.version.as_str()), record)
+                        .await?;
+                    Ok(())
+                }
+            })
+            .await?;
         tracing::info!(app = %record.app_id, version = %record.version, department = %record.department, "package uploaded");
         Ok(record)
     }
 
     /// Submits an uploaded version for review. Conflict if the version is
     /// not `uploaded` or another version of the app is in review.
-    pub fn submit_for_review(
+    pub async fn submit_for_review(
         &self,
         department: &str,
         app_id: &str,
         version: &str,
     ) -> ServiceResult<VersionRecord> {
-        let versions = &self.services.publishing.versions;
-        let _changes = self
-            .services
+        self.services
             .publishing
-            .changes
-            .lock()
-            .expect("publishing lock");
-        let mut record = owned_version(versions.require(app_id, version)?, department)?;
-        if record.state != VersionState::Uploaded {
-            return Err(state_conflict(&record, "submit it for review"));
-        }
-        if let Some(other) = versions
-            .list(app_id)?
-            .into_iter()
-            .find(|v| v.state == VersionState::InReview)
-        {
-            return Err(ServiceError::Conflict {
-                field: "version",
-                reason: format!(
-                    "version {} of {app_id} is already in review; one version per app at a time",
-                    other.version
-                ),
-            });
-        }
-        record.state = VersionState::InReview;
-        record.updated_at = now_ms();
-        versions.put(&record)?;
-        Ok(record)
+            .db
+            .transact(|tx| async move {
+                let mut record = owned_version(require(&tx, app_id, version).await?, department)?;
+                if record.state != VersionState::Uploaded {
+                    return Err(state_conflict(&record, "submit it for review"));
+                }
+                let versions = tx.scan(&APP_VERSIONS, Scan::prefix((app_id,))).await?;
+                if let Some((_, other)) = versions
+                    .iter()
+                    .find(|(_, v)| v.state == VersionState::InReview)
+                {
+                    return Err(ServiceError::Conflict {
+                        field: "version",
+                        reason: format!(
+                            "version {} of {app_id} is already in review; one version per app at a time",
+                            other.version
+                        ),
+                    });
+                }
+                record.state = VersionState::InReview;
+                record.updated_at = now_ms();
+                tx.put(&APP_VERSIONS, (app_id, version), &record).await?;
+                Ok(record)
+            })
+            .await
     }
 
-    /// Records an operator's decision on a version in review.
-    pub fn review(
+    /// Records an operator's decision on a version in review, with the
+    /// operator log entry (`release.approve` or `release.reject`).
+    pub async fn review(
         &self,
         operator: &str,
         app_id: &str,
@@ -157,43 +181,50 @@ impl Platform {
         decision: Decision,
     ) -> ServiceResult<VersionRecord> {
         let publishing = &self.services.publishing;
-        let _changes = publishing.changes.lock().expect("publishing lock");
-        let mut record = publishing.versions.require(app_id, version)?;
-        if record.state != VersionState::InReview {
-            return Err(state_conflict(&record, "review it"));
-        }
-        let (action, detail) = match decision {
-            Decision::Approve => {
-                record.state = VersionState::Approved;
-                ("release.approve", String::new())
-            }
-            Decision::Reject(reason) => {
-                let reason = reason.trim().to_string();
-                if reason.is_empty() || reason.chars().count() > 500 {
-                    return Err(ServiceError::invalid(
-                        "reason",
-                        "give a reason of 1-500 characters",
-                    ));
-                }
-                record.state = VersionState::Rejected;
-                record.reason = Some(reason.clone());
-                ("release.reject", reason)
-            }
-        };
-        record.updated_at = now_ms();
-        publishing.versions.put(&record)?;
         publishing
-            .operators
-            .record(operator, action, &format!("{app_id}@{version}"), &detail)?;
-        Ok(record)
+            .db
+            .transact(|tx| {
+                let decision = &decision;
+                async move {
+                    let mut record = require(&tx, app_id, version).await?;
+                    if record.state != VersionState::InReview {
+                        return Err(state_conflict(&record, "review it"));
+                    }
+                    let (action, detail) = match decision {
+                        Decision::Approve => {
+                            record.state = VersionState::Approved;
+                            ("release.approve", String::new())
+                        }
+                        Decision::Reject(reason) => {
+                            let reason = reason.trim().to_string();
+                            if reason.is_empty() || reason.chars().count() > 500 {
+                                return Err(ServiceError::invalid(
+                                    "reason",
+                                    "give a reason of 1-500 characters",
+                                ));
+                            }
+                            record.state = VersionState::Rejected;
+                            record.reason = Some(reason.clone());
+                            ("release.reject", reason)
+                        }
+                    };
+                    record.updated_at = now_ms();
+                    tx.put(&APP_VERSIONS, (app_id, version), &record).await?;
+                    let target = format!("{app_id}@{version}");
+                    let entry = OperatorAction::now(operator, action, &target, &detail);
+                    publishing.operators.log(&tx, &entry).await?;
+                    Ok(record)
+                }
+            })
+            .await
     }
 
     /// Releases an approved (or gray-released) version to `percent` of the
     /// app's citizens (1–100). Below 100 it is a gray release beside the
     /// stable one; at 100 it becomes the stable release, and the previous
     /// stable release is kept for [`Platform::rollback`].
-    pub fn release(
-        &self,
+    pub async fn release(
+        self: &Arc<Self>,
         operator: &str,
         app_id: &str,
         version: &str,
@@ -203,9 +234,9 @@ impl Platform {
             return Err(ServiceError::invalid("percent", "use 1-100"));
         }
         let publishing = &self.services.publishing;
-        let _changes = publishing.changes.lock().expect("publishing lock");
-        let mut record = publishing.versions.require(app_id, version)?;
-        let mut plan = publishing.versions.plan(app_id)?;
+        let _changes = publishing.changes.lock().await;
+        let record = publishing.versions.require(app_id, version).await?;
+        let mut plan = publishing.versions.plan(app_id).await?;
         let is_gray = plan.gray.as_ref().is_some_and(|g| g.version == version);
         if record.state != VersionState::Approved && !is_gray {
             return Err(state_conflict(&record, "release it (approve it first)"));
@@ -213,23 +244,24 @@ impl Platform {
         if plan.stable.as_deref() == Some(version) {
             return Err(state_conflict(&record, "release it again"));
         }
+        let mut states = Vec::new();
         if percent == 100 {
             if let Some(previous) = plan.stable.take() {
-                self.set_state(app_id, &previous, VersionState::Superseded)?;
+                states.push((previous.clone(), VersionState::Superseded));
                 plan.history.push(previous);
             }
             plan.stable = Some(version.to_string());
             if let Some(gray) = plan.gray.take()
                 && gray.version != version
             {
-                self.set_state(app_id, &gray.version, VersionState::Superseded)?;
+                states.push((gray.version, VersionState::Superseded));
             }
         } else {
             if let Some(gray) = &plan.gray
                 && gray.version != version
             {
                 // A newer gray release replaces an older one.
-                self.set_state(app_id, &gray.version.clone(), VersionState::Approved)?;
+                states.push((gray.version.clone(), VersionState::Approved));
             }
             plan.gray = Some(GrayRelease {
                 version: version.to_string(),
@@ -239,17 +271,16 @@ impl Platform {
         if plan.trial.as_ref().is_some_and(|t| t.version == version) {
             plan.trial = None;
         }
-        record.state = VersionState::Released;
-        record.updated_at = now_ms();
-        self.apply_plan(app_id, &plan)?;
-        publishing.versions.put(&record)?;
-        publishing.versions.put_plan(app_id, &plan)?;
-        publishing.operators.record(
+        states.push((version.to_string(), VersionState::Released));
+        let entry = OperatorAction::now(
             operator,
             "release.release",
             &format!("{app_id}@{version}"),
             &format!("{percent}%"),
-        )?;
+        );
+        let plan = self
+            .change_plan(app_id, PlanChange { plan, states }, Some(entry))
+            .await?;
         tracing::info!(app = %app_id, version, percent, "released");
         Ok(plan)
     }
@@ -257,10 +288,15 @@ impl Platform {
     /// Rolls the app back at once: a running gray release is withdrawn;
     /// otherwise the stable release is replaced by the previous one.
     /// Conflict if there is nothing to return to.
-    pub fn rollback(&self, operator: &str, app_id: &str) -> ServiceResult<ReleasePlan> {
+    pub async fn rollback(
+        self: &Arc<Self>,
+        operator: &str,
+        app_id: &str,
+    ) -> ServiceResult<ReleasePlan> {
         let publishing = &self.services.publishing;
-        let _changes = publishing.changes.lock().expect("publishing lock");
-        let mut plan = publishing.versions.plan(app_id)?;
+        let _changes = publishing.changes.lock().await;
+        let mut plan = publishing.versions.plan(app_id).await?;
+        let mut states = Vec::new();
         let withdrawn = if let Some(gray) = plan.gray.take() {
             gray.version
         } else {
@@ -269,20 +305,21 @@ impl Platform {
                 reason: format!("{app_id} has no earlier release to roll back to"),
             })?;
             let current = plan.stable.replace(previous.clone()).unwrap_or_default();
-            self.set_state(app_id, &previous, VersionState::Released)?;
+            states.push((previous, VersionState::Released));
             current
         };
-        self.apply_plan(app_id, &plan)?;
         if !withdrawn.is_empty() {
-            self.set_state(app_id, &withdrawn, VersionState::RolledBack)?;
+            states.push((withdrawn.clone(), VersionState::RolledBack));
         }
-        publishing.versions.put_plan(app_id, &plan)?;
-        publishing.operators.record(
+        let entry = OperatorAction::now(
             operator,
             "release.rollback",
             app_id,
             &format!("withdrew {withdrawn}"),
-        )?;
+        );
+        let plan = self
+            .change_plan(app_id, PlanChange { plan, states }, Some(entry))
+            .await?;
         tracing::warn!(app = %app_id, withdrawn, "rolled back");
         Ok(plan)
     }
@@ -290,16 +327,19 @@ impl Platform {
     /// Makes `version` the trial version of the app, shown only to the
     /// `testers` (this app's openids of citizens); an empty list ends the
     /// trial. The version must be uploaded, in review or approved.
-    pub fn set_trial(
-        &self,
+    pub async fn set_trial(
+        self: &Arc<Self>,
         department: &str,
         app_id: &str,
         version: &str,
         testers: Vec<String>,
     ) -> ServiceResult<ReleasePlan> {
         let publishing = &self.services.publishing;
-        let _changes = publishing.changes.lock().expect("publishing lock");
-        let record = owned_version(publishing.versions.require(app_id, version)?, department)?;
+        let _changes = publishing.changes.lock().await;
+        let record = owned_version(
+            publishing.versions.require(app_id, version).await?,
+            department,
+        )?;
         if !matches!(
             record.state,
             VersionState::Uploaded | VersionState::InReview | VersionState::Approved
@@ -312,26 +352,29 @@ impl Platform {
                 format!("give at most {MAX_TESTERS} openids"),
             ));
         }
-        let mut plan = publishing.versions.plan(app_id)?;
+        let mut plan = publishing.versions.plan(app_id).await?;
         plan.trial = (!testers.is_empty()).then(|| TrialRelease {
             version: version.to_string(),
             testers,
         });
-        self.apply_plan(app_id, &plan)?;
-        publishing.versions.put_plan(app_id, &plan)?;
-        Ok(plan)
+        let change = PlanChange {
+            plan,
+            states: Vec::new(),
+        };
+        self.change_plan(app_id, change, None).await
     }
 
     /// Loads every app's release set from the store (at start). Apps whose
     /// release cannot be loaded are logged and returned.
-    pub fn restore_releases(&self) -> Vec<(String, ServiceError)> {
-        let plans = match self.services.publishing.versions.plans() {
+    pub async fn restore_releases(self: &Arc<Self>) -> Vec<(String, ServiceError)> {
+        let _changes = self.services.publishing.changes.lock().await;
+        let plans = match self.services.publishing.versions.plans().await {
             Ok(plans) => plans,
             Err(e) => return vec![(String::new(), e)],
         };
         let mut failures = Vec::new();
         for (app_id, plan) in plans {
-            if let Err(e) = self.apply_plan(&app_id, &plan) {
+            if let Err(e) = self.apply_plan(&app_id, &plan).await {
                 tracing::error!(app = %app_id, error = %e, "release not restored");
                 failures.push((app_id, e));
             }
@@ -339,76 +382,174 @@ impl Platform {
         failures
     }
 
+    /// Builds the app's release set for `change.plan` (a component that
+    /// does not load changes nothing), then writes the plan, the version
+    /// states and the operator log `entry` in one transaction, then swaps
+    /// the set in. The caller holds [`Publishing::changes`](super::Publishing).
+    async fn change_plan(
+        self: &Arc<Self>,
+        app_id: &str,
+        change: PlanChange,
+        entry: Option<OperatorAction>,
+    ) -> ServiceResult<ReleasePlan> {
+        let publishing = &self.services.publishing;
+        let set = self.release_set(app_id, &change.plan).await?;
+        publishing
+            .db
+            .transact(|tx| {
+                let (change, entry) = (&change, &entry);
+                async move {
+                    for (version, state) in &change.states {
+                        set_state(&tx, app_id, version, *state).await?;
+                    }
+                    tx.put(&APP_RELEASES, app_id, &change.plan).await?;
+                    if let Some(entry) = entry {
+                        publishing.operators.log(&tx, entry).await?;
+                    }
+                    Ok::<_, StoreError>(())
+                }
+            })
+            .await?;
+        self.registry.replace(app_id, set);
+        Ok(change.plan)
+    }
+
     /// Builds the app's release set for `plan` and swaps it in. Releases
     /// already loaded are reused.
-    pub(crate) fn apply_plan(&self, app_id: &str, plan: &ReleasePlan) -> ServiceResult<()> {
-        let current = self.registry.set(app_id);
-        let load = |version: &str| -> ServiceResult<Arc<App>> {
-            let loaded = current.as_ref().and_then(|set| {
-                [
-                    set.stable.clone(),
-                    set.gray.as_ref().map(|g| g.0.clone()),
-                    set.trial.as_ref().map(|t| t.0.clone()),
-                ]
-                .into_iter()
-                .flatten()
-                .find(|app| app.manifest.version == version)
-            });
-            match loaded {
-                Some(app) => Ok(app),
-                None => self.load_version(app_id, version).map(Arc::new),
-            }
-        };
-        let set = ReleaseSet {
-            stable: plan.stable.as_deref().map(load).transpose()?,
-            gray: plan
-                .gray
-                .as_ref()
-                .map(|g| Ok::<_, ServiceError>((load(&g.version)?, g.percent)))
-                .transpose()?,
-            trial: plan
-                .trial
-                .as_ref()
-                .map(|t| {
-                    Ok::<_, ServiceError>((
-                        load(&t.version)?,
-                        t.testers.iter().cloned().collect::<BTreeSet<_>>(),
-                    ))
-                })
-                .transpose()?,
-        };
+    pub(crate) async fn apply_plan(
+        self: &Arc<Self>,
+        app_id: &str,
+        plan: &ReleasePlan,
+    ) -> ServiceResult<()> {
+        let set = self.release_set(app_id, plan).await?;
         self.registry.replace(app_id, set);
         Ok(())
     }
 
+    /// The release set of `plan`: releases already in the app's current set
+    /// are reused, the others loaded from the store and compiled.
+    async fn release_set(
+        self: &Arc<Self>,
+        app_id: &str,
+        plan: &ReleasePlan,
+    ) -> ServiceResult<ReleaseSet> {
+        let current = self.registry.set(app_id);
+        let current = current.as_deref();
+        let stable = match &plan.stable {
+            Some(version) => Some(self.release_app(app_id, current, version).await?),
+            None => None,
+        };
+        let gray = match &plan.gray {
+            Some(g) => Some((
+                self.release_app(app_id, current, &g.version).await?,
+                g.percent,
+            )),
+            None => None,
+        };
+        let trial = match &plan.trial {
+            Some(t) => Some((
+                self.release_app(app_id, current, &t.version).await?,
+                t.testers.iter().cloned().collect::<BTreeSet<_>>(),
+            )),
+            None => None,
+        };
+        Ok(ReleaseSet {
+            stable,
+            gray,
+            trial,
+        })
+    }
+
+    /// The app at `version`: from `current` when loaded there, otherwise
+    /// loaded from the store.
+    async fn release_app(
+        self: &Arc<Self>,
+        app_id: &str,
+        current: Option<&ReleaseSet>,
+        version: &str,
+    ) -> ServiceResult<Arc<App>> {
+        let loaded = current.and_then(|set| {
+            [
+                set.stable.clone(),
+                set.gray.as_ref().map(|g| g.0.clone()),
+                set.trial.as_ref().map(|t| t.0.clone()),
+            ]
+            .into_iter()
+            .flatten()
+            .find(|app| app.manifest.version == version)
+        });
+        match loaded {
+            Some(app) => Ok(app),
+            None => self.load_version(app_id, version).await.map(Arc::new),
+        }
+    }
+
     /// Compiles (or loads from the cache) a stored version.
-    fn load_version(&self, app_id: &str, version: &str) -> ServiceResult<App> {
+    async fn load_version(self: &Arc<Self>, app_id: &str, version: &str) -> ServiceResult<App> {
         let versions = &self.services.publishing.versions;
-        let record = versions.require(app_id, version)?;
+        let record = versions.require(app_id, version).await?;
         let bytes = versions
-            .package(&record.component_sha256)?
+            .package(&record.component_sha256)
+            .await?
             .ok_or(ServiceError::NotFound("package"))?;
         let manifest = Manifest::parse(&record.manifest)
             .map_err(|e| ServiceError::invalid("manifest", e.to_string()))?;
-        crate::registry::load_app(
-            &self.runtime,
-            &self.services.directory,
-            manifest,
-            &bytes,
-            &self.registry.source_dir(app_id),
-        )
-        .map_err(|e| ServiceError::invalid("component", e.to_string()))
+        let division_path =
+            crate::registry::division_path(&self.services.directory, &manifest.department.division)
+                .await
+                .map_err(|e| ServiceError::invalid("component", e.to_string()))?;
+        let component = self
+            .compile(&manifest, bytes)
+            .await
+            .map_err(|e| ServiceError::invalid("component", e.to_string()))?;
+        Ok(App {
+            manifest: Arc::new(manifest),
+            division_path,
+            component,
+            source_dir: self.registry.source_dir(app_id),
+        })
     }
 
-    fn set_state(&self, app_id: &str, version: &str, state: VersionState) -> ServiceResult<()> {
-        let versions = &self.services.publishing.versions;
-        if let Some(mut record) = versions.get(app_id, version)? {
-            record.state = state;
-            record.updated_at = now_ms();
-            versions.put(&record)?;
+    /// Compiles (or loads from the cache) a component on the blocking pool:
+    /// a compile takes the better part of a second, which no request task
+    /// should wait behind.
+    async fn compile(
+        self: &Arc<Self>,
+        manifest: &Manifest,
+        bytes: Vec<u8>,
+    ) -> Result<LoadedComponent, LoadError> {
+        let platform = Arc::clone(self);
+        let manifest = manifest.clone();
+        match tokio::task::spawn_blocking(move || platform.runtime.load(&manifest, &bytes)).await {
+            Ok(loaded) => loaded,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Err(LoadError::Invalid(
+                "the compilation was cancelled: the host is stopping".into(),
+            )),
         }
-        Ok(())
     }
+}
+
+/// The version record within `tx`, or not found.
+async fn require(tx: &Tx, app_id: &str, version: &str) -> ServiceResult<VersionRecord> {
+    tx.get(&APP_VERSIONS, (app_id, version))
+        .await?
+        .ok_or(ServiceError::NotFound("version"))
+}
+
+/// Sets the state of a version (if it exists) within `tx`.
+async fn set_state(
+    tx: &Tx,
+    app_id: &str,
+    version: &str,
+    state: VersionState,
+) -> Result<(), StoreError> {
+    if let Some(mut record) = tx.get(&APP_VERSIONS, (app_id, version)).await? {
+        record.state = state;
+        record.updated_at = now_ms();
+        tx.put(&APP_VERSIONS, (app_id, version), &record).await?;
+    }
+    Ok(())
 }
 
 /// Checks that each `[limits]` value of `manifest` is above zero and within

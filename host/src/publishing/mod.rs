@@ -11,7 +11,8 @@
 //! - [`lifecycle`]: the checks at upload and the review, release and
 //!   rollback steps, which swap the registry's release sets at once;
 //! - [`bundled`]: publishing the mini-apps shipped with the host (demo,
-//!   `serve --apps`) through the same path.
+//!   `serve --apps`) through the same path;
+//! - [`tables`]: the tables all of these keep their records in.
 //!
 //! The guide for department developers is `docs/publishing.md`.
 
@@ -20,18 +21,18 @@ pub mod departments;
 pub mod lifecycle;
 pub mod operators;
 pub mod package;
+pub(crate) mod tables;
 pub mod tokens;
 pub mod uscc;
 pub mod versions;
 
-use std::sync::Mutex;
-
+use cityhost_store::{Db, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ServiceError, ServiceResult};
 use crate::manifest::ManifestError;
 use crate::runtime::LoadError;
-use crate::store::{self, Store, trees};
+use tables::META;
 
 /// The publishing records.
 pub struct Publishing {
@@ -43,14 +44,17 @@ pub struct Publishing {
     pub operators: operators::Operators,
     /// Versions, packages and release plans.
     pub versions: versions::Versions,
-    meta: sled::Tree,
+    db: Db,
     /// The key the host signs bundled mini-apps with (see [`bundled`]).
     pub(crate) bundled_key: ed25519_dalek::SigningKey,
-    /// Serialises changes of versions and release plans.
-    pub(crate) changes: Mutex<()>,
+    /// Serialises the steps that change release plans (release, rollback,
+    /// trial, restore), each a store transaction followed by the swap of
+    /// the registry's release set, so that the registry ends with the plan
+    /// the store ends with.
+    pub(crate) changes: tokio::sync::Mutex<()>,
 }
 
-/// Key of the operator caps in the `meta` tree.
+/// Key of the operator caps in the `meta` table.
 const CAPS_KEY: &str = "publishing_caps";
 
 /// The largest limits a manifest may ask for, set by the operator.
@@ -79,27 +83,38 @@ impl Default for OperatorCaps {
 }
 
 impl Publishing {
-    /// Opens the publishing trees; `session_key` derives the token key.
-    pub fn open(store: &Store, session_key: &[u8; 32]) -> ServiceResult<Self> {
-        Ok(Self {
-            departments: departments::Departments::open(store)?,
-            tokens: tokens::DepartmentTokens::open(store, session_key)?,
-            operators: operators::Operators::open(store)?,
-            versions: versions::Versions::open(store)?,
-            meta: store.tree(trees::META)?,
+    /// The publishing records in `db`; `session_key` derives the token key
+    /// and the bundled apps' signing key.
+    pub fn new(db: Db, session_key: &[u8; 32]) -> Self {
+        Self {
+            departments: departments::Departments::new(db.clone()),
+            tokens: tokens::DepartmentTokens::new(db.clone(), session_key),
+            operators: operators::Operators::new(db.clone()),
+            versions: versions::Versions::new(db.clone()),
+            db,
             bundled_key: bundled::bundled_signing_key(session_key),
-            changes: Mutex::new(()),
-        })
+            changes: tokio::sync::Mutex::new(()),
+        }
     }
 
     /// The operator caps in force.
-    pub fn caps(&self) -> ServiceResult<OperatorCaps> {
-        Ok(store::get_json(&self.meta, CAPS_KEY)?.unwrap_or_default())
+    pub async fn caps(&self) -> ServiceResult<OperatorCaps> {
+        match self.db.get(&META, CAPS_KEY).await? {
+            Some(value) => {
+                Ok(
+                    serde_json::from_value(value).map_err(|e| StoreError::Undecodable {
+                        table: META.name(),
+                        reason: format!("{CAPS_KEY}: {e}"),
+                    })?,
+                )
+            }
+            None => Ok(OperatorCaps::default()),
+        }
     }
 
     /// Sets the operator caps; none may exceed the runtime's own limits
     /// (64 MiB, 1000 ms) or be zero.
-    pub fn set_caps(&self, caps: OperatorCaps) -> ServiceResult<()> {
+    pub async fn set_caps(&self, caps: OperatorCaps) -> ServiceResult<()> {
         let most = OperatorCaps::default();
         if caps.memory_mib == 0 || caps.memory_mib > most.memory_mib {
             return Err(ServiceError::invalid(
@@ -119,7 +134,8 @@ impl Publishing {
                 "caps must be above zero",
             ));
         }
-        store::put_json(&self.meta, CAPS_KEY, &caps)?;
+        let value = serde_json::to_value(caps).map_err(|e| StoreError::Encode(e.to_string()))?;
+        self.db.put(&META, CAPS_KEY, &value).await?;
         Ok(())
     }
 }
@@ -174,4 +190,10 @@ pub enum PublishError {
     /// A domain failure (store, state conflict).
     #[error(transparent)]
     Service(#[from] ServiceError),
+}
+
+impl From<StoreError> for PublishError {
+    fn from(e: StoreError) -> Self {
+        PublishError::Service(e.into())
+    }
 }

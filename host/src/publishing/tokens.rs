@@ -1,19 +1,20 @@
 //! Department API tokens: JWT (HS256) with `sub` = the department's Unified
 //! Social Credit Code, `scope` = space-separated [`TokenScope`]s, `exp`, and a
-//! `jti` whose record (tree `department_tokens`) lets an operator revoke the
-//! token at once.
+//! `jti` whose record (table `department_tokens`) lets an operator revoke
+//! the token at once.
 //!
 //! The signing key is derived from the host's session key
 //! (HMAC-SHA256 with a fixed label), so a department token is never a valid
 //! session token and no extra key file is needed.
 
+use cityhost_store::{Db, Scan, now_ms};
 use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use super::tables::DEPARTMENT_TOKENS;
 use crate::error::{ServiceError, ServiceResult};
-use crate::store::{self, Store, now_ms, trees};
 
 /// Longest lifetime of a token: 365 days, in seconds.
 pub const MAX_LIFETIME_SECS: u64 = 365 * 24 * 60 * 60;
@@ -94,30 +95,30 @@ pub struct IssuedToken {
 /// Issues, checks and revokes department tokens.
 #[derive(Clone)]
 pub struct DepartmentTokens {
-    tree: sled::Tree,
+    db: Db,
     encoding: EncodingKey,
     decoding: DecodingKey,
 }
 
 impl DepartmentTokens {
-    /// Opens the token records; `session_key` is the host's session key,
+    /// The token records in `db`; `session_key` is the host's session key,
     /// from which the token key is derived.
-    pub fn open(store: &Store, session_key: &[u8; 32]) -> ServiceResult<Self> {
+    pub fn new(db: Db, session_key: &[u8; 32]) -> Self {
         let mut mac = Hmac::<Sha256>::new_from_slice(session_key).expect("HMAC takes any key");
         mac.update(b"cityhost department API tokens v1");
         let key = mac.finalize().into_bytes();
-        Ok(Self {
-            tree: store.tree(trees::DEPARTMENT_TOKENS)?,
+        Self {
+            db,
             encoding: EncodingKey::from_secret(&key).expect("HS256 takes any key"),
             decoding: DecodingKey::from_secret(&key).expect("HS256 takes any key"),
-        })
+        }
     }
 
     /// Issues a token for `department` with `scopes`, valid for
     /// `lifetime_secs` (default [`DEFAULT_LIFETIME_SECS`], at most
     /// [`MAX_LIFETIME_SECS`]). Errors: no scope, or a lifetime out of range
     /// (field `lifetime_secs`).
-    pub fn issue(
+    pub async fn issue(
         &self,
         department: &str,
         scopes: &[TokenScope],
@@ -158,7 +159,7 @@ impl DepartmentTokens {
             expires_at: claims.exp * 1000,
             revoked_at: None,
         };
-        store::put_json(&self.tree, &record.id, &record)?;
+        self.db.put(&DEPARTMENT_TOKENS, &record.id, &record).await?;
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|_| ServiceError::Unauthenticated("cannot sign token"))?;
         Ok(IssuedToken { token, record })
@@ -166,7 +167,7 @@ impl DepartmentTokens {
 
     /// Checks a bearer token: signature, issuer, audience, expiry, and that
     /// it was not revoked. Returns its record.
-    pub fn check(&self, token: &str) -> ServiceResult<TokenRecord> {
+    pub async fn check(&self, token: &str) -> ServiceResult<TokenRecord> {
         const INVALID: &str = "invalid, expired or revoked department token";
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
@@ -176,7 +177,10 @@ impl DepartmentTokens {
         let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
             .map_err(|_| ServiceError::Unauthenticated(INVALID))?
             .claims;
-        let record: TokenRecord = store::get_json(&self.tree, &claims.jti)?
+        let record = self
+            .db
+            .get(&DEPARTMENT_TOKENS, &claims.jti)
+            .await?
             .ok_or(ServiceError::Unauthenticated(INVALID))?;
         if record.department != claims.sub
             || record.revoked_at.is_some()
@@ -188,26 +192,32 @@ impl DepartmentTokens {
     }
 
     /// Revokes a token by id; later checks fail at once.
-    pub fn revoke(&self, token_id: &str) -> ServiceResult<TokenRecord> {
-        let mut record: TokenRecord =
-            store::get_json(&self.tree, token_id)?.ok_or(ServiceError::NotFound("token"))?;
-        if record.revoked_at.is_none() {
-            record.revoked_at = Some(now_ms());
-            store::put_json(&self.tree, token_id, &record)?;
-        }
-        Ok(record)
+    pub async fn revoke(&self, token_id: &str) -> ServiceResult<TokenRecord> {
+        self.db
+            .transact(|tx| async move {
+                let mut record = tx
+                    .get(&DEPARTMENT_TOKENS, token_id)
+                    .await?
+                    .ok_or(ServiceError::NotFound("token"))?;
+                if record.revoked_at.is_none() {
+                    record.revoked_at = Some(now_ms());
+                    tx.put(&DEPARTMENT_TOKENS, token_id, &record).await?;
+                }
+                Ok(record)
+            })
+            .await
     }
 
-    /// The department's tokens, revoked and expired included.
-    pub fn list(&self, department: &str) -> ServiceResult<Vec<TokenRecord>> {
-        let mut out = Vec::new();
-        for value in self.tree.iter().values() {
-            let record: TokenRecord =
-                serde_json::from_slice(&value?).map_err(store::StoreError::from)?;
-            if record.department == department {
-                out.push(record);
-            }
-        }
+    /// The department's tokens, revoked and expired included, oldest first.
+    pub async fn list(&self, department: &str) -> ServiceResult<Vec<TokenRecord>> {
+        let mut out: Vec<TokenRecord> = self
+            .db
+            .scan(&DEPARTMENT_TOKENS, Scan::all())
+            .await?
+            .into_iter()
+            .map(|(_, record)| record)
+            .filter(|record| record.department == department)
+            .collect();
         out.sort_by_key(|r| r.issued_at);
         Ok(out)
     }
@@ -216,27 +226,49 @@ impl DepartmentTokens {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::temp_db;
 
-    #[test]
-    fn tokens_carry_scopes_and_can_be_revoked() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let tokens = DepartmentTokens::open(&store, &[7; 32]).unwrap();
+    #[tokio::test]
+    async fn tokens_carry_scopes_and_can_be_revoked() {
+        let (_dir, db) = temp_db();
+        let tokens = DepartmentTokens::new(db.clone(), &[7; 32]);
         let issued = tokens
             .issue("91330100MA27XL0E96", &[TokenScope::Publish], None)
+            .await
             .unwrap();
-        let record = tokens.check(&issued.token).unwrap();
+        let record = tokens.check(&issued.token).await.unwrap();
         assert_eq!(record.department, "91330100MA27XL0E96");
         assert_eq!(record.scopes, vec![TokenScope::Publish]);
-        tokens.revoke(&record.id).unwrap();
-        assert!(tokens.check(&issued.token).is_err());
+        tokens.revoke(&record.id).await.unwrap();
+        assert!(tokens.check(&issued.token).await.is_err());
         // Another host's key does not verify.
-        let other = DepartmentTokens::open(&store, &[8; 32]).unwrap();
+        let other = DepartmentTokens::new(db, &[8; 32]);
         let issued = tokens
             .issue("91330100MA27XL0E96", &[TokenScope::Statements], Some(60))
+            .await
             .unwrap();
-        assert!(other.check(&issued.token).is_err());
-        assert!(tokens.issue("x", &[], None).is_err());
-        assert!(tokens.issue("x", &[TokenScope::Publish], Some(0)).is_err());
+        assert!(other.check(&issued.token).await.is_err());
+        assert!(tokens.issue("x", &[], None).await.is_err());
+        assert!(
+            tokens
+                .issue("x", &[TokenScope::Publish], Some(0))
+                .await
+                .is_err()
+        );
+        // Both are listed for the department, the revoked one as revoked.
+        let listed = tokens.list("91330100MA27XL0E96").await.unwrap();
+        let mut states: Vec<_> = listed
+            .iter()
+            .map(|r| (r.id.clone(), r.revoked_at.is_some()))
+            .collect();
+        states.sort();
+        let mut expected = vec![(record.id, true), (issued.record.id, false)];
+        expected.sort();
+        assert_eq!(states, expected);
+        assert!(tokens.list("x").await.unwrap().is_empty());
+        assert!(matches!(
+            tokens.revoke("no-such-token").await,
+            Err(ServiceError::NotFound("token"))
+        ));
     }
 }

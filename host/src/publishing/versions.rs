@@ -1,18 +1,20 @@
 //! The versions of each app and what citizens are shown.
 //!
-//! Trees: `app_versions` (`app_id \0 version` → [`VersionRecord`]),
+//! Tables: `app_versions` (`(app_id, version)` → [`VersionRecord`]),
 //! `packages` (hex SHA-256 → component bytes) and `app_releases`
-//! (`app_id` → [`ReleasePlan`]).
+//! (`app_id` → [`ReleasePlan`]). The steps that change them are in
+//! [`super::lifecycle`], each one transaction.
 //!
 //! A version's way: `uploaded` → `in_review` → `approved` or `rejected`
 //! (with the reviewer's reason) → `released` (to a gray percentage, then to
 //! everyone) → `superseded` by a later release, or `rolled_back`.
 
+use cityhost_store::{Db, Scan};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::tables::{APP_RELEASES, APP_VERSIONS, PACKAGES};
 use crate::error::{ServiceError, ServiceResult};
-use crate::store::{self, Store, key, trees};
 
 /// Where a version is in its review and release.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,7 +49,7 @@ pub struct VersionRecord {
     pub state: VersionState,
     /// The reviewer's reason, for a rejected version.
     pub reason: Option<String>,
-    /// Hex SHA-256 of the component bytes (key of the `packages` tree).
+    /// Hex SHA-256 of the component bytes (key of the `packages` table).
     pub component_sha256: String,
     /// Component size, bytes.
     pub component_bytes: u64,
@@ -97,115 +99,80 @@ pub struct ReleasePlan {
 /// mod 100. A citizen sees a gray release of `p` percent when the bucket is
 /// below `p`, so widening a release keeps everyone who already had it.
 pub fn gray_bucket(app_id: &str, openid: &str) -> u8 {
-    let digest = Sha256::digest(key(&[app_id.as_bytes(), openid.as_bytes()]));
+    let digest = Sha256::digest([app_id.as_bytes(), b"\0", openid.as_bytes()].concat());
     let head = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
     (head % 100) as u8
 }
 
-/// The versions, packages and release plans.
+/// The versions, packages and release plans (read side; the changes are
+/// the steps of [`super::lifecycle`]).
 #[derive(Clone)]
 pub struct Versions {
-    versions: sled::Tree,
-    packages: sled::Tree,
-    plans: sled::Tree,
+    db: Db,
 }
 
 impl Versions {
-    /// Opens the trees.
-    pub fn open(store: &Store) -> ServiceResult<Self> {
-        Ok(Self {
-            versions: store.tree(trees::APP_VERSIONS)?,
-            packages: store.tree(trees::PACKAGES)?,
-            plans: store.tree(trees::APP_RELEASES)?,
-        })
+    /// The records in `db`.
+    pub fn new(db: Db) -> Self {
+        Self { db }
     }
 
     /// Every version of `app_id`, lowest semver first.
-    pub fn list(&self, app_id: &str) -> ServiceResult<Vec<VersionRecord>> {
-        let prefix = key(&[app_id.as_bytes(), b""]);
-        let mut out: Vec<VersionRecord> = self
-            .versions
-            .scan_prefix(prefix)
-            .values()
-            .map(|v| Ok(serde_json::from_slice(&v?).map_err(store::StoreError::from)?))
-            .collect::<ServiceResult<_>>()?;
-        out.sort_by_key(|v| semver::Version::parse(&v.version).ok());
-        Ok(out)
+    pub async fn list(&self, app_id: &str) -> ServiceResult<Vec<VersionRecord>> {
+        let versions = self.db.scan(&APP_VERSIONS, Scan::prefix((app_id,))).await?;
+        Ok(by_semver(versions.into_iter().map(|(_, v)| v).collect()))
     }
 
     /// Every version in review, oldest upload first.
-    pub fn review_queue(&self) -> ServiceResult<Vec<VersionRecord>> {
-        let mut out = Vec::new();
-        for value in self.versions.iter().values() {
-            let record: VersionRecord =
-                serde_json::from_slice(&value?).map_err(store::StoreError::from)?;
-            if record.state == VersionState::InReview {
-                out.push(record);
-            }
-        }
+    pub async fn review_queue(&self) -> ServiceResult<Vec<VersionRecord>> {
+        let mut out: Vec<VersionRecord> = self
+            .db
+            .scan(&APP_VERSIONS, Scan::all())
+            .await?
+            .into_iter()
+            .map(|(_, record)| record)
+            .filter(|record| record.state == VersionState::InReview)
+            .collect();
         out.sort_by_key(|r| r.updated_at);
         Ok(out)
     }
 
     /// One version.
-    pub fn get(&self, app_id: &str, version: &str) -> ServiceResult<Option<VersionRecord>> {
-        Ok(store::get_json(
-            &self.versions,
-            key(&[app_id.as_bytes(), version.as_bytes()]),
-        )?)
+    pub async fn get(&self, app_id: &str, version: &str) -> ServiceResult<Option<VersionRecord>> {
+        Ok(self.db.get(&APP_VERSIONS, (app_id, version)).await?)
     }
 
     /// The version, or not found.
-    pub fn require(&self, app_id: &str, version: &str) -> ServiceResult<VersionRecord> {
-        self.get(app_id, version)?
+    pub async fn require(&self, app_id: &str, version: &str) -> ServiceResult<VersionRecord> {
+        self.get(app_id, version)
+            .await?
             .ok_or(ServiceError::NotFound("version"))
     }
 
-    /// Stores a version record.
-    pub fn put(&self, record: &VersionRecord) -> ServiceResult<()> {
-        store::put_json(
-            &self.versions,
-            key(&[record.app_id.as_bytes(), record.version.as_bytes()]),
-            record,
-        )?;
-        Ok(())
-    }
-
-    /// Stores component bytes under their SHA-256.
-    pub fn put_package(&self, sha256: &str, bytes: &[u8]) -> ServiceResult<()> {
-        self.packages.insert(sha256, bytes)?;
-        Ok(())
-    }
-
     /// The component bytes with this SHA-256.
-    pub fn package(&self, sha256: &str) -> ServiceResult<Option<Vec<u8>>> {
-        Ok(self.packages.get(sha256)?.map(|v| v.to_vec()))
+    pub async fn package(&self, sha256: &str) -> ServiceResult<Option<Vec<u8>>> {
+        Ok(self.db.get(&PACKAGES, sha256).await?)
     }
 
     /// The app's release plan (empty if nothing was released).
-    pub fn plan(&self, app_id: &str) -> ServiceResult<ReleasePlan> {
-        Ok(store::get_json(&self.plans, app_id)?.unwrap_or_default())
-    }
-
-    /// Stores the app's release plan.
-    pub fn put_plan(&self, app_id: &str, plan: &ReleasePlan) -> ServiceResult<()> {
-        store::put_json(&self.plans, app_id, plan)?;
-        Ok(())
+    pub async fn plan(&self, app_id: &str) -> ServiceResult<ReleasePlan> {
+        Ok(self
+            .db
+            .get(&APP_RELEASES, app_id)
+            .await?
+            .unwrap_or_default())
     }
 
     /// Every app with a release plan, with the plan.
-    pub fn plans(&self) -> ServiceResult<Vec<(String, ReleasePlan)>> {
-        self.plans
-            .iter()
-            .map(|entry| {
-                let (k, v) = entry?;
-                Ok((
-                    String::from_utf8_lossy(&k).into_owned(),
-                    serde_json::from_slice(&v).map_err(store::StoreError::from)?,
-                ))
-            })
-            .collect()
+    pub async fn plans(&self) -> ServiceResult<Vec<(String, ReleasePlan)>> {
+        Ok(self.db.scan(&APP_RELEASES, Scan::all()).await?)
     }
+}
+
+/// `versions` sorted lowest semver first (unparsable versions first).
+pub(crate) fn by_semver(mut versions: Vec<VersionRecord>) -> Vec<VersionRecord> {
+    versions.sort_by_key(|v| semver::Version::parse(&v.version).ok());
+    versions
 }
 
 #[cfg(test)]

@@ -441,7 +441,7 @@ async fn event_retries_survive_a_restart() {
 
     // Second life on the same data: the app is there and takes the event.
     let platform = Platform::open(&config).await.unwrap();
-    let failures = platform.load_apps(&app_dirs(), components);
+    let failures = platform.load_apps(&app_dirs(), components).await;
     assert!(failures.is_empty(), "{failures:?}");
     demo::seed(&platform).await.unwrap();
     let (_, pending) = &platform.services.events.pending().await.unwrap()[0];

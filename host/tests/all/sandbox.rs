@@ -85,8 +85,9 @@ async fn apps_cannot_read_each_others_storage() {
         Manifest::parse(&text.replacen("id = \"probe\"", "id = \"probe-b\"", 1)).unwrap();
     let bytes = std::fs::read(components().join("probe.wasm")).unwrap();
     let p = &host.platform;
-    let app =
-        registry::load_app(&p.runtime, &p.services.directory, manifest, &bytes, &dir).unwrap();
+    let app = registry::load_app(&p.runtime, &p.services.directory, manifest, &bytes, &dir)
+        .await
+        .unwrap();
     p.registry.install(app);
 
     let c = host.demo_citizen("13800000001").await;
@@ -113,7 +114,8 @@ async fn a_component_importing_an_undeclared_capability_is_refused() {
     manifest.permissions.retain(|p| p.name() != "payment");
     let bytes = std::fs::read(components().join("utility_bills.wasm")).unwrap();
     let p = &host.platform;
-    let refused = registry::load_app(&p.runtime, &p.services.directory, manifest, &bytes, &dir);
+    let refused =
+        registry::load_app(&p.runtime, &p.services.directory, manifest, &bytes, &dir).await;
     match refused {
         Err(AppLoadError::Load(e @ LoadError::UndeclaredImport { .. })) => {
             let message = e.to_string();
@@ -134,7 +136,8 @@ async fn a_component_importing_an_undeclared_capability_is_refused() {
             manifest,
             b"\0asm garbage",
             &dir
-        ),
+        )
+        .await,
         Err(AppLoadError::Load(LoadError::Invalid(_)))
     ));
 }

@@ -92,7 +92,7 @@ impl TestHost {
         })
         .await
         .unwrap();
-        let failures = platform.load_apps(&app_dirs(), components);
+        let failures = platform.load_apps(&app_dirs(), components).await;
         assert!(failures.is_empty(), "apps failed to load: {failures:?}");
         demo::seed(&platform).await.unwrap();
         tokio::spawn(cityhost::http::serve(listener, platform.clone()));

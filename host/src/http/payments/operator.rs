@@ -43,7 +43,8 @@ pub(super) async fn top_up(
         "ledger.topup",
         "citizen card",
         &format!("{} fen", body.amount_fen),
-    )?;
+    )
+    .await?;
     let services = &platform.services;
     let citizen = services
         .accounts
