@@ -53,7 +53,8 @@ impl Fixture {
         let citizen = platform
             .services
             .accounts
-            .register("13900009999", "bench-password")?
+            .register("13900009999", "bench-password")
+            .await?
             .id;
         Ok(Self {
             platform,
@@ -83,6 +84,7 @@ impl Fixture {
         let openid = services
             .openids
             .openid(&app.manifest.id, &self.citizen)
+            .await
             .expect("openid");
         let request = Request {
             method: Method::Get,

@@ -43,13 +43,13 @@ async fn hello(State(platform): State<Arc<Platform>>, headers: HeaderMap) -> Res
     let Some(token) = cookie(&headers) else {
         return StatusCode::UNAUTHORIZED.into_response();
     };
-    let Ok(session) = services.sessions.check(&token) else {
+    let Ok(session) = services.sessions.check(&token).await else {
         return StatusCode::UNAUTHORIZED.into_response();
     };
-    let Ok(Some(_citizen)) = services.accounts.get(&session.citizen_id) else {
+    let Ok(Some(_citizen)) = services.accounts.get(&session.citizen_id).await else {
         return StatusCode::UNAUTHORIZED.into_response();
     };
-    let Ok(openid) = services.openids.openid(APP_ID, &session.citizen_id) else {
+    let Ok(openid) = services.openids.openid(APP_ID, &session.citizen_id).await else {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     };
     let request_id = uuid::Uuid::new_v4().to_string();

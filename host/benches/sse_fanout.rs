@@ -121,21 +121,21 @@ async fn main() -> anyhow::Result<()> {
     let threads = 4;
     for t in 0..threads {
         let platform = platform.clone();
-        creators.push(tokio::task::spawn_blocking(move || {
+        // argon2 runs on the blocking pool (see `identity::password`).
+        creators.push(tokio::spawn(async move {
             let s = &platform.services;
-            (t..citizens)
-                .step_by(threads)
-                .map(|i| {
-                    let phone = format!("139{:08}", i);
-                    let c = s.accounts.register(&phone, "bench password").unwrap();
-                    s.notifications
-                        .subscriptions
-                        .accept(&c.id, "bench-app", "ping", TemplateKind::LongTerm)
-                        .unwrap();
-                    let token = s.sessions.issue(&c.id).unwrap().token;
-                    (i, c.id, token)
-                })
-                .collect::<Vec<_>>()
+            let mut made = Vec::new();
+            for i in (t..citizens).step_by(threads) {
+                let phone = format!("139{:08}", i);
+                let c = s.accounts.register(&phone, "bench password").await.unwrap();
+                s.notifications
+                    .subscriptions
+                    .accept(&c.id, "bench-app", "ping", TemplateKind::LongTerm)
+                    .unwrap();
+                let token = s.sessions.issue(&c.id).await.unwrap().token;
+                made.push((i, c.id, token));
+            }
+            made
         }));
     }
     let mut people = Vec::new();

@@ -53,6 +53,11 @@ pub enum ServiceError {
     /// that persisted, a record that no longer decodes.
     #[error("store: {0}")]
     Seam(cityhost_store::StoreError),
+    /// A sealed identity record (an identity number, a registry name) does
+    /// not open with the host key: the key file was replaced or the record
+    /// damaged. Answered like a store failure.
+    #[error(transparent)]
+    Sealed(crate::identity::sealed::Unsealable),
     /// A payment, PIN or refund was refused (insufficient funds, wrong PIN,
     /// over-refund, ...).
     #[error(transparent)]

@@ -74,7 +74,7 @@ impl Platform {
         let manifest = app.manifest.clone();
         let request_id = uuid::Uuid::new_v4().to_string();
         let openid = match citizen_id {
-            Some(id) => Some(self.services.openids.openid(&manifest.id, id)?),
+            Some(id) => Some(self.services.openids.openid(&manifest.id, id).await?),
             None => None,
         };
         let ctx = CallContext {

@@ -23,6 +23,7 @@
 
 pub mod app_storage;
 pub mod audit;
+pub mod blocking;
 pub mod capabilities;
 pub mod cli;
 pub mod directory;

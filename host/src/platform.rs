@@ -103,9 +103,9 @@ impl Services {
         identity: &IdentityConfig,
     ) -> ServiceResult<Self> {
         let vault = Vault::new(&keys.id_number, &keys.id_index);
-        let accounts = Accounts::open(&store, vault.clone())?;
+        let accounts = Accounts::new(db.clone(), vault.clone());
         let directory = Directory::open(&store)?;
-        let population = PopulationRegistry::open(&store, vault)?;
+        let population = PopulationRegistry::new(db.clone(), vault);
         let authority: Arc<dyn IdentityAuthority> = match &identity.authority_url {
             Some(url) => Arc::new(HttpAuthority::new(url, identity.authority_token.clone())?),
             None => Arc::new(population.clone()),
@@ -114,17 +114,17 @@ impl Services {
         let data_dir = keys.dir.parent().unwrap_or(&keys.dir);
         let id_tokens = IdTokens::open(data_dir, issuer)
             .map_err(|e| crate::error::ServiceError::Unavailable(format!("ID-token keys: {e}")))?;
-        let events = Outbox::open(&store)?;
+        let events = Outbox::new(db.clone());
         Ok(Self {
-            real_name: RealName::new(&store, accounts.clone(), directory.clone(), authority)?,
+            real_name: RealName::new(db.clone(), accounts.clone(), directory.clone(), authority),
             population,
             id_tokens,
             accounts,
-            sessions: Sessions::open(&store, &keys.session)?,
-            openids: OpenIds::open(&store, keys.openid)?,
-            consents: Consents::open(&store)?,
-            payments: Payments::open(&store, events.clone())?,
-            pins: PaymentPins::open(&store)?,
+            sessions: Sessions::new(db.clone(), &keys.session),
+            openids: OpenIds::new(db.clone(), keys.openid),
+            consents: Consents::new(db.clone()),
+            payments: Payments::new(db.clone(), events.clone()),
+            pins: PaymentPins::new(db.clone()),
             events,
             notifications: Notifications::open(&store)?,
             storage: AppStorage::open(&store)?,

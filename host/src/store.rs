@@ -44,24 +44,6 @@ impl From<serde_json::Error> for StoreError {
 /// Names of the trees, in one place so that no two services share one by
 /// accident.
 pub mod trees {
-    /// `citizen_id` → citizen record (JSON).
-    pub const CITIZENS: &str = "citizens";
-    /// phone number → `citizen_id`.
-    pub const PHONES: &str = "phones";
-    /// phone number → failed logins in a row and lock time (JSON).
-    pub const LOGIN_FAILURES: &str = "login_failures";
-    /// session id (`jti`) → session record (JSON).
-    pub const SESSIONS: &str = "sessions";
-    /// `app_id \0 openid` → `citizen_id`.
-    pub const OPENIDS: &str = "openids";
-    /// `citizen_id \0 app_id \0 scope` → grant (JSON).
-    pub const GRANTS: &str = "grants";
-    /// `order_id` → order (JSON).
-    pub const ORDERS: &str = "orders";
-    /// `app_id \0 out_trade_no` → `order_id`.
-    pub const ORDER_KEYS: &str = "order_keys";
-    /// `citizen_id \0 created_at (u64 BE) \0 order_id` → `order_id`.
-    pub const CITIZEN_ORDERS: &str = "citizen_orders";
     /// `citizen_id \0 seq (u64 BE)` → inbox message (JSON); see
     /// `notifications::inbox`.
     pub const INBOX: &str = "inbox";
@@ -75,19 +57,6 @@ pub mod trees {
     pub const DIVISIONS: &str = "divisions";
     /// host-wide settings and markers (`divisions_loaded`, ...).
     pub const META: &str = "meta";
-    /// ledger account (`citizen:{id}`, `merchant:{department}`, `clearing`,
-    /// `issuer`) → balance, fen (i64 BE).
-    pub const LEDGER_BALANCES: &str = "ledger_balances";
-    /// `time (u64 BE ms) \0 transfer id` → ledger transfer (JSON).
-    pub const LEDGER_TRANSFERS: &str = "ledger_transfers";
-    /// `citizen_id` → payment PIN hash, failed tries and lock (JSON).
-    pub const PAYMENT_PINS: &str = "payment_pins";
-    /// `refund_id` → refund (JSON).
-    pub const REFUNDS: &str = "refunds";
-    /// `app_id \0 out_request_no` → `refund_id`.
-    pub const REFUND_KEYS: &str = "refund_keys";
-    /// `due time (u64 BE ms) \0 event_id` → pending event (JSON).
-    pub const EVENT_OUTBOX: &str = "event_outbox";
     /// `citizen_id` → last inbox `seq` and unread count (JSON).
     pub const INBOX_COUNTERS: &str = "inbox_counters";
     /// `citizen_id \0 seq (u64 BE)` → empty: the unread messages.
@@ -98,14 +67,6 @@ pub mod trees {
     pub const SUBSCRIPTIONS: &str = "subscriptions";
     /// `m \0 app_id` / `d \0 app_id \0 citizen_id` → message-rate window (JSON).
     pub const NOTIFY_RATE: &str = "notify_rate";
-    /// identity-number blind index (hex) → `citizen_id` of the account
-    /// verified with it (one account per identity).
-    pub const ID_INDEX: &str = "id_index";
-    /// identity-number blind index (hex) → population record (JSON, name
-    /// sealed): the host's own identity authority.
-    pub const POPULATION: &str = "population";
-    /// `citizen_id` → real-name mismatches in the current window (JSON).
-    pub const VERIFY_FAILURES: &str = "verify_failures";
 
     // Publishing.
     /// Unified Social Credit Code → department account (JSON).

@@ -20,7 +20,7 @@ impl RequestState {
     /// Whether the citizen granted `scope` to this app, after checking that
     /// the manifest declares a purpose for it (no purpose: the app may not
     /// ask, `not-permitted`).
-    fn granted(&self, citizen_id: &str, scope: Scope) -> Result<bool, WitError> {
+    async fn granted(&mut self, citizen_id: &str, scope: Scope) -> Result<bool, WitError> {
         if scope.needs_consent() && self.ctx.manifest.purpose(scope.name()).is_none() {
             return Err(WitError::NotPermitted(format!(
                 "the manifest declares no purpose for {} ([consent] table)",
@@ -30,12 +30,13 @@ impl RequestState {
         Ok(self
             .services
             .consents
-            .is_granted(citizen_id, &self.ctx.manifest.id, scope)?)
+            .is_granted(citizen_id, &self.ctx.manifest.id, scope)
+            .await?)
     }
 
     /// The citizen's `scope` data, or `consent-required(scope)`.
-    fn require(&self, citizen_id: &str, scope: Scope) -> Result<(), WitError> {
-        if self.granted(citizen_id, scope)? {
+    async fn require(&mut self, citizen_id: &str, scope: Scope) -> Result<(), WitError> {
+        if self.granted(citizen_id, scope).await? {
             Ok(())
         } else {
             Err(WitError::ConsentRequired(scope.name().into()))
@@ -43,10 +44,11 @@ impl RequestState {
     }
 
     /// The signed-in citizen's record.
-    fn citizen_record(&self, citizen_id: &str) -> Result<Citizen, WitError> {
+    async fn citizen_record(&mut self, citizen_id: &str) -> Result<Citizen, WitError> {
         self.services
             .accounts
-            .get(citizen_id)?
+            .get(citizen_id)
+            .await?
             .ok_or_else(|| WitError::NotPermitted("no citizen is signed in".into()))
     }
 
@@ -98,8 +100,8 @@ impl Host for RequestState {
         self.call(Permission::Identity, "identity.profile", |s| {
             Box::pin(async move {
                 let citizen_id = s.citizen()?;
-                s.require(&citizen_id, Scope::AuthUser)?;
-                let citizen = s.citizen_record(&citizen_id)?;
+                s.require(&citizen_id, Scope::AuthUser).await?;
+                let citizen = s.citizen_record(&citizen_id).await?;
                 let (_, number) = s.verified(&citizen)?;
                 Ok(CitizenProfile {
                     name_masked: citizen.masked_name().unwrap_or_default(),
@@ -120,8 +122,8 @@ impl Host for RequestState {
         self.call(Permission::Identity, "identity.real-identity", |s| {
             Box::pin(async move {
                 let citizen_id = s.citizen()?;
-                s.require(&citizen_id, Scope::AuthIdNumber)?;
-                let citizen = s.citizen_record(&citizen_id)?;
+                s.require(&citizen_id, Scope::AuthIdNumber).await?;
+                let citizen = s.citizen_record(&citizen_id).await?;
                 let (name, id_number) = s.verified(&citizen)?;
                 Ok(VerifiedIdentity { name, id_number })
             })
@@ -138,8 +140,8 @@ impl Host for RequestState {
                     .openid
                     .clone()
                     .ok_or_else(|| WitError::NotPermitted("no citizen is signed in".into()))?;
-                let citizen = s.citizen_record(&citizen_id)?;
-                let claims = id_claims(s, &citizen, openid)?;
+                let citizen = s.citizen_record(&citizen_id).await?;
+                let claims = id_claims(s, &citizen, openid).await?;
                 Ok(s.services.id_tokens.mint(claims)?)
             })
         })
@@ -149,8 +151,11 @@ impl Host for RequestState {
 
 /// The claims of the scopes the citizen has granted this app (a scope
 /// without a declared purpose counts as not granted).
-fn id_claims(s: &RequestState, citizen: &Citizen, openid: String) -> Result<IdClaims, WitError> {
-    let granted = |scope| s.granted(&citizen.id, scope).unwrap_or(false);
+async fn id_claims(
+    s: &mut RequestState,
+    citizen: &Citizen,
+    openid: String,
+) -> Result<IdClaims, WitError> {
     let mut scopes = vec![Scope::AuthBase.name()];
     let mut claims = IdClaims {
         iss: String::new(),
@@ -171,7 +176,10 @@ fn id_claims(s: &RequestState, citizen: &Citizen, openid: String) -> Result<IdCl
     };
     let verified = s.verified(citizen).ok();
     if let Some((name, number)) = &verified {
-        if granted(Scope::AuthUser) {
+        if s.granted(&citizen.id, Scope::AuthUser)
+            .await
+            .unwrap_or(false)
+        {
             scopes.push(Scope::AuthUser.name());
             claims.name = citizen.masked_name();
             claims.id_number_masked = Some(idcard::mask(number));
@@ -184,7 +192,10 @@ fn id_claims(s: &RequestState, citizen: &Citizen, openid: String) -> Result<IdCl
                 claims.birth_year = Some(idcard::birth_year(number));
             }
         }
-        if granted(Scope::AuthIdNumber) {
+        if s.granted(&citizen.id, Scope::AuthIdNumber)
+            .await
+            .unwrap_or(false)
+        {
             scopes.push(Scope::AuthIdNumber.name());
             claims.name = Some(name.clone());
             claims.id_number = Some(number.clone());

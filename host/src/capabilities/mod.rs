@@ -183,7 +183,7 @@ impl From<ServiceError> for WitError {
             ServiceError::QuotaExceeded(quota) => WitError::QuotaExceeded(quota.into()),
             ServiceError::RateLimited { retry_after_ms } => WitError::RateLimited(retry_after_ms),
             ServiceError::Unavailable(why) => WitError::Unavailable(why),
-            ServiceError::Store(_) | ServiceError::Seam(_) => {
+            ServiceError::Store(_) | ServiceError::Seam(_) | ServiceError::Sealed(_) => {
                 tracing::error!(error = %e, "store failure in a capability call");
                 WitError::Unavailable("storage is unavailable; try again".into())
             }
@@ -222,7 +222,10 @@ mod tests {
     };
     use crate::store::Store;
 
-    fn state(permissions: &str, dir: &std::path::Path) -> (RequestState, Arc<Services>, String) {
+    async fn state(
+        permissions: &str,
+        dir: &std::path::Path,
+    ) -> (RequestState, Arc<Services>, String) {
         let store = Store::open(&dir.join("store")).unwrap();
         let db = cityhost_store::Db::new(
             cityhost_store_sled::SledBackend::open(&dir.join("db")).unwrap(),
@@ -232,6 +235,7 @@ mod tests {
         let citizen = services
             .accounts
             .register("13800000077", "a good password")
+            .await
             .unwrap();
         let manifest = Manifest::parse(&format!(
             "id = \"test-app\"\nname = \"t\"\nversion = \"1.0.0\"\ncategory = \"utilities\"\n\
@@ -243,7 +247,13 @@ mod tests {
             request_id: "req".into(),
             manifest: Arc::new(manifest),
             citizen_id: Some(citizen.id.clone()),
-            openid: Some(services.openids.openid("test-app", &citizen.id).unwrap()),
+            openid: Some(
+                services
+                    .openids
+                    .openid("test-app", &citizen.id)
+                    .await
+                    .unwrap(),
+            ),
             event: None,
         };
         (
@@ -266,7 +276,7 @@ mod tests {
     #[tokio::test]
     async fn undeclared_capability_is_refused_and_audited() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut s, services, _) = state("[\"identity\"]", dir.path());
+        let (mut s, services, _) = state("[\"identity\"]", dir.path()).await;
         assert!(matches!(
             s.create_order(order()).await,
             Err(WitError::NotPermitted(_))
@@ -284,7 +294,7 @@ mod tests {
     #[tokio::test]
     async fn a_call_dropped_while_it_awaits_is_audited_as_abandoned() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut s, services, _) = state("[\"identity\"]", dir.path());
+        let (mut s, services, _) = state("[\"identity\"]", dir.path()).await;
         let call = s.call(Permission::Identity, "identity.openid", |_| {
             Box::pin(std::future::pending::<Result<(), WitError>>())
         });
@@ -304,7 +314,7 @@ mod tests {
     #[tokio::test]
     async fn profile_needs_consent_then_real_name() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut s, services, citizen) = state("[\"identity\"]", dir.path());
+        let (mut s, services, citizen) = state("[\"identity\"]", dir.path()).await;
         assert_eq!(
             s.profile().await.unwrap_err().to_string(),
             WitError::ConsentRequired("auth_user".into()).to_string()
@@ -317,11 +327,13 @@ mod tests {
                 crate::identity::consent::Scope::AuthUser,
                 "test",
             )
+            .await
             .unwrap();
         assert!(matches!(s.profile().await, Err(WitError::Unavailable(_))));
         services
             .accounts
             .set_real_name(&citizen, "王五", "11010519491231002X")
+            .await
             .unwrap();
         let profile = s.profile().await.unwrap();
         assert_eq!(profile.id_number_masked, "1****************X");
@@ -333,7 +345,7 @@ mod tests {
     #[tokio::test]
     async fn orders_need_a_citizen_and_valid_fields() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut s, _, _) = state("[\"payment\"]", dir.path());
+        let (mut s, _, _) = state("[\"payment\"]", dir.path()).await;
         let mut bad = order();
         bad.amount_fen = 0;
         assert!(

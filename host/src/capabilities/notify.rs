@@ -44,7 +44,8 @@ impl Host for RequestState {
                 let citizen_id = s
                     .services
                     .openids
-                    .resolve(&s.ctx.manifest.id, &openid)?
+                    .resolve(&s.ctx.manifest.id, &openid)
+                    .await?
                     .ok_or_else(|| WitError::InvalidArgument("openid".into()))?;
                 let basis = s.basis(&message.template, false)?;
                 s.send_message(&citizen_id, &message, basis)

@@ -27,17 +27,21 @@ impl Host for RequestState {
                         .max_order_fen
                         .unwrap_or(DEFAULT_MAX_ORDER_FEN),
                 };
-                let order = s.services.payments.create(
-                    payee,
-                    &citizen_id,
-                    NewOrder {
-                        out_trade_no: request.out_trade_no,
-                        amount_fen: request.amount_fen,
-                        subject: request.subject,
-                        return_path: request.return_path,
-                        expires_in_ms: request.expires_in_ms,
-                    },
-                )?;
+                let order = s
+                    .services
+                    .payments
+                    .create(
+                        payee,
+                        &citizen_id,
+                        NewOrder {
+                            out_trade_no: request.out_trade_no,
+                            amount_fen: request.amount_fen,
+                            subject: request.subject,
+                            return_path: request.return_path,
+                            expires_in_ms: request.expires_in_ms,
+                        },
+                    )
+                    .await?;
                 Ok(to_wit(&order))
             })
         })
@@ -50,7 +54,8 @@ impl Host for RequestState {
                 let order = s
                     .services
                     .payments
-                    .by_out_trade_no(&s.ctx.manifest.id, &out_trade_no)?;
+                    .by_out_trade_no(&s.ctx.manifest.id, &out_trade_no)
+                    .await?;
                 Ok(order.as_ref().map(to_wit))
             })
         })
@@ -63,9 +68,10 @@ impl Host for RequestState {
                 let app = &s.ctx.manifest.id;
                 let payments = &s.services.payments;
                 let order = payments
-                    .by_out_trade_no(app, &out_trade_no)?
+                    .by_out_trade_no(app, &out_trade_no)
+                    .await?
                     .ok_or_else(|| WitError::InvalidArgument("order".into()))?;
-                let order = payments.cancel(&order.order_id, Owner::App(app))?;
+                let order = payments.cancel(&order.order_id, Owner::App(app)).await?;
                 Ok(to_wit(&order))
             })
         })
@@ -81,22 +87,27 @@ impl Host for RequestState {
                     let order = s
                         .services
                         .payments
-                        .by_out_trade_no(&s.ctx.manifest.id, &request.out_trade_no)?;
+                        .by_out_trade_no(&s.ctx.manifest.id, &request.out_trade_no)
+                        .await?;
                     if order.is_some_and(|o| &o.citizen_id != citizen_id) {
                         return Err(WitError::NotPermitted(
                             "this order was paid by another citizen".into(),
                         ));
                     }
                 }
-                let (refund, _) = s.services.payments.refund(
-                    &s.ctx.manifest.id,
-                    NewRefund {
-                        out_trade_no: request.out_trade_no,
-                        out_request_no: request.out_request_no,
-                        amount_fen: request.amount_fen,
-                        reason: request.reason,
-                    },
-                )?;
+                let (refund, _) = s
+                    .services
+                    .payments
+                    .refund(
+                        &s.ctx.manifest.id,
+                        NewRefund {
+                            out_trade_no: request.out_trade_no,
+                            out_request_no: request.out_request_no,
+                            amount_fen: request.amount_fen,
+                            reason: request.reason,
+                        },
+                    )
+                    .await?;
                 Ok(refund_to_wit(refund))
             })
         })
@@ -112,7 +123,8 @@ impl Host for RequestState {
                 let refund = s
                     .services
                     .payments
-                    .refund_by_request_no(&s.ctx.manifest.id, &out_request_no)?;
+                    .refund_by_request_no(&s.ctx.manifest.id, &out_request_no)
+                    .await?;
                 Ok(refund.map(refund_to_wit))
             })
         })

@@ -73,13 +73,16 @@ pub async fn seed(platform: &Arc<Platform>) -> anyhow::Result<()> {
             services.directory.is_province(p).unwrap_or(false)
         })
         .map_err(|e| anyhow::anyhow!("demo identity number of {name}: {e}"))?;
-        services.population.insert(name, &number)?;
+        services.population.insert(name, &number).await?;
     }
     for demo in DEMO_CITIZENS {
-        if services.accounts.by_phone(demo.phone)?.is_some() {
+        if services.accounts.by_phone(demo.phone).await?.is_some() {
             continue;
         }
-        let citizen = services.accounts.register(demo.phone, DEMO_PASSWORD)?;
+        let citizen = services
+            .accounts
+            .register(demo.phone, DEMO_PASSWORD)
+            .await?;
         // The configured authority may be a remote one that does not know
         // the demo residents: then the demo citizens stay at level 1.
         if let Err(e) = services
@@ -89,12 +92,12 @@ pub async fn seed(platform: &Arc<Platform>) -> anyhow::Result<()> {
         {
             tracing::warn!(phone = demo.phone, error = %e, "demo citizen not verified");
         }
-        services.pins.set(&citizen.id, DEMO_PIN)?;
+        services.pins.set(&citizen.id, DEMO_PIN).await?;
         services
             .payments
             .ledger
-            .top_up(&citizen.id, DEMO_FUNDS_FEN)?;
-        services.payments.make_durable()?;
+            .top_up(&citizen.id, DEMO_FUNDS_FEN)
+            .await?;
     }
     for app in platform.registry.list() {
         seed_app(platform, &app)
@@ -110,7 +113,8 @@ async fn seed_app(platform: &Arc<Platform>, app: &Arc<App>) -> anyhow::Result<()
         let citizen = platform
             .services
             .accounts
-            .by_phone(&sub.citizen)?
+            .by_phone(&sub.citizen)
+            .await?
             .with_context(|| format!("dev subscription of unknown demo citizen {}", sub.citizen))?;
         let kind = app
             .manifest
@@ -155,7 +159,8 @@ async fn seed_app(platform: &Arc<Platform>, app: &Arc<App>) -> anyhow::Result<()
         let citizen = platform
             .services
             .accounts
-            .by_phone(&request.citizen)?
+            .by_phone(&request.citizen)
+            .await?
             .with_context(|| format!("dev request as unknown demo citizen {}", request.citizen))?;
         let (method, body) = match request.method.as_str() {
             "POST" => (

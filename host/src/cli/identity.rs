@@ -42,18 +42,23 @@ pub(super) async fn import_population(args: ImportArgs) -> anyhow::Result<()> {
     let store = Store::open(&args.data.join("store")).context(
         "opening the store (is the host still running? use POST /api/operator/population)",
     )?;
+    let db = crate::platform::open_db(&args.data).await.context(
+        "opening the database (is the host still running? use POST /api/operator/population)",
+    )?;
     let directory = Directory::open(&store)?;
-    let registry = PopulationRegistry::open(&store, Vault::new(&keys.id_number, &keys.id_index))?;
-    let report = registry.import_csv(std::io::BufReader::new(file), |code| {
-        directory.is_province(code).unwrap_or(false)
-    })?;
-    store.flush()?;
+    let registry = PopulationRegistry::new(db.clone(), Vault::new(&keys.id_number, &keys.id_index));
+    let report = registry
+        .import_csv(std::io::BufReader::new(file), |code: &str| {
+            directory.is_province(code).unwrap_or(false)
+        })
+        .await?;
+    db.sync().await?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     eprintln!(
         "imported {} record(s), refused {}; the registry holds {}",
         report.imported,
         report.rejected.len(),
-        registry.len()
+        registry.len().await?
     );
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! `cityhost ledger ...`: the operator's ledger commands. They open the
-//! store directly, so the host must be stopped (sled allows one process);
+//! database directly, so the host must be stopped (one process at a time);
 //! while it runs, use `/api/operator/ledger/verify`, `/api/operator/topups`
 //! and the department statement route.
 
@@ -14,7 +14,9 @@ use crate::identity::keys::HostKeys;
 use crate::identity::sealed::Vault;
 use crate::payments::Payments;
 use crate::payments::settlement::parse_date;
+use crate::platform::open_db;
 use crate::store::Store;
+use cityhost_store::Db;
 
 /// Ledger commands.
 #[derive(Args)]
@@ -54,21 +56,24 @@ enum LedgerCommand {
     },
 }
 
-fn open(data: &Path) -> anyhow::Result<(Store, Payments)> {
+async fn open(data: &Path) -> anyhow::Result<(Store, Db, Payments)> {
     let dir = data.join("store");
-    if !dir.is_dir() {
+    if !dir.is_dir() || !data.join("db").is_dir() {
         bail!("{} holds no CityHost store (check --data)", data.display());
     }
     let store = Store::open(&dir).context("opening the store (is the host still running?)")?;
-    let payments = Payments::open(&store, Outbox::open(&store)?)?;
-    Ok((store, payments))
+    let db = open_db(data)
+        .await
+        .context("opening the database (is the host still running?)")?;
+    let payments = Payments::new(db.clone(), Outbox::new(db.clone()));
+    Ok((store, db, payments))
 }
 
 pub(super) async fn run(args: LedgerArgs) -> anyhow::Result<()> {
-    let (store, payments) = open(&args.data)?;
+    let (_store, db, payments) = open(&args.data).await?;
     match args.command {
         LedgerCommand::Verify => {
-            let v = payments.ledger.verify()?;
+            let v = payments.ledger.verify().await?;
             println!(
                 "{} accounts, {} transfers, balances sum to {} fen",
                 v.accounts, v.transfers, v.balance_sum_fen
@@ -84,18 +89,19 @@ pub(super) async fn run(args: LedgerArgs) -> anyhow::Result<()> {
         LedgerCommand::Topup { phone, amount_fen } => {
             let keys = HostKeys::load_or_create(&args.data)?;
             let vault = Vault::new(&keys.id_number, &keys.id_index);
-            let citizen = Accounts::open(&store, vault)?
-                .by_phone(&phone)?
+            let citizen = Accounts::new(db, vault)
+                .by_phone(&phone)
+                .await?
                 .with_context(|| format!("no citizen with phone {phone}"))?;
-            let transfer = payments.ledger.top_up(&citizen.id, amount_fen)?;
-            payments.make_durable()?;
+            let transfer = payments.ledger.top_up(&citizen.id, amount_fen).await?;
             let balance = payments
                 .ledger
-                .balance(&crate::payments::Account::Citizen(citizen.id))?;
+                .balance(&crate::payments::Account::Citizen(citizen.id))
+                .await?;
             println!("{}: balance now {balance} fen", transfer.id);
         }
         LedgerCommand::Statement { department, date } => {
-            let statement = payments.statement(&department, parse_date(&date)?)?;
+            let statement = payments.statement(&department, parse_date(&date)?).await?;
             print!("{}", statement.to_csv());
         }
     }

@@ -4,20 +4,20 @@
 //! One task per host walks the outbox in due order. A 2xx answer removes
 //! the event; anything else (an error status, a trap, a timeout, the app
 //! not loaded) records the outcome and moves the event to its next due time
-//! — both in one sled transaction — or, after the last attempt, keeps it
+//! — both in one transaction — or, after the last attempt, keeps it
 //! marked `gave_up` for the operator. The app is looked up on every
 //! attempt, so a new release takes the retry.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use sled::Transactional;
+use cityhost_store::{Codec, Json, Scan, StoreError, now_ms};
 
-use super::{GAVE_UP, Outbox, PendingEvent, due_of, outbox_key};
+use super::tables::{EVENT_OUTBOX, EVENT_OUTBOX_RAW};
+use super::{GAVE_UP, Outbox, PendingEvent};
 use crate::gateway::{AppRequest, EVENT_PATH_PREFIX};
 use crate::platform::Platform;
 use crate::runtime::bindings::Method;
-use crate::store::now_ms;
 
 /// Longest the task sleeps before looking at the outbox again, even if
 /// nothing woke it.
@@ -33,7 +33,10 @@ pub fn spawn_delivery(platform: Arc<Platform>) -> tokio::task::JoinHandle<()> {
         loop {
             match deliver_due(&platform, &outbox).await {
                 Ok(0) => {
-                    let pause = next_due_in(&outbox).unwrap_or(IDLE_POLL).min(IDLE_POLL);
+                    let pause = next_due_in(&outbox)
+                        .await
+                        .unwrap_or(IDLE_POLL)
+                        .min(IDLE_POLL);
                     tokio::select! {
                         () = outbox.woken() => {}
                         () = tokio::time::sleep(pause) => {}
@@ -49,36 +52,40 @@ pub fn spawn_delivery(platform: Arc<Platform>) -> tokio::task::JoinHandle<()> {
     })
 }
 
-fn next_due_in(outbox: &Outbox) -> Option<Duration> {
-    let (k, _) = outbox.tree.first().ok()??;
-    Some(Duration::from_millis(due_of(&k).saturating_sub(now_ms())))
+async fn next_due_in(outbox: &Outbox) -> Option<Duration> {
+    let first = outbox
+        .db
+        .scan(&EVENT_OUTBOX_RAW, Scan::all().limit(1))
+        .await
+        .ok()?;
+    let ((due, _), _) = first.into_iter().next()?;
+    Some(Duration::from_millis(due.saturating_sub(now_ms())))
 }
 
 /// Sends up to [`BATCH`] due events; returns how many were attempted.
-async fn deliver_due(platform: &Platform, outbox: &Outbox) -> Result<usize, sled::Error> {
+async fn deliver_due(platform: &Platform, outbox: &Outbox) -> Result<usize, StoreError> {
     let now = now_ms();
-    let due: Vec<(sled::IVec, sled::IVec)> = outbox
-        .tree
-        .range(..(now + 1).to_be_bytes().to_vec())
-        .take(BATCH)
-        .collect::<Result<_, _>>()?;
+    let due_now = Scan::range((0, ""), (now + 1, "")).limit(BATCH);
+    let due = outbox.db.scan(&EVENT_OUTBOX_RAW, due_now).await?;
     let count = due.len();
-    for (k, v) in due {
-        let Ok(mut event) = serde_json::from_slice::<PendingEvent>(&v) else {
+    for ((due, id), bytes) in due {
+        let key = (due, id.as_str());
+        let decoded: Result<PendingEvent, _> = Json::decode(EVENT_OUTBOX.name(), &bytes);
+        let Ok(mut event) = decoded else {
             tracing::error!("undecodable event in the outbox; dropped");
-            outbox.tree.remove(&k)?;
+            outbox.db.delete(&EVENT_OUTBOX, key).await?;
             continue;
         };
         let outcome = attempt(platform, &event).await;
         event.attempts += 1;
         match outcome {
             Ok(()) => {
-                outbox.tree.remove(&k)?;
+                outbox.db.delete(&EVENT_OUTBOX, key).await?;
                 tracing::info!(app = %event.app_id, event = %event.event, attempts = event.attempts, "event delivered");
             }
             Err(why) => {
                 let next = outbox.delay_after(event.attempts);
-                let due = match next {
+                let next_due = match next {
                     Some(delay) => now_ms() + delay.as_millis() as u64,
                     None => GAVE_UP,
                 };
@@ -89,16 +96,17 @@ async fn deliver_due(platform: &Platform, outbox: &Outbox) -> Result<usize, sled
                     tracing::warn!(app = %event.app_id, event = %event.event, attempts = event.attempts, outcome = %why, retry_in = ?next, "event not accepted; will retry");
                 }
                 event.last_error = Some(why);
-                let encoded = serde_json::to_vec(&event).expect("event serialises");
-                let new_key = outbox_key(due, &event.id);
-                let moved: sled::transaction::TransactionResult<(), std::convert::Infallible> =
-                    (&outbox.tree,).transaction(|(tree,)| {
-                        tree.remove(&k)?;
-                        tree.insert(new_key.as_slice(), encoded.as_slice())?;
-                        Ok(())
-                    });
+                let event = &event;
+                let moved = outbox
+                    .db
+                    .transact(|tx| async move {
+                        tx.delete(&EVENT_OUTBOX, key).await?;
+                        tx.put(&EVENT_OUTBOX, (next_due, event.id.as_str()), event)
+                            .await
+                    })
+                    .await;
                 if let Err(e) = moved {
-                    tracing::error!(error = ?e, "cannot reschedule an event");
+                    tracing::error!(error = %e, "cannot reschedule an event");
                 }
             }
         }

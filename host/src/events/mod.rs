@@ -2,8 +2,8 @@
 //! the same component (`/_cityhost/events/{type}`), on behalf of the citizen
 //! concerned, with a JSON body.
 //!
-//! Events are written to a persisted outbox (`event_outbox` tree) in the
-//! same sled transaction as the change they announce, so an event exists if
+//! Events are written to a persisted outbox (`event_outbox` table) in the
+//! same transaction as the change they announce, so an event exists if
 //! and only if the change does, and pending deliveries survive a restart.
 //! [`delivery`] sends them and retries with backoff ([`RETRY_DELAYS`], after
 //! Alipay's notification schedule) until the app answers 2xx. Delivery is
@@ -11,16 +11,17 @@
 //! idempotent (the order id says which order).
 
 pub mod delivery;
+pub(crate) mod tables;
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use cityhost_store::{Db, Scan, StoreError, Tx};
 use serde::{Deserialize, Serialize};
-use sled::transaction::TransactionalTree;
 
 use crate::error::ServiceResult;
 use crate::payments::{Order, OrderState, Refund};
-use crate::store::{self, Store, key, trees};
+use tables::EVENT_OUTBOX;
 
 pub use delivery::spawn_delivery;
 
@@ -122,7 +123,7 @@ pub struct PendingEvent {
 /// The persisted event outbox. Cheap to clone.
 #[derive(Clone)]
 pub struct Outbox {
-    pub(crate) tree: sled::Tree,
+    pub(crate) db: Db,
     wake: Arc<tokio::sync::Notify>,
     delays: Arc<RwLock<Vec<Duration>>>,
 }
@@ -131,13 +132,13 @@ pub struct Outbox {
 const GAVE_UP: u64 = u64::MAX;
 
 impl Outbox {
-    /// Opens the outbox with the default [`RETRY_DELAYS`].
-    pub fn open(store: &Store) -> ServiceResult<Self> {
-        Ok(Self {
-            tree: store.tree(trees::EVENT_OUTBOX)?,
+    /// The outbox over `db`, with the default [`RETRY_DELAYS`].
+    pub fn new(db: Db) -> Self {
+        Self {
+            db,
             wake: Arc::new(tokio::sync::Notify::new()),
             delays: Arc::new(RwLock::new(RETRY_DELAYS.to_vec())),
-        })
+        }
     }
 
     /// Replaces the pauses between attempts (the number of attempts is
@@ -165,51 +166,33 @@ impl Outbox {
 
     /// Every event in the outbox with its due time (UTC ms; `u64::MAX` for
     /// events that gave up), in due order.
-    pub fn pending(&self) -> ServiceResult<Vec<(u64, PendingEvent)>> {
-        let mut out = Vec::new();
-        for item in self.tree.iter() {
-            let (k, v) = item?;
-            out.push((
-                due_of(&k),
-                serde_json::from_slice(&v).map_err(store::StoreError::from)?,
-            ));
-        }
-        Ok(out)
+    pub async fn pending(&self) -> ServiceResult<Vec<(u64, PendingEvent)>> {
+        let rows = self.db.scan(&EVENT_OUTBOX, Scan::all()).await?;
+        Ok(rows.into_iter().map(|((due, _), e)| (due, e)).collect())
     }
-}
-
-fn due_of(k: &[u8]) -> u64 {
-    let mut due = [0u8; 8];
-    due.copy_from_slice(&k[..8]);
-    u64::from_be_bytes(due)
-}
-
-fn outbox_key(due: u64, id: &str) -> Vec<u8> {
-    key(&[&due.to_be_bytes(), id.as_bytes()])
 }
 
 /// Writes an event into the outbox inside the caller's transaction, due at
 /// `now`.
-pub(crate) fn stage(
-    outbox: &TransactionalTree,
+pub(crate) async fn stage(
+    tx: &Tx,
     app_id: &str,
     citizen_id: &str,
     event: &'static str,
     body: &impl Serialize,
     now: u64,
-) -> crate::payments::TxResult<()> {
+) -> Result<(), StoreError> {
     let pending = PendingEvent {
         id: format!("evt_{}", uuid::Uuid::new_v4().simple()),
         app_id: app_id.into(),
         citizen_id: citizen_id.into(),
         event: event.into(),
-        body: serde_json::to_string(body).map_err(crate::payments::codec)?,
+        body: serde_json::to_string(body).map_err(|e| StoreError::Encode(e.to_string()))?,
         attempts: 0,
         created_at: now,
         last_error: None,
         gave_up: false,
     };
-    let encoded = serde_json::to_vec(&pending).map_err(crate::payments::codec)?;
-    outbox.insert(outbox_key(now, &pending.id), encoded)?;
-    Ok(())
+    tx.put(&EVENT_OUTBOX, (now, pending.id.as_str()), &pending)
+        .await
 }

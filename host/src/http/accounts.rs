@@ -47,32 +47,31 @@ pub(super) async fn register(
     State(platform): State<Arc<Platform>>,
     JsonBody(body): JsonBody<Credentials>,
 ) -> ApiResult<Response> {
-    let services = platform.services.clone();
-    let citizen = tokio::task::spawn_blocking(move || {
-        services.accounts.register(&body.phone, &body.password)
-    })
-    .await
-    .expect("argon2 task")?;
-    signed_in(&platform, &citizen, StatusCode::CREATED)
+    let citizen = platform
+        .services
+        .accounts
+        .register(&body.phone, &body.password)
+        .await?;
+    signed_in(&platform, &citizen, StatusCode::CREATED).await
 }
 
 pub(super) async fn login(
     State(platform): State<Arc<Platform>>,
     JsonBody(body): JsonBody<Credentials>,
 ) -> ApiResult<Response> {
-    let services = platform.services.clone();
-    let citizen =
-        tokio::task::spawn_blocking(move || services.accounts.login(&body.phone, &body.password))
-            .await
-            .expect("argon2 task")?;
-    signed_in(&platform, &citizen, StatusCode::OK)
+    let citizen = platform
+        .services
+        .accounts
+        .login(&body.phone, &body.password)
+        .await?;
+    signed_in(&platform, &citizen, StatusCode::OK).await
 }
 
 pub(super) async fn logout(
     State(platform): State<Arc<Platform>>,
     who: SignedIn,
 ) -> ApiResult<Response> {
-    platform.services.sessions.revoke(&who.session.id)?;
+    platform.services.sessions.revoke(&who.session.id).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     cookies::append(response.headers_mut(), cookies::signed_out(&platform));
     Ok(response)
@@ -85,8 +84,12 @@ pub(super) async fn me(
     Ok(Json(Me::of(&platform, &who.citizen)?))
 }
 
-fn signed_in(platform: &Platform, citizen: &Citizen, status: StatusCode) -> ApiResult<Response> {
-    let issued = platform.services.sessions.issue(&citizen.id)?;
+async fn signed_in(
+    platform: &Platform,
+    citizen: &Citizen,
+    status: StatusCode,
+) -> ApiResult<Response> {
+    let issued = platform.services.sessions.issue(&citizen.id).await?;
     let mut response = (status, Json(Me::of(platform, citizen)?)).into_response();
     cookies::append(
         response.headers_mut(),

@@ -170,7 +170,11 @@ pub(super) async fn forward(
         .registry
         .set(app_id)
         .ok_or_else(|| ApiError::not_found("app"))?;
-    let openid = platform.services.openids.openid(app_id, &who.citizen.id)?;
+    let openid = platform
+        .services
+        .openids
+        .openid(app_id, &who.citizen.id)
+        .await?;
     let app = releases
         .select(app_id, Some(&openid))
         .ok_or_else(|| ApiError::not_found("app"))?;

@@ -86,7 +86,8 @@ pub(super) async fn sheet(
     let granted = platform
         .services
         .consents
-        .is_granted(&who.citizen.id, &app_id, scope)?;
+        .is_granted(&who.citizen.id, &app_id, scope)
+        .await?;
     Ok(Json(ConsentSheet {
         app_id,
         app_name: app.manifest.name.clone(),
@@ -117,7 +118,8 @@ pub(super) async fn decide(
             platform
                 .services
                 .consents
-                .grant(&who.citizen.id, &body.app_id, scope, purpose)?;
+                .grant(&who.citizen.id, &body.app_id, scope, purpose)
+                .await?;
         }
         // A refusal records nothing: the app keeps working without the data.
         "deny" => {}
@@ -135,7 +137,8 @@ pub(super) async fn revoke(
     platform
         .services
         .consents
-        .revoke(&who.citizen.id, &app_id, scope)?;
+        .revoke(&who.citizen.id, &app_id, scope)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -143,7 +146,7 @@ pub(super) async fn list(
     State(platform): State<Arc<Platform>>,
     who: SignedIn,
 ) -> ApiResult<Json<Vec<GrantView>>> {
-    let grants = platform.services.consents.list(&who.citizen.id)?;
+    let grants = platform.services.consents.list(&who.citizen.id).await?;
     Ok(Json(
         grants
             .into_iter()

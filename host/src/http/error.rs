@@ -97,7 +97,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::Unavailable(why) => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", why)
             }
-            ServiceError::Store(_) | ServiceError::Seam(_) => {
+            // A sealed record that does not open is a storage failure to
+            // the caller; the log tells them apart.
+            ServiceError::Store(_) | ServiceError::Seam(_) | ServiceError::Sealed(_) => {
                 let error_id = uuid::Uuid::new_v4().to_string();
                 tracing::error!(error = %message, error_id, "store failure");
                 ApiError {

@@ -91,11 +91,13 @@ impl FromRequestParts<Arc<Platform>> for SignedIn {
             .services
             .sessions
             .check(&token)
+            .await
             .map_err(|_| not_signed_in())?;
         let citizen = platform
             .services
             .accounts
-            .get(&session.citizen_id)?
+            .get(&session.citizen_id)
+            .await?
             .ok_or_else(not_signed_in)?;
         csrf::require_token(parts, platform, &session)?;
         Ok(SignedIn { session, citizen })

@@ -161,13 +161,13 @@ async fn import_population(
         "population",
         &format!("{} bytes", body.len()),
     )?;
-    let services = platform.services.clone();
-    let report = tokio::task::spawn_blocking(move || {
-        services.population.import_csv(body.as_ref(), |code| {
-            services.directory.is_province(code).unwrap_or(false)
+    let directory = &platform.services.directory;
+    let report = platform
+        .services
+        .population
+        .import_csv(std::io::Cursor::new(body), |code: &str| {
+            directory.is_province(code).unwrap_or(false)
         })
-    })
-    .await
-    .expect("import task")?;
+        .await?;
     Ok(Json(report))
 }

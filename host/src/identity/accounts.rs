@@ -2,15 +2,15 @@
 //! (argon2id hashes), and the real-name record behind the identity
 //! capability.
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use cityhost_store::{Db, now_ms};
 use serde::{Deserialize, Serialize};
 
+use super::password;
 use super::sealed::Vault;
+use super::tables::{CITIZENS, ID_INDEX, LOGIN_FAILURES, PHONES};
 use crate::error::{ServiceError, ServiceResult};
-use crate::store::{self, Store, now_ms, trees};
 
-/// A citizen's account as stored (`citizens` tree). Never sent to apps; the
+/// A citizen's account as stored ([`CITIZENS`]). Never sent to apps; the
 /// shell sees only [`Citizen::masked_phone`] and the masked name.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Citizen {
@@ -57,87 +57,61 @@ pub const MAX_FAILURES: u32 = 5;
 /// How long a number stays locked: 15 minutes, in ms.
 pub const LOCKOUT_MS: u64 = 15 * 60 * 1000;
 
-/// Failed logins of one phone number (`login_failures` tree).
+/// Failed logins of one phone number ([`LOGIN_FAILURES`]).
 #[derive(Debug, Default, Serialize, Deserialize)]
-struct FailedLogins {
+pub(crate) struct FailedLogins {
     failures: u32,
     locked_until_ms: u64,
-}
-
-/// An argon2 hash of nothing anyone knows, checked for unknown numbers so
-/// that they cost the same as known ones.
-fn dummy_hash() -> String {
-    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| {
-        let salt = SaltString::generate(&mut rand::rngs::OsRng);
-        Argon2::default()
-            .hash_password(uuid::Uuid::new_v4().as_bytes(), &salt)
-            .expect("argon2 hashes 16 bytes")
-            .to_string()
-    })
-    .clone()
 }
 
 /// Registration, login and real-name records.
 #[derive(Clone)]
 pub struct Accounts {
-    citizens: sled::Tree,
-    phones: sled::Tree,
-    failures: sled::Tree,
-    id_index: sled::Tree,
+    db: Db,
     vault: Vault,
 }
 
 impl Accounts {
-    /// Opens the account trees; identity numbers are sealed in `vault`.
-    pub fn open(store: &Store, vault: Vault) -> ServiceResult<Self> {
-        Ok(Self {
-            citizens: store.tree(trees::CITIZENS)?,
-            phones: store.tree(trees::PHONES)?,
-            failures: store.tree(trees::LOGIN_FAILURES)?,
-            id_index: store.tree(trees::ID_INDEX)?,
-            vault,
-        })
+    /// The accounts in `db`; identity numbers are sealed in `vault`.
+    pub fn new(db: Db, vault: Vault) -> Self {
+        Self { db, vault }
     }
 
     /// Registers a citizen. Errors: `invalid-argument` naming `phone`
     /// (11 digits starting 13-19) or `password` (8-128 characters);
     /// `conflict("phone")` if the number is taken.
-    pub fn register(&self, phone: &str, password: &str) -> ServiceResult<Citizen> {
+    pub async fn register(&self, phone: &str, password: &str) -> ServiceResult<Citizen> {
         check_phone(phone)?;
         let length = password.chars().count();
         if !(8..=128).contains(&length) {
             return Err(ServiceError::invalid("password", "use 8 to 128 characters"));
         }
-        let salt = SaltString::generate(&mut rand::rngs::OsRng);
-        let password_hash = Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map_err(|e| ServiceError::invalid("password", e.to_string()))?
-            .to_string();
         let citizen = Citizen {
             id: uuid::Uuid::new_v4().to_string(),
             phone: phone.to_string(),
-            password_hash,
+            password_hash: password::hash(password).await?,
             name: None,
             id_number_sealed: None,
             assurance_level: 1,
             created_at: now_ms(),
         };
-        // Claim the phone number atomically; a concurrent registration of
-        // the same number loses here.
-        let claimed = self.phones.compare_and_swap(
-            phone,
-            None as Option<&[u8]>,
-            Some(citizen.id.as_bytes()),
-        )?;
-        if claimed.is_err() {
-            return Err(ServiceError::Conflict {
-                field: "phone",
-                reason: "this phone number is already registered".into(),
-            });
-        }
-        store::put_json(&self.citizens, &citizen.id, &citizen)?;
-        Ok(citizen)
+        // Claim the phone number and write the account in one transaction;
+        // a concurrent registration of the same number loses here.
+        let citizen = &citizen;
+        self.db
+            .transact(|tx| async move {
+                if tx.contains(&PHONES, phone).await? {
+                    return Err(ServiceError::Conflict {
+                        field: "phone",
+                        reason: "this phone number is already registered".into(),
+                    });
+                }
+                tx.put(&PHONES, phone, &citizen.id).await?;
+                tx.put(&CITIZENS, &citizen.id, citizen).await?;
+                Ok(())
+            })
+            .await?;
+        Ok(citizen.clone())
     }
 
     /// Checks phone number and password. Errors: `Unauthenticated` for an
@@ -146,61 +120,58 @@ impl Accounts {
     /// whether a number is registered); `RateLimited` for
     /// [`LOCKOUT_MS`] after [`MAX_FAILURES`] wrong passwords in a row for
     /// the number, whatever the password.
-    pub fn login(&self, phone: &str, password: &str) -> ServiceResult<Citizen> {
+    pub async fn login(&self, phone: &str, password: &str) -> ServiceResult<Citizen> {
         const WRONG: &str = "wrong phone number or password";
         let now = now_ms();
-        let record: FailedLogins = store::get_json(&self.failures, phone)?.unwrap_or_default();
+        let record = self
+            .db
+            .get(&LOGIN_FAILURES, phone)
+            .await?
+            .unwrap_or_default();
         if record.locked_until_ms > now {
             return Err(ServiceError::RateLimited {
                 retry_after_ms: record.locked_until_ms - now,
             });
         }
-        let citizen = self.by_phone(phone)?;
-        let hash = citizen
-            .as_ref()
-            .map_or_else(dummy_hash, |c| c.password_hash.clone());
-        let verified = PasswordHash::new(&hash)
-            .map(|hash| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &hash)
-                    .is_ok()
-            })
-            .unwrap_or(false);
+        let citizen = self.by_phone(phone).await?;
+        let hash = citizen.as_ref().map(|c| c.password_hash.as_str());
+        let verified = password::verify(password, hash).await?;
         match citizen {
             Some(citizen) if verified => {
-                self.failures.remove(phone)?;
+                self.db.delete(&LOGIN_FAILURES, phone).await?;
                 Ok(citizen)
             }
             _ => {
                 // One atomic read-modify-write, so that parallel attempts
                 // cannot each see the same count and slip past the limit.
-                self.failures.update_and_fetch(phone, |old| {
-                    let mut record: FailedLogins = old
-                        .and_then(|bytes| serde_json::from_slice(bytes).ok())
-                        .unwrap_or_default();
-                    record.failures += 1;
-                    if record.failures >= MAX_FAILURES {
-                        record = FailedLogins {
-                            failures: 0,
-                            locked_until_ms: now + LOCKOUT_MS,
-                        };
-                    }
-                    serde_json::to_vec(&record).ok()
-                })?;
+                self.db
+                    .transact(|tx| async move {
+                        let mut record = tx.get(&LOGIN_FAILURES, phone).await?.unwrap_or_default();
+                        record.failures += 1;
+                        if record.failures >= MAX_FAILURES {
+                            record = FailedLogins {
+                                failures: 0,
+                                locked_until_ms: now + LOCKOUT_MS,
+                            };
+                        }
+                        tx.put(&LOGIN_FAILURES, phone, &record).await?;
+                        Ok::<_, ServiceError>(())
+                    })
+                    .await?;
                 Err(ServiceError::Unauthenticated(WRONG))
             }
         }
     }
 
     /// The citizen with this internal id.
-    pub fn get(&self, citizen_id: &str) -> ServiceResult<Option<Citizen>> {
-        Ok(store::get_json(&self.citizens, citizen_id)?)
+    pub async fn get(&self, citizen_id: &str) -> ServiceResult<Option<Citizen>> {
+        Ok(self.db.get(&CITIZENS, citizen_id).await?)
     }
 
     /// The citizen registered with this phone number.
-    pub fn by_phone(&self, phone: &str) -> ServiceResult<Option<Citizen>> {
-        match self.phones.get(phone)? {
-            Some(id) => self.get(&String::from_utf8_lossy(&id)),
+    pub async fn by_phone(&self, phone: &str) -> ServiceResult<Option<Citizen>> {
+        match self.db.get(&PHONES, phone).await? {
+            Some(id) => self.get(&id).await,
             None => Ok(None),
         }
     }
@@ -211,39 +182,45 @@ impl Accounts {
     /// `identity::verification`). Errors: `conflict("id_number")` when
     /// another account is already verified with this number (one account
     /// per identity); `NotFound("citizen")`.
-    pub fn set_real_name(
+    pub async fn set_real_name(
         &self,
         citizen_id: &str,
         name: &str,
         id_number: &str,
     ) -> ServiceResult<Citizen> {
-        let mut citizen = self
-            .get(citizen_id)?
-            .ok_or(ServiceError::NotFound("citizen"))?;
-        let index = self.vault.blind_index(id_number);
-        let claimed = self.id_index.compare_and_swap(
-            &index,
-            None as Option<&[u8]>,
-            Some(citizen_id.as_bytes()),
-        )?;
-        if let Err(existing) = claimed
-            && existing.current.as_deref() != Some(citizen_id.as_bytes())
-        {
-            return Err(ServiceError::Conflict {
-                field: "id_number",
-                reason: "another account is already verified with this identity number".into(),
-            });
-        }
-        citizen.name = Some(name.to_string());
-        citizen.id_number_sealed = Some(self.vault.seal(id_number, &citizen.id));
-        citizen.assurance_level = citizen.assurance_level.max(2);
-        store::put_json(&self.citizens, &citizen.id, &citizen)?;
-        Ok(citizen)
+        let index = &self.vault.blind_index(id_number);
+        let vault = &self.vault;
+        // The index entry and the account change together.
+        self.db
+            .transact(|tx| async move {
+                let mut citizen = tx
+                    .get(&CITIZENS, citizen_id)
+                    .await?
+                    .ok_or(ServiceError::NotFound("citizen"))?;
+                match tx.get(&ID_INDEX, index).await? {
+                    Some(holder) if holder != citizen_id => {
+                        return Err(ServiceError::Conflict {
+                            field: "id_number",
+                            reason: "another account is already verified with this identity number"
+                                .into(),
+                        });
+                    }
+                    Some(_) => {}
+                    None => tx.put(&ID_INDEX, index, &citizen_id.to_string()).await?,
+                }
+                citizen.name = Some(name.to_string());
+                citizen.id_number_sealed = Some(vault.seal(id_number, &citizen.id));
+                citizen.assurance_level = citizen.assurance_level.max(2);
+                tx.put(&CITIZENS, &citizen.id, &citizen).await?;
+                Ok(citizen)
+            })
+            .await
     }
 
     /// The citizen's verified identity number, opened from its sealed form;
-    /// `None` before real-name verification. A record that does not open
-    /// (the key file was replaced) is reported as unavailable storage.
+    /// `None` before real-name verification. Errors: `Sealed` when the
+    /// record does not open (the key file was replaced or the record
+    /// damaged), answered as unavailable storage.
     pub fn id_number(&self, citizen: &Citizen) -> ServiceResult<Option<String>> {
         citizen
             .id_number_sealed
@@ -251,7 +228,7 @@ impl Accounts {
             .map(|sealed| {
                 self.vault.open(sealed, &citizen.id).map_err(|e| {
                     tracing::error!(citizen = %citizen.id, error = %e, "sealed identity number");
-                    ServiceError::Store(crate::store::StoreError::Sealed)
+                    ServiceError::Sealed(e)
                 })
             })
             .transpose()
@@ -279,61 +256,128 @@ fn check_phone(phone: &str) -> ServiceResult<()> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn register_login_and_duplicate() {
-        let dir = tempfile::tempdir().unwrap();
-        let accounts = Accounts::open(
-            &Store::open(dir.path()).unwrap(),
-            Vault::new(&[1; 32], &[2; 32]),
-        )
-        .unwrap();
-        let c = accounts.register("13800000009", "correct horse").unwrap();
+    #[tokio::test]
+    async fn register_login_and_duplicate() {
+        let (_dir, db) = crate::testing::temp_db();
+        let accounts = Accounts::new(db, Vault::new(&[1; 32], &[2; 32]));
+        let c = accounts
+            .register("13800000009", "correct horse")
+            .await
+            .unwrap();
         assert_eq!(c.masked_phone(), "138****0009");
         assert_eq!(
-            accounts.login("13800000009", "correct horse").unwrap().id,
+            accounts
+                .login("13800000009", "correct horse")
+                .await
+                .unwrap()
+                .id,
             c.id
         );
         assert!(matches!(
-            accounts.login("13800000009", "wrong horse"),
+            accounts.login("13800000009", "wrong horse").await,
             Err(ServiceError::Unauthenticated(_))
         ));
         // One wrong password above; three more stay below the limit.
         for _ in 0..MAX_FAILURES - 2 {
             assert!(matches!(
-                accounts.login("13800000009", "nope nope"),
+                accounts.login("13800000009", "nope nope").await,
                 Err(ServiceError::Unauthenticated(_))
             ));
         }
         // A success resets the count; five failures in a row lock the number.
-        accounts.login("13800000009", "correct horse").unwrap();
+        accounts
+            .login("13800000009", "correct horse")
+            .await
+            .unwrap();
         for _ in 0..MAX_FAILURES {
             assert!(matches!(
-                accounts.login("13800000009", "nope nope"),
+                accounts.login("13800000009", "nope nope").await,
                 Err(ServiceError::Unauthenticated(_))
             ));
         }
         assert!(matches!(
-            accounts.login("13800000009", "correct horse"),
+            accounts.login("13800000009", "correct horse").await,
             Err(ServiceError::RateLimited { retry_after_ms }) if retry_after_ms > LOCKOUT_MS - 60_000
         ));
         assert!(matches!(
-            accounts.login("13811111111", "whatever"),
+            accounts.login("13811111111", "whatever").await,
             Err(ServiceError::Unauthenticated(_))
         ));
         assert!(matches!(
-            accounts.register("13800000009", "another one"),
+            accounts.register("13800000009", "another one").await,
             Err(ServiceError::Conflict { field: "phone", .. })
         ));
         assert!(matches!(
-            accounts.register("1380000000", "correct horse"),
+            accounts.register("1380000000", "correct horse").await,
             Err(ServiceError::InvalidArgument { field: "phone", .. })
         ));
         assert!(matches!(
-            accounts.register("13800000008", "short"),
+            accounts.register("13800000008", "short").await,
             Err(ServiceError::InvalidArgument {
                 field: "password",
                 ..
             })
+        ));
+    }
+
+    #[tokio::test]
+    async fn one_account_per_identity_number() {
+        const NUMBER: &str = "11010519491231002X";
+        let (_dir, db) = crate::testing::temp_db();
+        let accounts = Accounts::new(db.clone(), Vault::new(&[1; 32], &[2; 32]));
+        let a = accounts
+            .register("13800000001", "correct horse")
+            .await
+            .unwrap();
+        let b = accounts
+            .register("13800000002", "correct horse")
+            .await
+            .unwrap();
+        let verified = accounts.set_real_name(&a.id, "王五", NUMBER).await.unwrap();
+        assert_eq!(verified.assurance_level, 2);
+        assert!(
+            !verified
+                .id_number_sealed
+                .as_deref()
+                .unwrap()
+                .contains("1101")
+        );
+        assert_eq!(
+            accounts.id_number(&verified).unwrap().as_deref(),
+            Some(NUMBER)
+        );
+        let stored = accounts.get(&a.id).await.unwrap().unwrap();
+        assert_eq!(stored.name.as_deref(), Some("王五"));
+        assert_eq!(
+            accounts.id_number(&stored).unwrap().as_deref(),
+            Some(NUMBER)
+        );
+        // The same account again is fine; another one is refused and
+        // nothing of the attempt is recorded.
+        accounts.set_real_name(&a.id, "王五", NUMBER).await.unwrap();
+        assert!(matches!(
+            accounts.set_real_name(&b.id, "王五", NUMBER).await,
+            Err(ServiceError::Conflict {
+                field: "id_number",
+                ..
+            })
+        ));
+        let b = accounts.get(&b.id).await.unwrap().unwrap();
+        assert_eq!(
+            (b.assurance_level, b.name, b.id_number_sealed),
+            (1, None, None)
+        );
+        assert!(matches!(
+            accounts
+                .set_real_name("nobody", "王五", "110105194912310021")
+                .await,
+            Err(ServiceError::NotFound("citizen"))
+        ));
+        // A number sealed under another key does not open.
+        let rekeyed = Accounts::new(db, Vault::new(&[3; 32], &[2; 32]));
+        assert!(matches!(
+            rekeyed.id_number(&verified),
+            Err(ServiceError::Sealed(_))
         ));
     }
 }

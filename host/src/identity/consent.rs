@@ -13,10 +13,11 @@
 //! capability call reads the grant afresh, so a revocation takes effect on
 //! the next call.
 
+use cityhost_store::{Db, Scan, now_ms};
 use serde::{Deserialize, Serialize};
 
+use super::tables::GRANTS;
 use crate::error::{ServiceError, ServiceResult};
-use crate::store::{self, Store, key, now_ms, trees};
 
 /// A scope an app can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,7 +119,7 @@ impl Scope {
     }
 }
 
-/// A recorded grant.
+/// A recorded grant ([`GRANTS`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Grant {
     /// The app.
@@ -135,31 +136,35 @@ pub struct Grant {
 /// The citizen's grants.
 #[derive(Clone)]
 pub struct Consents {
-    tree: sled::Tree,
+    db: Db,
 }
 
 impl Consents {
-    /// Opens the grants tree.
-    pub fn open(store: &Store) -> ServiceResult<Self> {
-        Ok(Self {
-            tree: store.tree(trees::GRANTS)?,
-        })
+    /// The grants in `db`.
+    pub fn new(db: Db) -> Self {
+        Self { db }
     }
 
     /// Whether the citizen has granted `scope` to `app_id` (always true for
     /// scopes that need no consent).
-    pub fn is_granted(&self, citizen_id: &str, app_id: &str, scope: Scope) -> ServiceResult<bool> {
+    pub async fn is_granted(
+        &self,
+        citizen_id: &str,
+        app_id: &str,
+        scope: Scope,
+    ) -> ServiceResult<bool> {
         if !scope.needs_consent() {
             return Ok(true);
         }
         Ok(self
-            .tree
-            .contains_key(grant_key(citizen_id, app_id, scope))?)
+            .db
+            .contains(&GRANTS, (citizen_id, app_id, scope.name()))
+            .await?)
     }
 
     /// Records the citizen's grant of `scope` to `app_id` for the
     /// `purpose` the consent sheet showed.
-    pub fn grant(
+    pub async fn grant(
         &self,
         citizen_id: &str,
         app_id: &str,
@@ -172,33 +177,100 @@ impl Consents {
             granted_at: now_ms(),
             purpose: purpose.to_string(),
         };
-        store::put_json(&self.tree, grant_key(citizen_id, app_id, scope), &grant)?;
+        self.db
+            .put(&GRANTS, (citizen_id, app_id, scope.name()), &grant)
+            .await?;
         Ok(grant)
     }
 
     /// Withdraws a grant; `NotFound` if there was none.
-    pub fn revoke(&self, citizen_id: &str, app_id: &str, scope: Scope) -> ServiceResult<()> {
-        match self.tree.remove(grant_key(citizen_id, app_id, scope))? {
-            Some(_) => Ok(()),
-            None => Err(ServiceError::NotFound("grant")),
-        }
+    pub async fn revoke(&self, citizen_id: &str, app_id: &str, scope: Scope) -> ServiceResult<()> {
+        let key = (citizen_id, app_id, scope.name());
+        self.db
+            .transact(|tx| async move {
+                if !tx.contains(&GRANTS, key).await? {
+                    return Err(ServiceError::NotFound("grant"));
+                }
+                tx.delete(&GRANTS, key).await?;
+                Ok(())
+            })
+            .await
     }
 
-    /// Every grant the citizen has given.
-    pub fn list(&self, citizen_id: &str) -> ServiceResult<Vec<Grant>> {
-        let prefix = key(&[citizen_id.as_bytes(), b""]);
-        self.tree
-            .scan_prefix(prefix)
-            .values()
-            .map(|v| Ok(serde_json::from_slice(&v?).map_err(crate::store::StoreError::from)?))
-            .collect()
+    /// Every grant the citizen has given, by app id, then scope name.
+    pub async fn list(&self, citizen_id: &str) -> ServiceResult<Vec<Grant>> {
+        let grants = self.db.scan(&GRANTS, Scan::prefix((citizen_id,))).await?;
+        Ok(grants.into_iter().map(|(_, grant)| grant).collect())
     }
 }
 
-fn grant_key(citizen_id: &str, app_id: &str, scope: Scope) -> Vec<u8> {
-    key(&[
-        citizen_id.as_bytes(),
-        app_id.as_bytes(),
-        scope.name().as_bytes(),
-    ])
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn grants_are_listed_per_citizen_and_revocable() {
+        let (_dir, db) = crate::testing::temp_db();
+        let consents = Consents::new(db);
+        assert!(
+            consents
+                .is_granted("c-1", "app", Scope::AuthBase)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !consents
+                .is_granted("c-1", "app", Scope::AuthUser)
+                .await
+                .unwrap()
+        );
+        consents
+            .grant("c-1", "b-app", Scope::AuthIdNumber, "why")
+            .await
+            .unwrap();
+        consents
+            .grant("c-1", "a-app", Scope::AuthUser, "")
+            .await
+            .unwrap();
+        // An id that extends another one is a different citizen.
+        consents
+            .grant("c-10", "a-app", Scope::AuthUser, "")
+            .await
+            .unwrap();
+        let listed: Vec<_> = consents
+            .list("c-1")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|g| (g.app_id, g.scope, g.purpose))
+            .collect();
+        assert_eq!(
+            listed,
+            vec![
+                ("a-app".to_string(), Scope::AuthUser, String::new()),
+                ("b-app".to_string(), Scope::AuthIdNumber, "why".to_string()),
+            ]
+        );
+        assert!(
+            consents
+                .is_granted("c-1", "a-app", Scope::AuthUser)
+                .await
+                .unwrap()
+        );
+        consents
+            .revoke("c-1", "a-app", Scope::AuthUser)
+            .await
+            .unwrap();
+        assert!(
+            !consents
+                .is_granted("c-1", "a-app", Scope::AuthUser)
+                .await
+                .unwrap()
+        );
+        assert!(matches!(
+            consents.revoke("c-1", "a-app", Scope::AuthUser).await,
+            Err(ServiceError::NotFound("grant"))
+        ));
+        assert_eq!(consents.list("c-10").await.unwrap().len(), 1);
+    }
 }

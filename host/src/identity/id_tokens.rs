@@ -22,13 +22,13 @@ use std::time::SystemTime;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use cityhost_store::now_ms;
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ServiceError, ServiceResult};
-use crate::store::now_ms;
 
 /// Lifetime of an ID token: 5 minutes (at most 10 by the platform's rule).
 pub const TOKEN_LIFETIME_SECS: u64 = 5 * 60;

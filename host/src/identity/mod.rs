@@ -14,6 +14,8 @@ pub mod id_tokens;
 pub mod idcard;
 pub mod keys;
 pub mod openid;
+pub mod password;
 pub mod sealed;
 pub mod sessions;
+pub(crate) mod tables;
 pub mod verification;

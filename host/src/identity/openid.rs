@@ -12,12 +12,13 @@
 
 use std::sync::Arc;
 
+use cityhost_store::Db;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use super::tables::OPENIDS;
 use crate::error::ServiceResult;
 use crate::manifest::Department;
-use crate::store::{Store, key, trees};
 
 /// Entries in the cache of openids handed out (`(app id, citizen id)` →
 /// openid).
@@ -27,34 +28,34 @@ pub const CACHED_OPENIDS: usize = 65_536;
 #[derive(Clone)]
 pub struct OpenIds {
     key: [u8; 32],
-    tree: sled::Tree,
+    db: Db,
     /// `(app id, citizen id)` → openid, for openids already in the index.
     handed_out: Arc<quick_cache::sync::Cache<(String, String), String>>,
 }
 
 impl OpenIds {
-    /// Opens the openid index with the host's HMAC key.
-    pub fn open(store: &Store, key: [u8; 32]) -> ServiceResult<Self> {
-        Ok(Self {
+    /// The openid index in `db`, derived with the host's HMAC key.
+    pub fn new(db: Db, key: [u8; 32]) -> Self {
+        Self {
             key,
-            tree: store.tree(trees::OPENIDS)?,
+            db,
             handed_out: Arc::new(quick_cache::sync::Cache::new(CACHED_OPENIDS)),
-        })
+        }
     }
 
     /// The citizen's openid for `app_id` (32 lowercase hex characters),
     /// recorded so that [`OpenIds::resolve`] can find the citizen again.
-    pub fn openid(&self, app_id: &str, citizen_id: &str) -> ServiceResult<String> {
+    pub async fn openid(&self, app_id: &str, citizen_id: &str) -> ServiceResult<String> {
         let cache_key = (app_id.to_string(), citizen_id.to_string());
         if let Some(openid) = self.handed_out.get(&cache_key) {
             return Ok(openid);
         }
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
-        mac.update(&key(&[b"openid", app_id.as_bytes(), citizen_id.as_bytes()]));
-        let openid = hex::encode(&mac.finalize().into_bytes()[..16]);
-        let index = key(&[app_id.as_bytes(), openid.as_bytes()]);
-        if !self.tree.contains_key(&index)? {
-            self.tree.insert(index, citizen_id.as_bytes())?;
+        let openid = self.derive(b"openid", app_id, citizen_id);
+        let index = (app_id, openid.as_str());
+        if !self.db.contains(&OPENIDS, index).await? {
+            self.db
+                .put(&OPENIDS, index, &citizen_id.to_string())
+                .await?;
         }
         self.handed_out.insert(cache_key, openid.clone());
         Ok(openid)
@@ -64,21 +65,26 @@ impl OpenIds {
     /// lowercase hex characters, the same in every app of that department.
     /// Not indexed: apps address citizens by openid only.
     pub fn unionid(&self, department_id: &str, citizen_id: &str) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
-        mac.update(&key(&[
-            b"unionid",
-            department_id.as_bytes(),
-            citizen_id.as_bytes(),
-        ]));
-        hex::encode(&mac.finalize().into_bytes()[..16])
+        self.derive(b"unionid", department_id, citizen_id)
     }
 
     /// The citizen behind an openid this app has been given, if any.
-    pub fn resolve(&self, app_id: &str, openid: &str) -> ServiceResult<Option<String>> {
-        Ok(self
-            .tree
-            .get(key(&[app_id.as_bytes(), openid.as_bytes()]))?
-            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    pub async fn resolve(&self, app_id: &str, openid: &str) -> ServiceResult<Option<String>> {
+        Ok(self.db.get(&OPENIDS, (app_id, openid)).await?)
+    }
+
+    /// HMAC-SHA256 under the host key of `label \0 scope \0 citizen_id`,
+    /// the first 16 bytes in lowercase hex. (The `\0`-joined message is
+    /// part of the derivation: changing it would change every openid and
+    /// unionid already handed out.)
+    fn derive(&self, label: &[u8], scope: &str, citizen_id: &str) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        mac.update(label);
+        mac.update(b"\0");
+        mac.update(scope.as_bytes());
+        mac.update(b"\0");
+        mac.update(citizen_id.as_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..16])
     }
 }
 
@@ -93,26 +99,47 @@ pub fn department_id(department: &Department) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn stable_per_app_and_unlinkable_across_apps() {
-        let dir = tempfile::tempdir().unwrap();
-        let ids = OpenIds::open(&Store::open(dir.path()).unwrap(), [7; 32]).unwrap();
-        let a = ids.openid("utility-bills", "citizen-1").unwrap();
-        assert_eq!(a, ids.openid("utility-bills", "citizen-1").unwrap());
-        assert_ne!(a, ids.openid("move-my-car", "citizen-1").unwrap());
+    #[tokio::test]
+    async fn stable_per_app_and_unlinkable_across_apps() {
+        let (_dir, db) = crate::testing::temp_db();
+        let ids = OpenIds::new(db, [7; 32]);
+        let a = ids.openid("utility-bills", "citizen-1").await.unwrap();
+        assert_eq!(a, ids.openid("utility-bills", "citizen-1").await.unwrap());
+        assert_ne!(a, ids.openid("move-my-car", "citizen-1").await.unwrap());
         assert_eq!(a.len(), 32);
         assert!(!a.contains("citizen"));
         assert_eq!(
-            ids.resolve("utility-bills", &a).unwrap().as_deref(),
+            ids.resolve("utility-bills", &a).await.unwrap().as_deref(),
             Some("citizen-1")
         );
-        assert_eq!(ids.resolve("move-my-car", &a).unwrap(), None);
+        assert_eq!(ids.resolve("move-my-car", &a).await.unwrap(), None);
     }
 
-    #[test]
-    fn unionid_is_per_department() {
-        let dir = tempfile::tempdir().unwrap();
-        let ids = OpenIds::open(&Store::open(dir.path()).unwrap(), [7; 32]).unwrap();
+    #[tokio::test]
+    async fn derivation_is_unchanged() {
+        // HMAC-SHA256(key, "openid\0app\0citizen") and the same for
+        // unionids, first 16 bytes: the identifiers apps already hold.
+        let (_dir, db) = crate::testing::temp_db();
+        let ids = OpenIds::new(db, [7; 32]);
+        let expected = |message: &[u8]| {
+            let mut mac = Hmac::<Sha256>::new_from_slice(&[7; 32]).unwrap();
+            mac.update(message);
+            hex::encode(&mac.finalize().into_bytes()[..16])
+        };
+        assert_eq!(
+            ids.openid("utility-bills", "citizen-1").await.unwrap(),
+            expected(b"openid\0utility-bills\0citizen-1")
+        );
+        assert_eq!(
+            ids.unionid("3301:d", "citizen-1"),
+            expected(b"unionid\x003301:d\0citizen-1")
+        );
+    }
+
+    #[tokio::test]
+    async fn unionid_is_per_department() {
+        let (_dir, db) = crate::testing::temp_db();
+        let ids = OpenIds::new(db, [7; 32]);
         let u = ids.unionid("3301:杭州住房公积金管理中心", "citizen-1");
         assert_eq!(u, ids.unionid("3301:杭州住房公积金管理中心", "citizen-1"));
         assert_ne!(u, ids.unionid("3301:杭州市水务集团有限公司", "citizen-1"));
@@ -120,6 +147,7 @@ mod tests {
         assert_ne!(
             u,
             ids.openid("3301:杭州住房公积金管理中心", "citizen-1")
+                .await
                 .unwrap()
         );
     }

@@ -9,21 +9,22 @@
 //! keeps two bounded in-memory caches ([`CACHED_SESSIONS`] entries each):
 //! tokens whose signature and claims it has verified (a token's claims never
 //! change), and session records by id. Issue and revoke keep the record
-//! cache in step with the tree; a record read from the tree is cached only
-//! if it is still there afterwards, so a logout racing a check cannot leave
-//! a revoked session cached. Expiry is checked on every request.
+//! cache in step with the table; a record read from the table is cached
+//! only if it is still there afterwards, so a logout racing a check cannot
+//! leave a revoked session cached. Expiry is checked on every request.
 
 use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cityhost_store::{Db, now_ms};
 use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use super::tables::SESSIONS;
 use crate::error::{ServiceError, ServiceResult};
-use crate::store::{self, Store, now_ms, trees};
 
 /// Name of the session cookie.
 pub const COOKIE: &str = "cityhost_session";
@@ -54,9 +55,9 @@ struct Claims {
     exp: u64,
 }
 
-/// A session record (`sessions` tree).
+/// A session record ([`SESSIONS`]).
 #[derive(Debug, Serialize, Deserialize)]
-struct SessionRecord {
+pub(crate) struct SessionRecord {
     citizen_id: String,
     expires_at_ms: u64,
 }
@@ -64,14 +65,14 @@ struct SessionRecord {
 /// Issues, checks and revokes sessions.
 #[derive(Clone)]
 pub struct Sessions {
-    tree: sled::Tree,
+    db: Db,
     encoding: EncodingKey,
     decoding: DecodingKey,
     /// HMAC-SHA256 key of CSRF tokens.
     csrf_key: [u8; 32],
     /// Token → its verified claims.
     verified: Arc<quick_cache::sync::Cache<String, Arc<Claims>>>,
-    /// Session id → its record, as in the tree.
+    /// Session id → its record, as in the table.
     records: Arc<quick_cache::sync::Cache<String, Arc<SessionRecord>>>,
 }
 
@@ -95,21 +96,21 @@ pub struct Session {
 }
 
 impl Sessions {
-    /// Opens the session store with the host's HS256 key.
-    pub fn open(store: &Store, key: &[u8; 32]) -> ServiceResult<Self> {
-        Ok(Self {
-            tree: store.tree(trees::SESSIONS)?,
+    /// The sessions in `db`, signed with the host's HS256 key.
+    pub fn new(db: Db, key: &[u8; 32]) -> Self {
+        Self {
+            db,
             encoding: EncodingKey::from_secret(key).expect("HS256 takes any key"),
             decoding: DecodingKey::from_secret(key).expect("HS256 takes any key"),
             csrf_key: hmac_sha256(key, CSRF_KEY_LABEL),
             verified: Arc::new(quick_cache::sync::Cache::new(CACHED_SESSIONS)),
             records: Arc::new(quick_cache::sync::Cache::new(CACHED_SESSIONS)),
-        })
+        }
     }
 
     /// Starts a session for the citizen; returns the token for the cookie
     /// and the session.
-    pub fn issue(&self, citizen_id: &str) -> ServiceResult<Issued> {
+    pub async fn issue(&self, citizen_id: &str) -> ServiceResult<Issued> {
         let now = now_ms() / 1000;
         let claims = Claims {
             sub: citizen_id.to_string(),
@@ -121,7 +122,7 @@ impl Sessions {
             citizen_id: citizen_id.to_string(),
             expires_at_ms: claims.exp * 1000,
         };
-        store::put_json(&self.tree, &claims.jti, &record)?;
+        self.db.put(&SESSIONS, &claims.jti, &record).await?;
         self.records.insert(claims.jti.clone(), Arc::new(record));
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|_| ServiceError::Unauthenticated("cannot sign session"))?;
@@ -154,7 +155,7 @@ impl Sessions {
     }
 
     /// Checks a token: signature, expiry and that the session was not ended.
-    pub fn check(&self, token: &str) -> ServiceResult<Session> {
+    pub async fn check(&self, token: &str) -> ServiceResult<Session> {
         const INVALID: &str = "not signed in";
         let claims = match self.verified.get(token) {
             Some(claims) => claims,
@@ -170,7 +171,8 @@ impl Sessions {
             }
         };
         let record = self
-            .record(&claims.jti)?
+            .record(&claims.jti)
+            .await?
             .ok_or(ServiceError::Unauthenticated(INVALID))?;
         if record.citizen_id != claims.sub || record.expires_at_ms < now_ms() {
             return Err(ServiceError::Unauthenticated(INVALID));
@@ -184,25 +186,26 @@ impl Sessions {
     /// Whether session `session_id` still exists and has not expired (a
     /// long-lived response, such as the inbox stream, asks before each
     /// event so that logout ends it).
-    pub fn is_live(&self, session_id: &str) -> ServiceResult<bool> {
+    pub async fn is_live(&self, session_id: &str) -> ServiceResult<bool> {
         Ok(self
-            .record(session_id)?
+            .record(session_id)
+            .await?
             .is_some_and(|r| r.expires_at_ms >= now_ms()))
     }
 
-    /// The record of session `session_id`, from the cache or the tree.
-    fn record(&self, session_id: &str) -> ServiceResult<Option<Arc<SessionRecord>>> {
+    /// The record of session `session_id`, from the cache or the table.
+    async fn record(&self, session_id: &str) -> ServiceResult<Option<Arc<SessionRecord>>> {
         if let Some(record) = self.records.get(session_id) {
             return Ok(Some(record));
         }
-        let Some(record) = store::get_json::<SessionRecord>(&self.tree, session_id)? else {
+        let Some(record) = self.db.get(&SESSIONS, session_id).await? else {
             return Ok(None);
         };
         let record = Arc::new(record);
         self.records.insert(session_id.to_string(), record.clone());
         // A revoke between the read and the insert removed the record from
-        // the tree before this insert reached the cache: take it back out.
-        if !self.tree.contains_key(session_id)? {
+        // the table before this insert reached the cache: take it back out.
+        if !self.db.contains(&SESSIONS, session_id).await? {
             self.records.remove(session_id);
             return Ok(None);
         }
@@ -210,8 +213,8 @@ impl Sessions {
     }
 
     /// Ends a session (logout).
-    pub fn revoke(&self, session_id: &str) -> ServiceResult<()> {
-        self.tree.remove(session_id)?;
+    pub async fn revoke(&self, session_id: &str) -> ServiceResult<()> {
+        self.db.delete(&SESSIONS, session_id).await?;
         self.records.remove(session_id);
         Ok(())
     }
@@ -227,13 +230,12 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
 mod tests {
     use super::*;
 
-    #[test]
-    fn csrf_tokens_are_bound_to_their_session() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let sessions = Sessions::open(&store, &[7; 32]).unwrap();
-        let a = sessions.issue("citizen-a").unwrap().session;
-        let b = sessions.issue("citizen-a").unwrap().session;
+    #[tokio::test]
+    async fn csrf_tokens_are_bound_to_their_session() {
+        let (_dir, db) = crate::testing::temp_db();
+        let sessions = Sessions::new(db.clone(), &[7; 32]);
+        let a = sessions.issue("citizen-a").await.unwrap().session;
+        let b = sessions.issue("citizen-a").await.unwrap().session;
         let token = sessions.csrf_token(&a.id);
         assert_eq!(token.len(), 43);
         assert!(sessions.csrf_token_matches(&a.id, &token));
@@ -242,30 +244,29 @@ mod tests {
         assert!(!sessions.csrf_token_matches(&a.id, &token[..42]));
         assert!(!sessions.csrf_token_matches(&a.id, "not base64!"));
         // Another host key, another token.
-        let other = Sessions::open(&store, &[8; 32]).unwrap();
+        let other = Sessions::new(db, &[8; 32]);
         assert!(!other.csrf_token_matches(&a.id, &token));
     }
 
-    #[test]
-    fn a_revoked_session_fails_its_check_at_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let sessions = Sessions::open(&store, &[7; 32]).unwrap();
-        let issued = sessions.issue("citizen-a").unwrap();
+    #[tokio::test]
+    async fn a_revoked_session_fails_its_check_at_once() {
+        let (_dir, db) = crate::testing::temp_db();
+        let sessions = Sessions::new(db.clone(), &[7; 32]);
+        let issued = sessions.issue("citizen-a").await.unwrap();
         // Twice: the second check is answered from the caches.
         for _ in 0..2 {
             assert_eq!(
-                sessions.check(&issued.token).unwrap().citizen_id,
+                sessions.check(&issued.token).await.unwrap().citizen_id,
                 "citizen-a"
             );
         }
-        sessions.clone().revoke(&issued.session.id).unwrap();
-        assert!(sessions.check(&issued.token).is_err());
-        assert!(!sessions.is_live(&issued.session.id).unwrap());
+        sessions.clone().revoke(&issued.session.id).await.unwrap();
+        assert!(sessions.check(&issued.token).await.is_err());
+        assert!(!sessions.is_live(&issued.session.id).await.unwrap());
         // A token signed with another key is refused even once the right
         // one is cached.
-        let other = Sessions::open(&store, &[8; 32]).unwrap();
-        let forged = other.issue("citizen-a").unwrap();
-        assert!(sessions.check(&forged.token).is_err());
+        let other = Sessions::new(db, &[8; 32]);
+        let forged = other.issue("citizen-a").await.unwrap();
+        assert!(sessions.check(&forged.token).await.is_err());
     }
 }

@@ -18,21 +18,23 @@
 
 use std::sync::Arc;
 
+use cityhost_store::{Db, now_ms};
+
 use super::accounts::{Accounts, Citizen};
 use super::authority::{AuthorityError, IdentityAuthority, Verdict};
 use super::idcard::{self, IdNumberError, NameError};
+use super::tables::VERIFY_FAILURES;
 use crate::directory::Directory;
 use crate::error::ServiceError;
-use crate::store::{self, Store, now_ms, trees};
 
 /// Mismatches a citizen may have in one window.
 pub const MAX_MISMATCHES: u32 = 5;
 /// The window of [`MAX_MISMATCHES`]: 24 hours, in ms.
 pub const MISMATCH_WINDOW_MS: u64 = 24 * 60 * 60 * 1000;
 
-/// A citizen's mismatches (`verify_failures` tree).
+/// A citizen's mismatches ([`VERIFY_FAILURES`]).
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
-struct Mismatches {
+pub(crate) struct Mismatches {
     count: u32,
     window_start_ms: u64,
 }
@@ -67,30 +69,34 @@ pub struct RealName {
     accounts: Accounts,
     directory: Directory,
     authority: Arc<dyn IdentityAuthority>,
-    mismatches: sled::Tree,
+    db: Db,
 }
 
 impl RealName {
     /// Verification over these accounts, this directory (province codes)
-    /// and this authority, counting mismatches in `store`.
+    /// and this authority, counting mismatches in `db`.
     pub fn new(
-        store: &Store,
+        db: Db,
         accounts: Accounts,
         directory: Directory,
         authority: Arc<dyn IdentityAuthority>,
-    ) -> Result<Self, ServiceError> {
-        Ok(Self {
+    ) -> Self {
+        Self {
             accounts,
             directory,
             authority,
-            mismatches: store.tree(trees::VERIFY_FAILURES)?,
-        })
+            db,
+        }
     }
 
     /// `RateLimited` while the citizen has used up the window's mismatches.
-    fn check_mismatches(&self, citizen_id: &str) -> Result<(), ServiceError> {
+    async fn check_mismatches(&self, citizen_id: &str) -> Result<(), ServiceError> {
         let now = now_ms();
-        let record: Mismatches = store::get_json(&self.mismatches, citizen_id)?.unwrap_or_default();
+        let record = self
+            .db
+            .get(&VERIFY_FAILURES, citizen_id)
+            .await?
+            .unwrap_or_default();
         let window_end = record.window_start_ms + MISMATCH_WINDOW_MS;
         if record.count >= MAX_MISMATCHES && window_end > now {
             return Err(ServiceError::RateLimited {
@@ -100,22 +106,27 @@ impl RealName {
         Ok(())
     }
 
-    fn count_mismatch(&self, citizen_id: &str) -> Result<(), ServiceError> {
+    /// Counts a mismatch: one atomic read-modify-write, so that parallel
+    /// attempts cannot each see the same count and slip past the limit.
+    async fn count_mismatch(&self, citizen_id: &str) -> Result<(), ServiceError> {
         let now = now_ms();
-        self.mismatches.update_and_fetch(citizen_id, |old| {
-            let mut record: Mismatches = old
-                .and_then(|bytes| serde_json::from_slice(bytes).ok())
-                .unwrap_or_default();
-            if record.window_start_ms + MISMATCH_WINDOW_MS <= now {
-                record = Mismatches {
-                    count: 0,
-                    window_start_ms: now,
-                };
-            }
-            record.count += 1;
-            serde_json::to_vec(&record).ok()
-        })?;
-        Ok(())
+        self.db
+            .transact(|tx| async move {
+                let mut record = tx
+                    .get(&VERIFY_FAILURES, citizen_id)
+                    .await?
+                    .unwrap_or_default();
+                if record.window_start_ms + MISMATCH_WINDOW_MS <= now {
+                    record = Mismatches {
+                        count: 0,
+                        window_start_ms: now,
+                    };
+                }
+                record.count += 1;
+                tx.put(&VERIFY_FAILURES, citizen_id, &record).await?;
+                Ok::<_, ServiceError>(())
+            })
+            .await
     }
 
     /// The authority in use.
@@ -133,7 +144,7 @@ impl RealName {
         id_number: &str,
     ) -> Result<Citizen, VerifyError> {
         let name = idcard::validate_name(name).map_err(VerifyError::Name)?;
-        let number = self.validate_number(id_number)?;
+        let number = self.validate_number(id_number).await?;
         if citizen.assurance_level >= 2 {
             let same = citizen.name.as_deref() == Some(name.as_str())
                 && self.accounts.id_number(citizen)?.as_deref() == Some(number.as_str());
@@ -143,7 +154,7 @@ impl RealName {
                 Err(VerifyError::AlreadyVerified)
             };
         }
-        self.check_mismatches(&citizen.id)?;
+        self.check_mismatches(&citizen.id).await?;
         let verdict = self
             .authority
             .check(&name, &number)
@@ -155,9 +166,12 @@ impl RealName {
             "real-name check"
         );
         match verdict {
-            Verdict::Match => Ok(self.accounts.set_real_name(&citizen.id, &name, &number)?),
+            Verdict::Match => Ok(self
+                .accounts
+                .set_real_name(&citizen.id, &name, &number)
+                .await?),
             Verdict::Mismatch => {
-                self.count_mismatch(&citizen.id)?;
+                self.count_mismatch(&citizen.id).await?;
                 Err(VerifyError::Mismatch)
             }
         }
@@ -165,16 +179,22 @@ impl RealName {
 
     /// Steps 2-5: the number's structure against today's UTC date and the
     /// directory's provinces; returns it normalised.
-    pub fn validate_number(&self, id_number: &str) -> Result<String, VerifyError> {
-        let mut store_failure = None;
+    pub async fn validate_number(&self, id_number: &str) -> Result<String, VerifyError> {
+        // The pure checks first, noting the province code they reach; then
+        // the directory is asked about it, and a code it does not know
+        // fails the number at that step, before the check character.
+        let mut reached = None;
         let result = idcard::validate(id_number, idcard::today_utc(), |code| {
-            self.directory.is_province(code).unwrap_or_else(|e| {
-                store_failure = Some(e);
-                false
-            })
+            reached = Some(code.to_string());
+            true
         });
-        if let Some(e) = store_failure {
-            return Err(ServiceError::from(e).into());
+        if let Some(code) = reached
+            && !self
+                .directory
+                .is_province(&code)
+                .map_err(ServiceError::from)?
+        {
+            return Err(VerifyError::IdNumber(IdNumberError::Province));
         }
         result.map_err(VerifyError::IdNumber)
     }

@@ -1,6 +1,6 @@
 //! The double-entry ledger.
 //!
-//! Accounts (each a signed balance in fen, `ledger_balances` tree):
+//! Accounts (each a signed balance in fen, `ledger_balances` table):
 //! - `citizen:{citizen_id}`: the citizen's funding account, a simulated
 //!   bank card; positive = money the citizen can spend;
 //! - `merchant:{department}`: what a department has received, net of
@@ -11,20 +11,18 @@
 //!   top-ups come (its balance is minus everything ever topped up).
 //!
 //! Every movement is a [`Transfer`]: legs whose amounts sum to zero,
-//! written with the balance changes in the caller's sled transaction
-//! (`ledger_transfers` tree, keyed by time then transfer id). So the sum of
-//! all balances is zero at every moment; [`Ledger::verify`] proves it.
+//! written with the balance changes in the caller's transaction
+//! (`ledger_transfers` table, keyed by time then transfer id). So the sum
+//! of all balances is zero at every moment; [`Ledger::verify`] proves it.
 
 use std::collections::BTreeMap;
 
+use cityhost_store::{Db, Scan, Tx, now_ms};
 use serde::{Deserialize, Serialize};
-use sled::Transactional;
-use sled::transaction::TransactionalTree;
 
-use super::{TxResult, abort, codec, tx_error};
+use super::tables::{LEDGER_BALANCES, LEDGER_TRANSFERS};
 use crate::error::{ServiceError, ServiceResult};
 use crate::payments::PaymentError;
-use crate::store::{Store, key, now_ms, trees};
 
 /// A ledger account.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -159,11 +157,6 @@ impl Transfer {
             ],
         }
     }
-
-    /// Key in `ledger_transfers`: time then id, so a range is a time span.
-    fn tree_key(&self) -> Vec<u8> {
-        key(&[&self.at.to_be_bytes(), self.id.as_bytes()])
-    }
 }
 
 /// The result of [`Ledger::verify`].
@@ -188,37 +181,32 @@ impl Verification {
     }
 }
 
-/// The ledger's trees.
+/// The ledger: balances and transfers. Cheap to clone.
 #[derive(Clone)]
 pub struct Ledger {
-    pub(crate) balances: sled::Tree,
-    pub(crate) transfers: sled::Tree,
+    db: Db,
 }
 
 impl Ledger {
-    /// Opens the ledger trees.
-    pub fn open(store: &Store) -> ServiceResult<Self> {
-        Ok(Self {
-            balances: store.tree(trees::LEDGER_BALANCES)?,
-            transfers: store.tree(trees::LEDGER_TRANSFERS)?,
-        })
+    /// The ledger over `db`.
+    pub fn new(db: Db) -> Self {
+        Self { db }
     }
 
     /// The account's balance, fen (0 for an account never used).
-    pub fn balance(&self, account: &Account) -> ServiceResult<i64> {
+    pub async fn balance(&self, account: &Account) -> ServiceResult<i64> {
         Ok(self
-            .balances
-            .get(account.key())?
-            .map(|v| decode_balance(&v))
+            .db
+            .get(&LEDGER_BALANCES, &account.key())
+            .await?
             .unwrap_or(0))
     }
 
     /// Puts `amount_fen` onto the citizen's simulated card (issuer →
-    /// citizen), atomically. Not yet durable: call
-    /// [`Payments::make_durable`](super::Payments::make_durable) before
-    /// reporting success. Errors: `invalid-argument("amount_fen")` unless
-    /// 1 ≤ amount ≤ 100,000,000 fen (¥1,000,000).
-    pub fn top_up(&self, citizen_id: &str, amount_fen: u64) -> ServiceResult<Transfer> {
+    /// citizen), atomically and durably. Errors:
+    /// `invalid-argument("amount_fen")` unless 1 ≤ amount ≤ 100,000,000 fen
+    /// (¥1,000,000).
+    pub async fn top_up(&self, citizen_id: &str, amount_fen: u64) -> ServiceResult<Transfer> {
         if amount_fen == 0 || amount_fen > MAX_TOP_UP_FEN {
             return Err(ServiceError::invalid(
                 "amount_fen",
@@ -243,41 +231,37 @@ impl Ledger {
                 },
             ],
         };
-        (&self.balances, &self.transfers)
-            .transaction(|(balances, transfers)| post(balances, transfers, &transfer))
-            .map_err(tx_error)?;
+        let t = &transfer;
+        self.db
+            .transact(|tx| async move { post(&tx, t).await })
+            .await?;
+        self.db.sync().await?;
         Ok(transfer)
     }
 
     /// Transfers in `[from_ms, to_ms)`, in time order.
-    pub fn transfers_between(&self, from_ms: u64, to_ms: u64) -> ServiceResult<Vec<Transfer>> {
-        let mut out = Vec::new();
-        for item in self
-            .transfers
-            .range(from_ms.to_be_bytes().to_vec()..to_ms.to_be_bytes().to_vec())
-        {
-            let (_, value) = item?;
-            out.push(serde_json::from_slice(&value).map_err(crate::store::StoreError::from)?);
-        }
-        Ok(out)
+    pub async fn transfers_between(
+        &self,
+        from_ms: u64,
+        to_ms: u64,
+    ) -> ServiceResult<Vec<Transfer>> {
+        let span = Scan::range((from_ms, ""), (to_ms, ""));
+        let rows = self.db.scan(&LEDGER_TRANSFERS, span).await?;
+        Ok(rows.into_iter().map(|(_, t)| t).collect())
     }
 
     /// Checks the whole ledger (see [`Verification::is_balanced`]). Reads
     /// every transfer and balance; meant for the operator (`cityhost
     /// ledger verify`, with the host stopped or idle), not for the request
     /// path: payments committed while it reads may show as differences.
-    pub fn verify(&self) -> ServiceResult<Verification> {
+    pub async fn verify(&self) -> ServiceResult<Verification> {
         let mut problems = Vec::new();
         let mut replay: BTreeMap<String, i64> = BTreeMap::new();
         let mut payments: BTreeMap<String, usize> = BTreeMap::new();
-        let mut transfers = 0;
-        let list: Vec<_> = self.transfers.iter().collect();
-        let balances: Vec<_> = self.balances.iter().collect();
-        for item in list {
-            let (_, value) = item?;
-            let t: Transfer =
-                serde_json::from_slice(&value).map_err(crate::store::StoreError::from)?;
-            transfers += 1;
+        let list = self.db.scan(&LEDGER_TRANSFERS, Scan::all()).await?;
+        let balances = self.db.scan(&LEDGER_BALANCES, Scan::all()).await?;
+        let transfers = list.len();
+        for (_, t) in list {
             let sum: i64 = t.legs.iter().map(|l| l.amount_fen).sum();
             if sum != 0 {
                 problems.push(format!("transfer {} is unbalanced by {sum} fen", t.id));
@@ -297,13 +281,9 @@ impl Ledger {
             }
         }
         let mut sum = 0i64;
-        let mut accounts = 0;
-        for item in balances {
-            let (k, v) = item?;
-            let k = String::from_utf8_lossy(&k).into_owned();
-            let balance = decode_balance(&v);
+        let accounts = balances.len();
+        for (k, balance) in balances {
             sum += balance;
-            accounts += 1;
             let replayed = replay.remove(&k).unwrap_or(0);
             if replayed != balance {
                 problems.push(format!(
@@ -330,49 +310,31 @@ impl Ledger {
 /// Largest single top-up: ¥1,000,000, in fen.
 pub const MAX_TOP_UP_FEN: u64 = 100_000_000;
 
-fn decode_balance(v: &[u8]) -> i64 {
-    let mut bytes = [0u8; 8];
-    if v.len() == 8 {
-        bytes.copy_from_slice(v);
-    }
-    i64::from_be_bytes(bytes)
-}
-
-/// Balance of `account` inside a transaction.
-pub(crate) fn balance_in(balances: &TransactionalTree, account: &Account) -> TxResult<i64> {
-    Ok(balances
-        .get(account.key())?
-        .map(|v| decode_balance(&v))
-        .unwrap_or(0))
-}
-
 /// Writes `transfer` and its balance changes inside the caller's
 /// transaction. A citizen's funding account never goes below zero: that is
 /// [`PaymentError::InsufficientFunds`], and the transaction aborts with
 /// nothing written.
-pub(crate) fn post(
-    balances: &TransactionalTree,
-    transfers: &TransactionalTree,
-    transfer: &Transfer,
-) -> TxResult<()> {
+pub(crate) async fn post(tx: &Tx, transfer: &Transfer) -> ServiceResult<()> {
     debug_assert_eq!(transfer.legs.iter().map(|l| l.amount_fen).sum::<i64>(), 0);
     let mut changes: BTreeMap<&Account, i64> = BTreeMap::new();
     for leg in &transfer.legs {
         *changes.entry(&leg.account).or_default() += leg.amount_fen;
     }
     for (account, change) in changes {
-        let old = balance_in(balances, account)?;
+        let key = account.key();
+        let old = tx.get(&LEDGER_BALANCES, &key).await?.unwrap_or(0);
         let new = old + change;
         if matches!(account, Account::Citizen(_)) && new < 0 {
-            return abort(PaymentError::InsufficientFunds {
+            return Err(PaymentError::InsufficientFunds {
                 balance_fen: old,
                 amount_fen: change.unsigned_abs(),
-            });
+            }
+            .into());
         }
-        balances.insert(account.key().as_bytes(), &new.to_be_bytes())?;
+        tx.put(&LEDGER_BALANCES, &key, &new).await?;
     }
-    let encoded = serde_json::to_vec(transfer).map_err(codec)?;
-    transfers.insert(transfer.tree_key(), encoded)?;
+    let key = (transfer.at, transfer.id.as_str());
+    tx.put(&LEDGER_TRANSFERS, key, transfer).await?;
     Ok(())
 }
 
@@ -380,33 +342,35 @@ pub(crate) fn post(
 mod tests {
     use super::*;
 
-    #[test]
-    fn top_ups_balance_against_the_issuer() {
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::open(&Store::open(dir.path()).unwrap()).unwrap();
-        ledger.top_up("c1", 5000).unwrap();
-        ledger.top_up("c1", 100).unwrap();
+    #[tokio::test]
+    async fn top_ups_balance_against_the_issuer() {
+        let (_dir, db) = crate::testing::temp_db();
+        let ledger = Ledger::new(db.clone());
+        ledger.top_up("c1", 5000).await.unwrap();
+        ledger.top_up("c1", 100).await.unwrap();
         assert_eq!(
-            ledger.balance(&Account::Citizen("c1".into())).unwrap(),
+            ledger
+                .balance(&Account::Citizen("c1".into()))
+                .await
+                .unwrap(),
             5100
         );
-        assert_eq!(ledger.balance(&Account::Issuer).unwrap(), -5100);
+        assert_eq!(ledger.balance(&Account::Issuer).await.unwrap(), -5100);
         assert!(matches!(
-            ledger.top_up("c1", 0),
+            ledger.top_up("c1", 0).await,
             Err(ServiceError::InvalidArgument {
                 field: "amount_fen",
                 ..
             })
         ));
-        let v = ledger.verify().unwrap();
+        let v = ledger.verify().await.unwrap();
         assert!(v.is_balanced(), "{v:?}");
         assert_eq!(v.transfers, 2);
         // A balance changed behind the ledger's back is caught.
-        ledger
-            .balances
-            .insert("citizen:c1", &5000i64.to_be_bytes())
+        db.put(&LEDGER_BALANCES, "citizen:c1", &5000i64)
+            .await
             .unwrap();
-        let v = ledger.verify().unwrap();
+        let v = ledger.verify().await.unwrap();
         assert!(!v.is_balanced());
         assert_eq!(v.balance_sum_fen, -100);
     }

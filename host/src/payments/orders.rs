@@ -1,17 +1,15 @@
 //! Orders: the record, its validation, creation (idempotent on (app id,
 //! `out_trade_no`)), cancellation and the citizen's list.
 //!
-//! Trees: `orders` (`order_id` → order JSON), `order_keys` (`app_id \0
-//! out_trade_no` → `order_id`), `citizen_orders` (`citizen_id \0 created_at
-//! \0 order_id` → `order_id`), written together in one sled transaction.
+//! Tables (see `tables`): `orders`, `order_keys` and `citizen_orders`,
+//! written together in one transaction.
 
+use cityhost_store::{Scan, Tx, now_ms};
 use serde::{Deserialize, Serialize};
-use sled::Transactional;
-use sled::transaction::TransactionalTree;
 
-use super::{Payments, TxResult, abort, codec, tx_error};
+use super::Payments;
+use super::tables::{CITIZEN_ORDERS, ORDER_KEYS, ORDERS};
 use crate::error::{ServiceError, ServiceResult};
-use crate::store::{self, key, now_ms};
 
 /// How long a created order can be paid unless the app says otherwise: 15
 /// minutes, in ms.
@@ -181,19 +179,16 @@ pub struct Payee<'a> {
     pub max_order_fen: u64,
 }
 
-/// Reads an order inside a transaction; `NotFound` if missing.
-pub(crate) fn load(orders: &TransactionalTree, order_id: &str) -> TxResult<Order> {
-    match orders.get(order_id)? {
-        Some(bytes) => serde_json::from_slice(&bytes).map_err(codec),
-        None => abort(ServiceError::NotFound("order")),
-    }
+/// Reads an order inside a transaction. Errors: `NotFound("order")`.
+pub(crate) async fn load(tx: &Tx, order_id: &str) -> ServiceResult<Order> {
+    tx.get(&ORDERS, order_id)
+        .await?
+        .ok_or(ServiceError::NotFound("order"))
 }
 
 /// Writes an order inside a transaction.
-pub(crate) fn save(orders: &TransactionalTree, order: &Order) -> TxResult<()> {
-    let encoded = serde_json::to_vec(order).map_err(codec)?;
-    orders.insert(order.order_id.as_bytes(), encoded)?;
-    Ok(())
+pub(crate) async fn save(tx: &Tx, order: &Order) -> ServiceResult<()> {
+    Ok(tx.put(&ORDERS, &order.order_id, order).await?)
 }
 
 impl Payments {
@@ -203,7 +198,7 @@ impl Payments {
     /// `amount-fen`, `subject`, `return-path` or `expires-in-ms`;
     /// `conflict("out-trade-no")` when the number was used with other
     /// fields.
-    pub fn create(
+    pub async fn create(
         &self,
         payee: Payee<'_>,
         citizen_id: &str,
@@ -228,27 +223,27 @@ impl Payments {
             refund_ids: Vec::new(),
             history: Vec::new(),
         };
-        let index = key(&[payee.app_id.as_bytes(), order.out_trade_no.as_bytes()]);
-        let citizen_index = key(&[
-            citizen_id.as_bytes(),
-            &order.created_at.to_be_bytes(),
-            order.order_id.as_bytes(),
-        ]);
-        let trees = (&self.orders, &self.keys, &self.by_citizen);
-        let result = trees
-            .transaction(|(orders, keys, by_citizen)| {
-                if let Some(existing_id) = keys.get(&index)? {
-                    let existing = load(orders, &String::from_utf8_lossy(&existing_id))?;
-                    return Ok(Some(existing));
+        let order = &order;
+        let existing = self
+            .db
+            .transact(|tx| async move {
+                let index = (order.app_id.as_str(), order.out_trade_no.as_str());
+                if let Some(existing_id) = tx.get(&ORDER_KEYS, index).await? {
+                    return load(&tx, &existing_id).await.map(Some);
                 }
-                keys.insert(index.as_slice(), order.order_id.as_bytes())?;
-                save(orders, &order)?;
-                by_citizen.insert(citizen_index.as_slice(), order.order_id.as_bytes())?;
-                Ok(None)
+                tx.put(&ORDER_KEYS, index, &order.order_id).await?;
+                save(&tx, order).await?;
+                let by_citizen = (
+                    order.citizen_id.as_str(),
+                    order.created_at,
+                    order.order_id.as_str(),
+                );
+                tx.put(&CITIZEN_ORDERS, by_citizen, &()).await?;
+                Ok::<_, ServiceError>(None)
             })
-            .map_err(tx_error)?;
-        match result {
-            None => Ok(order),
+            .await?;
+        match existing {
+            None => Ok(order.clone()),
             Some(existing) => {
                 let same = existing.citizen_id == order.citizen_id
                     && existing.amount_fen == order.amount_fen
@@ -266,52 +261,48 @@ impl Payments {
     }
 
     /// The order with this host id.
-    pub fn get(&self, order_id: &str) -> ServiceResult<Option<Order>> {
-        Ok(store::get_json(&self.orders, order_id)?)
+    pub async fn get(&self, order_id: &str) -> ServiceResult<Option<Order>> {
+        Ok(self.db.get(&ORDERS, order_id).await?)
     }
 
     /// The app's order with this `out_trade_no`.
-    pub fn by_out_trade_no(
+    pub async fn by_out_trade_no(
         &self,
         app_id: &str,
         out_trade_no: &str,
     ) -> ServiceResult<Option<Order>> {
-        match self
-            .keys
-            .get(key(&[app_id.as_bytes(), out_trade_no.as_bytes()]))?
-        {
-            Some(id) => self.get(&String::from_utf8_lossy(&id)),
+        match self.db.get(&ORDER_KEYS, (app_id, out_trade_no)).await? {
+            Some(id) => self.get(&id).await,
             None => Ok(None),
         }
     }
 
-    /// Cancels a created order: `created` → `cancelled`, atomically, time
-    /// recorded. `owner` says who asks: `Ok(app_id)` for the app (by its
-    /// `out_trade_no`'s order id), `Err(citizen_id)` for the citizen.
-    /// Cancelling a cancelled order returns it unchanged. Errors: `NotFound`
-    /// if the order is not the caller's; `conflict("state")` if it is paid
-    /// or expired.
-    pub fn cancel(&self, order_id: &str, owner: Owner<'_>) -> ServiceResult<Order> {
+    /// Cancels a created order: `created` → `cancelled`, atomically and
+    /// durably, time recorded. `owner` says who asks: the app (by its
+    /// id) or the citizen (by internal id). Cancelling a cancelled order
+    /// returns it unchanged. Errors: `NotFound` if the order is not the
+    /// caller's; `conflict("state")` if it is paid or expired.
+    pub async fn cancel(&self, order_id: &str, owner: Owner<'_>) -> ServiceResult<Order> {
         let now = now_ms();
         let order = self
-            .orders
-            .transaction(|orders| {
-                let mut order = load(orders, order_id)?;
+            .db
+            .transact(|tx| async move {
+                let mut order = load(&tx, order_id).await?;
                 if !owner.owns(&order) {
-                    return abort(ServiceError::NotFound("order"));
+                    return Err(ServiceError::NotFound("order"));
                 }
                 if order.settle_expiry(now) {
-                    save(orders, &order)?;
+                    save(&tx, &order).await?;
                     return Ok(order);
                 }
                 if order.state == OrderState::Created {
                     order.enter(OrderState::Cancelled, now);
-                    save(orders, &order)?;
+                    save(&tx, &order).await?;
                 }
                 Ok(order)
             })
-            .map_err(tx_error)?;
-        self.make_durable()?;
+            .await?;
+        self.db.sync().await?;
         match order.state {
             OrderState::Cancelled => Ok(order),
             state => Err(ServiceError::Conflict {
@@ -322,16 +313,17 @@ impl Payments {
     }
 
     /// The citizen's orders, newest first, at most `limit`.
-    pub fn for_citizen(&self, citizen_id: &str, limit: usize) -> ServiceResult<Vec<Order>> {
-        let mut out = Vec::new();
-        for id in self
-            .by_citizen
-            .scan_prefix(key(&[citizen_id.as_bytes(), b""]))
-            .values()
-            .rev()
-            .take(limit)
-        {
-            if let Some(order) = self.get(&String::from_utf8_lossy(&id?))? {
+    pub async fn for_citizen(&self, citizen_id: &str, limit: usize) -> ServiceResult<Vec<Order>> {
+        let index = self
+            .db
+            .scan(
+                &CITIZEN_ORDERS,
+                Scan::prefix((citizen_id,)).rev().limit(limit),
+            )
+            .await?;
+        let mut out = Vec::with_capacity(index.len());
+        for ((_, _, order_id), ()) in index {
+            if let Some(order) = self.get(&order_id).await? {
                 out.push(order);
             }
         }

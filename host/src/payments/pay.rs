@@ -1,19 +1,18 @@
 //! The citizen's confirmation: `created` → `paid`.
 //!
-//! One sled transaction over the order, the ledger and the event outbox
-//! writes the state change (with its time), the balanced transfer citizen →
-//! clearing → department, and the `payment.succeeded` event; then the group
-//! commit puts it on disk before success is answered. Insufficient funds
-//! aborts the transaction: nothing is written.
+//! One transaction over the order, the ledger and the event outbox writes
+//! the state change (with its time), the balanced transfer citizen →
+//! clearing → department, and the `payment.succeeded` event; then
+//! [`Db::sync`](cityhost_store::Db::sync) puts it on disk before success is
+//! answered. Insufficient funds aborts the transaction: nothing is written.
 
-use sled::Transactional;
+use cityhost_store::now_ms;
 
 use super::ledger::{self, Account, Transfer, TransferKind};
 use super::orders::{Order, OrderState, load, save};
-use super::{Payments, PinVerified, abort, tx_error};
+use super::{Payments, PinVerified};
 use crate::error::{ServiceError, ServiceResult};
 use crate::events::{self, PAYMENT_SUCCEEDED};
-use crate::store::now_ms;
 
 impl Payments {
     /// Pays the order from the citizen's funding account, durably. `pin`
@@ -22,23 +21,18 @@ impl Payments {
     /// `NotFound` if the order is not this citizen's; `conflict("state")`
     /// if it is not payable (paid, cancelled or expired — an expiry noticed
     /// here is recorded); [`PaymentError::InsufficientFunds`](super::PaymentError).
-    pub fn pay(&self, pin: &PinVerified, order_id: &str) -> ServiceResult<Order> {
+    pub async fn pay(&self, pin: &PinVerified, order_id: &str) -> ServiceResult<Order> {
         let citizen_id = pin.citizen_id.as_str();
         let now = now_ms();
-        let trees = (
-            &self.orders,
-            &self.ledger.balances,
-            &self.ledger.transfers,
-            &self.outbox.tree,
-        );
-        let (order, paid_now) = trees
-            .transaction(|(orders, balances, transfers, outbox)| {
-                let mut order = load(orders, order_id)?;
+        let (order, paid_now) = self
+            .db
+            .transact(|tx| async move {
+                let mut order = load(&tx, order_id).await?;
                 if order.citizen_id != citizen_id {
-                    return abort(ServiceError::NotFound("order"));
+                    return Err(ServiceError::NotFound("order"));
                 }
                 if order.settle_expiry(now) {
-                    save(orders, &order)?;
+                    save(&tx, &order).await?;
                     return Ok((order, false));
                 }
                 if order.state != OrderState::Created {
@@ -55,21 +49,22 @@ impl Payments {
                     Account::Merchant(order.department.clone()),
                     order.amount_fen,
                 );
-                ledger::post(balances, transfers, &transfer)?;
-                save(orders, &order)?;
+                ledger::post(&tx, &transfer).await?;
+                save(&tx, &order).await?;
                 events::stage(
-                    outbox,
+                    &tx,
                     &order.app_id,
                     &order.citizen_id,
                     PAYMENT_SUCCEEDED,
                     &events::OrderEvent::new(PAYMENT_SUCCEEDED, &order, None),
                     now,
-                )?;
+                )
+                .await?;
                 Ok((order, true))
             })
-            .map_err(tx_error)?;
+            .await?;
         // Durable before anyone hears of it (also an expiry just recorded).
-        self.make_durable()?;
+        self.db.sync().await?;
         if paid_now {
             self.outbox.wake();
             Ok(order)

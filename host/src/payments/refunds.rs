@@ -3,23 +3,23 @@
 //! `out_request_no` is the idempotency key within the app (as Alipay's):
 //! the same number with the same order and amount returns the same refund;
 //! with anything else it is `conflict("out-request-no")`. The order's
-//! refunded total never exceeds its amount. One sled transaction writes the
+//! refunded total never exceeds its amount. One transaction writes the
 //! refund, the order's new state and refunded total (with time), the
 //! balanced transfer department → clearing → citizen and the
-//! `refund.succeeded` event; the group commit puts it on disk before
-//! success is answered.
+//! `refund.succeeded` event; [`Db::sync`](cityhost_store::Db::sync) puts
+//! it on disk before success is answered.
 
+use cityhost_store::{StoreError, now_ms};
 use serde::{Deserialize, Serialize};
-use sled::Transactional;
 
 use super::ledger::{self, Account, Transfer, TransferKind};
 use super::orders::{OrderState, load, save};
-use super::{Order, PaymentError, Payments, abort, codec, tx_error};
+use super::tables::{REFUND_KEYS, REFUNDS};
+use super::{Order, PaymentError, Payments};
 use crate::error::{ServiceError, ServiceResult};
 use crate::events::{self, REFUND_SUCCEEDED};
-use crate::store::{self, key, now_ms};
 
-/// A refund as stored (`refunds` tree).
+/// A refund as stored (`refunds` table).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refund {
     /// Host refund id (`rfd_` + 32 hex).
@@ -59,14 +59,14 @@ impl Payments {
     /// `conflict("out-request-no")` when the number was used for another
     /// order or amount; [`PaymentError::RefundExceeds`] with what is still
     /// refundable.
-    pub fn refund(&self, app_id: &str, new: NewRefund) -> ServiceResult<(Refund, Order)> {
+    pub async fn refund(&self, app_id: &str, new: NewRefund) -> ServiceResult<(Refund, Order)> {
         validate(&new)?;
         let order_id = self
-            .by_out_trade_no(app_id, &new.out_trade_no)?
+            .by_out_trade_no(app_id, &new.out_trade_no)
+            .await?
             .ok_or(ServiceError::NotFound("order"))?
             .order_id;
         let now = now_ms();
-        let index = key(&[app_id.as_bytes(), new.out_request_no.as_bytes()]);
         let refund = Refund {
             refund_id: format!("rfd_{}", uuid::Uuid::new_v4().simple()),
             order_id: order_id.clone(),
@@ -76,34 +76,31 @@ impl Payments {
             reason: new.reason.clone(),
             refunded_at: now,
         };
-        let trees = (
-            &self.orders,
-            &self.refunds,
-            &self.refund_keys,
-            &self.ledger.balances,
-            &self.ledger.transfers,
-            &self.outbox.tree,
-        );
-        let (refund, order, fresh) = trees
-            .transaction(|(orders, refunds, keys, balances, transfers, outbox)| {
-                if let Some(existing) = keys.get(&index)? {
-                    let bytes = refunds.get(&existing)?.ok_or_else(|| {
-                        codec(serde::de::Error::custom("refund index points nowhere"))
+        let (refund, order_id, new) = (&refund, order_id.as_str(), &new);
+        let (refund, order, fresh) = self
+            .db
+            .transact(|tx| async move {
+                let index = (app_id, new.out_request_no.as_str());
+                if let Some(existing_id) = tx.get(&REFUND_KEYS, index).await? {
+                    let existing = tx.get(&REFUNDS, &existing_id).await?.ok_or_else(|| {
+                        StoreError::Undecodable {
+                            table: REFUND_KEYS.name(),
+                            reason: format!("{existing_id} points to no refund"),
+                        }
                     })?;
-                    let existing: Refund = serde_json::from_slice(&bytes).map_err(codec)?;
                     if existing.order_id != order_id || existing.amount_fen != new.amount_fen {
-                        return abort(ServiceError::Conflict {
+                        return Err(ServiceError::Conflict {
                             field: "out-request-no",
                             reason: "this out_request_no was used for another order or amount"
                                 .into(),
                         });
                     }
-                    let order = load(orders, &order_id)?;
+                    let order = load(&tx, order_id).await?;
                     return Ok((existing, order, false));
                 }
-                let mut order = load(orders, &order_id)?;
+                let mut order = load(&tx, order_id).await?;
                 if !order.state.was_paid() {
-                    return abort(ServiceError::Conflict {
+                    return Err(ServiceError::Conflict {
                         field: "state",
                         reason: format!(
                             "the order is {}, not refundable",
@@ -113,9 +110,10 @@ impl Payments {
                 }
                 let refundable = order.refundable_fen();
                 if new.amount_fen > refundable {
-                    return abort(PaymentError::RefundExceeds {
+                    return Err(PaymentError::RefundExceeds {
                         refundable_fen: refundable,
-                    });
+                    }
+                    .into());
                 }
                 order.refunded_fen += new.amount_fen;
                 order.refund_ids.push(refund.refund_id.clone());
@@ -134,23 +132,23 @@ impl Payments {
                     Account::Citizen(order.citizen_id.clone()),
                     new.amount_fen,
                 );
-                ledger::post(balances, transfers, &transfer)?;
-                save(orders, &order)?;
-                let encoded = serde_json::to_vec(&refund).map_err(codec)?;
-                refunds.insert(refund.refund_id.as_bytes(), encoded)?;
-                keys.insert(index.as_slice(), refund.refund_id.as_bytes())?;
+                ledger::post(&tx, &transfer).await?;
+                save(&tx, &order).await?;
+                tx.put(&REFUNDS, &refund.refund_id, refund).await?;
+                tx.put(&REFUND_KEYS, index, &refund.refund_id).await?;
                 events::stage(
-                    outbox,
+                    &tx,
                     &order.app_id,
                     &order.citizen_id,
                     REFUND_SUCCEEDED,
-                    &events::OrderEvent::new(REFUND_SUCCEEDED, &order, Some(&refund)),
+                    &events::OrderEvent::new(REFUND_SUCCEEDED, &order, Some(refund)),
                     now,
-                )?;
+                )
+                .await?;
                 Ok((refund.clone(), order, true))
             })
-            .map_err(tx_error)?;
-        self.make_durable()?;
+            .await?;
+        self.db.sync().await?;
         if fresh {
             self.outbox.wake();
         }
@@ -158,25 +156,22 @@ impl Payments {
     }
 
     /// The app's refund with this `out_request_no`.
-    pub fn refund_by_request_no(
+    pub async fn refund_by_request_no(
         &self,
         app_id: &str,
         out_request_no: &str,
     ) -> ServiceResult<Option<Refund>> {
-        match self
-            .refund_keys
-            .get(key(&[app_id.as_bytes(), out_request_no.as_bytes()]))?
-        {
-            Some(id) => Ok(store::get_json(&self.refunds, id)?),
+        match self.db.get(&REFUND_KEYS, (app_id, out_request_no)).await? {
+            Some(id) => Ok(self.db.get(&REFUNDS, &id).await?),
             None => Ok(None),
         }
     }
 
     /// The refunds of an order, oldest first.
-    pub fn refunds_of(&self, order: &Order) -> ServiceResult<Vec<Refund>> {
-        let mut out = Vec::new();
+    pub async fn refunds_of(&self, order: &Order) -> ServiceResult<Vec<Refund>> {
+        let mut out = Vec::with_capacity(order.refund_ids.len());
         for id in &order.refund_ids {
-            if let Some(r) = store::get_json(&self.refunds, id)? {
+            if let Some(r) = self.db.get(&REFUNDS, id).await? {
                 out.push(r);
             }
         }

@@ -84,11 +84,11 @@ fn date_text(d: Date) -> String {
 
 impl Payments {
     /// The statement of `department` for the business day `date`.
-    pub fn statement(&self, department: &str, date: Date) -> ServiceResult<Statement> {
+    pub async fn statement(&self, department: &str, date: Date) -> ServiceResult<Statement> {
         let (from, to) = business_day_ms(date);
         let merchant = Account::Merchant(department.to_string());
         let mut rows = Vec::new();
-        for t in self.ledger.transfers_between(from, to)? {
+        for t in self.ledger.transfers_between(from, to).await? {
             let movement: i64 = t
                 .legs
                 .iter()

@@ -303,6 +303,7 @@ async fn openids_per_app_and_unionids_per_department() {
         .services
         .accounts
         .by_phone("13800000001")
+        .await
         .unwrap()
         .unwrap();
     let hello = host.platform.registry.get("hello").unwrap();

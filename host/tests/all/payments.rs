@@ -388,10 +388,11 @@ async fn event_retries_survive_a_restart() {
         let citizen = s
             .accounts
             .register("13900000022", "a good password")
+            .await
             .unwrap()
             .id;
-        s.pins.set(&citizen, "582046").unwrap();
-        s.payments.ledger.top_up(&citizen, 100_000).unwrap();
+        s.pins.set(&citizen, "582046").await.unwrap();
+        s.payments.ledger.top_up(&citizen, 100_000).await.unwrap();
         let payee = Payee {
             app_id: "tuition",
             department: SCHOOL,
@@ -410,9 +411,10 @@ async fn event_retries_survive_a_restart() {
                     expires_in_ms: None,
                 },
             )
+            .await
             .unwrap();
-        let pin = s.pins.verify(&citizen, "582046").unwrap();
-        s.payments.pay(&pin, &order.order_id).unwrap();
+        let pin = s.pins.verify(&citizen, "582046").await.unwrap();
+        s.payments.pay(&pin, &order.order_id).await.unwrap();
         s.events
             .set_retry_delays(vec![Duration::from_millis(100); 20]);
         let delivery = cityhost::events::spawn_delivery(platform.clone());
@@ -422,6 +424,7 @@ async fn event_retries_survive_a_restart() {
             async move {
                 events
                     .pending()
+                    .await
                     .unwrap()
                     .first()
                     .is_some_and(|(_, e)| e.attempts >= 2)
@@ -430,7 +433,7 @@ async fn event_retries_survive_a_restart() {
         .await;
         delivery.abort();
         let _ = delivery.await;
-        let (_, pending) = &s.events.pending().unwrap()[0];
+        let (_, pending) = &s.events.pending().await.unwrap()[0];
         assert_eq!(pending.last_error.as_deref(), Some("app not loaded"));
         assert!(!pending.gave_up);
         (citizen, order.order_id)
@@ -441,7 +444,7 @@ async fn event_retries_survive_a_restart() {
     let failures = platform.load_apps(&app_dirs(), components);
     assert!(failures.is_empty(), "{failures:?}");
     demo::seed(&platform).await.unwrap();
-    let (_, pending) = &platform.services.events.pending().unwrap()[0];
+    let (_, pending) = &platform.services.events.pending().await.unwrap()[0];
     assert!(pending.attempts >= 2, "the attempts survived the restart");
     assert!(pending.body.contains(&order_id));
     platform
@@ -466,7 +469,7 @@ async fn event_retries_survive_a_restart() {
     let events = platform.services.events.clone();
     eventually("the outbox to empty", || {
         let events = events.clone();
-        async move { events.pending().unwrap().is_empty() }
+        async move { events.pending().await.unwrap().is_empty() }
     })
     .await;
 }

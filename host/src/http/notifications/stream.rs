@@ -103,7 +103,7 @@ impl Feed {
     async fn next(&mut self) -> Option<Event> {
         loop {
             let sessions = &self.platform.services.sessions;
-            if !sessions.is_live(&self.session_id).unwrap_or(false) {
+            if !sessions.is_live(&self.session_id).await.unwrap_or(false) {
                 return None;
             }
             if let Some((event, number)) = self.pending.pop_front() {

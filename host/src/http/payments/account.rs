@@ -7,7 +7,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::blocking;
 use crate::http::error::ApiResult;
 use crate::http::extract::{JsonBody, SignedIn};
 use crate::payments::Account;
@@ -41,8 +40,9 @@ pub(super) async fn show(
         balance_fen: services
             .payments
             .ledger
-            .balance(&Account::Citizen(who.citizen.id.clone()))?,
-        pin: services.pins.status(&who.citizen.id)?,
+            .balance(&Account::Citizen(who.citizen.id.clone()))
+            .await?,
+        pin: services.pins.status(&who.citizen.id).await?,
     }))
 }
 
@@ -58,13 +58,8 @@ pub(super) async fn set_pin(
     who: SignedIn,
     JsonBody(body): JsonBody<NewPin>,
 ) -> ApiResult<(StatusCode, Json<PinStatus>)> {
-    let services = platform.services.clone();
-    let id = who.citizen.id.clone();
-    let status = blocking(move || {
-        services.pins.set(&id, &body.pin)?;
-        services.payments.make_durable()?;
-        services.pins.status(&id)
-    })
-    .await?;
+    let pins = &platform.services.pins;
+    pins.set(&who.citizen.id, &body.pin).await?;
+    let status = pins.status(&who.citizen.id).await?;
     Ok((StatusCode::CREATED, Json(status)))
 }

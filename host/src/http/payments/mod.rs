@@ -14,7 +14,6 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 
 use super::error::ApiError;
-use crate::error::ServiceResult;
 use crate::payments::PaymentError;
 use crate::platform::Platform;
 
@@ -33,21 +32,6 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
             "/departments/{department}/statements/{file}",
             get(statements::download),
         )
-}
-
-/// Runs blocking work (argon2, the group commit's `fsync`) off the async
-/// workers.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> ServiceResult<T> + Send + 'static,
-) -> Result<T, ApiError> {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(result) => Ok(result?),
-        Err(_) => Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "the payment could not be processed; try again",
-        )),
-    }
 }
 
 /// The HTTP answer to a payment refusal (codes the shell's sheet shows).

@@ -8,7 +8,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::blocking;
 use crate::error::ServiceError;
 use crate::http::auth::OperatorAuth;
 use crate::http::error::ApiResult;
@@ -45,21 +44,18 @@ pub(super) async fn top_up(
         "citizen card",
         &format!("{} fen", body.amount_fen),
     )?;
-    let services = platform.services.clone();
-    let done = blocking(move || {
-        let citizen = services
-            .accounts
-            .by_phone(&body.phone)?
-            .ok_or(ServiceError::NotFound("citizen"))?;
-        let ledger = &services.payments.ledger;
-        let transfer = ledger.top_up(&citizen.id, body.amount_fen)?;
-        services.payments.make_durable()?;
-        Ok(TopUpDone {
-            transfer_id: transfer.id,
-            balance_fen: ledger.balance(&Account::Citizen(citizen.id))?,
-        })
-    })
-    .await?;
+    let services = &platform.services;
+    let citizen = services
+        .accounts
+        .by_phone(&body.phone)
+        .await?
+        .ok_or(ServiceError::NotFound("citizen"))?;
+    let ledger = &services.payments.ledger;
+    let transfer = ledger.top_up(&citizen.id, body.amount_fen).await?;
+    let done = TopUpDone {
+        transfer_id: transfer.id,
+        balance_fen: ledger.balance(&Account::Citizen(citizen.id)).await?,
+    };
     Ok((StatusCode::CREATED, Json(done)))
 }
 
@@ -69,8 +65,7 @@ pub(super) async fn verify(
     State(platform): State<Arc<Platform>>,
     _who: OperatorAuth,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let services = platform.services.clone();
-    let v: Verification = blocking(move || services.payments.ledger.verify()).await?;
+    let v: Verification = platform.services.payments.ledger.verify().await?;
     let mut body = serde_json::to_value(&v).unwrap_or_default();
     body["balanced"] = v.is_balanced().into();
     Ok(Json(body))

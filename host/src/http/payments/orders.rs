@@ -5,15 +5,14 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
+use cityhost_store::now_ms;
 use serde::{Deserialize, Serialize};
 
-use super::blocking;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{JsonBody, SignedIn};
 use crate::payments::orders::Owner;
 use crate::payments::{Order, OrderState, Refund, StateChange};
 use crate::platform::Platform;
-use crate::store::now_ms;
 
 /// Orders listed at once.
 const ORDERS_PAGE: usize = 200;
@@ -74,7 +73,8 @@ pub(super) async fn list(
     let orders = platform
         .services
         .payments
-        .for_citizen(&who.citizen.id, ORDERS_PAGE)?;
+        .for_citizen(&who.citizen.id, ORDERS_PAGE)
+        .await?;
     Ok(Json(
         orders
             .into_iter()
@@ -90,10 +90,11 @@ pub(super) async fn get(
 ) -> ApiResult<Json<OrderView>> {
     let payments = &platform.services.payments;
     let order = payments
-        .get(&order_id)?
+        .get(&order_id)
+        .await?
         .filter(|o| o.citizen_id == who.citizen.id)
         .ok_or_else(|| ApiError::not_found("order"))?;
-    let refunds = payments.refunds_of(&order)?;
+    let refunds = payments.refunds_of(&order).await?;
     let mut view = OrderView::new(&platform, order);
     view.refunds = Some(refunds);
     Ok(Json(view))
@@ -118,28 +119,25 @@ pub(super) async fn confirm(
     JsonBody(body): JsonBody<Confirmation>,
 ) -> ApiResult<Json<OrderView>> {
     same_order(&body.order_id, &order_id)?;
-    let services = platform.services.clone();
-    let citizen_id = who.citizen.id.clone();
-    // argon2 and the group commit's fsync block: keep them off the
-    // async workers.
-    let order = blocking(move || {
-        let payments = &services.payments;
-        // Answer "not yours" and "not payable" before asking for the PIN.
-        let order = payments
-            .get(&order_id)?
-            .filter(|o| o.citizen_id == citizen_id)
-            .ok_or(crate::error::ServiceError::NotFound("order"))?;
-        let state = order.state_at(now_ms());
-        if state != OrderState::Created {
-            return Err(crate::error::ServiceError::Conflict {
-                field: "state",
-                reason: format!("the order is {}, not payable", state.name()),
-            });
+    let services = &platform.services;
+    let citizen_id = &who.citizen.id;
+    let payments = &services.payments;
+    // Answer "not yours" and "not payable" before asking for the PIN.
+    let order = payments
+        .get(&order_id)
+        .await?
+        .filter(|o| &o.citizen_id == citizen_id)
+        .ok_or_else(|| ApiError::not_found("order"))?;
+    let state = order.state_at(now_ms());
+    if state != OrderState::Created {
+        return Err(crate::error::ServiceError::Conflict {
+            field: "state",
+            reason: format!("the order is {}, not payable", state.name()),
         }
-        let verified = services.pins.verify(&citizen_id, &body.pin)?;
-        payments.pay(&verified, &order_id)
-    })
-    .await?;
+        .into());
+    }
+    let verified = services.pins.verify(citizen_id, &body.pin).await?;
+    let order = payments.pay(&verified, &order_id).await?;
     tracing::info!(app = %order.app_id, order_id = %order.order_id, amount_fen = order.amount_fen, "order paid");
     Ok(Json(OrderView::new(&platform, order)))
 }
@@ -170,13 +168,10 @@ pub(super) async fn cancel(
     JsonBody(body): JsonBody<Cancellation>,
 ) -> ApiResult<Json<OrderView>> {
     same_order(&body.order_id, &order_id)?;
-    let services = platform.services.clone();
-    let citizen_id = who.citizen.id.clone();
-    let order = blocking(move || {
-        services
-            .payments
-            .cancel(&order_id, Owner::Citizen(&citizen_id))
-    })
-    .await?;
+    let order = platform
+        .services
+        .payments
+        .cancel(&order_id, Owner::Citizen(&who.citizen.id))
+        .await?;
     Ok(Json(OrderView::new(&platform, order)))
 }

@@ -22,7 +22,11 @@ pub(super) async fn download(
         .strip_suffix(".csv")
         .ok_or_else(|| ApiError::not_found("statement"))?;
     let date = parse_date(date)?;
-    let statement = platform.services.payments.statement(&department, date)?;
+    let statement = platform
+        .services
+        .payments
+        .statement(&department, date)
+        .await?;
     let name = format!("statement-{}.csv", statement.date);
     Ok((
         [

@@ -1,0 +1,33 @@
+//! The identity area's tables in the state seam (`cityhost_store`). Keys
+//! are typed (tuples where a record has a compound key); values are JSON
+//! unless noted. Identity numbers are never a key or a value in clear: the
+//! tables that find a number use its blind index (`identity::sealed`).
+
+use cityhost_store::Table;
+
+use super::accounts::{Citizen, FailedLogins};
+use super::authority::PopulationRecord;
+use super::consent::Grant;
+use super::sessions::SessionRecord;
+use super::verification::Mismatches;
+
+/// `citizen_id` → citizen account ([`Citizen`]).
+pub(crate) const CITIZENS: Table<String, Citizen> = Table::new("citizens");
+/// phone number → `citizen_id` of the account registered with it.
+pub(crate) const PHONES: Table<String, String> = Table::new("phones");
+/// phone number → failed logins in a row and lock time.
+pub(crate) const LOGIN_FAILURES: Table<String, FailedLogins> = Table::new("login_failures");
+/// session id (`jti`) → session record (citizen, expiry).
+pub(crate) const SESSIONS: Table<String, SessionRecord> = Table::new("sessions");
+/// `(app_id, openid)` → `citizen_id`: the openids handed out.
+pub(crate) const OPENIDS: Table<(String, String), String> = Table::new("openids");
+/// `(citizen_id, app_id, scope name)` → the citizen's grant ([`Grant`]).
+pub(crate) const GRANTS: Table<(String, String, String), Grant> = Table::new("grants");
+/// identity-number blind index (hex) → `citizen_id` of the account
+/// verified with it (one account per identity).
+pub(crate) const ID_INDEX: Table<String, String> = Table::new("id_index");
+/// identity-number blind index (hex) → population record (name sealed):
+/// the host's own identity authority.
+pub(crate) const POPULATION: Table<String, PopulationRecord> = Table::new("population");
+/// `citizen_id` → real-name mismatches in the current window.
+pub(crate) const VERIFY_FAILURES: Table<String, Mismatches> = Table::new("verify_failures");
