@@ -3,6 +3,13 @@
 //! and time range. Records hold no personal data: citizens appear only by
 //! their per-app openid, and arguments are never recorded.
 //!
+//! Every call and request leaves its record, and recording never makes it
+//! wait: a [`Pending`] record ([`AuditLog::begin`]) is appended however
+//! its call ends, as [`ABANDONED`] if its future is dropped while it
+//! awaits; an append is one send on an unbounded queue whose backlog is
+//! counted ([`AuditLog::backlog`]; a warning is logged past each
+//! [`BACKLOG_WARN`] records).
+//!
 //! Records are written by one writer thread in blocks: it gathers what is
 //! appended over [`GATHER`], groups it by app, and writes each app's records
 //! as one value (a JSON array, oldest first) of at most [`BLOCK_RECORDS`]
@@ -24,9 +31,15 @@
 //! next flush, as every other table's writes do, [`GATHER`] later at most
 //! than if they were written at once.
 
+mod pending;
+mod queue;
+
+pub use pending::{ABANDONED, Pending};
+pub use queue::BACKLOG_WARN;
+use queue::{Receiver, Sender, channel};
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -145,6 +158,12 @@ impl AuditLog {
     fn send(&self, message: Message) -> ServiceResult<()> {
         self.queue.send(message).map_err(|_| writer_gone())?;
         Ok(())
+    }
+
+    /// Records appended and not yet taken by the writer: the memory the
+    /// log holds while its writer is behind (see `audit::queue`).
+    pub fn backlog(&self) -> usize {
+        self.queue.backlog()
     }
 
     /// Records of `app` with `from_ms <= time < to_ms`, oldest first, at most

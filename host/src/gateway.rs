@@ -11,7 +11,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::audit::AuditRecord;
 use crate::capabilities::{CallContext, RequestState};
 use crate::platform::Platform;
 use crate::registry::App;
@@ -110,16 +109,21 @@ impl Platform {
         };
         let state = RequestState::new(ctx, self.services.clone(), memory);
         let started = std::time::Instant::now();
+        // Appended when the request ends, or as `abandoned` if this future
+        // is dropped first (the citizen went away).
+        let audit = self
+            .services
+            .audit
+            .begin(&manifest.id, &manifest.version, openid, "request");
         let (result, state) = self
             .runtime
             .invoke(&app.component, state, wit_request, timeout)
             .await;
-        let outcome = match &result {
+        audit.finish(match &result {
             Ok(response) if response.body.len() > MAX_RESPONSE_BYTES => "response-too-large".into(),
             Ok(response) => response.status.to_string(),
-            Err(failure) => failure_outcome(failure).into(),
-        };
-        self.audit_request(&manifest, openid, outcome, started);
+            Err(failure) => failure_outcome(failure).to_string(),
+        });
         match result {
             Ok(response) if response.body.len() > MAX_RESPONSE_BYTES => {
                 tracing::error!(app = %manifest.id, request_id, bytes = response.body.len(), "response too large");
@@ -145,31 +149,6 @@ impl Platform {
                     failure,
                 })
             }
-        }
-    }
-}
-
-impl Platform {
-    /// Appends the audit record of one app request: capability `request`,
-    /// outcome the HTTP status the app answered or the failure's name.
-    fn audit_request(
-        &self,
-        manifest: &crate::manifest::Manifest,
-        openid: Option<String>,
-        outcome: String,
-        started: std::time::Instant,
-    ) {
-        let record = AuditRecord {
-            time: crate::store::now_ms(),
-            app: manifest.id.clone(),
-            release: manifest.version.clone(),
-            openid,
-            capability: "request".into(),
-            outcome,
-            duration_us: started.elapsed().as_micros() as u64,
-        };
-        if let Err(e) = self.services.audit.append(record) {
-            tracing::error!(error = %e, app = %manifest.id, "cannot write audit record");
         }
     }
 }

@@ -41,10 +41,10 @@ impl Host for RequestState {
                 let app = s.ctx.manifest.id.as_str();
                 let request_id = s.ctx.request_id.as_str();
                 macro_rules! emit {
-                ($lvl:ident) => {
-                    tracing::$lvl!(target: "cityhost::app", app, request_id, fields, "{message}")
-                };
-            }
+                    ($lvl:ident) => {
+                        tracing::$lvl!(target: "cityhost::app", app, request_id, fields, "{message}")
+                    };
+                }
                 match level {
                     Level::Trace => emit!(trace),
                     Level::Debug => emit!(debug),

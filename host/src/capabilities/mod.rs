@@ -6,10 +6,15 @@
 //! 1. checks that the app's manifest declares the permission (components
 //!    importing an undeclared interface are already refused at load; this is
 //!    the second wall),
-//! 2. calls a domain service (which knows nothing of WebAssembly),
+//! 2. calls (and awaits) a domain service, which knows nothing of
+//!    WebAssembly,
 //! 3. maps its error once to the WIT `error` variant, and
 //! 4. appends an audit record (time, app, release, openid, capability,
-//!    outcome, duration) — never the arguments, so no personal data.
+//!    outcome, duration) — never the arguments, so no personal data — even
+//!    when the request is dropped while the call awaits.
+//!
+//! The imports are async host functions (`runtime::bindings`): a call may
+//! await the domain services without holding a tokio worker.
 
 mod identity;
 mod log;
@@ -18,7 +23,6 @@ mod payment;
 mod storage;
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use futures_util::future::BoxFuture;
 
@@ -27,14 +31,12 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::audit::AuditRecord;
 use crate::error::ServiceError;
 use crate::manifest::{Manifest, Permission};
 use crate::platform::Services;
 use crate::runtime::bindings::{WitError, cityhost};
 use crate::runtime::limits::InstanceLimits;
 use crate::runtime::wasi_http::DenyOutgoing;
-use crate::store::now_ms;
 
 /// Who and what a request is for: fixed when the request starts.
 #[derive(Debug, Clone)]
@@ -105,14 +107,35 @@ impl RequestState {
     /// Runs one capability call: permission check, the call, audit.
     ///
     /// `f` is the call itself, an async block borrowing the state:
-    /// `self.call(P, "x.y", |s| Box::pin(async move { … })).await`.
+    ///
+    /// ```text
+    /// self.call(Permission::Storage, "storage.get", |s| {
+    ///     Box::pin(async move { Ok(s.services.storage.get(&s.ctx.manifest.id, &key).await?) })
+    /// })
+    /// .await
+    /// ```
+    ///
+    /// The block's future must be `Send` (wasmtime runs host functions on
+    /// any tokio worker), and `RequestState` is not `Sync` (its WASI
+    /// streams are not), so a `&RequestState` may not be held across an
+    /// `.await`: a helper the block awaits takes `&mut self`, or only the
+    /// fields it needs (`&s.services`, `&s.ctx`).
+    ///
+    /// The audit record is appended however the call ends: with `ok` or
+    /// the error variant, or with `abandoned` if the request is dropped
+    /// while the call awaits (see [`crate::audit::Pending`]).
     async fn call<T>(
         &mut self,
         permission: Permission,
         capability: &'static str,
         f: impl for<'a> FnOnce(&'a mut Self) -> BoxFuture<'a, Result<T, WitError>>,
     ) -> Result<T, WitError> {
-        let started = Instant::now();
+        let pending = self.services.audit.begin(
+            &self.ctx.manifest.id,
+            &self.ctx.manifest.version,
+            self.ctx.openid.clone(),
+            capability,
+        );
         let result = if self.ctx.manifest.permits(permission) {
             f(self).await
         } else {
@@ -120,18 +143,7 @@ impl RequestState {
                 "the manifest does not declare the `{permission}` permission"
             )))
         };
-        let record = AuditRecord {
-            time: now_ms(),
-            app: self.ctx.manifest.id.clone(),
-            release: self.ctx.manifest.version.clone(),
-            openid: self.ctx.openid.clone(),
-            capability: capability.to_string(),
-            outcome: outcome(&result).to_string(),
-            duration_us: started.elapsed().as_micros() as u64,
-        };
-        if let Err(e) = self.services.audit.append(record) {
-            tracing::error!(error = %e, capability, "cannot write audit record");
-        }
+        pending.finish(outcome(&result));
         result
     }
 
@@ -278,6 +290,26 @@ mod tests {
         assert_eq!(records[0].capability, "payment.create-order");
         assert_eq!(records[0].outcome, "not-permitted");
         assert_eq!(records[0].openid, s.ctx.openid);
+    }
+
+    #[tokio::test]
+    async fn a_call_dropped_while_it_awaits_is_audited_as_abandoned() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut s, services, _) = state("[\"identity\"]", dir.path()).await;
+        let call = s.call(Permission::Identity, "identity.openid", |_| {
+            Box::pin(std::future::pending::<Result<(), WitError>>())
+        });
+        let waited = tokio::time::timeout(std::time::Duration::from_millis(10), call).await;
+        assert!(waited.is_err());
+        let records = services
+            .audit
+            .list("test-app", 0, u64::MAX / 2_000_000, 10)
+            .unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].capability, "identity.openid");
+        assert_eq!(records[0].outcome, crate::audit::ABANDONED);
+        assert_eq!(records[0].openid, s.ctx.openid);
+        assert!(records[0].duration_us >= 10_000);
     }
 
     #[tokio::test]
