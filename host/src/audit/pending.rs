@@ -81,18 +81,17 @@ impl Drop for Pending {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Store;
+    use crate::testing::temp_db;
 
-    #[test]
-    fn records_are_appended_finished_or_abandoned() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let log = AuditLog::open(&store).unwrap();
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn records_are_appended_finished_or_abandoned() {
+        let (_dir, db) = temp_db();
+        let log = AuditLog::open(db).unwrap();
         let done = log.begin("a", "1.0.0", Some("o".repeat(32)), "storage.get");
         done.finish("ok");
         let dropped = log.begin("a", "1.0.0", None, "request");
         drop(dropped);
-        let listed = log.list("a", 0, u64::MAX, 10).unwrap();
+        let listed = log.list("a", 0, u64::MAX, 10).await.unwrap();
         let seen: Vec<_> = listed
             .iter()
             .map(|r| {

@@ -304,6 +304,7 @@ mod tests {
         let records = services
             .audit
             .list("test-app", 0, u64::MAX / 2_000_000, 10)
+            .await
             .unwrap();
         assert_eq!(records.len(), 1);
         assert_eq!(records[0].capability, "identity.openid");
