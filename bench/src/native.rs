@@ -54,7 +54,7 @@ async fn hello(State(platform): State<Arc<Platform>>, headers: HeaderMap) -> Res
     };
     let request_id = uuid::Uuid::new_v4().to_string();
     let record = AuditRecord {
-        time: cityhost::store::now_ms(),
+        time: cityhost_store::now_ms(),
         app: APP_ID.into(),
         release: "0.1.0".into(),
         openid: Some(openid),

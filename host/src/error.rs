@@ -1,8 +1,6 @@
 //! The domain services' one error type. It is mapped once to HTTP
 //! (`http::error`) and once to the WIT `error` variant (`capabilities`).
 
-use crate::store::StoreError;
-
 /// Why a domain operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -46,13 +44,10 @@ pub enum ServiceError {
     /// data.
     #[error("{0}")]
     Unavailable(String),
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
     /// The state seam ([`cityhost_store`]) failed: the backend, conflicts
     /// that persisted, a record that no longer decodes.
     #[error("store: {0}")]
-    Seam(cityhost_store::StoreError),
+    Store(cityhost_store::StoreError),
     /// A sealed identity record (an identity number, a registry name) does
     /// not open with the host key: the key file was replaced or the record
     /// damaged. Answered like a store failure.
@@ -64,17 +59,11 @@ pub enum ServiceError {
     Payment(crate::payments::PaymentError),
 }
 
-impl From<sled::Error> for ServiceError {
-    fn from(e: sled::Error) -> Self {
-        ServiceError::Store(e.into())
-    }
-}
-
 // Not `#[from]`: the message already holds the cause, and `{:#}` would
 // print it twice.
 impl From<cityhost_store::StoreError> for ServiceError {
     fn from(e: cityhost_store::StoreError) -> Self {
-        ServiceError::Seam(e)
+        ServiceError::Store(e)
     }
 }
 
@@ -114,7 +103,7 @@ mod tests {
         let e = read_undecodable(&db).await.unwrap_err();
         assert!(matches!(
             e,
-            ServiceError::Seam(cityhost_store::StoreError::Undecodable {
+            ServiceError::Store(cityhost_store::StoreError::Undecodable {
                 table: "counters",
                 ..
             })

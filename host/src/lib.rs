@@ -8,8 +8,8 @@
 //! (fresh wasmtime instance of the component) → the app's `handle` export,
 //! whose imports land in [`capabilities`] (permission check, domain service,
 //! audit) → domain services ([`identity`], [`payments`], [`notifications`],
-//! [`app_storage`], [`audit`], [`directory`]) over the sled [`store`] and,
-//! area by area, the state seam ([`cityhost_store::Db`], `data/db`).
+//! [`app_storage`], [`audit`], [`directory`]) over the state seam
+//! ([`cityhost_store::Db`], sled under `data/db`).
 //!
 //! ```no_run
 //! # async fn run() -> anyhow::Result<()> {
@@ -39,7 +39,6 @@ pub mod platform;
 pub mod publishing;
 pub mod registry;
 pub mod runtime;
-pub mod store;
 
 #[cfg(test)]
 pub(crate) mod testing;

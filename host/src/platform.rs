@@ -29,13 +29,9 @@ use crate::publishing::Publishing;
 use crate::publishing::operators::BOOTSTRAP_OPERATOR;
 use crate::registry::Registry;
 use crate::runtime::{Runtime, RuntimeConfig};
-use crate::store::Store;
 
 /// The domain services. None of them knows WebAssembly or HTTP.
 pub struct Services {
-    /// The store they share (sled trees, `data/store`; areas move to
-    /// [`db`](Self::db) one at a time).
-    pub store: Store,
     /// The database behind the state seam (`data/db`).
     pub db: Db,
     /// Citizen accounts.
@@ -85,23 +81,18 @@ pub struct IdentityConfig {
 }
 
 impl Services {
-    /// Opens every service over `store` and `db` with the host's keys and
+    /// Opens every service over `db` with the host's keys and
     /// the default identity settings (own population registry, issuer
     /// `http://localhost`).
-    pub fn open(store: Store, db: Db, keys: &HostKeys) -> ServiceResult<Self> {
-        Self::open_with(store, db, keys, &IdentityConfig::default())
+    pub fn open(db: Db, keys: &HostKeys) -> ServiceResult<Self> {
+        Self::open_with(db, keys, &IdentityConfig::default())
     }
 
-    /// Opens every service over `store` and `db` with the host's keys and
+    /// Opens every service over `db` with the host's keys and
     /// these identity settings. Errors: an unusable authority URL
     /// (`invalid-argument("identity-authority")`) or unreadable ID-token
     /// keys.
-    pub fn open_with(
-        store: Store,
-        db: Db,
-        keys: &HostKeys,
-        identity: &IdentityConfig,
-    ) -> ServiceResult<Self> {
+    pub fn open_with(db: Db, keys: &HostKeys, identity: &IdentityConfig) -> ServiceResult<Self> {
         let vault = Vault::new(&keys.id_number, &keys.id_index);
         let accounts = Accounts::new(db.clone(), vault.clone());
         let directory = Directory::new(db.clone());
@@ -131,7 +122,6 @@ impl Services {
             audit: AuditLog::open(db.clone())?,
             publishing: Publishing::new(db.clone(), &keys.session),
             directory,
-            store,
             db,
         })
     }
@@ -140,9 +130,9 @@ impl Services {
 /// Where the host keeps its state and finds its apps.
 #[derive(Debug, Clone)]
 pub struct HostConfig {
-    /// Data directory: `db/` (the state seam's database, see [`open_db`]),
-    /// `store/` (sled trees not yet on the seam), `keys/`, `cache/`
-    /// (compiled components), `operator-token`.
+    /// Data directory: `db/` (the database behind the state seam, see
+    /// [`open_db`]), `keys/`, `cache/` (compiled components),
+    /// `operator-token`.
     pub data_dir: PathBuf,
     /// Engine settings.
     pub runtime: RuntimeConfig,
@@ -188,6 +178,23 @@ pub async fn open_db(data_dir: &Path) -> Result<Db, cityhost_store::StoreError> 
     Ok(Db::new(backend))
 }
 
+/// Refuses a data directory written before the state seam (its records in
+/// `store/`, which this host no longer reads): starting on it would show an
+/// empty platform over the old data. Error: names the directory and what to
+/// do.
+fn refuse_old_layout(data_dir: &Path) -> anyhow::Result<()> {
+    let old = data_dir.join("store");
+    if old.is_dir() && !data_dir.join("db").is_dir() {
+        anyhow::bail!(
+            "{} holds state in the old layout (`store/`), which this CityHost no \
+             longer reads; start with a fresh data directory (--data), or move \
+             `store/` away to start this one empty",
+            data_dir.display()
+        );
+    }
+    Ok(())
+}
+
 /// Everything a request needs.
 pub struct Platform {
     /// Domain services.
@@ -209,9 +216,9 @@ impl Platform {
     pub async fn open(config: &HostConfig) -> anyhow::Result<Arc<Self>> {
         create_private_dir(&config.data_dir)?;
         let keys = HostKeys::load_or_create(&config.data_dir)?;
-        let store = Store::open(&config.data_dir.join("store"))?;
+        refuse_old_layout(&config.data_dir)?;
         let db = open_db(&config.data_dir).await?;
-        let mut services = Services::open_with(store, db, &keys, &config.identity)?;
+        let mut services = Services::open_with(db, &keys, &config.identity)?;
         services.notifications.set_caps(config.notify);
         services.directory.load_shipped().await?;
         let services = Arc::new(services);
@@ -235,5 +242,26 @@ impl Platform {
         });
         platform.restore_releases().await;
         Ok(platform)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_data_directory_in_the_old_layout_is_refused_with_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("store")).unwrap();
+        let e = match Platform::open(&HostConfig::new(dir.path())).await {
+            Ok(_) => panic!("a data directory in the old layout was opened"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            e.contains("old layout") && e.contains("fresh data directory"),
+            "{e}"
+        );
+        // Nothing was created next to the old records.
+        assert!(!dir.path().join("db").exists());
     }
 }

@@ -9,7 +9,7 @@
 use std::time::Instant;
 
 use super::{AuditLog, AuditRecord};
-use crate::store::now_ms;
+use cityhost_store::now_ms;
 
 /// The outcome of a call or request whose future was dropped before it
 /// finished.

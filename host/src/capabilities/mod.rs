@@ -183,7 +183,7 @@ impl From<ServiceError> for WitError {
             ServiceError::QuotaExceeded(quota) => WitError::QuotaExceeded(quota.into()),
             ServiceError::RateLimited { retry_after_ms } => WitError::RateLimited(retry_after_ms),
             ServiceError::Unavailable(why) => WitError::Unavailable(why),
-            ServiceError::Store(_) | ServiceError::Seam(_) | ServiceError::Sealed(_) => {
+            ServiceError::Store(_) | ServiceError::Sealed(_) => {
                 tracing::error!(error = %e, "store failure in a capability call");
                 WitError::Unavailable("storage is unavailable; try again".into())
             }
@@ -220,18 +220,16 @@ mod tests {
     use crate::runtime::bindings::cityhost::miniapp::{
         identity::Host as _, payment, payment::Host as _,
     };
-    use crate::store::Store;
 
     async fn state(
         permissions: &str,
         dir: &std::path::Path,
     ) -> (RequestState, Arc<Services>, String) {
-        let store = Store::open(&dir.join("store")).unwrap();
         let db = cityhost_store::Db::new(
             cityhost_store_sled::SledBackend::open(&dir.join("db")).unwrap(),
         );
         let keys = HostKeys::load_or_create(dir).unwrap();
-        let services = Arc::new(Services::open(store, db, &keys).unwrap());
+        let services = Arc::new(Services::open(db, &keys).unwrap());
         let citizen = services
             .accounts
             .register("13800000077", "a good password")

@@ -8,7 +8,7 @@ use crate::payments::orders::{Owner, Payee};
 use crate::payments::{NewOrder, NewRefund, Order, OrderState, PaymentError, Refund};
 use crate::runtime::bindings::WitError;
 use crate::runtime::bindings::cityhost::miniapp::payment::{self as wit, Host};
-use crate::store::now_ms;
+use cityhost_store::now_ms;
 
 /// Largest order when the manifest sets no `max-order-fen`: ¥10,000.
 pub(crate) const DEFAULT_MAX_ORDER_FEN: u64 = 1_000_000;

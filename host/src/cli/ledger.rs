@@ -15,7 +15,6 @@ use crate::identity::sealed::Vault;
 use crate::payments::Payments;
 use crate::payments::settlement::parse_date;
 use crate::platform::open_db;
-use crate::store::Store;
 use cityhost_store::Db;
 
 /// Ledger commands.
@@ -56,21 +55,22 @@ enum LedgerCommand {
     },
 }
 
-async fn open(data: &Path) -> anyhow::Result<(Store, Db, Payments)> {
-    let dir = data.join("store");
-    if !dir.is_dir() || !data.join("db").is_dir() {
-        bail!("{} holds no CityHost store (check --data)", data.display());
+async fn open(data: &Path) -> anyhow::Result<(Db, Payments)> {
+    if !data.join("db").is_dir() {
+        bail!(
+            "{} holds no CityHost database (check --data)",
+            data.display()
+        );
     }
-    let store = Store::open(&dir).context("opening the store (is the host still running?)")?;
     let db = open_db(data)
         .await
         .context("opening the database (is the host still running?)")?;
     let payments = Payments::new(db.clone(), Outbox::new(db.clone()));
-    Ok((store, db, payments))
+    Ok((db, payments))
 }
 
 pub(super) async fn run(args: LedgerArgs) -> anyhow::Result<()> {
-    let (_store, db, payments) = open(&args.data).await?;
+    let (db, payments) = open(&args.data).await?;
     match args.command {
         LedgerCommand::Verify => {
             let v = payments.ledger.verify().await?;

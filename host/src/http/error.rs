@@ -99,7 +99,7 @@ impl From<ServiceError> for ApiError {
             }
             // A sealed record that does not open is a storage failure to
             // the caller; the log tells them apart.
-            ServiceError::Store(_) | ServiceError::Seam(_) | ServiceError::Sealed(_) => {
+            ServiceError::Store(_) | ServiceError::Sealed(_) => {
                 let error_id = uuid::Uuid::new_v4().to_string();
                 tracing::error!(error = %message, error_id, "store failure");
                 ApiError {
