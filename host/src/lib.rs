@@ -25,6 +25,7 @@ pub mod app_storage;
 pub mod audit;
 pub mod blocking;
 pub mod capabilities;
+mod capability_list;
 pub mod cli;
 pub mod directory;
 pub mod error;

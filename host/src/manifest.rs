@@ -51,50 +51,41 @@ pub enum ManifestError {
     Notify(#[from] crate::notifications::templates::TemplateError),
 }
 
-/// A capability a mini-app may import: one WIT interface of
-/// `cityhost:miniapp@0.1.0` each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Permission {
-    /// `cityhost:miniapp/identity`: openid; profile after consent.
-    Identity,
-    /// `cityhost:miniapp/payment`: orders the citizen confirms in the host.
-    Payment,
-    /// `cityhost:miniapp/notify`: messages to citizens' inboxes.
-    Notify,
-    /// `cityhost:miniapp/storage`: the app's private key-value store.
-    Storage,
-    /// `cityhost:miniapp/log`: structured log lines.
-    Log,
+/// Defines [`Permission`] from the capability list.
+macro_rules! define_permission {
+    ($( $(#[$doc:meta])* $variant:ident $module:ident $name:literal, )*) => {
+        /// A capability a mini-app may import: one WIT interface of
+        /// `cityhost:miniapp@0.1.0` each, generated from the one list in
+        /// `crate::capability_list`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub enum Permission {
+            $( $(#[$doc])* #[serde(rename = $name)] $variant, )*
+        }
+
+        impl Permission {
+            /// Every permission, in WIT order.
+            pub const ALL: &[Permission] = &[$(Permission::$variant),*];
+
+            /// The permission's name as written in manifests and WIT
+            /// (`payment`).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( Permission::$variant => $name, )*
+                }
+            }
+        }
+    };
 }
 
+crate::capability_list::for_each_capability!(define_permission);
+
 impl Permission {
-    /// Every permission, in WIT order.
-    pub const ALL: [Permission; 5] = [
-        Permission::Identity,
-        Permission::Payment,
-        Permission::Notify,
-        Permission::Storage,
-        Permission::Log,
-    ];
-
-    /// The permission's name as written in manifests and WIT (`payment`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Permission::Identity => "identity",
-            Permission::Payment => "payment",
-            Permission::Notify => "notify",
-            Permission::Storage => "storage",
-            Permission::Log => "log",
-        }
-    }
-
     /// The permission a component import name (e.g.
     /// `cityhost:miniapp/payment@0.1.0`) stands for.
     pub fn from_import(import: &str) -> Option<Permission> {
         let rest = import.strip_prefix("cityhost:miniapp/")?;
         let name = rest.split('@').next()?;
-        Permission::ALL.into_iter().find(|p| p.name() == name)
+        Permission::ALL.iter().copied().find(|p| p.name() == name)
     }
 }
 

@@ -3,7 +3,9 @@
 //! (`auth_id_number`) after consent, and ID tokens carrying the granted
 //! scopes' claims. The audit record names the function, never the data.
 
-use super::RequestState;
+use wasmtime::component::{HasSelf, Linker};
+
+use super::{Capability, RequestState};
 use crate::identity::accounts::Citizen;
 use crate::identity::assurance::acr;
 use crate::identity::consent::{Scope, UserField};
@@ -15,6 +17,22 @@ use crate::runtime::bindings::WitError;
 use crate::runtime::bindings::cityhost::miniapp::identity::{
     self as wit, CitizenProfile, Host, VerifiedIdentity,
 };
+
+/// The `identity` capability: the citizen's identity, by consent.
+pub(crate) struct Identity;
+
+impl Capability for Identity {
+    const PERMISSION: Permission = Permission::Identity;
+    type State = ();
+
+    fn add_to_linker(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
+        crate::runtime::bindings::cityhost::miniapp::identity::add_to_linker::<_, HasSelf<_>>(
+            linker,
+            |state| state,
+        )
+    }
+}
+
 
 impl RequestState {
     /// Whether the citizen granted `scope` to this app, after checking that

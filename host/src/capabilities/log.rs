@@ -1,10 +1,34 @@
 //! `cityhost:miniapp/log`: structured lines in the host's log, tagged with
 //! app, release and request id; at most [`MAX_LINES`] per request.
 
-use super::RequestState;
+use wasmtime::component::{HasSelf, Linker};
+
+use super::{Capability, RequestState};
 use crate::manifest::Permission;
 use crate::runtime::bindings::WitError;
 use crate::runtime::bindings::cityhost::miniapp::log::{Host, Level};
+
+/// The `log` capability: structured log lines.
+pub(crate) struct Log;
+
+impl Capability for Log {
+    const PERMISSION: Permission = Permission::Log;
+    type State = State;
+
+    fn add_to_linker(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
+        crate::runtime::bindings::cityhost::miniapp::log::add_to_linker::<_, HasSelf<_>>(
+            linker,
+            |state| state,
+        )
+    }
+}
+
+/// Per-request state: lines written so far.
+#[derive(Default)]
+pub(crate) struct State {
+    lines: u32,
+}
+
 
 /// Lines one request may write.
 pub(crate) const MAX_LINES: u32 = 100;
@@ -20,10 +44,10 @@ impl Host for RequestState {
     ) -> Result<(), WitError> {
         self.call(Permission::Log, "log.write", |s| {
             Box::pin(async move {
-                if s.log_lines >= MAX_LINES {
+                if s.units.log.lines >= MAX_LINES {
                     return Err(WitError::QuotaExceeded("log-lines".into()));
                 }
-                s.log_lines += 1;
+                s.units.log.lines += 1;
                 let mut message = message;
                 if message.len() > MAX_MESSAGE {
                     let mut cut = MAX_MESSAGE;

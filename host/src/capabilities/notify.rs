@@ -8,7 +8,9 @@
 //! `payment.succeeded` or `refund.succeeded` event for that citizen's own
 //! order, and at most once per request.
 
-use super::RequestState;
+use wasmtime::component::{HasSelf, Linker};
+
+use super::{Capability, RequestState};
 use crate::events::{PAYMENT_SUCCEEDED, REFUND_SUCCEEDED};
 use crate::manifest::Permission;
 use crate::notifications::templates::TemplateKind;
@@ -17,6 +19,28 @@ use crate::runtime::bindings::WitError;
 use crate::runtime::bindings::cityhost::miniapp::notify::{
     DeliveryState, DeliveryStatus, Host, Message,
 };
+
+/// The `notify` capability: messages to citizens' inboxes by template.
+pub(crate) struct Notify;
+
+impl Capability for Notify {
+    const PERMISSION: Permission = Permission::Notify;
+    type State = State;
+
+    fn add_to_linker(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
+        crate::runtime::bindings::cityhost::miniapp::notify::add_to_linker::<_, HasSelf<_>>(
+            linker,
+            |state| state,
+        )
+    }
+}
+
+/// Per-request state: whether this request has sent its one receipt.
+#[derive(Default)]
+pub(crate) struct State {
+    receipt_sent: bool,
+}
+
 
 /// The host events whose handling may send a receipt: the citizen's own
 /// payment, and a refund of it.
@@ -30,7 +54,7 @@ impl Host for RequestState {
                 let basis = s.basis(&message.template, true)?;
                 let id = s.send_message(&citizen_id, &message, basis).await?;
                 if basis == Basis::OwnPayment {
-                    s.receipt_sent = true;
+                    s.units.notify.receipt_sent = true;
                 }
                 Ok(id)
             })
@@ -124,7 +148,7 @@ impl RequestState {
                 "`{template}` is a receipt template: send it with `send` while handling the citizen's payment.succeeded or refund.succeeded event"
             )));
         }
-        if self.receipt_sent {
+        if self.units.notify.receipt_sent {
             return Err(WitError::NotPermitted(
                 "one receipt per payment or refund event has already been sent".into(),
             ));

@@ -2,13 +2,31 @@
 //! ones. There is no call that pays: only the citizen confirms, in the
 //! host's payment sheet, with their payment PIN.
 
-use super::RequestState;
+use wasmtime::component::{HasSelf, Linker};
+
+use super::{Capability, RequestState};
 use crate::manifest::Permission;
 use crate::payments::orders::{Owner, Payee};
 use crate::payments::{NewOrder, NewRefund, Order, OrderState, PaymentError, Refund};
 use crate::runtime::bindings::WitError;
 use crate::runtime::bindings::cityhost::miniapp::payment::{self as wit, Host};
 use cityhost_store::now_ms;
+
+/// The `payment` capability: orders and refunds through the host's payment sheet and ledger.
+pub(crate) struct Payment;
+
+impl Capability for Payment {
+    const PERMISSION: Permission = Permission::Payment;
+    type State = ();
+
+    fn add_to_linker(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
+        crate::runtime::bindings::cityhost::miniapp::payment::add_to_linker::<_, HasSelf<_>>(
+            linker,
+            |state| state,
+        )
+    }
+}
+
 
 /// Largest order when the manifest sets no `max-order-fen`: ¥10,000.
 pub(crate) const DEFAULT_MAX_ORDER_FEN: u64 = 1_000_000;

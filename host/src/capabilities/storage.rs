@@ -1,11 +1,29 @@
 //! `cityhost:miniapp/storage`: the app's private key-value store, within
 //! its quota.
 
-use super::RequestState;
+use wasmtime::component::{HasSelf, Linker};
+
+use super::{Capability, RequestState};
 use crate::app_storage::DEFAULT_QUOTA_BYTES;
 use crate::manifest::Permission;
 use crate::runtime::bindings::WitError;
 use crate::runtime::bindings::cityhost::miniapp::storage::Host;
+
+/// The `storage` capability: the app's private key-value store.
+pub(crate) struct Storage;
+
+impl Capability for Storage {
+    const PERMISSION: Permission = Permission::Storage;
+    type State = ();
+
+    fn add_to_linker(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
+        crate::runtime::bindings::cityhost::miniapp::storage::add_to_linker::<_, HasSelf<_>>(
+            linker,
+            |state| state,
+        )
+    }
+}
+
 
 impl Host for RequestState {
     async fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, WitError> {

@@ -43,7 +43,7 @@ use wasmtime::{
 
 use crate::capabilities::RequestState;
 use crate::manifest::{Manifest, Permission};
-use bindings::{Miniapp, MiniappPre, Request, Response};
+use bindings::{MiniappPre, Request, Response};
 pub use cache::ComponentCache;
 pub use lane::{LONG_RUNNING_PERIOD, LONG_RUNNING_SLICES, LongRunningLane};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
@@ -201,7 +201,7 @@ impl Runtime {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        Miniapp::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |state| state)?;
+        crate::capabilities::add_to_linker(&mut linker)?;
         let cache = ComponentCache::new(cache_dir, &engine)?;
         let stop_ticker = Arc::new(AtomicBool::new(false));
         start_ticker(engine.clone(), stop_ticker.clone());

@@ -1,0 +1,31 @@
+//! The one list of capabilities: each `cityhost:miniapp` interface a
+//! mini-app may import, with its permission (variant), its unit
+//! (`crate::capabilities::<module>`) and its name in manifests and WIT.
+//!
+//! Nothing else enumerates capabilities. [`crate::manifest::Permission`]
+//! and its name table, and the capability layer's per-request state and
+//! linker registration (`crate::capabilities`), are generated from this
+//! list by passing a macro to [`for_each_capability`] (the pattern of
+//! wasmtime's `foreach_builtin_function!`). Adding a capability is one line
+//! here; see "Adding a capability" in `docs/architecture.md`.
+
+/// Calls `$m! { $( $(#[doc])* Variant module "wit-name", )* }` with every
+/// capability, in WIT order.
+macro_rules! for_each_capability {
+    ($m:ident) => {
+        $m! {
+            /// `cityhost:miniapp/identity`: openid; profile after consent.
+            Identity identity "identity",
+            /// `cityhost:miniapp/payment`: orders the citizen confirms in the host.
+            Payment payment "payment",
+            /// `cityhost:miniapp/notify`: messages to citizens' inboxes.
+            Notify notify "notify",
+            /// `cityhost:miniapp/storage`: the app's private key-value store.
+            Storage storage "storage",
+            /// `cityhost:miniapp/log`: structured log lines.
+            Log log "log",
+        }
+    };
+}
+
+pub(crate) use for_each_capability;
