@@ -21,25 +21,23 @@
 //! # Ok(()) }
 //! ```
 
-pub mod app_storage;
-pub mod audit;
-pub mod blocking;
 pub mod capabilities;
-mod capability_list;
 pub mod cli;
-pub mod directory;
-pub mod error;
-pub mod events;
+pub mod event_delivery;
 pub mod gateway;
 pub mod http;
-pub mod identity;
-pub mod manifest;
-pub mod notifications;
-pub mod payments;
+pub mod http_authority;
 pub mod platform;
-pub mod publishing;
 pub mod registry;
+pub mod releases;
 pub mod runtime;
+
+// The domain (crate `cityhost-domain`), under the paths the host's layers
+// name it by.
+pub use cityhost_domain::{
+    app_storage, audit, blocking, directory, error, events, identity, manifest, notifications,
+    payments, publishing,
+};
 
 #[cfg(test)]
 pub(crate) mod testing;

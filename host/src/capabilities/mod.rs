@@ -4,7 +4,7 @@
 //! only its own: a [`Capability`] (its permission, its per-request state,
 //! its linker registration), the generated WIT `Host` trait implemented on
 //! [`RequestState`], its audit names and its error mapping. The units are
-//! listed once, in `crate::capability_list`; this module generates from
+//! listed once, in `cityhost_domain::for_each_capability`; this module generates from
 //! that list the state every request carries ([`Units`]) and the linker
 //! registration of them all ([`add_to_linker`]).
 //!
@@ -71,7 +71,7 @@ macro_rules! define_units {
     };
 }
 
-crate::capability_list::for_each_capability!(define_units);
+cityhost_domain::for_each_capability!(define_units);
 
 #[cfg(test)]
 mod tests;

@@ -194,7 +194,7 @@ pub fn check(manifest: &Manifest, component: &Path) -> anyhow::Result<()> {
             bytes.len()
         );
     }
-    crate::publishing::lifecycle::check_caps(manifest, &Default::default())?;
+    crate::publishing::rules::check_caps(manifest, &Default::default())?;
     let cache = tempfile_dir()?;
     let runtime = Runtime::new(
         &RuntimeConfig {

@@ -54,7 +54,7 @@ pub(super) async fn serve(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
             println!("  {} {}", citizen.phone, citizen.name);
         }
     }
-    let delivery = crate::events::spawn_delivery(platform.clone());
+    let delivery = crate::event_delivery::spawn_delivery(platform.clone());
     crate::http::serve(listener, platform).await?;
     delivery.abort();
     Ok(())

@@ -226,3 +226,44 @@ pub async fn json_errors(
 
 /// Result of an API handler.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    //! The seam's failures as the edges answer them: HTTP and WIT.
+
+    use cityhost_store::Table;
+
+    use super::*;
+    use crate::error::{ServiceError, ServiceResult};
+    use crate::runtime::bindings::WitError;
+
+    /// A record the seam can no longer decode, read as a domain operation
+    /// does: `?` turns the seam's error into a `ServiceError`.
+    async fn read_undecodable(db: &cityhost_store::Db) -> ServiceResult<Option<u64>> {
+        const AS_TEXT: Table<String, String> = Table::new("counters");
+        const AS_NUMBER: Table<String, u64> = Table::new("counters");
+        db.put(&AS_TEXT, "visits", &"many".to_string()).await?;
+        Ok(db.get(&AS_NUMBER, "visits").await?)
+    }
+
+    #[tokio::test]
+    async fn a_seam_failure_is_unavailable_over_http_and_to_apps() {
+        let (_dir, db) = crate::testing::temp_db();
+        let e = read_undecodable(&db).await.unwrap_err();
+        assert!(matches!(
+            e,
+            ServiceError::Store(cityhost_store::StoreError::Undecodable {
+                table: "counters",
+                ..
+            })
+        ));
+        assert!(e.to_string().starts_with("store: "), "{e}");
+        let api = ApiError::from(e);
+        assert_eq!(api.status, axum::http::StatusCode::SERVICE_UNAVAILABLE);
+        assert!(api.error_id.is_some());
+        // Nothing about the record reaches the client.
+        assert_eq!(api.message, "storage is unavailable; try again");
+        let wit = WitError::from(ServiceError::from(cityhost_store::StoreError::Conflict));
+        assert!(matches!(wit, WitError::Unavailable(_)));
+    }
+}

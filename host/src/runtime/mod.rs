@@ -45,6 +45,8 @@ use crate::capabilities::RequestState;
 use crate::manifest::{Manifest, Permission};
 use bindings::{MiniappPre, Request, Response};
 pub use cache::ComponentCache;
+pub use cityhost_domain::manifest::{DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT};
+pub use cityhost_domain::publishing::LoadError;
 pub use lane::{LONG_RUNNING_PERIOD, LONG_RUNNING_SLICES, LongRunningLane};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
@@ -53,8 +55,6 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 /// keeps a well-behaved app's latency beside spinning ones within a few
 /// slices (docs/benchmarks.md, noisy neighbour).
 pub const EPOCH_TICK: Duration = Duration::from_millis(2);
-/// Default wall-clock deadline of one request.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Bytes at the start of a pooled linear memory that are reset in place
 /// rather than returned to the kernel when an instance ends, so the next
 /// instance in the slot takes no page faults there: 16 MiB. With 1 MiB, a
@@ -69,8 +69,6 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 pub const MEMORY_KEEP_RESIDENT: usize = 16 << 20;
 /// The same for tables: 64 KiB.
 pub const TABLE_KEEP_RESIDENT: usize = 64 << 10;
-/// Default (and largest) linear memory of one instance: 64 MiB.
-pub const DEFAULT_MEMORY_BYTES: usize = 64 << 20;
 
 /// WASI interfaces a `wasm32-wasip2` guest links against. They are linked
 /// with a context that grants nothing: no preopened directories, no
@@ -105,33 +103,6 @@ impl Default for RuntimeConfig {
             pooling: true,
         }
     }
-}
-
-/// Why a component could not be loaded.
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    /// The bytes are not a valid component for this engine.
-    #[error("not a valid WebAssembly component: {0}")]
-    Invalid(String),
-    /// The component imports a capability its manifest does not declare.
-    #[error(
-        "the component imports `{import}`, but the manifest does not declare the `{permission}` permission"
-    )]
-    UndeclaredImport {
-        /// The import's full name, e.g. `cityhost:miniapp/payment@0.1.0`.
-        import: String,
-        /// The permission that would allow it.
-        permission: Permission,
-    },
-    /// The component imports something the host does not provide.
-    #[error("the component imports `{0}`, which the host does not provide")]
-    UnknownImport(String),
-    /// The component exports neither `cityhost:miniapp/handler` nor
-    /// `wasi:http/incoming-handler`.
-    #[error(
-        "the component is not a mini-app: it exports neither `cityhost:miniapp/handler` nor `wasi:http/incoming-handler` ({0})"
-    )]
-    NotAMiniapp(String),
 }
 
 /// Why a request to a guest failed.

@@ -417,7 +417,7 @@ async fn event_retries_survive_a_restart() {
         s.payments.pay(&pin, &order.order_id).await.unwrap();
         s.events
             .set_retry_delays(vec![Duration::from_millis(100); 20]);
-        let delivery = cityhost::events::spawn_delivery(platform.clone());
+        let delivery = cityhost::event_delivery::spawn_delivery(platform.clone());
         let events = s.events.clone();
         eventually("two failed attempts", || {
             let events = events.clone();
@@ -451,7 +451,7 @@ async fn event_retries_survive_a_restart() {
         .services
         .events
         .set_retry_delays(vec![Duration::from_millis(100); 20]);
-    let _delivery = cityhost::events::spawn_delivery(platform.clone());
+    let _delivery = cityhost::event_delivery::spawn_delivery(platform.clone());
     let inbox = platform.services.notifications.inbox.clone();
     eventually("the receipt after the restart", || {
         let inbox = inbox.clone();

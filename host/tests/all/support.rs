@@ -96,7 +96,7 @@ impl TestHost {
         assert!(failures.is_empty(), "apps failed to load: {failures:?}");
         demo::seed(&platform).await.unwrap();
         tokio::spawn(cityhost::http::serve(listener, platform.clone()));
-        cityhost::events::spawn_delivery(platform.clone());
+        cityhost::event_delivery::spawn_delivery(platform.clone());
         TestHost {
             base,
             platform,

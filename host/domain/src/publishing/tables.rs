@@ -9,24 +9,23 @@ use super::tokens::TokenRecord;
 use super::versions::{ReleasePlan, VersionRecord};
 
 /// Unified Social Credit Code → [`Department`].
-pub(crate) const DEPARTMENTS: Table<String, Department> = Table::new("departments");
+pub const DEPARTMENTS: Table<String, Department> = Table::new("departments");
 /// app id → the owning department's Unified Social Credit Code.
-pub(crate) const APP_OWNERS: Table<String, String> = Table::new("app_owners");
+pub const APP_OWNERS: Table<String, String> = Table::new("app_owners");
 /// token id (`jti`) → [`TokenRecord`].
-pub(crate) const DEPARTMENT_TOKENS: Table<String, TokenRecord> = Table::new("department_tokens");
+pub const DEPARTMENT_TOKENS: Table<String, TokenRecord> = Table::new("department_tokens");
 /// operator name → [`Operator`] (the token stored as its SHA-256).
-pub(crate) const OPERATORS: Table<String, Operator> = Table::new("operators");
+pub const OPERATORS: Table<String, Operator> = Table::new("operators");
 /// `(time UTC ms, seq)` → [`OperatorAction`]; `seq` is a store-wide id, so
 /// actions of one millisecond keep their order.
-pub(crate) const OPERATOR_ACTIONS: Table<(u64, u64), OperatorAction> =
-    Table::new("operator_actions");
+pub const OPERATOR_ACTIONS: Table<(u64, u64), OperatorAction> = Table::new("operator_actions");
 /// `(app_id, version)` → [`VersionRecord`].
-pub(crate) const APP_VERSIONS: Table<(String, String), VersionRecord> = Table::new("app_versions");
+pub const APP_VERSIONS: Table<(String, String), VersionRecord> = Table::new("app_versions");
 /// hex SHA-256 of a component → the component bytes.
-pub(crate) const PACKAGES: Table<String, Vec<u8>, Raw> = Table::new("packages");
+pub const PACKAGES: Table<String, Vec<u8>, Raw> = Table::new("packages");
 /// `app_id` → [`ReleasePlan`].
-pub(crate) const APP_RELEASES: Table<String, ReleasePlan> = Table::new("app_releases");
+pub const APP_RELEASES: Table<String, ReleasePlan> = Table::new("app_releases");
 /// setting or marker name → JSON value: `publishing_caps` → the operator
 /// caps ([`super::OperatorCaps`]), `divisions_edition` → the edition of the
 /// divisions in the store (`crate::directory`).
-pub(crate) const META: Table<String, serde_json::Value> = Table::new("meta");
+pub const META: Table<String, serde_json::Value> = Table::new("meta");

@@ -6,7 +6,6 @@ use crate::error::ServiceError;
 /// the citizen on the payment sheet (HTTP) or to the app (WIT), never as a
 /// storage failure; nothing is written when one is returned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum PaymentError {
     /// The citizen's funding account holds less than the order's amount.
     #[error("insufficient funds: balance {balance_fen} fen, amount {amount_fen} fen")]

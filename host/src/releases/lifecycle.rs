@@ -8,7 +8,7 @@
 //! loaded yet; a component that does not load leaves everything as it
 //! was), then commits, then swaps the set in the registry: the next
 //! request uses it, requests already running finish on the release they
-//! started with. Those steps hold [`Publishing::changes`](super::Publishing)
+//! started with. Those steps hold [`Publishing::changes`](crate::publishing::Publishing)
 //! from reading the plan to the swap, so plans change one at a time and the
 //! registry ends with the plan the store ends with.
 
@@ -18,29 +18,20 @@ use std::sync::Arc;
 use cityhost_store::{Scan, StoreError, Tx, now_ms};
 use sha2::{Digest, Sha256};
 
-use super::departments::Department;
-use super::operators::OperatorAction;
-use super::package::Package;
-use super::tables::{APP_RELEASES, APP_VERSIONS, PACKAGES};
-use super::versions::{GrayRelease, ReleasePlan, TrialRelease, VersionRecord, VersionState};
-use super::{OperatorCaps, PublishError};
 use crate::error::{ServiceError, ServiceResult};
 use crate::manifest::Manifest;
 use crate::platform::Platform;
+use crate::publishing::PublishError;
+use crate::publishing::departments::Department;
+use crate::publishing::operators::OperatorAction;
+use crate::publishing::package::Package;
+use crate::publishing::rules::{Decision, MAX_TESTERS, check_caps};
+use crate::publishing::tables::{APP_RELEASES, APP_VERSIONS, PACKAGES};
+use crate::publishing::versions::{
+    GrayRelease, ReleasePlan, TrialRelease, VersionRecord, VersionState,
+};
 use crate::registry::{App, ReleaseSet};
 use crate::runtime::{LoadError, LoadedComponent};
-
-/// Most testers of one trial version.
-pub const MAX_TESTERS: usize = 100;
-
-/// An operator's review decision.
-#[derive(Debug, Clone)]
-pub enum Decision {
-    /// The version may be released.
-    Approve,
-    /// The version is refused, with the reason shown to the department.
-    Reject(String),
-}
 
 /// A change of an app's release plan: the new plan and the versions whose
 /// state changes with it, in the order they are written.
@@ -105,7 +96,7 @@ impl Platform {
             updated_at: now,
         };
         publishing
-            .db
+            .db()
             .transact(|tx| {
                 let (record, version, component) = (&record, &version, &package.component);
                 async move {
@@ -144,7 +135,7 @@ impl Platform {
     ) -> ServiceResult<VersionRecord> {
         self.services
             .publishing
-            .db
+            .db()
             .transact(|tx| async move {
                 let mut record = owned_version(require(&tx, app_id, version).await?, department)?;
                 if record.state != VersionState::Uploaded {
@@ -182,7 +173,7 @@ impl Platform {
     ) -> ServiceResult<VersionRecord> {
         let publishing = &self.services.publishing;
         publishing
-            .db
+            .db()
             .transact(|tx| {
                 let decision = &decision;
                 async move {
@@ -385,7 +376,7 @@ impl Platform {
     /// Builds the app's release set for `change.plan` (a component that
     /// does not load changes nothing), then writes the plan, the version
     /// states and the operator log `entry` in one transaction, then swaps
-    /// the set in. The caller holds [`Publishing::changes`](super::Publishing).
+    /// the set in. The caller holds [`Publishing::changes`](crate::publishing::Publishing).
     async fn change_plan(
         self: &Arc<Self>,
         app_id: &str,
@@ -395,7 +386,7 @@ impl Platform {
         let publishing = &self.services.publishing;
         let set = self.release_set(app_id, &change.plan).await?;
         publishing
-            .db
+            .db()
             .transact(|tx| {
                 let (change, entry) = (&change, &entry);
                 async move {
@@ -548,37 +539,6 @@ async fn set_state(
         record.state = state;
         record.updated_at = now_ms();
         tx.put(&APP_VERSIONS, (app_id, version), &record).await?;
-    }
-    Ok(())
-}
-
-/// Checks that each `[limits]` value of `manifest` is above zero and within
-/// `caps`.
-pub fn check_caps(manifest: &Manifest, caps: &OperatorCaps) -> Result<(), PublishError> {
-    let limits = &manifest.limits;
-    let checks = [
-        ("limits.memory-mib", limits.memory_mib, caps.memory_mib),
-        ("limits.timeout-ms", limits.timeout_ms, caps.timeout_ms),
-        (
-            "limits.storage-bytes",
-            limits.storage_bytes,
-            caps.storage_bytes,
-        ),
-        (
-            "limits.max-order-fen",
-            limits.max_order_fen,
-            caps.max_order_fen,
-        ),
-    ];
-    for (field, value, cap) in checks {
-        if let Some(value) = value {
-            if value > cap {
-                return Err(PublishError::OverCap { field, value, cap });
-            }
-            if value == 0 {
-                return Err(ServiceError::invalid(field, "must be above zero").into());
-            }
-        }
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! The government directory: the real five-level administrative divisions of
 //! Zhejiang (province, city, county, township, village; GB/T 2260 codes) and
-//! China's province codes, shipped in `host/data/divisions/` and loaded into
+//! China's province codes, shipped in `host/domain/data/divisions/` and loaded into
 //! the `divisions` table once per edition of the data (marker
 //! `divisions_edition` in the `meta` table; [`Directory::load_shipped`]).
 

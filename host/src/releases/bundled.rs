@@ -14,19 +14,17 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use base64::Engine as _;
-use ed25519_dalek::SigningKey;
-use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use super::PublishError;
-use super::departments::NewDepartment;
-use super::lifecycle::Decision;
-use super::package::Package;
-use super::uscc::Uscc;
-use super::versions::VersionState;
 use crate::error::ServiceError;
 use crate::manifest::{Manifest, ManifestError};
 use crate::platform::Platform;
+use crate::publishing::PublishError;
+use crate::publishing::departments::NewDepartment;
+use crate::publishing::package::Package;
+use crate::publishing::rules::Decision;
+use crate::publishing::uscc::Uscc;
+use crate::publishing::versions::VersionState;
 use crate::registry::{App, MANIFEST_FILE};
 
 /// The operator name under which bundled apps are reviewed and released.
@@ -60,13 +58,6 @@ pub enum BundleError {
     /// The department account could not be created or updated.
     #[error(transparent)]
     Service(#[from] ServiceError),
-}
-
-/// The key the host signs bundled packages with.
-pub fn bundled_signing_key(session_key: &[u8; 32]) -> SigningKey {
-    let mut mac = Hmac::<Sha256>::new_from_slice(session_key).expect("HMAC takes any key");
-    mac.update(b"cityhost bundled mini-app signing key v1");
-    SigningKey::from_bytes(&mac.finalize().into_bytes().into())
 }
 
 impl Platform {

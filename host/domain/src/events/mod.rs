@@ -5,13 +5,12 @@
 //! Events are written to a persisted outbox (`event_outbox` table) in the
 //! same transaction as the change they announce, so an event exists if
 //! and only if the change does, and pending deliveries survive a restart.
-//! [`delivery`] sends them and retries with backoff ([`RETRY_DELAYS`], after
+//! The host's delivery task (`cityhost::event_delivery`) sends them and retries with backoff ([`RETRY_DELAYS`], after
 //! Alipay's notification schedule) until the app answers 2xx. Delivery is
 //! at least once: an app may see the same event twice and must treat it as
 //! idempotent (the order id says which order).
 
-pub mod delivery;
-pub(crate) mod tables;
+pub mod tables;
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -22,8 +21,6 @@ use serde::{Deserialize, Serialize};
 use crate::error::ServiceResult;
 use crate::payments::{Order, OrderState, Refund};
 use tables::EVENT_OUTBOX;
-
-pub use delivery::spawn_delivery;
 
 /// Event type sent when an order is paid.
 pub const PAYMENT_SUCCEEDED: &str = "payment.succeeded";
@@ -129,9 +126,15 @@ pub struct Outbox {
 }
 
 /// Due time of events that gave up: never due.
-const GAVE_UP: u64 = u64::MAX;
+pub const GAVE_UP: u64 = u64::MAX;
 
 impl Outbox {
+    /// The database the outbox is in, for the host's delivery task
+    /// (`cityhost::event_delivery`).
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// The outbox over `db`, with the default [`RETRY_DELAYS`].
     pub fn new(db: Db) -> Self {
         Self {
@@ -160,7 +163,8 @@ impl Outbox {
         self.wake.notify_one();
     }
 
-    pub(crate) async fn woken(&self) {
+    /// Waits until [`Outbox::wake`] is called (by a new event).
+    pub async fn woken(&self) {
         self.wake.notified().await;
     }
 

@@ -23,6 +23,13 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+/// Default (and largest) wall-clock deadline of one request; a manifest's
+/// `limits.timeout-ms` may only lower it.
+pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+/// Default (and largest) linear memory of one instance: 64 MiB; a
+/// manifest's `limits.memory-mib` may only lower it.
+pub const DEFAULT_MEMORY_BYTES: usize = 64 << 20;
+
 /// A manifest that could not be used; each variant names the field.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
@@ -56,7 +63,7 @@ macro_rules! define_permission {
     ($( $(#[$doc:meta])* $variant:ident $module:ident $name:literal, )*) => {
         /// A capability a mini-app may import: one WIT interface of
         /// `cityhost:miniapp@0.1.0` each, generated from the one list in
-        /// `crate::capability_list`.
+        /// `crate::for_each_capability`.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         pub enum Permission {
             $( $(#[$doc])* #[serde(rename = $name)] $variant, )*
@@ -77,7 +84,7 @@ macro_rules! define_permission {
     };
 }
 
-crate::capability_list::for_each_capability!(define_permission);
+crate::for_each_capability!(define_permission);
 
 impl Permission {
     /// The permission a component import name (e.g.

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use cityhost_store::{Codec, Json, Scan, StoreError, now_ms};
 
-use super::tables::{EVENT_OUTBOX, EVENT_OUTBOX_RAW};
-use super::{GAVE_UP, Outbox, PendingEvent};
+use crate::events::tables::{EVENT_OUTBOX, EVENT_OUTBOX_RAW};
+use crate::events::{GAVE_UP, Outbox, PendingEvent};
 use crate::gateway::{AppRequest, EVENT_PATH_PREFIX};
 use crate::platform::Platform;
 use crate::runtime::bindings::Method;
@@ -54,7 +54,7 @@ pub fn spawn_delivery(platform: Arc<Platform>) -> tokio::task::JoinHandle<()> {
 
 async fn next_due_in(outbox: &Outbox) -> Option<Duration> {
     let first = outbox
-        .db
+        .db()
         .scan(&EVENT_OUTBOX_RAW, Scan::all().limit(1))
         .await
         .ok()?;
@@ -66,21 +66,21 @@ async fn next_due_in(outbox: &Outbox) -> Option<Duration> {
 async fn deliver_due(platform: &Platform, outbox: &Outbox) -> Result<usize, StoreError> {
     let now = now_ms();
     let due_now = Scan::range((0, ""), (now + 1, "")).limit(BATCH);
-    let due = outbox.db.scan(&EVENT_OUTBOX_RAW, due_now).await?;
+    let due = outbox.db().scan(&EVENT_OUTBOX_RAW, due_now).await?;
     let count = due.len();
     for ((due, id), bytes) in due {
         let key = (due, id.as_str());
         let decoded: Result<PendingEvent, _> = Json::decode(EVENT_OUTBOX.name(), &bytes);
         let Ok(mut event) = decoded else {
             tracing::error!("undecodable event in the outbox; dropped");
-            outbox.db.delete(&EVENT_OUTBOX, key).await?;
+            outbox.db().delete(&EVENT_OUTBOX, key).await?;
             continue;
         };
         let outcome = attempt(platform, &event).await;
         event.attempts += 1;
         match outcome {
             Ok(()) => {
-                outbox.db.delete(&EVENT_OUTBOX, key).await?;
+                outbox.db().delete(&EVENT_OUTBOX, key).await?;
                 tracing::info!(app = %event.app_id, event = %event.event, attempts = event.attempts, "event delivered");
             }
             Err(why) => {
@@ -98,7 +98,7 @@ async fn deliver_due(platform: &Platform, outbox: &Outbox) -> Result<usize, Stor
                 event.last_error = Some(why);
                 let event = &event;
                 let moved = outbox
-                    .db
+                    .db()
                     .transact(|tx| async move {
                         tx.delete(&EVENT_OUTBOX, key).await?;
                         tx.put(&EVENT_OUTBOX, (next_due, event.id.as_str()), event)

@@ -8,20 +8,19 @@
 //! - [`package`]: the signed package (component + manifest);
 //! - [`versions`]: versions, their review states and each app's release
 //!   plan (stable, gray percentage, trial testers);
-//! - [`lifecycle`]: the checks at upload and the review, release and
-//!   rollback steps, which swap the registry's release sets at once;
-//! - [`bundled`]: publishing the mini-apps shipped with the host (demo,
-//!   `serve --apps`) through the same path;
+//! - [`rules`]: the review decision, trial testers' bound and the
+//!   operator's caps on limits;
 //! - [`tables`]: the tables all of these keep their records in.
 //!
-//! The guide for department developers is `docs/publishing.md`.
+//! The steps that load components and swap the registry's release sets
+//! (upload checks, review, release, rollback, bundled apps) are the host's
+//! (`cityhost::releases`). The guide for department developers is `docs/publishing.md`.
 
-pub mod bundled;
 pub mod departments;
-pub mod lifecycle;
 pub mod operators;
 pub mod package;
-pub(crate) mod tables;
+pub mod rules;
+pub mod tables;
 pub mod tokens;
 pub mod uscc;
 pub mod versions;
@@ -30,9 +29,35 @@ use cityhost_store::{Db, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ServiceError, ServiceResult};
-use crate::manifest::ManifestError;
-use crate::runtime::LoadError;
+use crate::manifest::{ManifestError, Permission};
 use tables::META;
+
+/// Why a component could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The bytes are not a valid component for this engine.
+    #[error("not a valid WebAssembly component: {0}")]
+    Invalid(String),
+    /// The component imports a capability its manifest does not declare.
+    #[error(
+        "the component imports `{import}`, but the manifest does not declare the `{permission}` permission"
+    )]
+    UndeclaredImport {
+        /// The import's full name, e.g. `cityhost:miniapp/payment@0.1.0`.
+        import: String,
+        /// The permission that would allow it.
+        permission: Permission,
+    },
+    /// The component imports something the host does not provide.
+    #[error("the component imports `{0}`, which the host does not provide")]
+    UnknownImport(String),
+    /// The component exports neither `cityhost:miniapp/handler` nor
+    /// `wasi:http/incoming-handler`.
+    #[error(
+        "the component is not a mini-app: it exports neither `cityhost:miniapp/handler` nor `wasi:http/incoming-handler` ({0})"
+    )]
+    NotAMiniapp(String),
+}
 
 /// The publishing records.
 pub struct Publishing {
@@ -45,13 +70,13 @@ pub struct Publishing {
     /// Versions, packages and release plans.
     pub versions: versions::Versions,
     db: Db,
-    /// The key the host signs bundled mini-apps with (see [`bundled`]).
-    pub(crate) bundled_key: ed25519_dalek::SigningKey,
+    /// The key the host signs bundled mini-apps with (`cityhost::releases::bundled`).
+    pub bundled_key: ed25519_dalek::SigningKey,
     /// Serialises the steps that change release plans (release, rollback,
     /// trial, restore), each a store transaction followed by the swap of
     /// the registry's release set, so that the registry ends with the plan
     /// the store ends with.
-    pub(crate) changes: tokio::sync::Mutex<()>,
+    pub changes: tokio::sync::Mutex<()>,
 }
 
 /// Key of the operator caps in the `meta` table.
@@ -74,8 +99,8 @@ pub struct OperatorCaps {
 impl Default for OperatorCaps {
     fn default() -> Self {
         Self {
-            memory_mib: (crate::runtime::DEFAULT_MEMORY_BYTES >> 20) as u64,
-            timeout_ms: crate::runtime::DEFAULT_TIMEOUT.as_millis() as u64,
+            memory_mib: (crate::manifest::DEFAULT_MEMORY_BYTES >> 20) as u64,
+            timeout_ms: crate::manifest::DEFAULT_TIMEOUT.as_millis() as u64,
             storage_bytes: crate::app_storage::DEFAULT_QUOTA_BYTES,
             max_order_fen: 1_000_000,
         }
@@ -83,6 +108,12 @@ impl Default for OperatorCaps {
 }
 
 impl Publishing {
+    /// The database the publishing records are in, for the host's release
+    /// steps (`cityhost::releases`), whose transactions span these tables.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// The publishing records in `db`; `session_key` derives the token key
     /// and the bundled apps' signing key.
     pub fn new(db: Db, session_key: &[u8; 32]) -> Self {
@@ -92,7 +123,7 @@ impl Publishing {
             operators: operators::Operators::new(db.clone()),
             versions: versions::Versions::new(db.clone()),
             db,
-            bundled_key: bundled::bundled_signing_key(session_key),
+            bundled_key: package::bundled_signing_key(session_key),
             changes: tokio::sync::Mutex::new(()),
         }
     }

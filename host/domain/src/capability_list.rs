@@ -1,16 +1,17 @@
 //! The one list of capabilities: each `cityhost:miniapp` interface a
 //! mini-app may import, with its permission (variant), its unit
-//! (`crate::capabilities::<module>`) and its name in manifests and WIT.
+//! (`cityhost::capabilities::<module>`) and its name in manifests and WIT.
 //!
 //! Nothing else enumerates capabilities. [`crate::manifest::Permission`]
 //! and its name table, and the capability layer's per-request state and
-//! linker registration (`crate::capabilities`), are generated from this
+//! linker registration (`cityhost::capabilities`), are generated from this
 //! list by passing a macro to [`for_each_capability`] (the pattern of
 //! wasmtime's `foreach_builtin_function!`). Adding a capability is one line
 //! here; see "Adding a capability" in `docs/architecture.md`.
 
 /// Calls `$m! { $( $(#[doc])* Variant module "wit-name", )* }` with every
 /// capability, in WIT order.
+#[macro_export]
 macro_rules! for_each_capability {
     ($m:ident) => {
         $m! {
@@ -27,5 +28,3 @@ macro_rules! for_each_capability {
         }
     };
 }
-
-pub(crate) use for_each_capability;

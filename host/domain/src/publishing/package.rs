@@ -17,6 +17,7 @@
 
 use base64::Engine as _;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier};
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -160,6 +161,15 @@ pub fn signed_message(app_id: &str, version: &str, component: &[u8], manifest: &
         hex::encode(Sha256::digest(component)),
         hex::encode(Sha256::digest(manifest.as_bytes()))
     )
+}
+
+/// The key the host signs the mini-apps it ships with (bundled apps):
+/// HMAC-SHA256 of a fixed label under the host's session key, so it is
+/// the same across restarts and never stored.
+pub fn bundled_signing_key(session_key: &[u8; 32]) -> SigningKey {
+    let mut mac = Hmac::<Sha256>::new_from_slice(session_key).expect("HMAC takes any key");
+    mac.update(b"cityhost bundled mini-app signing key v1");
+    SigningKey::from_bytes(&mac.finalize().into_bytes().into())
 }
 
 #[cfg(test)]

@@ -4,7 +4,6 @@
 //! persistence.
 
 use super::*;
-use crate::platform::open_db;
 use crate::testing::temp_db;
 
 const MANIFEST: &str = r#"
@@ -445,7 +444,7 @@ async fn a_refused_send_changes_nothing() {
 #[tokio::test]
 async fn messages_and_subscriptions_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let db = open_db(dir.path()).await.unwrap();
+    let db = crate::testing::open_db(dir.path());
     let app = Manifest::parse(MANIFEST).unwrap();
     let id = {
         let n = Notifications::new(db.clone());
@@ -468,7 +467,7 @@ async fn messages_and_subscriptions_survive_a_restart() {
         m.id.clone()
     };
     drop(db);
-    let db = open_db(dir.path()).await.unwrap();
+    let db = crate::testing::open_db(dir.path());
     let n = Notifications::new(db);
     assert_eq!(n.inbox.unread("c1").await.unwrap(), 1);
     assert_eq!(
