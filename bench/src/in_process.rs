@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use cityhost::capabilities::bindings::{Method, Request};
 use cityhost::capabilities::{CallContext, RequestState};
 use cityhost::platform::{HostConfig, Platform};
 use cityhost::registry::{self, App};
-use cityhost::runtime::bindings::{Method, Request};
 use cityhost::runtime::{DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT, RuntimeConfig};
 use serde::Serialize;
 

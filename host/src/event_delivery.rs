@@ -13,11 +13,11 @@ use std::time::Duration;
 
 use cityhost_store::{Codec, Json, Scan, StoreError, now_ms};
 
+use crate::capabilities::bindings::Method;
 use crate::events::tables::{EVENT_OUTBOX, EVENT_OUTBOX_RAW};
 use crate::events::{GAVE_UP, Outbox, PendingEvent};
 use crate::gateway::{AppRequest, EVENT_PATH_PREFIX};
 use crate::platform::Platform;
-use crate::runtime::bindings::Method;
 
 /// Longest the task sleeps before looking at the outbox again, even if
 /// nothing woke it.

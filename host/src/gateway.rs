@@ -11,14 +11,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::capabilities::bindings::{Method, Request, Response};
 use crate::capabilities::{CallContext, RequestState};
 use crate::platform::Platform;
 use crate::registry::App;
-use crate::runtime::bindings::{Method, Request, Response};
+use crate::runtime::MAX_RESPONSE_BYTES;
 use crate::runtime::{DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT, GuestFailure};
 
-/// Largest response body an app may return: 4 MiB.
-pub const MAX_RESPONSE_BYTES: usize = 4 << 20;
 /// Largest request body passed to an app: 1 MiB.
 pub const MAX_REQUEST_BYTES: usize = 1 << 20;
 /// Header prefix reserved for the host; stripped from incoming requests.

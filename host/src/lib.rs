@@ -36,7 +36,7 @@ pub mod runtime;
 // name it by.
 pub use cityhost_domain::{
     app_storage, audit, blocking, directory, error, events, identity, manifest, notifications,
-    payments, publishing,
+    payments, publishing, services,
 };
 
 #[cfg(test)]

@@ -8,64 +8,15 @@ use std::sync::Arc;
 use cityhost_store::Db;
 use cityhost_store_sled::SledBackend;
 
-use crate::app_storage::AppStorage;
-use crate::audit::AuditLog;
-use crate::directory::Directory;
 use crate::error::ServiceResult;
-use crate::events::Outbox;
 use crate::http_authority::HttpAuthority;
-use crate::identity::accounts::Accounts;
-use crate::identity::authority::{IdentityAuthority, PopulationRegistry};
-use crate::identity::consent::Consents;
-use crate::identity::id_tokens::IdTokens;
+use crate::identity::authority::IdentityAuthority;
 use crate::identity::keys::HostKeys;
-use crate::identity::openid::OpenIds;
-use crate::identity::sealed::Vault;
-use crate::identity::sessions::Sessions;
-use crate::identity::verification::RealName;
-use crate::notifications::Notifications;
 use crate::notifications::rate::RateCaps;
-use crate::payments::{PaymentPins, Payments};
-use crate::publishing::Publishing;
 use crate::publishing::operators::BOOTSTRAP_OPERATOR;
 use crate::registry::Registry;
 use crate::runtime::{Runtime, RuntimeConfig};
-
-/// The domain services. None of them knows WebAssembly or HTTP.
-pub struct Services {
-    /// The database behind the state seam (`data/db`).
-    pub db: Db,
-    /// Citizen accounts.
-    pub accounts: Accounts,
-    /// Citizen sessions.
-    pub sessions: Sessions,
-    /// Per-app openids.
-    pub openids: OpenIds,
-    /// Consent grants.
-    pub consents: Consents,
-    /// Orders, ledger and refunds.
-    pub payments: Payments,
-    /// Payment PINs.
-    pub pins: PaymentPins,
-    /// Events waiting to be delivered to apps.
-    pub events: Outbox,
-    /// Templates, subscriptions, inboxes, live push.
-    pub notifications: Notifications,
-    /// Apps' private storage.
-    pub storage: AppStorage,
-    /// The audit log.
-    pub audit: AuditLog,
-    /// Administrative divisions.
-    pub directory: Directory,
-    /// Departments, operators, packages, versions and releases.
-    pub publishing: Publishing,
-    /// The host's own population registry (an identity authority).
-    pub population: PopulationRegistry,
-    /// Real-name verification against the configured identity authority.
-    pub real_name: RealName,
-    /// ID tokens and their JWK Set.
-    pub id_tokens: IdTokens,
-}
+use crate::services::{DEFAULT_ISSUER, Services};
 
 /// Identity settings of a host.
 #[derive(Debug, Clone, Default)]
@@ -81,49 +32,23 @@ pub struct IdentityConfig {
     pub authority_token: Option<String>,
 }
 
-impl Services {
-    /// Opens every service over `db` with the host's keys and
-    /// the default identity settings (own population registry, issuer
-    /// `http://localhost`).
-    pub fn open(db: Db, keys: &HostKeys) -> ServiceResult<Self> {
-        Self::open_with(db, keys, &IdentityConfig::default())
+impl IdentityConfig {
+    /// The `iss` of the host's ID tokens: the public URL, or
+    /// [`DEFAULT_ISSUER`].
+    pub fn issuer(&self) -> &str {
+        self.public_url.as_deref().unwrap_or(DEFAULT_ISSUER)
     }
 
-    /// Opens every service over `db` with the host's keys and
-    /// these identity settings. Errors: an unusable authority URL
-    /// (`invalid-argument("identity-authority")`) or unreadable ID-token
-    /// keys.
-    pub fn open_with(db: Db, keys: &HostKeys, identity: &IdentityConfig) -> ServiceResult<Self> {
-        let vault = Vault::new(&keys.id_number, &keys.id_index);
-        let accounts = Accounts::new(db.clone(), vault.clone());
-        let directory = Directory::new(db.clone());
-        let population = PopulationRegistry::new(db.clone(), vault);
-        let authority: Arc<dyn IdentityAuthority> = match &identity.authority_url {
-            Some(url) => Arc::new(HttpAuthority::new(url, identity.authority_token.clone())?),
-            None => Arc::new(population.clone()),
-        };
-        let issuer = identity.public_url.as_deref().unwrap_or("http://localhost");
-        let data_dir = keys.dir.parent().unwrap_or(&keys.dir);
-        let id_tokens = IdTokens::open(data_dir, issuer)
-            .map_err(|e| crate::error::ServiceError::Unavailable(format!("ID-token keys: {e}")))?;
-        let events = Outbox::new(db.clone());
-        Ok(Self {
-            real_name: RealName::new(db.clone(), accounts.clone(), directory.clone(), authority),
-            population,
-            id_tokens,
-            accounts,
-            sessions: Sessions::new(db.clone(), &keys.session),
-            openids: OpenIds::new(db.clone(), keys.openid),
-            consents: Consents::new(db.clone()),
-            payments: Payments::new(db.clone(), events.clone()),
-            pins: PaymentPins::new(db.clone()),
-            events,
-            notifications: Notifications::new(db.clone()),
-            storage: AppStorage::new(db.clone()),
-            audit: AuditLog::open(db.clone())?,
-            publishing: Publishing::new(db.clone(), &keys.session),
-            directory,
-            db,
+    /// The configured remote authority, or `None` for the host's own
+    /// population registry. Errors: an unusable URL
+    /// (`invalid-argument("identity-authority")`).
+    pub fn authority(&self) -> ServiceResult<Option<Arc<dyn IdentityAuthority>>> {
+        Ok(match &self.authority_url {
+            Some(url) => Some(Arc::new(HttpAuthority::new(
+                url,
+                self.authority_token.clone(),
+            )?)),
+            None => None,
         })
     }
 }
@@ -219,7 +144,12 @@ impl Platform {
         let keys = HostKeys::load_or_create(&config.data_dir)?;
         refuse_old_layout(&config.data_dir)?;
         let db = open_db(&config.data_dir).await?;
-        let mut services = Services::open_with(db, &keys, &config.identity)?;
+        let mut services = Services::open_with(
+            db,
+            &keys,
+            config.identity.issuer(),
+            config.identity.authority()?,
+        )?;
         services.notifications.set_caps(config.notify);
         services.directory.load_shipped().await?;
         let services = Arc::new(services);

@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 use cityhost_store::{Db, Scan, StoreError};
 use serde::{Deserialize, Serialize};
 
-use crate::publishing::tables::META;
+use crate::meta::META;
 use tables::DIVISIONS;
 
 /// The directory's table.

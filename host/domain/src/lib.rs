@@ -12,6 +12,7 @@
 //! - [`audit`], [`app_storage`], [`directory`];
 //! - [`manifest`]: the mini-app manifest and its [`manifest::Permission`]s,
 //!   generated from the one list of capabilities ([`for_each_capability`]);
+//! - [`services`]: all of them, opened together over one database;
 //! - [`error`]: the one [`error::ServiceError`] every service returns.
 //!
 //! Every service keeps its records behind the state seam
@@ -27,8 +28,10 @@ pub mod error;
 pub mod events;
 pub mod identity;
 pub mod manifest;
+pub mod meta;
 pub mod notifications;
 pub mod payments;
 pub mod publishing;
+pub mod services;
 #[cfg(test)]
 pub(crate) mod testing;

@@ -2,8 +2,8 @@
 //! variant, and the variant to the audit outcome.
 
 use super::payment;
+use crate::capabilities::bindings::WitError;
 use crate::error::ServiceError;
-use crate::runtime::bindings::WitError;
 
 /// The audit outcome of a call: `ok` or the error variant's name.
 pub(super) fn outcome<T>(result: &Result<T, WitError>) -> &'static str {

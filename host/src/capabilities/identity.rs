@@ -13,8 +13,8 @@ use crate::identity::id_tokens::IdClaims;
 use crate::identity::idcard::{self, Gender};
 use crate::identity::openid::department_id;
 use crate::manifest::Permission;
-use crate::runtime::bindings::WitError;
-use crate::runtime::bindings::cityhost::miniapp::identity::{
+use crate::capabilities::bindings::WitError;
+use crate::capabilities::bindings::cityhost::miniapp::identity::{
     self as wit, CitizenProfile, Host, VerifiedIdentity,
 };
 
@@ -26,7 +26,7 @@ impl Capability for Identity {
     type State = ();
 
     fn add_to_linker(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
-        crate::runtime::bindings::cityhost::miniapp::identity::add_to_linker::<_, HasSelf<_>>(
+        crate::capabilities::bindings::cityhost::miniapp::identity::add_to_linker::<_, HasSelf<_>>(
             linker,
             |state| state,
         )

@@ -5,8 +5,8 @@ use wasmtime::component::{HasSelf, Linker};
 
 use super::{Capability, RequestState};
 use crate::manifest::Permission;
-use crate::runtime::bindings::WitError;
-use crate::runtime::bindings::cityhost::miniapp::log::{Host, Level};
+use crate::capabilities::bindings::WitError;
+use crate::capabilities::bindings::cityhost::miniapp::log::{Host, Level};
 
 /// The `log` capability: structured log lines.
 pub(crate) struct Log;
@@ -16,7 +16,7 @@ impl Capability for Log {
     type State = State;
 
     fn add_to_linker(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
-        crate::runtime::bindings::cityhost::miniapp::log::add_to_linker::<_, HasSelf<_>>(
+        crate::capabilities::bindings::cityhost::miniapp::log::add_to_linker::<_, HasSelf<_>>(
             linker,
             |state| state,
         )

@@ -19,16 +19,19 @@
 //!    outcome, duration) — never the arguments, so no personal data — even
 //!    when the request is dropped while the call awaits.
 //!
-//! The imports are async host functions (`runtime::bindings`): a call may
+//! The imports are async host functions (`capabilities::bindings`): a call may
 //! await the domain services without holding a tokio worker.
 
+pub mod bindings;
 mod errors;
+pub mod limits;
+pub mod outgoing;
 mod request;
 
 use wasmtime::component::{HasSelf, Linker};
 
 use crate::manifest::Permission;
-use crate::runtime::bindings::cityhost::miniapp::types;
+use bindings::cityhost::miniapp::types;
 pub use request::{CallContext, RequestState};
 
 /// One capability: what the host needs to know of it beyond its host

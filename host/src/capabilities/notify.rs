@@ -15,8 +15,8 @@ use crate::events::{PAYMENT_SUCCEEDED, REFUND_SUCCEEDED};
 use crate::manifest::Permission;
 use crate::notifications::templates::TemplateKind;
 use crate::notifications::{Basis, Outgoing, SendError};
-use crate::runtime::bindings::WitError;
-use crate::runtime::bindings::cityhost::miniapp::notify::{
+use crate::capabilities::bindings::WitError;
+use crate::capabilities::bindings::cityhost::miniapp::notify::{
     DeliveryState, DeliveryStatus, Host, Message,
 };
 
@@ -28,7 +28,7 @@ impl Capability for Notify {
     type State = State;
 
     fn add_to_linker(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
-        crate::runtime::bindings::cityhost::miniapp::notify::add_to_linker::<_, HasSelf<_>>(
+        crate::capabilities::bindings::cityhost::miniapp::notify::add_to_linker::<_, HasSelf<_>>(
             linker,
             |state| state,
         )

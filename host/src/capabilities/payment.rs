@@ -8,8 +8,8 @@ use super::{Capability, RequestState};
 use crate::manifest::Permission;
 use crate::payments::orders::{Owner, Payee};
 use crate::payments::{NewOrder, NewRefund, Order, OrderState, PaymentError, Refund};
-use crate::runtime::bindings::WitError;
-use crate::runtime::bindings::cityhost::miniapp::payment::{self as wit, Host};
+use crate::capabilities::bindings::WitError;
+use crate::capabilities::bindings::cityhost::miniapp::payment::{self as wit, Host};
 use cityhost_store::now_ms;
 
 /// The `payment` capability: orders and refunds through the host's payment sheet and ledger.
@@ -20,7 +20,7 @@ impl Capability for Payment {
     type State = ();
 
     fn add_to_linker(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
-        crate::runtime::bindings::cityhost::miniapp::payment::add_to_linker::<_, HasSelf<_>>(
+        crate::capabilities::bindings::cityhost::miniapp::payment::add_to_linker::<_, HasSelf<_>>(
             linker,
             |state| state,
         )

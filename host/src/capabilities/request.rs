@@ -10,11 +10,11 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::Units;
+use super::bindings::{WitError, cityhost};
+use super::limits::InstanceLimits;
+use super::outgoing::DenyOutgoing;
 use crate::manifest::{Manifest, Permission};
-use crate::platform::Services;
-use crate::runtime::bindings::{WitError, cityhost};
-use crate::runtime::limits::InstanceLimits;
-use crate::runtime::wasi_http::DenyOutgoing;
+use crate::services::Services;
 
 /// Who and what a request is for: fixed when the request starts.
 #[derive(Debug, Clone)]

@@ -6,8 +6,8 @@ use wasmtime::component::{HasSelf, Linker};
 use super::{Capability, RequestState};
 use crate::app_storage::DEFAULT_QUOTA_BYTES;
 use crate::manifest::Permission;
-use crate::runtime::bindings::WitError;
-use crate::runtime::bindings::cityhost::miniapp::storage::Host;
+use crate::capabilities::bindings::WitError;
+use crate::capabilities::bindings::cityhost::miniapp::storage::Host;
 
 /// The `storage` capability: the app's private key-value store.
 pub(crate) struct Storage;
@@ -17,7 +17,7 @@ impl Capability for Storage {
     type State = ();
 
     fn add_to_linker(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
-        crate::runtime::bindings::cityhost::miniapp::storage::add_to_linker::<_, HasSelf<_>>(
+        crate::capabilities::bindings::cityhost::miniapp::storage::add_to_linker::<_, HasSelf<_>>(
             linker,
             |state| state,
         )

@@ -4,13 +4,13 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::identity::keys::HostKeys;
-use crate::manifest::Manifest;
-use crate::platform::Services;
-use crate::runtime::bindings::WitError;
-use crate::runtime::bindings::cityhost::miniapp::{
+use crate::capabilities::bindings::WitError;
+use crate::capabilities::bindings::cityhost::miniapp::{
     identity::Host as _, payment, payment::Host as _,
 };
+use crate::identity::keys::HostKeys;
+use crate::manifest::Manifest;
+use crate::services::Services;
 
 async fn state(permissions: &str, dir: &std::path::Path) -> (RequestState, Arc<Services>, String) {
     let db =

@@ -13,11 +13,11 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 
 use crate::app_storage::DEFAULT_QUOTA_BYTES;
+use crate::capabilities::bindings::Method;
 use crate::gateway::AppRequest;
 use crate::identity::idcard;
 use crate::platform::Platform;
 use crate::registry::App;
-use crate::runtime::bindings::Method;
 
 /// A demo citizen.
 #[derive(Debug, Clone, Copy)]

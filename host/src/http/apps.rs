@@ -21,11 +21,11 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{ApiError, ApiResult, FromApp};
 use super::extract::SignedIn;
+use crate::capabilities::bindings::Method;
 use crate::directory::Level;
 use crate::error::ServiceError;
 use crate::gateway::{AppRequest, EVENT_PATH_PREFIX, HOST_HEADER_PREFIX, MAX_REQUEST_BYTES};
 use crate::platform::Platform;
-use crate::runtime::bindings::Method;
 
 /// A service tile.
 #[derive(Serialize)]
@@ -260,7 +260,7 @@ fn forwarded_headers(headers: &HeaderMap) -> Vec<(String, String)> {
 /// The app's response as HTTP: its status (an invalid one becomes 502),
 /// its headers less those it may not set, an app-path `location` made
 /// absolute under `/apps/{app_id}`, and the host's sandboxing headers.
-fn into_http(response: crate::runtime::bindings::Response, app_id: &str) -> Response {
+fn into_http(response: crate::capabilities::bindings::Response, app_id: &str) -> Response {
     let status = StatusCode::from_u16(response.status)
         .ok()
         .filter(|s| !s.is_informational())

@@ -234,8 +234,8 @@ mod tests {
     use cityhost_store::Table;
 
     use super::*;
+    use crate::capabilities::bindings::WitError;
     use crate::error::{ServiceError, ServiceResult};
-    use crate::runtime::bindings::WitError;
 
     /// A record the seam can no longer decode, read as a domain operation
     /// does: `?` turns the seam's error into a `ServiceError`.

@@ -24,10 +24,8 @@
 //! request with a [`GuestFailure`]; the store is dropped and nothing else is
 //! affected.
 
-pub mod bindings;
 mod cache;
 pub mod lane;
-pub mod limits;
 pub mod wasi_http;
 
 use std::path::Path;
@@ -42,8 +40,8 @@ use wasmtime::{
 };
 
 use crate::capabilities::RequestState;
+use crate::capabilities::bindings::{MiniappPre, Request, Response};
 use crate::manifest::{Manifest, Permission};
-use bindings::{MiniappPre, Request, Response};
 pub use cache::ComponentCache;
 pub use cityhost_domain::manifest::{DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT};
 pub use cityhost_domain::publishing::LoadError;
@@ -55,6 +53,8 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 /// keeps a well-behaved app's latency beside spinning ones within a few
 /// slices (docs/benchmarks.md, noisy neighbour).
 pub const EPOCH_TICK: Duration = Duration::from_millis(2);
+/// Largest response body an app may return: 4 MiB.
+pub const MAX_RESPONSE_BYTES: usize = 4 << 20;
 /// Bytes at the start of a pooled linear memory that are reset in place
 /// rather than returned to the kernel when an instance ends, so the next
 /// instance in the slot takes no page faults there: 16 MiB. With 1 MiB, a
@@ -73,7 +73,7 @@ pub const TABLE_KEEP_RESIDENT: usize = 64 << 10;
 /// WASI interfaces a `wasm32-wasip2` guest links against. They are linked
 /// with a context that grants nothing: no preopened directories, no
 /// environment, no network; `wasi:http` is there for standard components
-/// and refuses every outgoing request ([`wasi_http::DenyOutgoing`]).
+/// and refuses every outgoing request ([`crate::capabilities::outgoing::DenyOutgoing`]).
 const WASI_PACKAGES: [&str; 7] = [
     "wasi:cli/",
     "wasi:io/",
@@ -436,7 +436,7 @@ mod tests {
 
     #[test]
     fn memory_limit_refuses_growth_and_remembers_why() {
-        let mut limits = limits::InstanceLimits::new(1 << 20);
+        let mut limits = crate::capabilities::limits::InstanceLimits::new(1 << 20);
         assert!(wasmtime::ResourceLimiter::memory_growing(&mut limits, 0, 1 << 20, None).unwrap());
         assert!(!limits.memory_exceeded);
         assert!(

@@ -6,10 +6,8 @@
 //! [`Response`] record, so routing, limits, capabilities and audit do not
 //! depend on which export an app has.
 //!
-//! Outgoing requests (`wasi:http/outgoing-handler`, part of the proxy world)
-//! are linked so that such components load, and every one is refused with
-//! `HTTP-request-denied`: mini-apps reach the network only through host
-//! capabilities.
+//! Outgoing requests are refused by the request state's policy
+//! ([`crate::capabilities::outgoing::DenyOutgoing`]).
 
 use std::pin::pin;
 use std::time::Instant;
@@ -18,42 +16,17 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::http;
 use wasmtime::Store;
+use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
-use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks, WasiHttpView};
 
-use super::bindings::{Method, Request, Response};
+use super::MAX_RESPONSE_BYTES;
 use crate::capabilities::RequestState;
-use crate::gateway::MAX_RESPONSE_BYTES;
+use crate::capabilities::bindings::{Method, Request, Response};
 
 /// Authority of the incoming request a `wasi:http` component sees: apps
 /// are addressed by path, never by host name.
 const AUTHORITY: &str = "miniapp.cityhost.internal";
-
-/// The host's `wasi:http` policy: no outgoing requests.
-#[derive(Debug, Default)]
-pub struct DenyOutgoing;
-
-impl WasiHttpHooks for DenyOutgoing {
-    fn send_request(
-        &mut self,
-        _request: http::Request<WasiBody>,
-        _options: Option<RequestOptions>,
-        _fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
-    ) -> Box<
-        dyn Future<
-                Output = Result<
-                    (
-                        http::Response<WasiBody>,
-                        Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
-                    ),
-                    wasmtime_wasi_http::Error,
-                >,
-            > + Send,
-    > {
-        Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
-    }
-}
 
 /// Why a `wasi:http` component gave no usable response.
 #[derive(Debug, thiserror::Error)]

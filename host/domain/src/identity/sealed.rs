@@ -15,10 +15,7 @@ use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
 
-/// A sealed value that does not open: wrong key, wrong record, or damaged.
-#[derive(Debug, thiserror::Error)]
-#[error("a sealed identity record does not open (wrong key or damaged record)")]
-pub struct Unsealable;
+pub use crate::error::Unsealable;
 
 /// Seals and opens identity numbers (and names held beside them).
 #[derive(Clone)]

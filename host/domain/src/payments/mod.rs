@@ -30,8 +30,8 @@
 //! cancelled
 //! ```
 
-pub mod error;
 pub mod ledger;
+pub mod order_event;
 pub mod orders;
 pub mod pay;
 pub mod pin;
@@ -39,7 +39,7 @@ pub mod refunds;
 pub mod settlement;
 pub(crate) mod tables;
 
-pub use error::PaymentError;
+pub use crate::error::PaymentError;
 pub use ledger::{Account, Ledger};
 pub use orders::{NewOrder, Order, OrderState, StateChange};
 pub use pin::{PaymentPins, PinVerified};

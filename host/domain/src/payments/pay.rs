@@ -56,7 +56,7 @@ impl Payments {
                     &order.app_id,
                     &order.citizen_id,
                     PAYMENT_SUCCEEDED,
-                    &events::OrderEvent::new(PAYMENT_SUCCEEDED, &order, None),
+                    &super::order_event::OrderEvent::new(PAYMENT_SUCCEEDED, &order, None),
                     now,
                 )
                 .await?;

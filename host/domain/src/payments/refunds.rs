@@ -141,7 +141,7 @@ impl Payments {
                     &order.app_id,
                     &order.citizen_id,
                     REFUND_SUCCEEDED,
-                    &events::OrderEvent::new(REFUND_SUCCEEDED, &order, Some(refund)),
+                    &super::order_event::OrderEvent::new(REFUND_SUCCEEDED, &order, Some(refund)),
                     now,
                 )
                 .await?;

@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ServiceError, ServiceResult};
 use crate::manifest::{ManifestError, Permission};
-use tables::META;
+use crate::meta::META;
 
 /// Why a component could not be loaded.
 #[derive(Debug, thiserror::Error)]

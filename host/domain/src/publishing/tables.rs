@@ -25,7 +25,3 @@ pub const APP_VERSIONS: Table<(String, String), VersionRecord> = Table::new("app
 pub const PACKAGES: Table<String, Vec<u8>, Raw> = Table::new("packages");
 /// `app_id` → [`ReleasePlan`].
 pub const APP_RELEASES: Table<String, ReleasePlan> = Table::new("app_releases");
-/// setting or marker name → JSON value: `publishing_caps` → the operator
-/// caps ([`super::OperatorCaps`]), `divisions_edition` → the edition of the
-/// divisions in the store (`crate::directory`).
-pub const META: Table<String, serde_json::Value> = Table::new("meta");

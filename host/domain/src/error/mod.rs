@@ -1,5 +1,17 @@
-//! The domain services' one error type. It is mapped once to HTTP
+//! The domain services' one error type, and the areas' own refusals it
+//! carries ([`PaymentError`], [`Unsealable`]). It is mapped once to HTTP
 //! (`http::error`) and once to the WIT `error` variant (`capabilities`).
+//! Every domain module depends on this one; it depends on none of them.
+
+mod payment;
+
+pub use payment::PaymentError;
+
+/// A sealed value that does not open: wrong key, wrong record, or damaged
+/// (`crate::identity::sealed`).
+#[derive(Debug, thiserror::Error)]
+#[error("a sealed identity record does not open (wrong key or damaged record)")]
+pub struct Unsealable;
 
 /// Why a domain operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -52,11 +64,11 @@ pub enum ServiceError {
     /// not open with the host key: the key file was replaced or the record
     /// damaged. Answered like a store failure.
     #[error(transparent)]
-    Sealed(crate::identity::sealed::Unsealable),
+    Sealed(Unsealable),
     /// A payment, PIN or refund was refused (insufficient funds, wrong PIN,
     /// over-refund, ...).
     #[error(transparent)]
-    Payment(crate::payments::PaymentError),
+    Payment(PaymentError),
 }
 
 // Not `#[from]`: the message already holds the cause, and `{:#}` would

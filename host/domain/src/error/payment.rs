@@ -1,6 +1,6 @@
 //! Payment-specific errors, carried in [`ServiceError::Payment`].
 
-use crate::error::ServiceError;
+use super::ServiceError;
 
 /// Why a payment, PIN or refund operation was refused. Each is answered to
 /// the citizen on the payment sheet (HTTP) or to the app (WIT), never as a

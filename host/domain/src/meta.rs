@@ -1,0 +1,10 @@
+//! The `meta` table: the platform's one-off settings and markers, one JSON
+//! value per name, each owned by one area: `publishing_caps` (the
+//! operator's caps, `crate::publishing::OperatorCaps`) and
+//! `divisions_edition` (the edition of the divisions in the store,
+//! `crate::directory`).
+
+use cityhost_store::Table;
+
+/// Setting or marker name → JSON value.
+pub const META: Table<String, serde_json::Value> = Table::new("meta");
