@@ -19,8 +19,8 @@
 use std::time::{Duration, Instant};
 
 use cityhost::manifest::Manifest;
+use cityhost::manifest::notify::TemplateKind;
 use cityhost::notifications::rate::RateCaps;
-use cityhost::notifications::templates::TemplateKind;
 use cityhost::notifications::{Basis, Outgoing};
 use cityhost::platform::{HostConfig, Platform};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -13,7 +13,7 @@ use wasmtime::component::{HasSelf, Linker};
 use super::{Capability, RequestState};
 use crate::events::{PAYMENT_SUCCEEDED, REFUND_SUCCEEDED};
 use crate::manifest::Permission;
-use crate::notifications::templates::TemplateKind;
+use crate::manifest::notify::TemplateKind;
 use crate::notifications::{Basis, Outgoing, SendError};
 use crate::capabilities::bindings::WitError;
 use crate::capabilities::bindings::cityhost::miniapp::notify::{

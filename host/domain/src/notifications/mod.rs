@@ -2,8 +2,8 @@
 //! to receive, and a message arrives in the open shell the moment it is
 //! sent.
 //!
-//! - [`templates`]: the manifest's `[notify]` section, checked at load, and
-//!   filling a template's placeholders;
+//! - the templates are the manifest's `[notify]` section
+//!   ([`crate::manifest::notify`]: declared, checked at load, filled at send);
 //! - [`subscriptions`]: the citizen's one-time and long-term subscriptions;
 //! - [`rate`]: per-app limits per citizen per day and per minute;
 //! - [`inbox`]: stored messages, pages, unread counter, read state, delivery
@@ -26,7 +26,6 @@ pub mod live;
 pub mod rate;
 pub mod subscriptions;
 pub(crate) mod tables;
-pub mod templates;
 
 use std::sync::Arc;
 
@@ -34,12 +33,12 @@ use cityhost_store::{Db, StoreError, now_ms};
 
 use crate::error::{ServiceError, ServiceResult};
 use crate::manifest::Manifest;
+use crate::manifest::notify::TemplateKind;
 use channel::{Channel, InboxChannel, Outcome};
 use inbox::{Delivery, Inbox, Message, NewMessage};
 use live::{LiveEvent, LiveHub};
 use rate::{Exceeded, Limits, RateCaps};
 use subscriptions::Subscriptions;
-use templates::TemplateKind;
 
 /// Why a message was not sent. Nothing was stored or counted.
 #[derive(Debug, thiserror::Error)]

@@ -14,8 +14,8 @@ use cityhost_store::{Db, Scan, StoreError, Tx, now_ms};
 use serde::{Deserialize, Serialize};
 
 use super::tables::SUBSCRIPTIONS;
-use super::templates::TemplateKind;
 use crate::error::{ServiceError, ServiceResult};
+use crate::manifest::notify::TemplateKind;
 
 /// Most templates one subscription sheet asks for (as Alipay's
 /// subscription messages do).

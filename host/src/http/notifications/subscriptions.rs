@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{JsonBody, SignedIn};
+use crate::manifest::notify::{Template, TemplateKind};
 use crate::notifications::subscriptions::MAX_PER_SHEET;
-use crate::notifications::templates::{Template, TemplateKind};
 use crate::platform::Platform;
 use crate::registry::App;
 

@@ -17,6 +17,8 @@
 //! values and names the offending field. The full reference is
 //! `docs/manifest.md`.
 
+pub mod notify;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
@@ -55,7 +57,7 @@ pub enum ManifestError {
     /// The `[notify]` section (templates, rate limits) is not valid; names
     /// the field, e.g. `notify.templates[receipt].params.amount`.
     #[error(transparent)]
-    Notify(#[from] crate::notifications::templates::TemplateError),
+    Notify(#[from] crate::manifest::notify::TemplateError),
 }
 
 /// Defines [`Permission`] from the capability list.
@@ -230,7 +232,7 @@ pub struct Manifest {
     /// Notification templates and message rate limits (`[notify]`,
     /// `docs/notifications.md`).
     #[serde(default)]
-    pub notify: crate::notifications::templates::NotifySection,
+    pub notify: crate::manifest::notify::NotifySection,
     // Identity: minimum assurance level per route and optional auth_user
     // fields (`[identity]`, see `identity::assurance`).
     /// Identity settings.
@@ -322,7 +324,7 @@ impl Manifest {
             if self
                 .notify
                 .template(&sub.template)
-                .is_none_or(|t| t.kind == crate::notifications::templates::TemplateKind::Receipt)
+                .is_none_or(|t| t.kind == crate::manifest::notify::TemplateKind::Receipt)
             {
                 return invalid(
                     "dev.subscriptions",
@@ -452,7 +454,7 @@ params.plate = { type = "text", max-len = 10 }
         let m = Manifest::parse(GOOD).unwrap();
         assert_eq!(
             m.notify.template("move-request").unwrap().kind,
-            crate::notifications::templates::TemplateKind::LongTerm
+            crate::manifest::notify::TemplateKind::LongTerm
         );
     }
 
