@@ -76,7 +76,7 @@ impl Platform {
             Some(id) => Some(self.services.openids.openid(&manifest.id, id).await?),
             None => None,
         };
-        let ctx = CallContext {
+        let context = CallContext {
             request_id: request_id.clone(),
             manifest: manifest.clone(),
             citizen_id: citizen_id.map(str::to_string),
@@ -106,7 +106,7 @@ impl Platform {
             headers,
             body: request.body,
         };
-        let state = RequestState::new(ctx, self.services.clone(), memory);
+        let state = RequestState::new(context, self.services.clone(), memory);
         let started = std::time::Instant::now();
         // Appended when the request ends, or as `abandoned` if this future
         // is dropped first (the citizen went away).

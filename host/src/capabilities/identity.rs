@@ -39,7 +39,7 @@ impl RequestState {
     /// the manifest declares a purpose for it (no purpose: the app may not
     /// ask, `not-permitted`).
     async fn granted(&mut self, citizen_id: &str, scope: Scope) -> Result<bool, WitError> {
-        if scope.needs_consent() && self.ctx.manifest.purpose(scope.name()).is_none() {
+        if scope.needs_consent() && self.context.manifest.purpose(scope.name()).is_none() {
             return Err(WitError::NotPermitted(format!(
                 "the manifest declares no purpose for {} ([consent] table)",
                 scope.name()
@@ -48,7 +48,7 @@ impl RequestState {
         Ok(self
             .services
             .consents
-            .is_granted(citizen_id, &self.ctx.manifest.id, scope)
+            .is_granted(citizen_id, &self.context.manifest.id, scope)
             .await?)
     }
 
@@ -83,19 +83,19 @@ impl RequestState {
     fn unionid_of(&self, citizen_id: &str) -> String {
         self.services
             .openids
-            .unionid(&department_id(&self.ctx.manifest.department), citizen_id)
+            .unionid(&department_id(&self.context.manifest.department), citizen_id)
     }
 }
 
 fn asks(state: &RequestState, field: UserField) -> bool {
-    state.ctx.manifest.identity.user_fields.contains(&field)
+    state.context.manifest.identity.user_fields.contains(&field)
 }
 
 impl Host for RequestState {
     async fn openid(&mut self) -> Result<String, WitError> {
         self.call(Permission::Identity, "identity.openid", |s| {
             Box::pin(async move {
-                s.ctx
+                s.context
                     .openid
                     .clone()
                     .ok_or_else(|| WitError::NotPermitted("no citizen is signed in".into()))
@@ -154,7 +154,7 @@ impl Host for RequestState {
             Box::pin(async move {
                 let citizen_id = s.citizen()?;
                 let openid = s
-                    .ctx
+                    .context
                     .openid
                     .clone()
                     .ok_or_else(|| WitError::NotPermitted("no citizen is signed in".into()))?;
@@ -177,7 +177,7 @@ async fn id_claims(
     let mut scopes = vec![Scope::AuthBase.name()];
     let mut claims = IdClaims {
         iss: String::new(),
-        aud: s.ctx.manifest.id.clone(),
+        aud: s.context.manifest.id.clone(),
         sub: openid,
         iat: 0,
         nbf: 0,

@@ -62,8 +62,8 @@ impl Host for RequestState {
                         .collect::<std::collections::BTreeMap<_, _>>(),
                 )
                 .unwrap_or_default();
-                let app = s.ctx.manifest.id.as_str();
-                let request_id = s.ctx.request_id.as_str();
+                let app = s.context.manifest.id.as_str();
+                let request_id = s.context.request_id.as_str();
                 macro_rules! emit {
                     ($lvl:ident) => {
                         tracing::$lvl!(target: "cityhost::app", app, request_id, fields, "{message}")

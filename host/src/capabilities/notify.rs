@@ -68,7 +68,7 @@ impl Host for RequestState {
                 let citizen_id = s
                     .services
                     .openids
-                    .resolve(&s.ctx.manifest.id, &openid)
+                    .resolve(&s.context.manifest.id, &openid)
                     .await?
                     .ok_or_else(|| WitError::InvalidArgument("openid".into()))?;
                 let basis = s.basis(&message.template, false)?;
@@ -82,13 +82,13 @@ impl Host for RequestState {
         self.call(Permission::Notify, "notify.subscribed", |s| {
             Box::pin(async move {
                 let citizen_id = s.citizen()?;
-                if s.ctx.manifest.notify.template(&template).is_none() {
+                if s.context.manifest.notify.template(&template).is_none() {
                     return Err(WitError::InvalidArgument("template".into()));
                 }
                 Ok(s.services
                     .notifications
                     .subscriptions
-                    .get(&citizen_id, &s.ctx.manifest.id, &template)
+                    .get(&citizen_id, &s.context.manifest.id, &template)
                     .await?
                     .is_some())
             })
@@ -102,7 +102,7 @@ impl Host for RequestState {
                 let delivery = s
                     .services
                     .notifications
-                    .delivery(&s.ctx.manifest.id, &message_id)
+                    .delivery(&s.context.manifest.id, &message_id)
                     .await?;
                 Ok(delivery.map(|d| DeliveryStatus {
                     message_id: message_id.clone(),
@@ -130,7 +130,7 @@ impl RequestState {
     /// anything else by subscription.
     fn basis(&self, template: &str, to_current: bool) -> Result<Basis, WitError> {
         let is_receipt = self
-            .ctx
+            .context
             .manifest
             .notify
             .template(template)
@@ -139,7 +139,7 @@ impl RequestState {
             return Ok(Basis::Subscription);
         }
         let in_payment_event = self
-            .ctx
+            .context
             .event
             .as_deref()
             .is_some_and(|e| RECEIPT_EVENTS.contains(&e));
@@ -164,7 +164,7 @@ impl RequestState {
         message: &'a Message,
         basis: Basis,
     ) -> impl Future<Output = Result<String, WitError>> + Send + 'a {
-        let (services, manifest) = (&self.services, &self.ctx.manifest);
+        let (services, manifest) = (&self.services, &self.context.manifest);
         async move {
             let out = Outgoing {
                 app: manifest,

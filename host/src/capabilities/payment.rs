@@ -36,7 +36,7 @@ impl Host for RequestState {
         self.call(Permission::Payment, "payment.create-order", |s| {
             Box::pin(async move {
                 let citizen_id = s.citizen()?;
-                let manifest = &s.ctx.manifest;
+                let manifest = &s.context.manifest;
                 let payee = Payee {
                     app_id: &manifest.id,
                     department: &manifest.department.name,
@@ -72,7 +72,7 @@ impl Host for RequestState {
                 let order = s
                     .services
                     .payments
-                    .by_out_trade_no(&s.ctx.manifest.id, &out_trade_no)
+                    .by_out_trade_no(&s.context.manifest.id, &out_trade_no)
                     .await?;
                 Ok(order.as_ref().map(to_wit))
             })
@@ -83,7 +83,7 @@ impl Host for RequestState {
     async fn cancel_order(&mut self, out_trade_no: String) -> Result<wit::Order, WitError> {
         self.call(Permission::Payment, "payment.cancel-order", |s| {
             Box::pin(async move {
-                let app = &s.ctx.manifest.id;
+                let app = &s.context.manifest.id;
                 let payments = &s.services.payments;
                 let order = payments
                     .by_out_trade_no(app, &out_trade_no)
@@ -101,11 +101,11 @@ impl Host for RequestState {
             Box::pin(async move {
                 // In a citizen's request an app may refund only that citizen's
                 // own orders: another citizen's payment is not theirs to undo.
-                if let Some(citizen_id) = &s.ctx.citizen_id {
+                if let Some(citizen_id) = &s.context.citizen_id {
                     let order = s
                         .services
                         .payments
-                        .by_out_trade_no(&s.ctx.manifest.id, &request.out_trade_no)
+                        .by_out_trade_no(&s.context.manifest.id, &request.out_trade_no)
                         .await?;
                     if order.is_some_and(|o| &o.citizen_id != citizen_id) {
                         return Err(WitError::NotPermitted(
@@ -117,7 +117,7 @@ impl Host for RequestState {
                     .services
                     .payments
                     .refund(
-                        &s.ctx.manifest.id,
+                        &s.context.manifest.id,
                         NewRefund {
                             out_trade_no: request.out_trade_no,
                             out_request_no: request.out_request_no,
@@ -141,7 +141,7 @@ impl Host for RequestState {
                 let refund = s
                     .services
                     .payments
-                    .refund_by_request_no(&s.ctx.manifest.id, &out_request_no)
+                    .refund_by_request_no(&s.context.manifest.id, &out_request_no)
                     .await?;
                 Ok(refund.map(refund_to_wit))
             })

@@ -43,7 +43,7 @@ const STDERR_BYTES: usize = 16 * 1024;
 /// ones a `wasm32-wasip2` guest links against).
 pub struct RequestState {
     /// Who and what the request is for.
-    pub ctx: CallContext,
+    pub context: CallContext,
     /// Memory and table limits of the instance.
     pub limits: InstanceLimits,
     /// The host's domain services.
@@ -59,13 +59,13 @@ pub struct RequestState {
 
 impl RequestState {
     /// State for one request, with the app's memory limit in bytes.
-    pub fn new(ctx: CallContext, services: Arc<Services>, memory_bytes: usize) -> Self {
+    pub fn new(context: CallContext, services: Arc<Services>, memory_bytes: usize) -> Self {
         let stderr = MemoryOutputPipe::new(STDERR_BYTES);
         let wasi = wasmtime_wasi::WasiCtxBuilder::new()
             .stderr(stderr.clone())
             .build();
         Self {
-            ctx,
+            context,
             limits: InstanceLimits::new(memory_bytes),
             services,
             wasi,
@@ -88,7 +88,7 @@ impl RequestState {
     ///
     /// ```text
     /// self.call(Permission::Storage, "storage.get", |s| {
-    ///     Box::pin(async move { Ok(s.services.storage.get(&s.ctx.manifest.id, &key).await?) })
+    ///     Box::pin(async move { Ok(s.services.storage.get(&s.context.manifest.id, &key).await?) })
     /// })
     /// .await
     /// ```
@@ -97,7 +97,7 @@ impl RequestState {
     /// any tokio worker), and `RequestState` is not `Sync` (its WASI
     /// streams are not), so a `&RequestState` may not be held across an
     /// `.await`: a helper the block awaits takes `&mut self`, or only the
-    /// fields it needs (`&s.services`, `&s.ctx`).
+    /// fields it needs (`&s.services`, `&s.context`).
     ///
     /// The audit record is appended however the call ends: with `ok` or
     /// the error variant, or with `abandoned` if the request is dropped
@@ -109,12 +109,12 @@ impl RequestState {
         f: impl for<'a> FnOnce(&'a mut Self) -> BoxFuture<'a, Result<T, WitError>>,
     ) -> Result<T, WitError> {
         let pending = self.services.audit.begin(
-            &self.ctx.manifest.id,
-            &self.ctx.manifest.version,
-            self.ctx.openid.clone(),
+            &self.context.manifest.id,
+            &self.context.manifest.version,
+            self.context.openid.clone(),
             capability,
         );
-        let result = if self.ctx.manifest.permits(permission) {
+        let result = if self.context.manifest.permits(permission) {
             f(self).await
         } else {
             Err(WitError::NotPermitted(format!(
@@ -127,7 +127,7 @@ impl RequestState {
 
     /// The signed-in citizen, or `not-permitted`.
     pub(super) fn citizen(&self) -> Result<String, WitError> {
-        self.ctx
+        self.context
             .citizen_id
             .clone()
             .ok_or_else(|| WitError::NotPermitted("no citizen is signed in".into()))

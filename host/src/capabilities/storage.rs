@@ -28,7 +28,7 @@ impl Capability for Storage {
 impl Host for RequestState {
     async fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, WitError> {
         self.call(Permission::Storage, "storage.get", |s| {
-            Box::pin(async move { Ok(s.services.storage.get(&s.ctx.manifest.id, &key).await?) })
+            Box::pin(async move { Ok(s.services.storage.get(&s.context.manifest.id, &key).await?) })
         })
         .await
     }
@@ -37,14 +37,14 @@ impl Host for RequestState {
         self.call(Permission::Storage, "storage.set", |s| {
             Box::pin(async move {
                 let quota = s
-                    .ctx
+                    .context
                     .manifest
                     .limits
                     .storage_bytes
                     .unwrap_or(DEFAULT_QUOTA_BYTES);
                 Ok(s.services
                     .storage
-                    .set(&s.ctx.manifest.id, &key, &value, quota)
+                    .set(&s.context.manifest.id, &key, &value, quota)
                     .await?)
             })
         })
@@ -53,7 +53,7 @@ impl Host for RequestState {
 
     async fn delete(&mut self, key: String) -> Result<bool, WitError> {
         self.call(Permission::Storage, "storage.delete", |s| {
-            Box::pin(async move { Ok(s.services.storage.delete(&s.ctx.manifest.id, &key).await?) })
+            Box::pin(async move { Ok(s.services.storage.delete(&s.context.manifest.id, &key).await?) })
         })
         .await
     }
@@ -63,7 +63,7 @@ impl Host for RequestState {
             Box::pin(async move {
                 Ok(s.services
                     .storage
-                    .list_keys(&s.ctx.manifest.id, &prefix, limit as usize)
+                    .list_keys(&s.context.manifest.id, &prefix, limit as usize)
                     .await?)
             })
         })

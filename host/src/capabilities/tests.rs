@@ -28,7 +28,7 @@ async fn state(permissions: &str, dir: &std::path::Path) -> (RequestState, Arc<S
          [consent]\nauth_user = \"test\"\n"
     ))
     .unwrap();
-    let ctx = CallContext {
+    let context = CallContext {
         request_id: "req".into(),
         manifest: Arc::new(manifest),
         citizen_id: Some(citizen.id.clone()),
@@ -42,7 +42,7 @@ async fn state(permissions: &str, dir: &std::path::Path) -> (RequestState, Arc<S
         event: None,
     };
     (
-        RequestState::new(ctx, services.clone(), 1 << 20),
+        RequestState::new(context, services.clone(), 1 << 20),
         services,
         citizen.id,
     )
@@ -74,7 +74,7 @@ async fn undeclared_capability_is_refused_and_audited() {
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].capability, "payment.create-order");
     assert_eq!(records[0].outcome, "not-permitted");
-    assert_eq!(records[0].openid, s.ctx.openid);
+    assert_eq!(records[0].openid, s.context.openid);
 }
 
 #[tokio::test]
@@ -94,7 +94,7 @@ async fn a_call_dropped_while_it_awaits_is_audited_as_abandoned() {
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].capability, "identity.openid");
     assert_eq!(records[0].outcome, crate::audit::ABANDONED);
-    assert_eq!(records[0].openid, s.ctx.openid);
+    assert_eq!(records[0].openid, s.context.openid);
     assert!(records[0].duration_us >= 10_000);
 }
 
@@ -141,7 +141,7 @@ async fn orders_need_a_citizen_and_valid_fields() {
     let created = s.create_order(order()).await.unwrap();
     assert_eq!(created.state, payment::OrderState::Created);
     assert_eq!(created.pay_url, format!("/#/pay/{}", created.order_id));
-    s.ctx.citizen_id = None;
+    s.context.citizen_id = None;
     assert!(matches!(
         s.create_order(order()).await,
         Err(WitError::NotPermitted(_))
