@@ -11,6 +11,7 @@ mod apps;
 mod audit;
 mod browser;
 mod consent;
+mod contract;
 mod crash;
 mod divisions;
 mod id_tokens;
