@@ -11,11 +11,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cityhost_store::{Codec, Json, Scan, StoreError, now_ms};
+use cityhost_store::StoreError;
 
 use crate::capabilities::bindings::Method;
-use crate::events::tables::{EVENT_OUTBOX, EVENT_OUTBOX_RAW};
-use crate::events::{GAVE_UP, Outbox, PendingEvent};
+use crate::events::{Outbox, PendingEvent, Retry};
 use crate::gateway::{AppRequest, EVENT_PATH_PREFIX};
 use crate::platform::Platform;
 
@@ -33,7 +32,8 @@ pub fn spawn_delivery(platform: Arc<Platform>) -> tokio::task::JoinHandle<()> {
         loop {
             match deliver_due(&platform, &outbox).await {
                 Ok(0) => {
-                    let pause = next_due_in(&outbox)
+                    let pause = outbox
+                        .next_due_in()
                         .await
                         .unwrap_or(IDLE_POLL)
                         .min(IDLE_POLL);
@@ -52,63 +52,25 @@ pub fn spawn_delivery(platform: Arc<Platform>) -> tokio::task::JoinHandle<()> {
     })
 }
 
-async fn next_due_in(outbox: &Outbox) -> Option<Duration> {
-    let first = outbox
-        .db()
-        .scan(&EVENT_OUTBOX_RAW, Scan::all().limit(1))
-        .await
-        .ok()?;
-    let ((due, _), _) = first.into_iter().next()?;
-    Some(Duration::from_millis(due.saturating_sub(now_ms())))
-}
-
 /// Sends up to [`BATCH`] due events; returns how many were attempted.
 async fn deliver_due(platform: &Platform, outbox: &Outbox) -> Result<usize, StoreError> {
-    let now = now_ms();
-    let due_now = Scan::range((0, ""), (now + 1, "")).limit(BATCH);
-    let due = outbox.db().scan(&EVENT_OUTBOX_RAW, due_now).await?;
+    let due = outbox.due(BATCH).await?;
     let count = due.len();
-    for ((due, id), bytes) in due {
-        let key = (due, id.as_str());
-        let decoded: Result<PendingEvent, _> = Json::decode(EVENT_OUTBOX.name(), &bytes);
-        let Ok(mut event) = decoded else {
-            tracing::error!("undecodable event in the outbox; dropped");
-            outbox.db().delete(&EVENT_OUTBOX, key).await?;
-            continue;
-        };
-        let outcome = attempt(platform, &event).await;
-        event.attempts += 1;
-        match outcome {
+    for due in due {
+        match attempt(platform, &due.event).await {
             Ok(()) => {
-                outbox.db().delete(&EVENT_OUTBOX, key).await?;
-                tracing::info!(app = %event.app_id, event = %event.event, attempts = event.attempts, "event delivered");
+                outbox.delivered(&due).await?;
+                tracing::info!(app = %due.event.app_id, event = %due.event.event, attempts = due.event.attempts + 1, "event delivered");
             }
-            Err(why) => {
-                let next = outbox.delay_after(event.attempts);
-                let next_due = match next {
-                    Some(delay) => now_ms() + delay.as_millis() as u64,
-                    None => GAVE_UP,
-                };
-                event.gave_up = next.is_none();
-                if event.gave_up {
-                    tracing::error!(app = %event.app_id, event = %event.event, attempts = event.attempts, outcome = %why, "event not delivered; giving up");
-                } else {
-                    tracing::warn!(app = %event.app_id, event = %event.event, attempts = event.attempts, outcome = %why, retry_in = ?next, "event not accepted; will retry");
+            Err(why) => match outbox.failed(due, why).await {
+                Ok((event, Retry::After(pause))) => {
+                    tracing::warn!(app = %event.app_id, event = %event.event, attempts = event.attempts, outcome = ?event.last_error, retry_in = ?pause, "event not accepted; will retry");
                 }
-                event.last_error = Some(why);
-                let event = &event;
-                let moved = outbox
-                    .db()
-                    .transact(|tx| async move {
-                        tx.delete(&EVENT_OUTBOX, key).await?;
-                        tx.put(&EVENT_OUTBOX, (next_due, event.id.as_str()), event)
-                            .await
-                    })
-                    .await;
-                if let Err(e) = moved {
-                    tracing::error!(error = %e, "cannot reschedule an event");
+                Ok((event, Retry::GaveUp)) => {
+                    tracing::error!(app = %event.app_id, event = %event.event, attempts = event.attempts, outcome = ?event.last_error, "event not delivered; giving up");
                 }
-            }
+                Err(e) => tracing::error!(error = %e, "cannot reschedule an event"),
+            },
         }
     }
     Ok(count)

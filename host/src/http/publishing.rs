@@ -240,6 +240,8 @@ async fn submit(
     who.require(TokenScope::Publish)?;
     Ok(Json(
         platform
+            .services
+            .publishing
             .submit_for_review(&who.department.uscc, &app, &version)
             .await?,
     ))
@@ -432,6 +434,8 @@ async fn approve(
 ) -> ApiResult<Json<VersionRecord>> {
     Ok(Json(
         platform
+            .services
+            .publishing
             .review(&who.operator.name, &app, &version, Decision::Approve)
             .await?,
     ))
@@ -451,6 +455,8 @@ async fn reject(
 ) -> ApiResult<Json<VersionRecord>> {
     Ok(Json(
         platform
+            .services
+            .publishing
             .review(
                 &who.operator.name,
                 &app,

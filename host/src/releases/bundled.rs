@@ -169,11 +169,15 @@ impl Platform {
         let (id, version) = (manifest.id.as_str(), manifest.version.as_str());
         let record = versions.require(id, version).await?;
         if record.state == VersionState::Uploaded {
-            self.submit_for_review(&record.department, id, version)
+            self.services
+                .publishing
+                .submit_for_review(&record.department, id, version)
                 .await?;
         }
         if versions.require(id, version).await?.state == VersionState::InReview {
-            self.review(BOOTSTRAP_REVIEWER, id, version, Decision::Approve)
+            self.services
+                .publishing
+                .review(BOOTSTRAP_REVIEWER, id, version, Decision::Approve)
                 .await?;
         }
         if versions.require(id, version).await?.state == VersionState::Approved {

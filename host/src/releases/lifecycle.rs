@@ -1,6 +1,8 @@
 //! The publishing steps that touch the runtime and the registry: the checks
-//! at upload, review, release (gray and full), rollback, trial testers, and
-//! restoring every app's release set at start.
+//! at upload that need the engine, release (gray and full), rollback, trial
+//! testers, and restoring every app's release set at start. Their rules and
+//! records are the domain's (`crate::publishing::steps`: submitting for
+//! review and the review itself need no engine and live there alone).
 //!
 //! Each step's writes (version states, the [`ReleasePlan`], the operator
 //! log entry) are one store transaction. A step that changes what citizens
@@ -15,7 +17,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use cityhost_store::{Scan, StoreError, Tx, now_ms};
+use cityhost_store::now_ms;
 use sha2::{Digest, Sha256};
 
 use crate::error::{ServiceError, ServiceResult};
@@ -23,22 +25,12 @@ use crate::manifest::Manifest;
 use crate::platform::Platform;
 use crate::publishing::PublishError;
 use crate::publishing::departments::Department;
-use crate::publishing::operators::OperatorAction;
 use crate::publishing::package::Package;
-use crate::publishing::rules::{Decision, MAX_TESTERS, check_caps};
-use crate::publishing::tables::{APP_RELEASES, APP_VERSIONS, PACKAGES};
-use crate::publishing::versions::{
-    GrayRelease, ReleasePlan, TrialRelease, VersionRecord, VersionState,
-};
+use crate::publishing::rules::check_caps;
+use crate::publishing::steps::PlanChange;
+use crate::publishing::versions::{ReleasePlan, VersionRecord, VersionState};
 use crate::registry::{App, ReleaseSet};
 use crate::runtime::{LoadError, LoadedComponent};
-
-/// A change of an app's release plan: the new plan and the versions whose
-/// state changes with it, in the order they are written.
-struct PlanChange {
-    plan: ReleasePlan,
-    states: Vec<(String, VersionState)>,
-}
 
 impl Platform {
     /// Checks and stores an uploaded package of `department`; the new version
@@ -96,118 +88,10 @@ impl Platform {
             updated_at: now,
         };
         publishing
-            .db()
-            .transact(|tx| {
-                let (record, version, component) = (&record, &version, &package.component);
-                async move {
-                    let app = record.app_id.as_str();
-                    let earlier = tx.scan(&APP_VERSIONS, Scan::prefix((app,))).await?;
-                    if let Some(latest) = earlier
-                        .iter()
-                        .filter_map(|(_, v)| semver::Version::parse(&v.version).ok())
-                        .max()
-                        && *version <= latest
-                    {
-                        return Err(PublishError::VersionNotIncreasing {
-                            version: record.version.clone(),
-                            latest: latest.to_string(),
-                        });
-                    }
-                    tx.put(&PACKAGES, &record.component_sha256, component)
-                        .await?;
-                    tx.put(&APP_VERSIONS, (app, record.version.as_str()), record)
-                        .await?;
-                    Ok(())
-                }
-            })
+            .record_upload(&record, &version, &package.component)
             .await?;
         tracing::info!(app = %record.app_id, version = %record.version, department = %record.department, "package uploaded");
         Ok(record)
-    }
-
-    /// Submits an uploaded version for review. Conflict if the version is
-    /// not `uploaded` or another version of the app is in review.
-    pub async fn submit_for_review(
-        &self,
-        department: &str,
-        app_id: &str,
-        version: &str,
-    ) -> ServiceResult<VersionRecord> {
-        self.services
-            .publishing
-            .db()
-            .transact(|tx| async move {
-                let mut record = owned_version(require(&tx, app_id, version).await?, department)?;
-                if record.state != VersionState::Uploaded {
-                    return Err(state_conflict(&record, "submit it for review"));
-                }
-                let versions = tx.scan(&APP_VERSIONS, Scan::prefix((app_id,))).await?;
-                if let Some((_, other)) = versions
-                    .iter()
-                    .find(|(_, v)| v.state == VersionState::InReview)
-                {
-                    return Err(ServiceError::Conflict {
-                        field: "version",
-                        reason: format!(
-                            "version {} of {app_id} is already in review; one version per app at a time",
-                            other.version
-                        ),
-                    });
-                }
-                record.state = VersionState::InReview;
-                record.updated_at = now_ms();
-                tx.put(&APP_VERSIONS, (app_id, version), &record).await?;
-                Ok(record)
-            })
-            .await
-    }
-
-    /// Records an operator's decision on a version in review, with the
-    /// operator log entry (`release.approve` or `release.reject`).
-    pub async fn review(
-        &self,
-        operator: &str,
-        app_id: &str,
-        version: &str,
-        decision: Decision,
-    ) -> ServiceResult<VersionRecord> {
-        let publishing = &self.services.publishing;
-        publishing
-            .db()
-            .transact(|tx| {
-                let decision = &decision;
-                async move {
-                    let mut record = require(&tx, app_id, version).await?;
-                    if record.state != VersionState::InReview {
-                        return Err(state_conflict(&record, "review it"));
-                    }
-                    let (action, detail) = match decision {
-                        Decision::Approve => {
-                            record.state = VersionState::Approved;
-                            ("release.approve", String::new())
-                        }
-                        Decision::Reject(reason) => {
-                            let reason = reason.trim().to_string();
-                            if reason.is_empty() || reason.chars().count() > 500 {
-                                return Err(ServiceError::invalid(
-                                    "reason",
-                                    "give a reason of 1-500 characters",
-                                ));
-                            }
-                            record.state = VersionState::Rejected;
-                            record.reason = Some(reason.clone());
-                            ("release.reject", reason)
-                        }
-                    };
-                    record.updated_at = now_ms();
-                    tx.put(&APP_VERSIONS, (app_id, version), &record).await?;
-                    let target = format!("{app_id}@{version}");
-                    let entry = OperatorAction::now(operator, action, &target, &detail);
-                    publishing.operators.log(&tx, &entry).await?;
-                    Ok(record)
-                }
-            })
-            .await
     }
 
     /// Releases an approved (or gray-released) version to `percent` of the
@@ -221,57 +105,12 @@ impl Platform {
         version: &str,
         percent: u8,
     ) -> ServiceResult<ReleasePlan> {
-        if !(1..=100).contains(&percent) {
-            return Err(ServiceError::invalid("percent", "use 1-100"));
-        }
         let publishing = &self.services.publishing;
         let _changes = publishing.changes.lock().await;
-        let record = publishing.versions.require(app_id, version).await?;
-        let mut plan = publishing.versions.plan(app_id).await?;
-        let is_gray = plan.gray.as_ref().is_some_and(|g| g.version == version);
-        if record.state != VersionState::Approved && !is_gray {
-            return Err(state_conflict(&record, "release it (approve it first)"));
-        }
-        if plan.stable.as_deref() == Some(version) {
-            return Err(state_conflict(&record, "release it again"));
-        }
-        let mut states = Vec::new();
-        if percent == 100 {
-            if let Some(previous) = plan.stable.take() {
-                states.push((previous.clone(), VersionState::Superseded));
-                plan.history.push(previous);
-            }
-            plan.stable = Some(version.to_string());
-            if let Some(gray) = plan.gray.take()
-                && gray.version != version
-            {
-                states.push((gray.version, VersionState::Superseded));
-            }
-        } else {
-            if let Some(gray) = &plan.gray
-                && gray.version != version
-            {
-                // A newer gray release replaces an older one.
-                states.push((gray.version.clone(), VersionState::Approved));
-            }
-            plan.gray = Some(GrayRelease {
-                version: version.to_string(),
-                percent,
-            });
-        }
-        if plan.trial.as_ref().is_some_and(|t| t.version == version) {
-            plan.trial = None;
-        }
-        states.push((version.to_string(), VersionState::Released));
-        let entry = OperatorAction::now(
-            operator,
-            "release.release",
-            &format!("{app_id}@{version}"),
-            &format!("{percent}%"),
-        );
-        let plan = self
-            .change_plan(app_id, PlanChange { plan, states }, Some(entry))
+        let change = publishing
+            .plan_release(operator, app_id, version, percent)
             .await?;
+        let plan = self.change_plan(app_id, change).await?;
         tracing::info!(app = %app_id, version, percent, "released");
         Ok(plan)
     }
@@ -286,31 +125,8 @@ impl Platform {
     ) -> ServiceResult<ReleasePlan> {
         let publishing = &self.services.publishing;
         let _changes = publishing.changes.lock().await;
-        let mut plan = publishing.versions.plan(app_id).await?;
-        let mut states = Vec::new();
-        let withdrawn = if let Some(gray) = plan.gray.take() {
-            gray.version
-        } else {
-            let previous = plan.history.pop().ok_or_else(|| ServiceError::Conflict {
-                field: "app_id",
-                reason: format!("{app_id} has no earlier release to roll back to"),
-            })?;
-            let current = plan.stable.replace(previous.clone()).unwrap_or_default();
-            states.push((previous, VersionState::Released));
-            current
-        };
-        if !withdrawn.is_empty() {
-            states.push((withdrawn.clone(), VersionState::RolledBack));
-        }
-        let entry = OperatorAction::now(
-            operator,
-            "release.rollback",
-            app_id,
-            &format!("withdrew {withdrawn}"),
-        );
-        let plan = self
-            .change_plan(app_id, PlanChange { plan, states }, Some(entry))
-            .await?;
+        let (change, withdrawn) = publishing.plan_rollback(operator, app_id).await?;
+        let plan = self.change_plan(app_id, change).await?;
         tracing::warn!(app = %app_id, withdrawn, "rolled back");
         Ok(plan)
     }
@@ -327,32 +143,10 @@ impl Platform {
     ) -> ServiceResult<ReleasePlan> {
         let publishing = &self.services.publishing;
         let _changes = publishing.changes.lock().await;
-        let record = owned_version(
-            publishing.versions.require(app_id, version).await?,
-            department,
-        )?;
-        if !matches!(
-            record.state,
-            VersionState::Uploaded | VersionState::InReview | VersionState::Approved
-        ) {
-            return Err(state_conflict(&record, "make it a trial version"));
-        }
-        if testers.len() > MAX_TESTERS || testers.iter().any(|t| t.is_empty() || t.len() > 128) {
-            return Err(ServiceError::invalid(
-                "testers",
-                format!("give at most {MAX_TESTERS} openids"),
-            ));
-        }
-        let mut plan = publishing.versions.plan(app_id).await?;
-        plan.trial = (!testers.is_empty()).then(|| TrialRelease {
-            version: version.to_string(),
-            testers,
-        });
-        let change = PlanChange {
-            plan,
-            states: Vec::new(),
-        };
-        self.change_plan(app_id, change, None).await
+        let change = publishing
+            .plan_trial(department, app_id, version, testers)
+            .await?;
+        self.change_plan(app_id, change).await
     }
 
     /// Loads every app's release set from the store (at start). Apps whose
@@ -375,31 +169,17 @@ impl Platform {
 
     /// Builds the app's release set for `change.plan` (a component that
     /// does not load changes nothing), then writes the plan, the version
-    /// states and the operator log `entry` in one transaction, then swaps
+    /// states and the operator log entry in one transaction, then swaps
     /// the set in. The caller holds [`Publishing::changes`](crate::publishing::Publishing).
     async fn change_plan(
         self: &Arc<Self>,
         app_id: &str,
         change: PlanChange,
-        entry: Option<OperatorAction>,
     ) -> ServiceResult<ReleasePlan> {
-        let publishing = &self.services.publishing;
         let set = self.release_set(app_id, &change.plan).await?;
-        publishing
-            .db()
-            .transact(|tx| {
-                let (change, entry) = (&change, &entry);
-                async move {
-                    for (version, state) in &change.states {
-                        set_state(&tx, app_id, version, *state).await?;
-                    }
-                    tx.put(&APP_RELEASES, app_id, &change.plan).await?;
-                    if let Some(entry) = entry {
-                        publishing.operators.log(&tx, entry).await?;
-                    }
-                    Ok::<_, StoreError>(())
-                }
-            })
+        self.services
+            .publishing
+            .commit_plan(app_id, &change)
             .await?;
         self.registry.replace(app_id, set);
         Ok(change.plan)
@@ -518,49 +298,5 @@ impl Platform {
                 "the compilation was cancelled: the host is stopping".into(),
             )),
         }
-    }
-}
-
-/// The version record within `tx`, or not found.
-async fn require(tx: &Tx, app_id: &str, version: &str) -> ServiceResult<VersionRecord> {
-    tx.get(&APP_VERSIONS, (app_id, version))
-        .await?
-        .ok_or(ServiceError::NotFound("version"))
-}
-
-/// Sets the state of a version (if it exists) within `tx`.
-async fn set_state(
-    tx: &Tx,
-    app_id: &str,
-    version: &str,
-    state: VersionState,
-) -> Result<(), StoreError> {
-    if let Some(mut record) = tx.get(&APP_VERSIONS, (app_id, version)).await? {
-        record.state = state;
-        record.updated_at = now_ms();
-        tx.put(&APP_VERSIONS, (app_id, version), &record).await?;
-    }
-    Ok(())
-}
-
-fn owned_version(record: VersionRecord, department: &str) -> ServiceResult<VersionRecord> {
-    if record.department != department {
-        return Err(ServiceError::NotFound("version"));
-    }
-    Ok(record)
-}
-
-fn state_conflict(record: &VersionRecord, what: &str) -> ServiceError {
-    ServiceError::Conflict {
-        field: "version",
-        reason: format!(
-            "{}@{} is {}; cannot {what}",
-            record.app_id,
-            record.version,
-            serde_json::to_value(record.state)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default()
-        ),
     }
 }

@@ -10,16 +10,16 @@
 //! at least once: an app may see the same event twice and must treat it as
 //! idempotent (the order id says which order).
 
-pub mod tables;
+pub(crate) mod tables;
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use cityhost_store::{Db, Scan, StoreError, Tx};
+use cityhost_store::{Codec, Db, Json, Scan, StoreError, Tx, now_ms};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ServiceResult;
-use tables::EVENT_OUTBOX;
+use tables::{EVENT_OUTBOX, EVENT_OUTBOX_RAW};
 
 /// Event type sent when an order is paid.
 pub const PAYMENT_SUCCEEDED: &str = "payment.succeeded";
@@ -73,15 +73,27 @@ pub struct Outbox {
 }
 
 /// Due time of events that gave up: never due.
-pub const GAVE_UP: u64 = u64::MAX;
+const GAVE_UP: u64 = u64::MAX;
+
+/// An event that is due, with its due time (its place in the outbox).
+#[derive(Debug, Clone)]
+pub struct DueEvent {
+    /// When it became due, UTC ms.
+    pub due: u64,
+    /// The event.
+    pub event: PendingEvent,
+}
+
+/// What became of an event whose attempt failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// It is due again after this pause.
+    After(Duration),
+    /// No attempt is left; it is kept, marked `gave_up`, for the operator.
+    GaveUp,
+}
 
 impl Outbox {
-    /// The database the outbox is in, for the host's delivery task
-    /// (`cityhost::event_delivery`).
-    pub fn db(&self) -> &Db {
-        &self.db
-    }
-
     /// The outbox over `db`, with the default [`RETRY_DELAYS`].
     pub fn new(db: Db) -> Self {
         Self {
@@ -113,6 +125,72 @@ impl Outbox {
     /// Waits until [`Outbox::wake`] is called (by a new event).
     pub async fn woken(&self) {
         self.wake.notified().await;
+    }
+
+    /// How long until the earliest pending event is due (zero if one is
+    /// due now); `None` if none is pending or the outbox cannot be read.
+    pub async fn next_due_in(&self) -> Option<Duration> {
+        let first = self
+            .db
+            .scan(&EVENT_OUTBOX_RAW, Scan::all().limit(1))
+            .await
+            .ok()?;
+        let ((due, _), _) = first.into_iter().next()?;
+        Some(Duration::from_millis(due.saturating_sub(now_ms())))
+    }
+
+    /// Up to `limit` events due now, earliest first. A record that no
+    /// longer decodes is logged and removed, so it cannot block the rest.
+    pub async fn due(&self, limit: usize) -> Result<Vec<DueEvent>, StoreError> {
+        let now = now_ms();
+        let due_now = Scan::range((0, ""), (now + 1, "")).limit(limit);
+        let rows = self.db.scan(&EVENT_OUTBOX_RAW, due_now).await?;
+        let mut events = Vec::with_capacity(rows.len());
+        for ((due, id), bytes) in rows {
+            match Json::decode(EVENT_OUTBOX.name(), &bytes) {
+                Ok(event) => events.push(DueEvent { due, event }),
+                Err(_) => {
+                    tracing::error!("undecodable event in the outbox; dropped");
+                    self.db.delete(&EVENT_OUTBOX, (due, id.as_str())).await?;
+                }
+            }
+        }
+        Ok(events)
+    }
+
+    /// Removes an event its app accepted.
+    pub async fn delivered(&self, due: &DueEvent) -> Result<(), StoreError> {
+        self.db
+            .delete(&EVENT_OUTBOX, (due.due, due.event.id.as_str()))
+            .await
+    }
+
+    /// Records a failed attempt (`why`, the outcome shown to the operator)
+    /// and moves the event to its next due time, or marks it `gave_up`
+    /// after the last attempt ([`Outbox::delay_after`]), in one
+    /// transaction. Returns the event as stored and what happens next.
+    pub async fn failed(
+        &self,
+        due: DueEvent,
+        why: String,
+    ) -> Result<(PendingEvent, Retry), StoreError> {
+        let DueEvent { due, mut event } = due;
+        event.attempts += 1;
+        let (next_due, retry) = match self.delay_after(event.attempts) {
+            Some(delay) => (now_ms() + delay.as_millis() as u64, Retry::After(delay)),
+            None => (GAVE_UP, Retry::GaveUp),
+        };
+        event.gave_up = retry == Retry::GaveUp;
+        event.last_error = Some(why);
+        let stored = &event;
+        self.db
+            .transact(|tx| async move {
+                tx.delete(&EVENT_OUTBOX, (due, stored.id.as_str())).await?;
+                tx.put(&EVENT_OUTBOX, (next_due, stored.id.as_str()), stored)
+                    .await
+            })
+            .await?;
+        Ok((event, retry))
     }
 
     /// Every event in the outbox with its due time (UTC ms; `u64::MAX` for

@@ -6,8 +6,8 @@ use super::PendingEvent;
 
 /// (due time ms, `event_id`) → pending event: a scan from the start reads
 /// the events in due order; those that gave up are due at `u64::MAX`.
-pub const EVENT_OUTBOX: Table<(u64, String), PendingEvent> = Table::new("event_outbox");
+pub(crate) const EVENT_OUTBOX: Table<(u64, String), PendingEvent> = Table::new("event_outbox");
 /// The same rows as [`EVENT_OUTBOX`], undecoded: the delivery task reads
 /// these so that one record that no longer decodes is dropped instead of
 /// stopping every delivery.
-pub const EVENT_OUTBOX_RAW: Table<(u64, String), Vec<u8>, Raw> = Table::new("event_outbox");
+pub(crate) const EVENT_OUTBOX_RAW: Table<(u64, String), Vec<u8>, Raw> = Table::new("event_outbox");

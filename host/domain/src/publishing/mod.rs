@@ -10,6 +10,9 @@
 //!   plan (stable, gray percentage, trial testers);
 //! - [`rules`]: the review decision, trial testers' bound and the
 //!   operator's caps on limits;
+//! - [`steps`]: each step's rules and its one transaction (upload record,
+//!   submit, review, the release-plan changes of release, rollback and
+//!   trial);
 //! - [`tables`]: the tables all of these keep their records in.
 //!
 //! The steps that load components and swap the registry's release sets
@@ -20,7 +23,8 @@ pub mod departments;
 pub mod operators;
 pub mod package;
 pub mod rules;
-pub mod tables;
+pub mod steps;
+pub(crate) mod tables;
 pub mod tokens;
 pub mod uscc;
 pub mod versions;
@@ -108,12 +112,6 @@ impl Default for OperatorCaps {
 }
 
 impl Publishing {
-    /// The database the publishing records are in, for the host's release
-    /// steps (`cityhost::releases`), whose transactions span these tables.
-    pub fn db(&self) -> &Db {
-        &self.db
-    }
-
     /// The publishing records in `db`; `session_key` derives the token key
     /// and the bundled apps' signing key.
     pub fn new(db: Db, session_key: &[u8; 32]) -> Self {

@@ -164,7 +164,7 @@ impl Operators {
 
     /// Appends `entry` to the operator log within `tx`, so that it is
     /// logged if and only if the transaction's change commits.
-    pub async fn log(&self, tx: &Tx, entry: &OperatorAction) -> Result<(), StoreError> {
+    pub(crate) async fn log(&self, tx: &Tx, entry: &OperatorAction) -> Result<(), StoreError> {
         let seq = self.db.next_id().await?;
         tx.put(&OPERATOR_ACTIONS, (entry.time, seq), entry).await
     }

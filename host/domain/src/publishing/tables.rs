@@ -9,19 +9,20 @@ use super::tokens::TokenRecord;
 use super::versions::{ReleasePlan, VersionRecord};
 
 /// Unified Social Credit Code → [`Department`].
-pub const DEPARTMENTS: Table<String, Department> = Table::new("departments");
+pub(crate) const DEPARTMENTS: Table<String, Department> = Table::new("departments");
 /// app id → the owning department's Unified Social Credit Code.
-pub const APP_OWNERS: Table<String, String> = Table::new("app_owners");
+pub(crate) const APP_OWNERS: Table<String, String> = Table::new("app_owners");
 /// token id (`jti`) → [`TokenRecord`].
-pub const DEPARTMENT_TOKENS: Table<String, TokenRecord> = Table::new("department_tokens");
+pub(crate) const DEPARTMENT_TOKENS: Table<String, TokenRecord> = Table::new("department_tokens");
 /// operator name → [`Operator`] (the token stored as its SHA-256).
-pub const OPERATORS: Table<String, Operator> = Table::new("operators");
+pub(crate) const OPERATORS: Table<String, Operator> = Table::new("operators");
 /// `(time UTC ms, seq)` → [`OperatorAction`]; `seq` is a store-wide id, so
 /// actions of one millisecond keep their order.
-pub const OPERATOR_ACTIONS: Table<(u64, u64), OperatorAction> = Table::new("operator_actions");
+pub(crate) const OPERATOR_ACTIONS: Table<(u64, u64), OperatorAction> =
+    Table::new("operator_actions");
 /// `(app_id, version)` → [`VersionRecord`].
-pub const APP_VERSIONS: Table<(String, String), VersionRecord> = Table::new("app_versions");
+pub(crate) const APP_VERSIONS: Table<(String, String), VersionRecord> = Table::new("app_versions");
 /// hex SHA-256 of a component → the component bytes.
-pub const PACKAGES: Table<String, Vec<u8>, Raw> = Table::new("packages");
+pub(crate) const PACKAGES: Table<String, Vec<u8>, Raw> = Table::new("packages");
 /// `app_id` → [`ReleasePlan`].
-pub const APP_RELEASES: Table<String, ReleasePlan> = Table::new("app_releases");
+pub(crate) const APP_RELEASES: Table<String, ReleasePlan> = Table::new("app_releases");

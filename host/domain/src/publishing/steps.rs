@@ -1,0 +1,350 @@
+//! The publishing steps' rules and records, each step one transaction:
+//! storing an uploaded version, submitting it for review, the operator's
+//! review, and the release-plan changes of release, rollback and trial
+//! ([`PlanChange`]). No engine is needed: the host's `releases` checks the
+//! component, builds the new release set before [`Publishing::commit_plan`]
+//! and swaps it in after.
+
+use cityhost_store::{Scan, StoreError, Tx, now_ms};
+
+use super::operators::OperatorAction;
+use super::rules::{Decision, MAX_TESTERS};
+use super::tables::{APP_RELEASES, APP_VERSIONS, PACKAGES};
+use super::versions::{GrayRelease, ReleasePlan, TrialRelease, VersionRecord, VersionState};
+use super::{PublishError, Publishing};
+use crate::error::{ServiceError, ServiceResult};
+
+/// A change of an app's release plan: the new plan, the versions whose
+/// state changes with it (in the order they are written) and the operator
+/// log entry, if an operator made it.
+#[derive(Debug, Clone)]
+pub struct PlanChange {
+    /// The app's plan after the change.
+    pub plan: ReleasePlan,
+    /// `(version, new state)`, written in order.
+    pub states: Vec<(String, VersionState)>,
+    /// The operator log entry written with the change.
+    pub entry: Option<OperatorAction>,
+}
+
+impl Publishing {
+    /// Stores an uploaded version (state `uploaded`) and its component
+    /// bytes in one transaction, once the caller has checked the package.
+    /// Errors: `version` is not greater than every earlier version of the
+    /// app ([`PublishError::VersionNotIncreasing`]); a store failure.
+    pub async fn record_upload(
+        &self,
+        record: &VersionRecord,
+        version: &semver::Version,
+        component: &Vec<u8>,
+    ) -> Result<(), PublishError> {
+        self.db
+            .transact(|tx| async move {
+                let app = record.app_id.as_str();
+                let earlier = tx.scan(&APP_VERSIONS, Scan::prefix((app,))).await?;
+                if let Some(latest) = earlier
+                    .iter()
+                    .filter_map(|(_, v)| semver::Version::parse(&v.version).ok())
+                    .max()
+                    && *version <= latest
+                {
+                    return Err(PublishError::VersionNotIncreasing {
+                        version: record.version.clone(),
+                        latest: latest.to_string(),
+                    });
+                }
+                tx.put(&PACKAGES, &record.component_sha256, component)
+                    .await?;
+                tx.put(&APP_VERSIONS, (app, record.version.as_str()), record)
+                    .await?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// Submits an uploaded version for review. Conflict if the version is
+    /// not `uploaded` or another version of the app is in review.
+    pub async fn submit_for_review(
+        &self,
+        department: &str,
+        app_id: &str,
+        version: &str,
+    ) -> ServiceResult<VersionRecord> {
+        self.db
+            .transact(|tx| async move {
+                let mut record = owned_version(require(&tx, app_id, version).await?, department)?;
+                if record.state != VersionState::Uploaded {
+                    return Err(state_conflict(&record, "submit it for review"));
+                }
+                let versions = tx.scan(&APP_VERSIONS, Scan::prefix((app_id,))).await?;
+                if let Some((_, other)) = versions
+                    .iter()
+                    .find(|(_, v)| v.state == VersionState::InReview)
+                {
+                    return Err(ServiceError::Conflict {
+                        field: "version",
+                        reason: format!(
+                            "version {} of {app_id} is already in review; one version per app at a time",
+                            other.version
+                        ),
+                    });
+                }
+                record.state = VersionState::InReview;
+                record.updated_at = now_ms();
+                tx.put(&APP_VERSIONS, (app_id, version), &record).await?;
+                Ok(record)
+            })
+            .await
+    }
+
+    /// Records an operator's decision on a version in review, with the
+    /// operator log entry (`release.approve` or `release.reject`).
+    pub async fn review(
+        &self,
+        operator: &str,
+        app_id: &str,
+        version: &str,
+        decision: Decision,
+    ) -> ServiceResult<VersionRecord> {
+        let operators = &self.operators;
+        self.db
+            .transact(|tx| {
+                let decision = &decision;
+                async move {
+                    let mut record = require(&tx, app_id, version).await?;
+                    if record.state != VersionState::InReview {
+                        return Err(state_conflict(&record, "review it"));
+                    }
+                    let (action, detail) = match decision {
+                        Decision::Approve => {
+                            record.state = VersionState::Approved;
+                            ("release.approve", String::new())
+                        }
+                        Decision::Reject(reason) => {
+                            let reason = reason.trim().to_string();
+                            if reason.is_empty() || reason.chars().count() > 500 {
+                                return Err(ServiceError::invalid(
+                                    "reason",
+                                    "give a reason of 1-500 characters",
+                                ));
+                            }
+                            record.state = VersionState::Rejected;
+                            record.reason = Some(reason.clone());
+                            ("release.reject", reason)
+                        }
+                    };
+                    record.updated_at = now_ms();
+                    tx.put(&APP_VERSIONS, (app_id, version), &record).await?;
+                    let target = format!("{app_id}@{version}");
+                    let entry = OperatorAction::now(operator, action, &target, &detail);
+                    operators.log(&tx, &entry).await?;
+                    Ok(record)
+                }
+            })
+            .await
+    }
+
+    /// The change that releases an approved (or gray-released) version to
+    /// `percent` of the app's citizens (1–100): below 100 a gray release
+    /// beside the stable one, at 100 the stable release (the previous one
+    /// kept in the plan's history for rollback). Errors: `percent` out of
+    /// range; the version not approved or gray, or already stable
+    /// (conflict); not found.
+    pub async fn plan_release(
+        &self,
+        operator: &str,
+        app_id: &str,
+        version: &str,
+        percent: u8,
+    ) -> ServiceResult<PlanChange> {
+        if !(1..=100).contains(&percent) {
+            return Err(ServiceError::invalid("percent", "use 1-100"));
+        }
+        let record = self.versions.require(app_id, version).await?;
+        let mut plan = self.versions.plan(app_id).await?;
+        let is_gray = plan.gray.as_ref().is_some_and(|g| g.version == version);
+        if record.state != VersionState::Approved && !is_gray {
+            return Err(state_conflict(&record, "release it (approve it first)"));
+        }
+        if plan.stable.as_deref() == Some(version) {
+            return Err(state_conflict(&record, "release it again"));
+        }
+        let mut states = Vec::new();
+        if percent == 100 {
+            if let Some(previous) = plan.stable.take() {
+                states.push((previous.clone(), VersionState::Superseded));
+                plan.history.push(previous);
+            }
+            plan.stable = Some(version.to_string());
+            if let Some(gray) = plan.gray.take()
+                && gray.version != version
+            {
+                states.push((gray.version, VersionState::Superseded));
+            }
+        } else {
+            if let Some(gray) = &plan.gray
+                && gray.version != version
+            {
+                // A newer gray release replaces an older one.
+                states.push((gray.version.clone(), VersionState::Approved));
+            }
+            plan.gray = Some(GrayRelease {
+                version: version.to_string(),
+                percent,
+            });
+        }
+        if plan.trial.as_ref().is_some_and(|t| t.version == version) {
+            plan.trial = None;
+        }
+        states.push((version.to_string(), VersionState::Released));
+        let entry = OperatorAction::now(
+            operator,
+            "release.release",
+            &format!("{app_id}@{version}"),
+            &format!("{percent}%"),
+        );
+        Ok(PlanChange {
+            plan,
+            states,
+            entry: Some(entry),
+        })
+    }
+
+    /// The change that rolls the app back: a running gray release is
+    /// withdrawn; otherwise the stable release is replaced by the previous
+    /// one. Conflict if there is nothing to return to. Returns the change
+    /// and the withdrawn version.
+    pub async fn plan_rollback(
+        &self,
+        operator: &str,
+        app_id: &str,
+    ) -> ServiceResult<(PlanChange, String)> {
+        let mut plan = self.versions.plan(app_id).await?;
+        let mut states = Vec::new();
+        let withdrawn = if let Some(gray) = plan.gray.take() {
+            gray.version
+        } else {
+            let previous = plan.history.pop().ok_or_else(|| ServiceError::Conflict {
+                field: "app_id",
+                reason: format!("{app_id} has no earlier release to roll back to"),
+            })?;
+            let current = plan.stable.replace(previous.clone()).unwrap_or_default();
+            states.push((previous, VersionState::Released));
+            current
+        };
+        if !withdrawn.is_empty() {
+            states.push((withdrawn.clone(), VersionState::RolledBack));
+        }
+        let entry = OperatorAction::now(
+            operator,
+            "release.rollback",
+            app_id,
+            &format!("withdrew {withdrawn}"),
+        );
+        let change = PlanChange {
+            plan,
+            states,
+            entry: Some(entry),
+        };
+        Ok((change, withdrawn))
+    }
+
+    /// The change that makes `version` of `department`'s app the trial
+    /// version, shown only to `testers` (this app's openids of citizens,
+    /// at most [`MAX_TESTERS`]); an empty list ends the trial. The version
+    /// must be uploaded, in review or approved (else conflict).
+    pub async fn plan_trial(
+        &self,
+        department: &str,
+        app_id: &str,
+        version: &str,
+        testers: Vec<String>,
+    ) -> ServiceResult<PlanChange> {
+        let record = owned_version(self.versions.require(app_id, version).await?, department)?;
+        if !matches!(
+            record.state,
+            VersionState::Uploaded | VersionState::InReview | VersionState::Approved
+        ) {
+            return Err(state_conflict(&record, "make it a trial version"));
+        }
+        if testers.len() > MAX_TESTERS || testers.iter().any(|t| t.is_empty() || t.len() > 128) {
+            return Err(ServiceError::invalid(
+                "testers",
+                format!("give at most {MAX_TESTERS} openids"),
+            ));
+        }
+        let mut plan = self.versions.plan(app_id).await?;
+        plan.trial = (!testers.is_empty()).then(|| TrialRelease {
+            version: version.to_string(),
+            testers,
+        });
+        Ok(PlanChange {
+            plan,
+            states: Vec::new(),
+            entry: None,
+        })
+    }
+
+    /// Writes `change` in one transaction: the version states, the app's
+    /// plan and the operator log entry.
+    pub async fn commit_plan(&self, app_id: &str, change: &PlanChange) -> ServiceResult<()> {
+        let operators = &self.operators;
+        self.db
+            .transact(|tx| async move {
+                for (version, state) in &change.states {
+                    set_state(&tx, app_id, version, *state).await?;
+                }
+                tx.put(&APP_RELEASES, app_id, &change.plan).await?;
+                if let Some(entry) = &change.entry {
+                    operators.log(&tx, entry).await?;
+                }
+                Ok::<_, StoreError>(())
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+/// The version record within `tx`, or not found.
+async fn require(tx: &Tx, app_id: &str, version: &str) -> ServiceResult<VersionRecord> {
+    tx.get(&APP_VERSIONS, (app_id, version))
+        .await?
+        .ok_or(ServiceError::NotFound("version"))
+}
+
+/// Sets the state of a version (if it exists) within `tx`.
+async fn set_state(
+    tx: &Tx,
+    app_id: &str,
+    version: &str,
+    state: VersionState,
+) -> Result<(), StoreError> {
+    if let Some(mut record) = tx.get(&APP_VERSIONS, (app_id, version)).await? {
+        record.state = state;
+        record.updated_at = now_ms();
+        tx.put(&APP_VERSIONS, (app_id, version), &record).await?;
+    }
+    Ok(())
+}
+
+fn owned_version(record: VersionRecord, department: &str) -> ServiceResult<VersionRecord> {
+    if record.department != department {
+        return Err(ServiceError::NotFound("version"));
+    }
+    Ok(record)
+}
+
+fn state_conflict(record: &VersionRecord, what: &str) -> ServiceError {
+    ServiceError::Conflict {
+        field: "version",
+        reason: format!(
+            "{}@{} is {}; cannot {what}",
+            record.app_id,
+            record.version,
+            serde_json::to_value(record.state)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        ),
+    }
+}
