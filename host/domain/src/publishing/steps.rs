@@ -348,3 +348,100 @@ fn state_conflict(record: &VersionRecord, what: &str) -> ServiceError {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The release rules without an engine: versions as records only.
+
+    use super::*;
+
+    const DEPT: &str = "11330000002482146U";
+
+    fn record(version: &str) -> VersionRecord {
+        VersionRecord {
+            app_id: "app".into(),
+            version: version.into(),
+            department: DEPT.into(),
+            state: VersionState::Uploaded,
+            reason: None,
+            component_sha256: format!("sha-{version}"),
+            component_bytes: 1,
+            manifest: String::new(),
+            signed_by: "key".into(),
+            uploaded_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    /// Uploads, submits and approves `version`.
+    async fn approved(p: &Publishing, version: &str) {
+        let v = semver::Version::parse(version).unwrap();
+        p.record_upload(&record(version), &v, &vec![0])
+            .await
+            .unwrap();
+        p.submit_for_review(DEPT, "app", version).await.unwrap();
+        p.review("op", "app", version, Decision::Approve)
+            .await
+            .unwrap();
+    }
+
+    async fn state(p: &Publishing, version: &str) -> VersionState {
+        p.versions.require("app", version).await.unwrap().state
+    }
+
+    #[tokio::test]
+    async fn gray_then_full_release_then_rollback() {
+        let (_dir, db) = crate::testing::temp_db();
+        let p = Publishing::new(db, &[7; 32]);
+        approved(&p, "1.0.0").await;
+        let change = p.plan_release("op", "app", "1.0.0", 100).await.unwrap();
+        p.commit_plan("app", &change).await.unwrap();
+        approved(&p, "1.1.0").await;
+
+        let gray = p.plan_release("op", "app", "1.1.0", 10).await.unwrap();
+        assert_eq!(gray.plan.stable.as_deref(), Some("1.0.0"));
+        assert_eq!(gray.plan.gray.as_ref().map(|g| g.percent), Some(10));
+        p.commit_plan("app", &gray).await.unwrap();
+        assert_eq!(state(&p, "1.1.0").await, VersionState::Released);
+
+        let full = p.plan_release("op", "app", "1.1.0", 100).await.unwrap();
+        p.commit_plan("app", &full).await.unwrap();
+        assert_eq!(state(&p, "1.0.0").await, VersionState::Superseded);
+        assert!(matches!(
+            p.plan_release("op", "app", "1.1.0", 100).await,
+            Err(ServiceError::Conflict { .. })
+        ));
+
+        let (back, withdrawn) = p.plan_rollback("op", "app").await.unwrap();
+        assert_eq!(withdrawn, "1.1.0");
+        p.commit_plan("app", &back).await.unwrap();
+        assert_eq!(
+            p.versions.plan("app").await.unwrap().stable.as_deref(),
+            Some("1.0.0")
+        );
+        assert_eq!(state(&p, "1.1.0").await, VersionState::RolledBack);
+        assert!(p.plan_rollback("op", "app").await.is_err());
+        let log = p.operators.actions(0, u64::MAX, 10).await.unwrap();
+        assert!(log.iter().any(|a| a.action == "release.rollback"));
+    }
+
+    #[tokio::test]
+    async fn versions_must_increase_and_percent_stay_in_range() {
+        let (_dir, db) = crate::testing::temp_db();
+        let p = Publishing::new(db, &[7; 32]);
+        approved(&p, "1.1.0").await;
+        let older = semver::Version::parse("1.0.9").unwrap();
+        assert!(matches!(
+            p.record_upload(&record("1.0.9"), &older, &vec![0]).await,
+            Err(PublishError::VersionNotIncreasing { .. })
+        ));
+        assert!(p.plan_release("op", "app", "1.1.0", 0).await.is_err());
+        assert!(p.plan_release("op", "app", "1.1.0", 101).await.is_err());
+        // Another department cannot name testers for this version.
+        assert!(matches!(
+            p.plan_trial("91330100MA27XL0E96", "app", "1.1.0", vec!["o".into()])
+                .await,
+            Err(ServiceError::NotFound("version"))
+        ));
+    }
+}
