@@ -48,19 +48,26 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         let bytes = axum::body::to_bytes(req.into_body(), MAX_JSON_BYTES)
             .await
             .map_err(|_| ApiError::body_too_large("64 KiB"))?;
+        // Every body of the API is one JSON object: serde would also read
+        // a struct from an array of its fields in order, and stop reading
+        // at the end of the first value.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError::invalid("body", "send one JSON object"));
+        }
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(de)
-            .map(JsonBody)
-            .map_err(|e| {
-                let path = e.path().to_string();
-                let inner = e.into_inner();
-                let field = missing_field(&inner.to_string()).unwrap_or(if path == "." {
-                    "body".to_string()
-                } else {
-                    path
-                });
-                ApiError::invalid(field, inner.to_string())
-            })
+        let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let field = missing_field(&inner.to_string()).unwrap_or(if path == "." {
+                "body".to_string()
+            } else {
+                path
+            });
+            ApiError::invalid(field, inner.to_string())
+        })?;
+        de.end()
+            .map_err(|_| ApiError::invalid("body", "nothing may follow the JSON object"))?;
+        Ok(JsonBody(value))
     }
 }
 

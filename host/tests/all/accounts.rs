@@ -153,6 +153,36 @@ async fn bad_input_names_the_field() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_json_body_is_one_object_and_nothing_after_it() {
+    let host = TestHost::start().await;
+    let c = host.client();
+    let cases = [
+        // An array would be read as the struct's fields in order.
+        r#"["13800000001", "not the password"]"#,
+        r#"{"phone": "13800000001", "password": "not the password"} trailing"#,
+        r#"{"phone": "13800000001", "password": "not the password"}{}"#,
+        r#""13800000001""#,
+    ];
+    for body in cases {
+        let r = c
+            .http
+            .post(format!("{}/api/login", host.base))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{body}");
+        let error = r.json::<serde_json::Value>().await.unwrap();
+        assert_eq!(error["error"]["field"], "body", "{body}: {error}");
+    }
+    // None of them counted as a failed login: the right password works at
+    // once, five times over the lockout's threshold later.
+    let right = json!({"phone": "13800000001", "password": "cityhost-demo"});
+    assert_eq!(c.post_json("/api/login", &right).await.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn repeated_wrong_passwords_lock_the_number() {
     let host = TestHost::start().await;
     let c = host.client();
