@@ -135,12 +135,20 @@ impl Platform {
                 Ok(response)
             }
             Err(failure) => {
+                // The trap's backtrace and the guest's stderr are fields,
+                // written escaped on the one log line (`?`): a guest cannot
+                // start a line of the host's log.
+                let detail = match &failure {
+                    GuestFailure::Trapped(trap) => Some(trap.as_str()),
+                    _ => None,
+                };
                 tracing::error!(
                     app = %manifest.id,
                     release = %manifest.version,
                     request_id,
                     cause = %failure,
-                    stderr = %state.stderr(),
+                    detail = ?detail.unwrap_or(""),
+                    stderr = ?state.stderr(),
                     "mini-app request failed"
                 );
                 Err(CallFailure::Guest {

@@ -11,7 +11,9 @@
 //!   task (so a busy guest holds a worker thread for at most one tick at a
 //!   time and never starves the others); past [`LONG_RUNNING_SLICES`] its
 //!   slices go through the host-wide [`LongRunningLane`]; it is interrupted
-//!   once its deadline (default 1 s) has passed;
+//!   once its deadline (default 1 s) has passed. A guest parked in a host
+//!   call (a sleep on a `wasi:clocks` pollable) runs no code an epoch could
+//!   interrupt, so the whole call is also bounded by the same deadline;
 //! - capabilities: only the `cityhost:miniapp` interfaces its manifest
 //!   declares (checked at load, see [`Runtime::load`]) and a WASI context
 //!   that grants nothing.
@@ -114,8 +116,10 @@ pub enum GuestFailure {
     /// The guest tried to grow its memory beyond its limit.
     #[error("the mini-app exceeded its memory limit of {0} MiB")]
     MemoryExceeded(usize),
-    /// The guest trapped (a panic, an unreachable, ...).
-    #[error("the mini-app failed: {0}")]
+    /// The guest trapped (a panic, an unreachable, ...). The string is the
+    /// trap with its wasm backtrace: for the host's log, never shown to the
+    /// citizen (the message says only that the app failed).
+    #[error("the mini-app failed")]
     Trapped(String),
     /// Every instance slot of the pooling allocator is in use.
     #[error("the host is at its limit of concurrent mini-app instances; try again")]
@@ -256,19 +260,26 @@ impl Runtime {
                 Box::pin(tokio::task::yield_now()),
             ))
         });
-        let result = match &component.pre {
-            Pre::Handler(pre) => {
-                async {
+        let call = async {
+            match &component.pre {
+                Pre::Handler(pre) => {
                     let instance = pre.instantiate_async(&mut store).await?;
                     instance
                         .cityhost_miniapp_handler()
                         .call_handle(&mut store, &request)
                         .await
                 }
-                .await
+                Pre::WasiHttp(pre) => wasi_http::call(pre, &mut store, request, deadline).await,
             }
-            Pre::WasiHttp(pre) => wasi_http::call(pre, &mut store, request, deadline).await,
         };
+        // Epoch interrupts stop a guest that runs; a guest parked in a host
+        // call (a `wasi:clocks` sleep, a poll, a future outbound request)
+        // does not run, so the whole call also ends at the deadline.
+        // Dropping the call drops the guest's fiber; the store is dropped
+        // below and its instance slot freed.
+        let result = tokio::time::timeout_at(deadline.into(), call)
+            .await
+            .unwrap_or_else(|_elapsed| Err(Trap::Interrupt.into()));
         let result = result.map_err(|e| {
             if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
                 .is_some()

@@ -56,6 +56,60 @@ async fn runaway_guests_are_stopped_and_the_host_carries_on() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_guest_parked_in_a_host_poll_is_stopped_at_its_deadline_and_audited() {
+    let host = TestHost::start().await;
+    let c = host.demo_citizen("13800000001").await;
+    let started = Instant::now();
+    // The probe sleeps 30 s on a wasi:clocks pollable: no guest code runs,
+    // so no epoch interrupt can reach it.
+    let (status, error) = error_of(c.get("/apps/probe/sleep").await).await;
+    let took = started.elapsed();
+    assert_eq!(status, 504, "{error}");
+    assert_eq!(error["code"], "app_timeout");
+    let error_id = error["error_id"].as_str().unwrap().to_string();
+    assert_eq!(error_id.len(), 36);
+    assert!(took.as_secs_f64() < 3.0, "the deadline took {took:?}");
+
+    let records: Vec<Value> = c
+        .http
+        .get(format!("{}/api/operator/audit?app=probe", host.base))
+        .bearer_auth(&host.platform.operator_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        records
+            .iter()
+            .any(|r| r["capability"] == "request" && r["outcome"] == "deadline-exceeded"),
+        "{records:?}"
+    );
+    // Its instance was freed: the app answers at once.
+    assert_eq!(c.get("/apps/probe/ok").await.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trap_tells_the_citizen_only_that_the_app_failed() {
+    let host = TestHost::start().await;
+    let c = host.demo_citizen("13800000001").await;
+    for path in ["/apps/probe/trap", "/apps/probe/forge-log"] {
+        let (status, error) = error_of(c.get(path).await).await;
+        assert_eq!(status, 502, "{error}");
+        assert_eq!(error["code"], "app_failed");
+        let message = error["message"].as_str().unwrap();
+        // The code, a short message and the error id; the backtrace and the
+        // panic message stay in the host's log.
+        assert!(message.len() < 120, "{message}");
+        for detail in ["wasm", "backtrace", "probe:", "panicked", "\n"] {
+            assert!(!message.contains(detail), "{message}");
+        }
+        assert_eq!(error["error_id"].as_str().unwrap().len(), 36);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_full_instance_pool_answers_503_and_recovers() {
     let host = TestHost::start_with(RuntimeConfig {
         max_instances: 1,
