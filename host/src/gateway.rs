@@ -11,6 +11,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::admission::Busy;
 use crate::capabilities::bindings::{Method, Request, Response};
 use crate::capabilities::{CallContext, RequestState};
 use crate::platform::Platform;
@@ -57,6 +58,10 @@ pub enum CallFailure {
         /// The request id.
         error_id: String,
     },
+    /// The request waited for its turn past the admission wait
+    /// ([`crate::admission`]); nothing ran.
+    #[error(transparent)]
+    Busy(#[from] Busy),
     /// The citizen's openid could not be derived (store failure).
     #[error(transparent)]
     Service(#[from] crate::error::ServiceError),
@@ -114,6 +119,15 @@ impl Platform {
             .services
             .audit
             .begin(&manifest.id, &manifest.version, openid, "request");
+        // Held until the instance is gone.
+        let _admitted = match self.admission.admit(&manifest.id, citizen_id).await {
+            Ok(admitted) => admitted,
+            Err(busy) => {
+                tracing::warn!(app = %manifest.id, request_id, waiting = self.admission.waiting(), "{busy}");
+                audit.finish("host-busy");
+                return Err(busy.into());
+            }
+        };
         let (result, state) = self
             .runtime
             .invoke(&app.component, state, wit_request, timeout)

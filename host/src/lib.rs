@@ -21,6 +21,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod admission;
 pub mod capabilities;
 pub mod cli;
 pub mod event_delivery;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use cityhost_store::Db;
 use cityhost_store_sled::SledBackend;
 
+use crate::admission::Admission;
 use crate::error::ServiceResult;
 use crate::http_authority::HttpAuthority;
 use crate::identity::authority::IdentityAuthority;
@@ -127,6 +128,8 @@ pub struct Platform {
     pub services: Arc<Services>,
     /// The WebAssembly runtime.
     pub runtime: Runtime,
+    /// The limits in front of the runtime's instance pool.
+    pub admission: Admission,
     /// Loaded apps.
     pub registry: Registry,
     /// Bearer token of the bootstrap operator, from `data_dir/operator-token`.
@@ -168,6 +171,10 @@ impl Platform {
         let platform = Arc::new(Self {
             services,
             runtime,
+            admission: Admission::new(
+                config.runtime.admission.clone(),
+                config.runtime.max_instances as usize,
+            ),
             registry: Registry::default(),
             operator_token,
         });

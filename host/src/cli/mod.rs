@@ -16,6 +16,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::admission::AdmissionConfig;
+
 /// CityHost: government services as sandboxed WebAssembly mini-apps in one
 /// super-app.
 #[derive(Parser)]
@@ -99,6 +101,29 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub identity_authority_token: Option<String>,
+    // Admission (docs/security.md, fair shares).
+    /// Requests of one citizen that run at once, across apps.
+    #[arg(long, default_value_t = AdmissionConfig::default().per_citizen, env = "CITYHOST_CITIZEN_CONCURRENCY")]
+    pub citizen_concurrency: usize,
+    /// Requests of one app that run at once.
+    #[arg(long, default_value_t = AdmissionConfig::default().per_app, env = "CITYHOST_APP_CONCURRENCY")]
+    pub app_concurrency: usize,
+    /// Longest a request waits for its turn before a 503 with
+    /// `Retry-After`, in milliseconds.
+    #[arg(long, default_value_t = AdmissionConfig::default().wait.as_millis() as u64, env = "CITYHOST_QUEUE_WAIT_MS")]
+    pub queue_wait_ms: u64,
+}
+
+impl ServeArgs {
+    /// The admission limits these arguments set.
+    pub fn admission(&self) -> AdmissionConfig {
+        AdmissionConfig {
+            per_citizen: self.citizen_concurrency,
+            per_app: self.app_concurrency,
+            wait: std::time::Duration::from_millis(self.queue_wait_ms),
+            ..AdmissionConfig::default()
+        }
+    }
 }
 
 /// Which mini-apps to build.

@@ -200,6 +200,7 @@ pub fn check(manifest: &Manifest, component: &Path) -> anyhow::Result<()> {
         &RuntimeConfig {
             max_instances: 4,
             pooling: false,
+            ..RuntimeConfig::default()
         },
         &cache,
     )?;

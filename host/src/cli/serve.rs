@@ -5,6 +5,7 @@ use anyhow::Context;
 use super::ServeArgs;
 use super::build_apps;
 use crate::platform::{HostConfig, IdentityConfig, Platform};
+use crate::runtime::RuntimeConfig;
 
 /// Opens the data directory, loads the apps and serves until ctrl-c. With
 /// `demo`, first builds the bundled apps and then seeds demo citizens and
@@ -17,7 +18,10 @@ pub(super) async fn serve(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
     };
     let platform = Platform::open(&HostConfig {
         data_dir: args.data.clone(),
-        runtime: Default::default(),
+        runtime: RuntimeConfig {
+            admission: args.admission(),
+            ..RuntimeConfig::default()
+        },
         notify: Default::default(),
         identity: IdentityConfig {
             public_url: Some(

@@ -28,6 +28,9 @@ pub struct ApiError {
     pub message: String,
     /// Id under which the host logged the cause.
     pub error_id: Option<String>,
+    /// Seconds after which the request may be tried again: the
+    /// `Retry-After` header (RFC 9110 §10.2.3) of a 503 or 429.
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -40,6 +43,7 @@ impl ApiError {
             reason: None,
             message: message.into(),
             error_id: None,
+            retry_after_secs: None,
         }
     }
 
@@ -87,9 +91,10 @@ impl From<ServiceError> for ApiError {
                 ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", why)
             }
             ServiceError::Forbidden(why) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", why),
-            ServiceError::RateLimited { .. } => {
-                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
-            }
+            ServiceError::RateLimited { retry_after_ms } => ApiError {
+                retry_after_secs: Some(retry_after_ms.div_ceil(1000).max(1)),
+                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+            },
             ServiceError::QuotaExceeded(_) => {
                 ApiError::new(StatusCode::TOO_MANY_REQUESTS, "quota_exceeded", message)
             }
@@ -127,8 +132,20 @@ impl From<CallFailure> for ApiError {
                     (StatusCode::BAD_GATEWAY, "app_memory_exceeded", error_id)
                 }
                 GuestFailure::Trapped(_) => (StatusCode::BAD_GATEWAY, "app_failed", error_id),
-                GuestFailure::Busy => (StatusCode::SERVICE_UNAVAILABLE, "host_busy", error_id),
+                GuestFailure::Busy => {
+                    return ApiError {
+                        error_id: Some(error_id),
+                        retry_after_secs: Some(1),
+                        ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "host_busy", message)
+                    };
+                }
             },
+            CallFailure::Busy(busy) => {
+                return ApiError {
+                    retry_after_secs: Some(busy.retry_after_secs),
+                    ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "host_busy", message)
+                };
+            }
             CallFailure::ResponseTooLarge { error_id } => {
                 (StatusCode::BAD_GATEWAY, "app_response_too_large", error_id)
             }
@@ -153,7 +170,13 @@ impl IntoResponse for ApiError {
         if let Some(error_id) = self.error_id {
             body["error_id"] = error_id.into();
         }
-        (self.status, Json(json!({ "error": body }))).into_response()
+        let mut response = (self.status, Json(json!({ "error": body }))).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 

@@ -41,6 +41,7 @@ use wasmtime::{
     UpdateDeadline,
 };
 
+use crate::admission::AdmissionConfig;
 use crate::capabilities::RequestState;
 use crate::capabilities::bindings::{MiniappPre, Request, Response};
 use crate::manifest::{Manifest, Permission};
@@ -94,6 +95,9 @@ pub struct RuntimeConfig {
     /// Use the pooling allocator (falls back to on-demand if the address
     /// space reservation fails).
     pub pooling: bool,
+    /// Who may take the instances when many requests want one
+    /// ([`crate::admission`]).
+    pub admission: AdmissionConfig,
 }
 
 impl Default for RuntimeConfig {
@@ -103,6 +107,7 @@ impl Default for RuntimeConfig {
             // address space only.
             max_instances: 256,
             pooling: true,
+            admission: AdmissionConfig::default(),
         }
     }
 }

@@ -1,0 +1,263 @@
+//! Admission: which request may start a mini-app instance when many want
+//! one. In front of the runtime's instance pool stand three limits, each a
+//! fair (first come, first served) semaphore:
+//!
+//! 1. per citizen: at most [`AdmissionConfig::per_citizen`] of one
+//!    citizen's requests run at once, across every app;
+//! 2. per app: at most [`AdmissionConfig::per_app`] requests of one app run
+//!    at once (host events included);
+//! 3. the pool: at most as many requests as the pool has instance slots.
+//!
+//! A request that finds a limit taken waits in its queue, for at most
+//! [`AdmissionConfig::wait`] in all; past that, or when
+//! [`AdmissionConfig::max_waiting`] requests already wait, it is refused
+//! with [`Busy`] (HTTP 503 with `Retry-After`). So one citizen sending
+//! hundreds of slow requests fills only their own queue, one app only its
+//! share of the pool, and every other app keeps its slots.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+/// The limits of [`Admission`].
+#[derive(Debug, Clone)]
+pub struct AdmissionConfig {
+    /// Requests of one citizen running at once, across apps: default 8.
+    pub per_citizen: usize,
+    /// Requests of one app running at once: default 64, a quarter of the
+    /// default pool.
+    pub per_app: usize,
+    /// Longest a request waits for its turn: default 2 s (twice the
+    /// default deadline, so a request behind one slow request still runs).
+    pub wait: Duration,
+    /// Requests that may wait at once, host-wide; one more is refused
+    /// without waiting: default 1024.
+    pub max_waiting: usize,
+}
+
+impl Default for AdmissionConfig {
+    fn default() -> Self {
+        Self {
+            per_citizen: 8,
+            per_app: 64,
+            wait: Duration::from_secs(2),
+            max_waiting: 1024,
+        }
+    }
+}
+
+/// A request was not admitted: its wait passed, or too many wait already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the host is at its limit of concurrent mini-app requests; try again in {retry_after_secs} s"
+)]
+pub struct Busy {
+    /// When to try again, in whole seconds (the `Retry-After` header).
+    pub retry_after_secs: u64,
+}
+
+/// The three limits in front of the instance pool (see the module docs).
+pub struct Admission {
+    config: AdmissionConfig,
+    pool: Arc<Semaphore>,
+    apps: Keyed,
+    citizens: Keyed,
+    waiting: AtomicUsize,
+}
+
+/// A request's right to run: hold it while the instance lives.
+pub struct Admitted {
+    _pool: OwnedSemaphorePermit,
+    _app: KeyedPermit,
+    _citizen: Option<KeyedPermit>,
+}
+
+impl Admission {
+    /// Limits for a pool of `pool_slots` instance slots.
+    pub fn new(config: AdmissionConfig, pool_slots: usize) -> Self {
+        Self {
+            apps: Keyed::new(config.per_app.max(1)),
+            citizens: Keyed::new(config.per_citizen.max(1)),
+            pool: Arc::new(Semaphore::new(pool_slots.max(1))),
+            waiting: AtomicUsize::new(0),
+            config,
+        }
+    }
+
+    /// Waits for `app`'s turn, and `citizen`'s if the request is a
+    /// citizen's, within [`AdmissionConfig::wait`]. Errors: [`Busy`] when
+    /// the wait passes or too many requests already wait.
+    pub async fn admit(&self, app: &str, citizen: Option<&str>) -> Result<Admitted, Busy> {
+        let busy = Busy {
+            retry_after_secs: self.config.wait.as_secs().max(1),
+        };
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.config.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(busy);
+        }
+        let deadline = Instant::now() + self.config.wait;
+        let admitted = async {
+            // A citizen's own queue first, so their requests wait without
+            // holding a share of the app or the pool.
+            let citizen = match citizen {
+                Some(id) => Some(self.citizens.acquire(id, deadline).await?),
+                None => None,
+            };
+            let app = self.apps.acquire(app, deadline).await?;
+            let pool = tokio::time::timeout_at(deadline, self.pool.clone().acquire_owned())
+                .await
+                .ok()?
+                .ok()?;
+            Some(Admitted {
+                _pool: pool,
+                _app: app,
+                _citizen: citizen,
+            })
+        }
+        .await;
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        admitted.ok_or(busy)
+    }
+
+    /// Requests waiting for their turn now.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Acquire)
+    }
+}
+
+/// One semaphore per key (app id, citizen id), created on first use and
+/// removed when its last holder and waiter are gone.
+struct Keyed {
+    cap: usize,
+    map: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+}
+
+impl Keyed {
+    fn new(cap: usize) -> Self {
+        Self {
+            cap,
+            map: Arc::default(),
+        }
+    }
+
+    async fn acquire(&self, key: &str, deadline: Instant) -> Option<KeyedPermit> {
+        let semaphore = {
+            let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+            map.entry(key.to_string())
+                .or_insert_with(|| Arc::new(Semaphore::new(self.cap)))
+                .clone()
+        };
+        let permit = tokio::time::timeout_at(deadline, semaphore.clone().acquire_owned()).await;
+        let mut guard = KeyedPermit {
+            permit: None,
+            semaphore,
+            key: key.to_string(),
+            map: self.map.clone(),
+        };
+        // Without a permit, `guard` drops here and removes an idle entry.
+        guard.permit = Some(permit.ok()?.ok()?);
+        Some(guard)
+    }
+}
+
+/// A permit of one key's semaphore; dropping it removes the key's entry
+/// when nobody else holds or awaits that semaphore.
+struct KeyedPermit {
+    permit: Option<OwnedSemaphorePermit>,
+    semaphore: Arc<Semaphore>,
+    key: String,
+    map: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+}
+
+impl Drop for KeyedPermit {
+    fn drop(&mut self) {
+        drop(self.permit.take());
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        // The map's reference and this one: no holder or waiter is left
+        // (each holds a clone), and none can appear while the map is locked.
+        if Arc::strong_count(&self.semaphore) == 2
+            && map
+                .get(&self.key)
+                .is_some_and(|s| Arc::ptr_eq(s, &self.semaphore))
+        {
+            map.remove(&self.key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(per_citizen: usize, per_app: usize, wait_ms: u64) -> AdmissionConfig {
+        AdmissionConfig {
+            per_citizen,
+            per_app,
+            wait: Duration::from_millis(wait_ms),
+            max_waiting: 16,
+        }
+    }
+
+    #[tokio::test]
+    async fn one_citizen_fills_only_their_own_share() {
+        let admission = Admission::new(config(2, 10, 50), 4);
+        let a = admission.admit("slow", Some("c1")).await.unwrap();
+        let b = admission.admit("slow", Some("c1")).await.unwrap();
+        // The citizen's third waits, then is refused...
+        assert_eq!(
+            admission.admit("slow", Some("c1")).await.err(),
+            Some(Busy {
+                retry_after_secs: 1
+            })
+        );
+        // ...while another citizen and a host event are admitted at once.
+        let _c = admission.admit("slow", Some("c2")).await.unwrap();
+        let _d = admission.admit("other", None).await.unwrap();
+        drop((a, b));
+        assert!(admission.admit("slow", Some("c1")).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_waiting_request_runs_when_a_slot_frees_within_the_wait() {
+        let admission = Arc::new(Admission::new(config(8, 8, 2_000), 1));
+        let first = admission.admit("a", Some("c1")).await.unwrap();
+        let second = {
+            let admission = admission.clone();
+            tokio::spawn(async move { admission.admit("b", Some("c2")).await.is_ok() })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(admission.waiting(), 1);
+        drop(first);
+        assert!(second.await.unwrap());
+        assert_eq!(admission.waiting(), 0);
+    }
+
+    #[tokio::test]
+    async fn the_queue_is_bounded_and_idle_keys_are_forgotten() {
+        let admission = Arc::new(Admission::new(
+            AdmissionConfig {
+                max_waiting: 1,
+                ..config(1, 1, 1_000)
+            },
+            1,
+        ));
+        let held = admission.admit("a", Some("c1")).await.unwrap();
+        let waiter = {
+            let admission = admission.clone();
+            tokio::spawn(async move { admission.admit("a", Some("c1")).await.is_ok() })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // One waits already: the next is refused without waiting.
+        let started = std::time::Instant::now();
+        assert!(admission.admit("a", Some("c3")).await.is_err());
+        assert!(started.elapsed() < Duration::from_millis(500));
+        drop(held);
+        assert!(waiter.await.unwrap());
+        assert!(admission.apps.map.lock().unwrap().is_empty());
+        assert!(admission.citizens.map.lock().unwrap().is_empty());
+    }
+}
