@@ -13,6 +13,7 @@ use crate::http_authority::HttpAuthority;
 use crate::identity::authority::IdentityAuthority;
 use crate::identity::keys::HostKeys;
 use crate::notifications::rate::RateCaps;
+use crate::public_origins::PublicOrigins;
 use crate::publishing::operators::BOOTSTRAP_OPERATOR;
 use crate::registry::Registry;
 use crate::runtime::{Runtime, RuntimeConfig};
@@ -66,6 +67,10 @@ pub struct HostConfig {
     pub notify: RateCaps,
     /// Identity settings (issuer URL, identity authority).
     pub identity: IdentityConfig,
+    /// Origins besides the public URL's whose browser requests may change
+    /// state (`--public-origin`, e.g. a second public name of the host);
+    /// see [`PublicOrigins`].
+    pub public_origins: Vec<String>,
 }
 
 impl HostConfig {
@@ -78,6 +83,7 @@ impl HostConfig {
             runtime: RuntimeConfig::default(),
             notify: RateCaps::default(),
             identity: IdentityConfig::default(),
+            public_origins: Vec::new(),
         }
     }
 }
@@ -131,6 +137,9 @@ pub struct Platform {
     pub registry: Registry,
     /// Bearer token of the bootstrap operator, from `data_dir/operator-token`.
     pub operator_token: String,
+    /// The origins the host's pages are served from: the public URL's and
+    /// those configured (docs/security.md).
+    pub public_origins: PublicOrigins,
 }
 
 impl Platform {
@@ -140,6 +149,8 @@ impl Platform {
     /// `data_dir/operator-token`) and restores every app's published
     /// releases into the [`Registry`].
     pub async fn open(config: &HostConfig) -> anyhow::Result<Arc<Self>> {
+        let public_origins = PublicOrigins::new(config.identity.issuer(), &config.public_origins)
+            .map_err(anyhow::Error::msg)?;
         create_private_dir(&config.data_dir)?;
         let keys = HostKeys::load_or_create(&config.data_dir)?;
         refuse_old_layout(&config.data_dir)?;
@@ -170,6 +181,7 @@ impl Platform {
             runtime,
             registry: Registry::default(),
             operator_token,
+            public_origins,
         });
         platform.restore_releases().await;
         Ok(platform)
