@@ -474,3 +474,31 @@ async fn event_retries_survive_a_restart() {
     })
     .await;
 }
+
+/// `payment.cancel-order` in a citizen's request cancels only that
+/// citizen's orders: another citizen cannot make an order unpayable through
+/// the app (403, the order stays payable); its own citizen still can.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_citizen_cannot_cancel_another_citizens_order_through_an_app() {
+    let host = TestHost::start().await;
+    let owner = host.demo_citizen("13800000001").await;
+    let other = host.demo_citizen("13800000002").await;
+    let order = owner
+        .get_json("/apps/probe/pay?out_trade_no=mine-1", 200)
+        .await;
+    assert_eq!(order["state"], "created");
+    let r = other.get("/apps/probe/cancel?out_trade_no=mine-1").await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(
+        owner
+            .get_json("/apps/probe/order?out_trade_no=mine-1", 200)
+            .await["state"],
+        "created"
+    );
+    assert_eq!(
+        owner
+            .get_json("/apps/probe/cancel?out_trade_no=mine-1", 200)
+            .await["state"],
+        "cancelled"
+    );
+}
