@@ -56,7 +56,7 @@ impl PublicOrigins {
     /// them.
     pub fn contains(&self, origin: &str) -> bool {
         let origin = origin.to_ascii_lowercase();
-        self.0.iter().any(|own| *own == origin)
+        self.0.contains(&origin)
     }
 
     /// The origins, sorted.
