@@ -29,6 +29,7 @@ pub mod gateway;
 pub mod http;
 pub mod http_authority;
 pub mod platform;
+pub mod public_origins;
 pub mod registry;
 pub mod releases;
 pub mod runtime;

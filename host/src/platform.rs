@@ -14,6 +14,7 @@ use crate::http_authority::HttpAuthority;
 use crate::identity::authority::IdentityAuthority;
 use crate::identity::keys::HostKeys;
 use crate::notifications::rate::RateCaps;
+use crate::public_origins::PublicOrigins;
 use crate::publishing::operators::BOOTSTRAP_OPERATOR;
 use crate::registry::Registry;
 use crate::runtime::{Runtime, RuntimeConfig};
@@ -67,6 +68,10 @@ pub struct HostConfig {
     pub notify: RateCaps,
     /// Identity settings (issuer URL, identity authority).
     pub identity: IdentityConfig,
+    /// Origins besides the public URL's whose browser requests may change
+    /// state (`--public-origin`, e.g. a second public name of the host);
+    /// see [`PublicOrigins`].
+    pub public_origins: Vec<String>,
 }
 
 impl HostConfig {
@@ -79,6 +84,7 @@ impl HostConfig {
             runtime: RuntimeConfig::default(),
             notify: RateCaps::default(),
             identity: IdentityConfig::default(),
+            public_origins: Vec::new(),
         }
     }
 }
@@ -134,6 +140,9 @@ pub struct Platform {
     pub registry: Registry,
     /// Bearer token of the bootstrap operator, from `data_dir/operator-token`.
     pub operator_token: String,
+    /// The origins the host's pages are served from: the public URL's and
+    /// those configured (docs/security.md).
+    pub public_origins: PublicOrigins,
 }
 
 impl Platform {
@@ -143,6 +152,8 @@ impl Platform {
     /// `data_dir/operator-token`) and restores every app's published
     /// releases into the [`Registry`].
     pub async fn open(config: &HostConfig) -> anyhow::Result<Arc<Self>> {
+        let public_origins = PublicOrigins::new(config.identity.issuer(), &config.public_origins)
+            .map_err(anyhow::Error::msg)?;
         create_private_dir(&config.data_dir)?;
         let keys = HostKeys::load_or_create(&config.data_dir)?;
         refuse_old_layout(&config.data_dir)?;
@@ -177,6 +188,7 @@ impl Platform {
             ),
             registry: Registry::default(),
             operator_token,
+            public_origins,
         });
         platform.restore_releases().await;
         Ok(platform)

@@ -5,12 +5,22 @@
 //!
 //! - `GET /` → `200 text/plain`: a greeting and the host's request id
 //!   (`x-cityhost-request-id`, absent under other hosts).
+//! - `GET /headers` → `200 text/plain`: the request headers the component
+//!   received, one `name: value` line each (what a host passes on).
 //! - anything else → `404 text/plain`.
 
 use wstd::http::{Body, Error, Request, Response, StatusCode};
 
 #[wstd::http_server]
 async fn main(request: Request<Body>) -> Result<Response<Body>, Error> {
+    if request.uri().path() == "/headers" {
+        let lines: String = request
+            .headers()
+            .iter()
+            .map(|(name, value)| format!("{name}: {}\n", value.to_str().unwrap_or("?")))
+            .collect();
+        return Ok(text(StatusCode::OK, lines));
+    }
     if request.uri().path() != "/" {
         return Ok(text(StatusCode::NOT_FOUND, "没有这个页面\n".to_string()));
     }

@@ -89,6 +89,16 @@ impl Host for RequestState {
                     .by_out_trade_no(app, &out_trade_no)
                     .await?
                     .ok_or_else(|| WitError::InvalidArgument("order".into()))?;
+                // In a citizen's request an app may cancel only that
+                // citizen's own orders (as with refunds): otherwise any
+                // citizen could make another's order unpayable.
+                if let Some(citizen_id) = &s.context.citizen_id
+                    && &order.citizen_id != citizen_id
+                {
+                    return Err(WitError::NotPermitted(
+                        "this order is another citizen's".into(),
+                    ));
+                }
                 let order = payments.cancel(&order.order_id, Owner::App(app)).await?;
                 Ok(to_wit(&order))
             })

@@ -90,6 +90,17 @@ pub struct ServeArgs {
     /// `Strict-Transport-Security` (docs/security.md).
     #[arg(long, env = "CITYHOST_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Another origin (`scheme://host[:port]`) the host's pages are served
+    /// from, whose browser requests may change state; repeat for more.
+    /// The public URL's origin is always one (and, when it names this
+    /// machine, `localhost`, `127.0.0.1` and `[::1]` on its port); the
+    /// request's `Host` header never is (docs/security.md).
+    #[arg(
+        long = "public-origin",
+        env = "CITYHOST_PUBLIC_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub public_origins: Vec<String>,
     /// URL of a remote identity authority (`http://...`, see
     /// docs/identity.md); default: the host's own population registry.
     #[arg(long, env = "CITYHOST_IDENTITY_AUTHORITY")]

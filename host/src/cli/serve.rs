@@ -32,6 +32,7 @@ pub(super) async fn serve(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
             authority_url: args.identity_authority.clone(),
             authority_token: args.identity_authority_token.clone(),
         },
+        public_origins: args.public_origins.clone(),
     })
     .await
     .with_context(|| format!("opening data directory {}", args.data.display()))?;

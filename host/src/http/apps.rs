@@ -1,8 +1,9 @@
 //! `/api/apps` (the service list) and `/apps/{app_id}/...` (requests
 //! forwarded to a mini-app).
 //!
-//! Forwarding strips what the app must never see or forge: cookies,
-//! authorization, proxy headers and every `x-cityhost-*` header; the reserved
+//! Forwarding strips what the app must never see or forge (cookies,
+//! authorization, hop-by-hop and forwarding headers, every `x-cityhost-*`
+//! header: see [`super::request_headers`]); the reserved
 //! event paths (`/_cityhost/...`) are unreachable from outside. The app's
 //! answer is served with `Content-Security-Policy: sandbox`, so app content
 //! can never run script in the host's origin, and with only the content
@@ -15,7 +16,7 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
@@ -24,7 +25,7 @@ use super::extract::SignedIn;
 use crate::capabilities::bindings::Method;
 use crate::directory::Level;
 use crate::error::ServiceError;
-use crate::gateway::{AppRequest, EVENT_PATH_PREFIX, HOST_HEADER_PREFIX, MAX_REQUEST_BYTES};
+use crate::gateway::{AppRequest, EVENT_PATH_PREFIX, MAX_REQUEST_BYTES};
 use crate::platform::Platform;
 
 /// A service tile.
@@ -118,19 +119,6 @@ pub(super) async fn list(
     ))
 }
 
-/// Request headers never passed to an app.
-const DROPPED_REQUEST_HEADERS: [&str; 9] = [
-    "cookie",
-    crate::identity::sessions::CSRF_HEADER,
-    "authorization",
-    "proxy-authorization",
-    "forwarded",
-    "x-forwarded-for",
-    "x-forwarded-host",
-    "x-real-ip",
-    "host",
-];
-
 /// Response headers an app may set; every other one (cookies, security
 /// and caching policies, CORS, `refresh`, framing, hop-by-hop headers...)
 /// is dropped, so an app can neither sign anyone in or out nor relax the
@@ -206,7 +194,7 @@ pub(super) async fn forward(
         method,
         path: app_path,
         query,
-        headers: forwarded_headers(&parts.headers),
+        headers: super::request_headers::for_app(&parts.headers),
         body: body.to_vec(),
     };
     let response = platform
@@ -240,21 +228,6 @@ fn method(method: &axum::http::Method) -> ApiResult<Method> {
             ));
         }
     })
-}
-
-/// The headers an app sees: lowercase names, UTF-8 values, none of the
-/// host's or the citizen's credentials.
-fn forwarded_headers(headers: &HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .filter(|(name, _)| {
-            let name = name.as_str();
-            !name.starts_with(HOST_HEADER_PREFIX) && !DROPPED_REQUEST_HEADERS.contains(&name)
-        })
-        .filter_map(|(name, value)| {
-            Some((name.as_str().to_string(), value.to_str().ok()?.to_string()))
-        })
-        .collect()
 }
 
 /// The app's response as HTTP: its status (an invalid one becomes 502),

@@ -5,8 +5,11 @@
 //! 1. [`refuse_cross_origin`], a layer over the whole router: a request that
 //!    a browser marks `Sec-Fetch-Site` other than `same-origin` or `none`
 //!    is refused (`403 cross_site_request`), and so is one whose `Origin` is
-//!    not the host's own — its public URL's origin or the origin named by
-//!    the request's `Host` (`403 origin_mismatch`). This covers register
+//!    not one of the host's configured origins ([`PublicOrigins`]: the
+//!    public URL's, `--public-origin`s, the loopback names of a local host)
+//!    (`403 origin_mismatch`). The request's `Host` is never trusted for
+//!    this: under DNS rebinding `Host` and `Origin` both name the
+//!    attacker's site and agree. This covers register
 //!    and login too, which have no session yet. Clients that are not
 //!    browsers (the CLI, department systems with bearer tokens) send
 //!    neither header and pass.
@@ -29,6 +32,7 @@ use axum::response::{IntoResponse, Response};
 use super::error::ApiError;
 use crate::identity::sessions::{CSRF_HEADER, Session};
 use crate::platform::Platform;
+use crate::public_origins::PublicOrigins;
 
 /// Whether `method` may change state (anything but GET, HEAD, OPTIONS,
 /// TRACE: RFC 9110 §9.2.1 safe methods).
@@ -46,18 +50,18 @@ pub(crate) async fn refuse_cross_origin(
     request: Request,
     next: Next,
 ) -> Response {
-    if changes_state(request.method()) {
-        let own = public_origin(platform.services.id_tokens.issuer());
-        if let Err(refusal) = check_origin(request.headers(), own) {
-            return refusal.into_response();
-        }
+    if changes_state(request.method())
+        && let Err(refusal) = check_origin(request.headers(), &platform.public_origins)
+    {
+        return refusal.into_response();
     }
     next.run(request).await
 }
 
-/// `Sec-Fetch-Site` (Fetch Metadata) first, then `Origin`. Either header
-/// given more than once is refused: only one value can be checked.
-fn check_origin(headers: &HeaderMap, own_origin: &str) -> Result<(), ApiError> {
+/// `Sec-Fetch-Site` (Fetch Metadata) first, then `Origin` against the
+/// configured origins. Either header given more than once is refused: only
+/// one value can be checked.
+fn check_origin(headers: &HeaderMap, own: &PublicOrigins) -> Result<(), ApiError> {
     let site = single(headers, "sec-fetch-site", "cross_site_request")?;
     if let Some(site) = site {
         let site = site.to_ascii_lowercase();
@@ -72,23 +76,16 @@ fn check_origin(headers: &HeaderMap, own_origin: &str) -> Result<(), ApiError> {
     let Some(origin) = single(headers, header::ORIGIN.as_str(), "origin_mismatch")? else {
         return Ok(());
     };
-    let origin = origin.to_ascii_lowercase();
-    let own_origin = own_origin.to_ascii_lowercase();
-    // The host as the request addressed it, under the public URL's scheme
-    // (so `serve --bind 0.0.0.0` reached as localhost still works, but a
-    // plain-http page never passes for an https host).
-    let scheme = own_origin.split_once("://").map_or("http", |(s, _)| s);
-    let addressed = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(|host| format!("{scheme}://{}", host.to_ascii_lowercase()));
-    if origin == own_origin || addressed.as_deref() == Some(origin.as_str()) {
+    if own.contains(origin) {
         Ok(())
     } else {
         Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "origin_mismatch",
-            format!("requests from origin `{origin}` may not change anything here"),
+            format!(
+                "requests from origin `{}` may not change anything here",
+                origin.to_ascii_lowercase()
+            ),
         ))
     }
 }
@@ -110,15 +107,6 @@ fn single<'a>(
         ));
     }
     Ok(first.map(|v| v.to_str().unwrap_or_default()))
-}
-
-/// `scheme://authority` of the host's public URL (its path dropped).
-fn public_origin(public_url: &str) -> &str {
-    let after_scheme = public_url.find("://").map_or(0, |i| i + 3);
-    match public_url[after_scheme..].find('/') {
-        Some(slash) => &public_url[..after_scheme + slash],
-        None => public_url,
-    }
 }
 
 /// On a state-changing request authenticated by `session`'s cookie: the
@@ -165,8 +153,12 @@ mod tests {
         map
     }
 
+    fn own(public_url: &str) -> PublicOrigins {
+        PublicOrigins::new(public_url, &[]).unwrap()
+    }
+
     fn refusal(pairs: &[(&'static str, &'static str)]) -> Option<&'static str> {
-        check_origin(&headers(pairs), "https://city.example.cn")
+        check_origin(&headers(pairs), &own("https://city.example.cn"))
             .err()
             .map(|e| e.code)
     }
@@ -184,7 +176,7 @@ mod tests {
             ("origin", "http://127.0.0.1:8080"),
             ("host", "127.0.0.1:8080"),
         ]);
-        assert!(check_origin(&local, "http://0.0.0.0:8080").is_ok());
+        assert!(check_origin(&local, &own("http://0.0.0.0:8080")).is_ok());
     }
 
     #[test]
@@ -193,7 +185,7 @@ mod tests {
         for origin in ["http://city.example.cn", "ws://city.example.cn"] {
             let mut map = headers(&[("host", "city.example.cn")]);
             map.insert("origin", origin.parse().unwrap());
-            let e = check_origin(&map, "https://city.example.cn").unwrap_err();
+            let e = check_origin(&map, &own("https://city.example.cn")).unwrap_err();
             assert_eq!(e.code, "origin_mismatch", "{origin}");
         }
         // A header given twice, even with an acceptable first value.
@@ -213,7 +205,7 @@ mod tests {
         ] {
             let mut map = headers(&[(name, first)]);
             map.append(name, second.parse().unwrap());
-            let e = check_origin(&map, "https://city.example.cn").unwrap_err();
+            let e = check_origin(&map, &own("https://city.example.cn")).unwrap_err();
             assert_eq!(e.code, code, "{name}");
         }
     }
@@ -223,7 +215,7 @@ mod tests {
         for site in ["cross-site", "same-site", "bogus"] {
             let mut map = HeaderMap::new();
             map.insert("sec-fetch-site", site.parse().unwrap());
-            let e = check_origin(&map, "https://city.example.cn").unwrap_err();
+            let e = check_origin(&map, &own("https://city.example.cn")).unwrap_err();
             assert_eq!(e.code, "cross_site_request", "{site}");
         }
         for origin in [
@@ -234,7 +226,7 @@ mod tests {
         ] {
             let mut map = headers(&[("host", "127.0.0.1:8080")]);
             map.insert("origin", origin.parse().unwrap());
-            let e = check_origin(&map, "https://city.example.cn").unwrap_err();
+            let e = check_origin(&map, &own("https://city.example.cn")).unwrap_err();
             assert_eq!(e.code, "origin_mismatch", "{origin}");
         }
         // A matching Host does not excuse a cross-site fetch.
@@ -248,15 +240,11 @@ mod tests {
     }
 
     #[test]
-    fn the_public_origin_drops_the_path() {
-        assert_eq!(
-            public_origin("https://city.example.cn/host"),
-            "https://city.example.cn"
-        );
-        assert_eq!(
-            public_origin("http://127.0.0.1:8080"),
-            "http://127.0.0.1:8080"
-        );
+    fn a_host_header_that_agrees_with_a_foreign_origin_does_not_pass() {
+        // DNS rebinding: the attacker's name now points at the host.
+        let rebound = headers(&[("host", "evil.example"), ("origin", "http://evil.example")]);
+        let e = check_origin(&rebound, &own("http://127.0.0.1:8080")).unwrap_err();
+        assert_eq!(e.code, "origin_mismatch");
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod notifications;
 mod operator;
 mod payments;
 mod publishing;
+mod request_headers;
 mod security_headers;
 mod shell;
 

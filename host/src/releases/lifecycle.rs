@@ -37,7 +37,9 @@ impl Platform {
     /// is `uploaded`. Checks, in order: manifest valid; app id owned by the
     /// department; manifest `[department]` equals the account; signature by
     /// one of the department's keys; version greater than every earlier
-    /// version; bytes a `cityhost:miniapp` component whose imports are all
+    /// version (build metadata ignored, SemVer 2.0.0 §10); bytes a binary
+    /// component (not WebAssembly text, not a core module), a
+    /// `cityhost:miniapp` component whose imports are all
     /// declared permissions; limits within the operator caps. (Sizes are
     /// checked when the upload is decoded.) The component is compiled on the
     /// blocking pool; the package and the version record are stored in one
@@ -71,6 +73,16 @@ impl Platform {
             ServiceError::invalid("manifest.version", format!("not a semantic version: {e}"))
         })?;
         check_caps(&manifest, &publishing.caps().await?)?;
+        // The engine compiles WebAssembly text too: refuse anything but a
+        // binary component before it gets the chance.
+        if !crate::publishing::package::is_binary_component(&package.component) {
+            return Err(PublishError::Component(LoadError::Invalid(
+                "not a binary WebAssembly component: a package carries the component's \
+                 binary encoding (it starts with `\\0asm`, component version 0x0d, layer 1), \
+                 not WebAssembly text or a core module"
+                    .into(),
+            )));
+        }
         // The compile (or cache hit) checks the world and the imports.
         self.compile(&manifest, package.component.clone()).await?;
         let now = now_ms();

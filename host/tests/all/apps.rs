@@ -389,3 +389,73 @@ async fn the_citizens_language_reaches_the_app_as_accept_language() {
         assert_eq!(view(r, 200).await["title"], title, "{language}");
     }
 }
+
+/// A citizen who opens a bill and walks away does not hold it for 15
+/// minutes: another citizen gets an order of their own and pays; had the
+/// first paid too, the app gives that payment back in full.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unpaid_utility_order_holds_nobody_up() {
+    let host = TestHost::start().await;
+    let first = host.demo_citizen("13800000001").await;
+    let second = host.demo_citizen("13800000002").await;
+    let bills = view(
+        first.get("/apps/utility-bills/bills?account=3301001").await,
+        200,
+    )
+    .await;
+    let body = actions(&bills, "post")
+        .into_iter()
+        .find(|a| a["path"] == "/pay")
+        .expect("an unpaid bill")["body"]
+        .as_object()
+        .unwrap()
+        .clone();
+    let form: Vec<(&str, &str)> = body
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str().unwrap()))
+        .collect();
+    let order_of = |checkout: &Value| {
+        actions(checkout, "pay")
+            .first()
+            .unwrap_or_else(|| panic!("a pay button: {checkout}"))["order_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let held = order_of(&view(first.post_form("/apps/utility-bills/pay", &form).await, 200).await);
+    let own = order_of(
+        &view(
+            second.post_form("/apps/utility-bills/pay", &form).await,
+            200,
+        )
+        .await,
+    );
+    assert_ne!(held, own);
+    for (citizen, order) in [(&second, &own), (&first, &held)] {
+        let r = citizen
+            .post_json(
+                &format!("/api/orders/{order}/confirm"),
+                &json!({"order_id": order, "pin": demo::DEMO_PIN}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        // Each payment's event is handled before the next payment.
+        eventually("the payment handled", || async {
+            host.platform
+                .services
+                .events
+                .pending()
+                .await
+                .unwrap()
+                .is_empty()
+        })
+        .await;
+    }
+    eventually("the duplicate payment refunded", || async {
+        let receipt = first.get_json(&format!("/api/orders/{held}"), 200).await;
+        receipt["state"] == "refunded"
+    })
+    .await;
+    let kept = second.get_json(&format!("/api/orders/{own}"), 200).await;
+    assert_eq!(kept["state"], "paid");
+}

@@ -474,3 +474,108 @@ async fn event_retries_survive_a_restart() {
     })
     .await;
 }
+
+/// `payment.cancel-order` in a citizen's request cancels only that
+/// citizen's orders: another citizen cannot make an order unpayable through
+/// the app (403, the order stays payable); its own citizen still can.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_citizen_cannot_cancel_another_citizens_order_through_an_app() {
+    let host = TestHost::start().await;
+    let owner = host.demo_citizen("13800000001").await;
+    let other = host.demo_citizen("13800000002").await;
+    let order = owner
+        .get_json("/apps/probe/pay?out_trade_no=mine-1", 200)
+        .await;
+    assert_eq!(order["state"], "created");
+    let r = other.get("/apps/probe/cancel?out_trade_no=mine-1").await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(
+        owner
+            .get_json("/apps/probe/order?out_trade_no=mine-1", 200)
+            .await["state"],
+        "created"
+    );
+    assert_eq!(
+        owner
+            .get_json("/apps/probe/cancel?out_trade_no=mine-1", 200)
+            .await["state"],
+        "cancelled"
+    );
+}
+
+/// A fee a parent opened and abandoned (cancelled in the payment sheet, or
+/// left unpaid) does not block it: another parent gets an order of their
+/// own and pays it, and the first can start again.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_abandoned_tuition_order_blocks_nobody() {
+    let host = TestHost::start().await;
+    let first = host.demo_citizen("13800000001").await;
+    let second = host.demo_citizen("13800000002").await;
+    let fee = [("pupil", "2026002"), ("item", "tuition")];
+    let order_of = |checkout: Value| {
+        actions(&checkout, "pay")
+            .first()
+            .unwrap_or_else(|| panic!("a pay button: {checkout}"))["order_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let pay = |c: &'static str| {
+        let (first, second) = (&first, &second);
+        async move {
+            let citizen = if c == "first" { first } else { second };
+            let r = citizen.post_form("/apps/tuition/pay", &fee).await;
+            assert_eq!(r.status(), 200, "{c} pays");
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    // The first parent opens the fee and leaves it unpaid: the second is
+    // not held up.
+    let held = order_of(pay("first").await);
+    let own = order_of(pay("second").await);
+    assert_ne!(held, own);
+    // The first cancels theirs in the sheet, and can start again.
+    let r = first
+        .post_json(
+            &format!("/api/orders/{held}/cancel"),
+            &json!({"order_id": held}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let again = order_of(pay("first").await);
+    assert_ne!(again, held);
+    // The second parent pays their own order.
+    let r = second
+        .post_json(
+            &format!("/api/orders/{own}/confirm"),
+            &json!({"order_id": own, "pin": demo::DEMO_PIN}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    // The fee is paid for everyone.
+    let fees = first
+        .get_json("/apps/tuition/fees?pupil=2026002", 200)
+        .await;
+    assert!(
+        !actions(&fees, "post")
+            .iter()
+            .any(|a| a["path"] == "/pay" && a["body"]["item"] == "tuition"),
+        "{fees}"
+    );
+    // Had the first parent paid their open order too, the school gives the
+    // second payment back in full.
+    let r = first
+        .post_json(
+            &format!("/api/orders/{again}/confirm"),
+            &json!({"order_id": again, "pin": demo::DEMO_PIN}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    eventually("the duplicate payment refunded", || async {
+        let receipt = first.get_json(&format!("/api/orders/{again}"), 200).await;
+        receipt["state"] == "refunded"
+    })
+    .await;
+    let kept = second.get_json(&format!("/api/orders/{own}"), 200).await;
+    assert_eq!(kept["state"], "paid");
+}

@@ -584,6 +584,44 @@ async fn bad_packages_are_refused_with_the_reason() {
         "{error}"
     );
 
+    // WebAssembly text: the engine could compile it, but a package carries
+    // binary components only.
+    let (status, error) = refuse(upload_body(
+        &key,
+        "hello",
+        "0.2.0",
+        hello_manifest("0.2.0"),
+        b"(component)".to_vec(),
+    ))
+    .await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (422, Some("not_a_component")),
+        "{error}"
+    );
+    assert_eq!(error["field"], "component");
+    assert!(
+        error["message"].as_str().unwrap().contains("binary"),
+        "{error}"
+    );
+
+    // Build metadata does not make a version newer (SemVer 2.0.0 §10):
+    // a rebuild of the released 0.1.0 is refused.
+    let (status, error) = refuse(upload_body(
+        &key,
+        "hello",
+        "0.1.0+rebuild",
+        hello_manifest("0.1.0+rebuild"),
+        hello.clone(),
+    ))
+    .await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (409, Some("version_not_increasing")),
+        "{error}"
+    );
+    assert_eq!(error["field"], "manifest.version");
+
     // A limit over the operator's cap.
     let over = hello_manifest("0.2.0") + "\n[limits]\nmemory-mib = 512\n";
     let (status, error) = refuse(upload_body(&key, "hello", "0.2.0", over, hello.clone())).await;

@@ -341,3 +341,58 @@ async fn slow_header_connections_are_closed() {
     // Everyone else is served meanwhile and after.
     assert_eq!(host.client().get("/healthz").await.status(), 200);
 }
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1), headers `Connection` names, and
+/// forwarding / client-identity headers a citizen can forge never reach an
+/// app, of either kind (SDK handler, standard `wasi:http`); ordinary
+/// headers do.
+#[tokio::test(flavor = "multi_thread")]
+async fn hop_by_hop_and_forwarding_headers_never_reach_an_app() {
+    let host = TestHost::start().await;
+    let c = host.demo_citizen("13800000001").await;
+    let dropped = [
+        ("connection", "keep-alive, x-secret-hop"),
+        ("x-secret-hop", "1"),
+        ("keep-alive", "timeout=5"),
+        ("te", "trailers"),
+        ("trailer", "expires"),
+        ("upgrade", "websocket"),
+        ("proxy-authorization", "Basic Zm9vOmJhcg=="),
+        ("proxy-connection", "keep-alive"),
+        ("via", "1.1 evil.example"),
+        ("forwarded", "for=203.0.113.7;proto=https"),
+        ("x-forwarded-for", "203.0.113.7"),
+        ("x-forwarded-host", "evil.example"),
+        ("x-forwarded-proto", "https"),
+        ("x-real-ip", "203.0.113.7"),
+        ("true-client-ip", "203.0.113.7"),
+        ("cf-connecting-ip", "203.0.113.7"),
+        ("x-cityhost-openid", "forged"),
+    ];
+    for path in ["/apps/probe/headers", "/apps/hello-http/headers"] {
+        let mut request = c
+            .http
+            .get(c.url(path))
+            .header("accept-language", "zh-CN")
+            .header("x-department-trace", "kept");
+        for (name, value) in dropped {
+            request = request.header(name, value);
+        }
+        let r = request.send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let body = r.text().await.unwrap();
+        let names: Vec<&str> = body
+            .lines()
+            .filter_map(|line| line.split_once(':'))
+            .map(|(name, _)| name)
+            .collect();
+        for (name, _) in dropped {
+            assert!(!names.contains(&name), "{path} received {name}: {body}");
+        }
+        for kept in ["accept-language", "x-department-trace"] {
+            assert!(names.contains(&kept), "{path} lacks {kept}: {body}");
+        }
+        // The host's own request id still arrives.
+        assert!(names.contains(&"x-cityhost-request-id"), "{path}: {body}");
+    }
+}

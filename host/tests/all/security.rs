@@ -199,6 +199,15 @@ async fn other_sites_cannot_change_anything_not_even_sign_in() {
     assert_eq!(refusal(r).await, (403, "origin_mismatch".into()));
     let r = attempt(vec![("origin", "null".into())]).await.unwrap();
     assert_eq!(refusal(r).await, (403, "origin_mismatch".into()));
+    // DNS rebinding: the attacker's name resolves to the host, so `Host`
+    // and `Origin` agree on the attacker's site; the host trusts neither.
+    let r = attempt(vec![
+        ("host", "evil.example".into()),
+        ("origin", "http://evil.example".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(refusal(r).await, (403, "origin_mismatch".into()));
     assert!(c.csrf_token().is_none(), "a refused login signs nobody in");
     let r = attempt(vec![
         ("origin", host.base.clone()),
@@ -222,6 +231,22 @@ async fn other_sites_cannot_change_anything_not_even_sign_in() {
     )
     .await;
     assert_eq!(refusal(r).await, (403, "origin_mismatch".into()));
+    let r = kv_set(
+        &c,
+        &[
+            ("x-csrf-token", &token),
+            ("host", "evil.example"),
+            ("origin", "http://evil.example"),
+        ],
+    )
+    .await;
+    assert_eq!(refusal(r).await, (403, "origin_mismatch".into()));
+    // The host's public URL names this machine (127.0.0.1), so the shell
+    // opened as `localhost` on the same port is the host's own origin too.
+    let port = host.base.rsplit(':').next().unwrap();
+    let localhost = format!("http://localhost:{port}");
+    let r = kv_set(&c, &[("x-csrf-token", &token), ("origin", &localhost)]).await;
+    assert_eq!(r.status(), 200);
     // A cross-site GET (a link from elsewhere) changes nothing and is served.
     let r = c
         .http

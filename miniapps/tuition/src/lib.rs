@@ -7,14 +7,19 @@
 //! - `GET /fees?pupil=N` lists the fees with their state, a pay button per
 //!   unpaid fee and a refund button per paid fee that allows one;
 //! - `POST /pay` (form `pupil`, `item`) creates the fee's order (order
-//!   number `tu-{pupil}-{item}`, the idempotency key) and answers a button
-//!   that opens the payment sheet;
+//!   number `tu-{pupil}-{item}`, then `tu-{pupil}-{item}-r{n}` for later
+//!   attempts; the idempotency key) and answers a button that opens the
+//!   payment sheet. An order nobody can pay any more (cancelled, expired)
+//!   or another parent's unpaid one moves the fee to a new attempt, so no
+//!   citizen can block a fee for others by opening and abandoning it;
 //! - `POST /refund` (form `pupil`, `item`) refunds the fee's refundable part
-//!   (the whole boarding fee; the unused-books part of the book fee) with
-//!   refund number `rf-{pupil}-{item}`, so asking twice refunds once;
+//!   (the whole boarding fee; the unused-books part of the book fee) of the
+//!   order that paid it, with refund number `rf-{pupil}-{item}`, so asking
+//!   twice refunds once;
 //! - events `payment.succeeded` and `refund.succeeded` update the fee and
 //!   send the citizen a receipt. Both are idempotent: the host may deliver
-//!   an event more than once.
+//!   an event more than once. A second order paid for a fee already paid
+//!   (two parents paying at once) is refunded in full (`dup-{order}`).
 
 use cityhost_sdk::payment::{self, Order, OrderRequest, RefundEvent, RefundRequest};
 use cityhost_sdk::view::{Action, AlertLevel, Field, Form, Table};
@@ -59,6 +64,23 @@ struct Fee {
     /// Receipt for the refund sent.
     #[serde(default)]
     refund_receipt_sent: bool,
+    /// The current order attempt (0 = `tu-{pupil}-{item}`, see
+    /// [`trade_no`]).
+    #[serde(default)]
+    attempt: u32,
+    /// The order number that paid the fee (`None` before this was kept:
+    /// attempt 0's).
+    #[serde(default)]
+    paid_no: Option<String>,
+}
+
+impl Fee {
+    /// The order number that paid this fee.
+    fn paid_no(&self, pupil: &str) -> String {
+        self.paid_no
+            .clone()
+            .unwrap_or_else(|| trade_no(pupil, &self.item, 0))
+    }
 }
 
 /// A pupil and their fees (`pupil:{number}` in storage).
@@ -88,18 +110,24 @@ fn checked_pupil(pupil: &str) -> Result<String> {
     }
 }
 
-fn trade_no(pupil: &str, item: &str) -> String {
-    format!("tu-{pupil}-{item}")
+/// Order number of a fee's `attempt`: `tu-{pupil}-{item}`, then
+/// `tu-{pupil}-{item}-r{attempt}`.
+fn trade_no(pupil: &str, item: &str, attempt: u32) -> String {
+    match attempt {
+        0 => format!("tu-{pupil}-{item}"),
+        n => format!("tu-{pupil}-{item}-r{n}"),
+    }
 }
 
 fn request_no(pupil: &str, item: &str) -> String {
     format!("rf-{pupil}-{item}")
 }
 
-/// `tu-{pupil}-{item}` / `rf-...` back to (pupil, item).
+/// `tu-{pupil}-{item}[-r{n}]` / `rf-...` back to (pupil, item).
 fn parse_no(no: &str) -> Option<(&str, &str)> {
     let rest = no.strip_prefix("tu-").or_else(|| no.strip_prefix("rf-"))?;
-    rest.split_once('-')
+    let (pupil, item) = rest.split_once('-')?;
+    Some((pupil, item.split_once("-r").map_or(item, |(item, _)| item)))
 }
 
 fn fees_path(pupil: &str) -> String {
@@ -134,13 +162,25 @@ fn settle(pupil: &str, fee: &mut Fee) -> Result<bool> {
     if fee.paid && fee.refunded_fen >= fee.refund_fen {
         return Ok(false);
     }
-    let Some(order) = payment::query_order(&trade_no(pupil, &fee.item))? else {
-        return Ok(false);
-    };
-    let changed = (order.is_paid() && !fee.paid) || order.refunded_fen != fee.refunded_fen;
-    fee.paid |= order.is_paid();
-    fee.refunded_fen = order.refunded_fen;
-    Ok(changed)
+    if fee.paid {
+        let Some(order) = payment::query_order(&fee.paid_no(pupil))? else {
+            return Ok(false);
+        };
+        let changed = order.refunded_fen != fee.refunded_fen;
+        fee.refunded_fen = order.refunded_fen;
+        return Ok(changed);
+    }
+    // Any attempt may have been paid (its event still on its way).
+    for attempt in 0..=fee.attempt {
+        let no = trade_no(pupil, &fee.item, attempt);
+        if let Some(order) = payment::query_order(&no)?.filter(Order::is_paid) {
+            fee.paid = true;
+            fee.paid_no = Some(no);
+            fee.refunded_fen = order.refunded_fen;
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 fn status(fee: &Fee) -> String {
@@ -216,22 +256,50 @@ fn fee_of(form: &FeeForm) -> Result<(Pupil, usize)> {
     Ok((p, i))
 }
 
+/// Most new attempts one `/pay` makes before telling the citizen to try
+/// again later (each is one order another parent just opened).
+const MAX_NEW_ATTEMPTS: u32 = 3;
+
 fn pay(req: &Request) -> Result<Response> {
     let form: FeeForm = req.form()?;
-    let (p, i) = fee_of(&form)?;
-    let fee = &p.fees[i];
+    let (mut p, i) = fee_of(&form)?;
     let back = fees_path(&p.pupil);
-    let order = payment::create_order(&OrderRequest {
-        out_trade_no: trade_no(&p.pupil, &fee.item),
-        amount_fen: fee.amount_fen,
-        subject: format!("{} {}", p.class, fee.label),
-        return_path: back.clone(),
-        expires_in_ms: None,
-    });
-    let order = match order {
-        Ok(order) => order,
-        // Another parent's order for the same fee.
-        Err(Error::Conflict(_)) => {
+    // Paid meanwhile (under any attempt): no new order.
+    let pupil = p.pupil.clone();
+    if settle(&pupil, &mut p.fees[i])? {
+        save(&p)?;
+    }
+    if p.fees[i].paid {
+        let view = View::new(TITLE)
+            .alert(AlertLevel::Success, format!("{}已缴清。", p.fees[i].label))
+            .link("返回", back);
+        return Ok(Response::view(view));
+    }
+    let mut new_attempts = 0;
+    let order = loop {
+        let fee = &p.fees[i];
+        let no = trade_no(&p.pupil, &fee.item, fee.attempt);
+        let created = payment::create_order(&OrderRequest {
+            out_trade_no: no.clone(),
+            amount_fen: fee.amount_fen,
+            subject: format!("{} {}", p.class, fee.label),
+            return_path: back.clone(),
+            expires_in_ms: None,
+        });
+        // The order under this number, if this citizen can still use it;
+        // otherwise (another parent's, or cancelled or expired) `None`.
+        let usable = match created {
+            Ok(order) if order.is_paid() || is_open(&order) => Some(order),
+            Ok(_) => None,
+            // Another parent's order under this number: paid, the fee is
+            // paid; unpaid, it holds nothing up.
+            Err(Error::Conflict(_)) => payment::query_order(&no)?.filter(Order::is_paid),
+            Err(e) => return Err(e),
+        };
+        if let Some(order) = usable {
+            break order;
+        }
+        if new_attempts == MAX_NEW_ATTEMPTS {
             let view = View::new(TITLE)
                 .alert(
                     AlertLevel::Warning,
@@ -240,8 +308,11 @@ fn pay(req: &Request) -> Result<Response> {
                 .link("返回", back);
             return Ok(Response::view(view).status(409));
         }
-        Err(e) => return Err(e),
+        new_attempts += 1;
+        p.fees[i].attempt += 1;
+        save(&p)?;
     };
+    let fee = &p.fees[i];
     if order.is_paid() {
         let view = View::new(TITLE)
             .alert(AlertLevel::Success, format!("{}已缴清。", fee.label))
@@ -264,6 +335,11 @@ fn pay(req: &Request) -> Result<Response> {
     Ok(Response::view(view))
 }
 
+/// Whether `order` can still be paid: created and not past its expiry.
+fn is_open(order: &Order) -> bool {
+    order.state == payment::OrderState::Created && order.expires_at > cityhost_sdk::time::now_ms()
+}
+
 fn refund(req: &Request) -> Result<Response> {
     let form: FeeForm = req.form()?;
     let (p, i) = fee_of(&form)?;
@@ -273,7 +349,7 @@ fn refund(req: &Request) -> Result<Response> {
         return Err(Error::bad_request("费用", "不可退费"));
     }
     let done = payment::refund(&RefundRequest {
-        out_trade_no: trade_no(&p.pupil, &fee.item),
+        out_trade_no: fee.paid_no(&p.pupil),
         out_request_no: request_no(&p.pupil, &fee.item),
         amount_fen: fee.refund_fen,
         reason: format!("{}退费", fee.label),
@@ -316,7 +392,19 @@ fn payment_succeeded(req: &Request) -> Result<Response> {
     let Some(fee) = p.fees.iter_mut().find(|f| f.item == item) else {
         return Ok(Response::text("unknown fee"));
     };
+    if fee.paid && fee.paid_no(&p.pupil) != order.out_trade_no {
+        // Two parents paid the same fee at once: the later payment goes
+        // back in full.
+        payment::refund(&RefundRequest {
+            out_trade_no: order.out_trade_no.clone(),
+            out_request_no: format!("dup-{}", order.out_trade_no),
+            amount_fen: order.amount_fen,
+            reason: format!("{}重复缴费退款", fee.label),
+        })?;
+        return Ok(Response::text("duplicate refunded"));
+    }
     fee.paid = true;
+    fee.paid_no = Some(order.out_trade_no.clone());
     if !fee.receipt_sent {
         // The `paid` receipt template (cityhost.toml) needs no subscription.
         let receipt = notify::Message::template("paid")
@@ -343,6 +431,10 @@ fn refund_succeeded(req: &Request) -> Result<Response> {
     let Some(fee) = p.fees.iter_mut().find(|f| f.item == item) else {
         return Ok(Response::text("unknown fee"));
     };
+    if fee.paid_no(&p.pupil) != event.order.out_trade_no {
+        // The refund of a duplicate payment: not the fee's.
+        return Ok(Response::text("duplicate refunded"));
+    }
     fee.refunded_fen = fee.refunded_fen.max(event.order.refunded_fen);
     if !fee.refund_receipt_sent {
         // The `refunded` receipt template needs no subscription either.
@@ -368,8 +460,12 @@ mod tests {
     #[test]
     fn numbers_round_trip() {
         assert_eq!(
-            parse_no(&trade_no("2026001", "books")),
+            parse_no(&trade_no("2026001", "books", 0)),
             Some(("2026001", "books"))
+        );
+        assert_eq!(
+            parse_no(&trade_no("2026001", "boarding", 3)),
+            Some(("2026001", "boarding"))
         );
         assert_eq!(
             parse_no(&request_no("2026001", "boarding")),
@@ -397,6 +493,8 @@ mod tests {
             refunded_fen: 0,
             receipt_sent: false,
             refund_receipt_sent: false,
+            attempt: 0,
+            paid_no: None,
         };
         assert_eq!(status(&fee), "待缴");
         fee.paid = true;

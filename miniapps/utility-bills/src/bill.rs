@@ -99,10 +99,9 @@ impl Bill {
     }
 
     /// The order number for the current attempt: `ub-{bill_id}`, then
-    /// `ub-{bill_id}-r1`, ... after cancelled or expired orders. The same
-    /// bill always gets the same number until its order dies, so a bill has
-    /// at most one payable order at a time: paying twice gets the same
-    /// citizen the same order back, and anyone else a conflict.
+    /// `ub-{bill_id}-r1`, ... after cancelled or expired orders and orders
+    /// of other citizens left unpaid. The same citizen paying twice gets the
+    /// same order back.
     pub(crate) fn trade_no(&self) -> String {
         match self.retries {
             0 => format!("ub-{}", self.bill_id),

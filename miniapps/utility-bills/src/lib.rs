@@ -7,10 +7,14 @@
 //! - `POST /pay` (form `account`, `bill`) creates the bill's order for the
 //!   current citizen and answers a button that opens the payment sheet —
 //!   only for an order `create_order` returned to this request, never one
-//!   found by a query (it may be another citizen's); while someone else's
-//!   order for the bill is pending it answers an alert instead;
+//!   found by a query (it may be another citizen's). Someone else's unpaid
+//!   order for the bill holds nothing up: the bill gets a new order number
+//!   (a citizen cannot hold another's bill by opening it and walking away);
+//!   only after [`MAX_ATTEMPTS`] numbers all held by others does it answer
+//!   an alert instead;
 //! - event `payment.succeeded` marks the bill paid and sends the citizen a
-//!   receipt.
+//!   receipt; a second order paid for a bill already paid (two citizens
+//!   paying at once) is refunded in full (refund number `dup-{order}`).
 
 mod bill;
 
@@ -29,7 +33,7 @@ const DEMO_ACCOUNTS: &str = "3301001、3301002";
 const ACCOUNT_LABEL: &str = "户号";
 
 /// How many order numbers one `POST /pay` tries: the bill's current one and,
-/// if that order died, fresh ones.
+/// if that order died or is someone else's unpaid one, fresh ones.
 const MAX_ATTEMPTS: u32 = 3;
 
 fn app() -> Router {
@@ -38,6 +42,9 @@ fn app() -> Router {
         .get("/bills", bills)
         .post("/pay", pay)
         .on_event(payment::PAYMENT_SUCCEEDED, payment_succeeded)
+        // The only refunds are of duplicate payments, made by the app
+        // itself: nothing to record.
+        .on_event(payment::REFUND_SUCCEEDED, |_| Ok(Response::text("ok")))
 }
 
 cityhost_sdk::export_app!(app());
@@ -160,11 +167,11 @@ struct PayForm {
 ///
 /// The button is only ever for the order `create_order` returns to this
 /// request: it is idempotent for the same citizen and fields, so a citizen
-/// paying twice gets their own order back, while anyone else gets a
-/// conflict and is told to wait. A bill's numbers are tried in turn
-/// ([`Bill::trade_no`]) and a new one is issued only once the order under
-/// the current one is cancelled or expired, so a bill never has two payable
-/// orders.
+/// paying twice gets their own order back. A bill's numbers are tried in
+/// turn ([`Bill::trade_no`]); a new one is issued when the order under the
+/// current one is cancelled, expired or someone else's unpaid one, so
+/// nobody can hold a bill for others. Two citizens may then both pay: the
+/// `payment.succeeded` handler refunds the later payment.
 fn pay(req: &Request) -> Result<Response> {
     let form: PayForm = req.form()?;
     let account = checked_account(&form.account)?;
@@ -173,7 +180,7 @@ fn pay(req: &Request) -> Result<Response> {
     if b.status == Status::Paid {
         return Ok(paid_view(&b, &back));
     }
-    for _ in 0..MAX_ATTEMPTS {
+    for attempt in 0..MAX_ATTEMPTS {
         let no = b.trade_no();
         if b.out_trade_no.as_deref() != Some(no.as_str()) {
             // Remember the number before creating the order, so that an
@@ -198,7 +205,12 @@ fn pay(req: &Request) -> Result<Response> {
                 bill::save(&b)?;
                 return Ok(paid_view(&b, &back));
             }
-            Attempt::PendingElsewhere => return Ok(pending_view(&b, &back)),
+            // Someone else's unpaid order: it does not hold the bill; a
+            // second payment, should both be paid, is refunded.
+            Attempt::PendingElsewhere if attempt + 1 == MAX_ATTEMPTS => {
+                return Ok(pending_view(&b, &back));
+            }
+            Attempt::PendingElsewhere => b.retries += 1,
             // A dead order cannot be paid: number a new one.
             Attempt::Reissue => b.retries += 1,
         }
@@ -220,8 +232,7 @@ fn pay_view(b: &Bill, order: &Order, back: &str) -> Response {
     Response::view(view)
 }
 
-/// Someone else is paying the bill: no pay button until their order is paid
-/// or expires (orders can be paid for 15 minutes).
+/// Others hold every order number tried: no pay button this time.
 fn pending_view(b: &Bill, back: &str) -> Response {
     let view = View::new(TITLE)
         .alert(AlertLevel::Warning, PENDING_ALERT)
@@ -265,6 +276,17 @@ fn payment_succeeded(req: &Request) -> Result<Response> {
         log::warn("payment.succeeded for an order without a bill");
         return Ok(Response::text("unknown bill"));
     };
+    if b.status == Status::Paid && b.out_trade_no.as_deref() != Some(no.as_str()) {
+        // Two citizens paid the same bill at once: the later payment goes
+        // back in full (idempotent under its refund number).
+        payment::refund(&payment::RefundRequest {
+            out_trade_no: no.clone(),
+            out_request_no: format!("dup-{no}"),
+            amount_fen: order.amount_fen,
+            reason: format!("{} 重复缴费退款", b.title()),
+        })?;
+        return Ok(Response::text("duplicate refunded"));
+    }
     if b.status == Status::Unpaid {
         b.mark_paid(&order);
         bill::save(&b)?;

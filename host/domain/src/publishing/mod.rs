@@ -195,8 +195,11 @@ pub enum PublishError {
         "the signature does not verify with any key registered for your department (it must cover the component, the manifest, the app id and the version)"
     )]
     BadSignature,
-    /// The version is not above every earlier version of the app.
-    #[error("version {version} is not greater than {latest}, the app's latest version")]
+    /// The version does not take precedence over every earlier version of
+    /// the app; build metadata (`+...`) does not count (SemVer 2.0.0 §10).
+    #[error(
+        "version {version} is not greater than {latest}, the app's latest version (build metadata after `+` does not make a version newer)"
+    )]
     VersionNotIncreasing {
         /// The uploaded version.
         version: String,

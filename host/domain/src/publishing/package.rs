@@ -163,6 +163,21 @@ pub fn signed_message(app_id: &str, version: &str, component: &[u8], manifest: &
     )
 }
 
+/// The first eight bytes of every binary WebAssembly component: the magic
+/// `\0asm`, the component encoding's version `0x0d 0x00` and the layer
+/// `0x01 0x00` (a core module has layer `0x00 0x00`). Component Model,
+/// `Binary.md`, "Component Definitions" (pre-standard version 0xd).
+pub const COMPONENT_PREAMBLE: [u8; 8] = *b"\0asm\x0d\x00\x01\x00";
+
+/// Whether `bytes` start as a binary WebAssembly component
+/// ([`COMPONENT_PREAMBLE`]). Packages carry binary components only: the
+/// engine would also compile the WebAssembly *text* format (and a core
+/// module would fail later with a vaguer message), so this is checked
+/// before anything is compiled.
+pub fn is_binary_component(bytes: &[u8]) -> bool {
+    bytes.starts_with(&COMPONENT_PREAMBLE)
+}
+
 /// The key the host signs the mini-apps it ships with (bundled apps):
 /// HMAC-SHA256 of a fixed label under the host's session key, so it is
 /// the same across restarts and never stored.
@@ -183,6 +198,16 @@ mod tests {
                 .encode(key.verifying_key().to_bytes()),
             added_at: 0,
         }
+    }
+
+    #[test]
+    fn only_binary_components_pass_the_preamble_check() {
+        assert!(is_binary_component(b"\0asm\x0d\x00\x01\x00rest"));
+        // A core module, an older component version, text, nothing.
+        assert!(!is_binary_component(b"\0asm\x01\x00\x00\x00"));
+        assert!(!is_binary_component(b"\0asm\x0c\x00\x01\x00"));
+        assert!(!is_binary_component(b"(component)"));
+        assert!(!is_binary_component(b""));
     }
 
     #[test]

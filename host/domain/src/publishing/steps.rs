@@ -30,8 +30,10 @@ pub struct PlanChange {
 impl Publishing {
     /// Stores an uploaded version (state `uploaded`) and its component
     /// bytes in one transaction, once the caller has checked the package.
-    /// Errors: `version` is not greater than every earlier version of the
-    /// app ([`PublishError::VersionNotIncreasing`]); a store failure.
+    /// Errors: `version` does not take precedence over every earlier
+    /// version of the app, build metadata ignored as SemVer 2.0.0 §10 says
+    /// (`1.1.0+rebuild` after `1.1.0` is refused,
+    /// [`PublishError::VersionNotIncreasing`]); a store failure.
     pub async fn record_upload(
         &self,
         record: &VersionRecord,
@@ -42,11 +44,14 @@ impl Publishing {
             .transact(|tx| async move {
                 let app = record.app_id.as_str();
                 let earlier = tx.scan(&APP_VERSIONS, Scan::prefix((app,))).await?;
+                // Precedence ignores build metadata (SemVer 2.0.0 §10):
+                // `1.1.0+rebuild` is the same version as `1.1.0`, not a
+                // newer one.
                 if let Some(latest) = earlier
                     .iter()
                     .filter_map(|(_, v)| semver::Version::parse(&v.version).ok())
-                    .max()
-                    && *version <= latest
+                    .max_by(|a, b| a.cmp_precedence(b))
+                    && version.cmp_precedence(&latest).is_le()
                 {
                     return Err(PublishError::VersionNotIncreasing {
                         version: record.version.clone(),
@@ -433,6 +438,24 @@ mod tests {
         let older = semver::Version::parse("1.0.9").unwrap();
         assert!(matches!(
             p.record_upload(&record("1.0.9"), &older, &vec![0]).await,
+            Err(PublishError::VersionNotIncreasing { .. })
+        ));
+        // Build metadata does not order versions (SemVer 2.0.0 §10): a
+        // rebuild of 1.1.0 is not newer than 1.1.0.
+        let rebuild = semver::Version::parse("1.1.0+rebuild").unwrap();
+        assert!(matches!(
+            p.record_upload(&record("1.1.0+rebuild"), &rebuild, &vec![0])
+                .await,
+            Err(PublishError::VersionNotIncreasing { .. })
+        ));
+        let next = semver::Version::parse("1.1.1+build.7").unwrap();
+        p.record_upload(&record("1.1.1+build.7"), &next, &vec![0])
+            .await
+            .unwrap();
+        let same = semver::Version::parse("1.1.1+build.8").unwrap();
+        assert!(matches!(
+            p.record_upload(&record("1.1.1+build.8"), &same, &vec![0])
+                .await,
             Err(PublishError::VersionNotIncreasing { .. })
         ));
         assert!(p.plan_release("op", "app", "1.1.0", 0).await.is_err());
