@@ -17,6 +17,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::admission::AdmissionConfig;
+use crate::runtime::DEFAULT_MEMORY_BUDGET;
 
 /// CityHost: government services as sandboxed WebAssembly mini-apps in one
 /// super-app.
@@ -123,6 +124,10 @@ pub struct ServeArgs {
     /// `Retry-After`, in milliseconds.
     #[arg(long, default_value_t = AdmissionConfig::default().wait.as_millis() as u64, env = "CITYHOST_QUEUE_WAIT_MS")]
     pub queue_wait_ms: u64,
+    /// Linear memory all live mini-app instances may hold together, MiB;
+    /// a growth past it ends that request with the memory error.
+    #[arg(long, default_value_t = DEFAULT_MEMORY_BUDGET >> 20, env = "CITYHOST_MEMORY_BUDGET_MIB")]
+    pub memory_budget_mib: usize,
 }
 
 impl ServeArgs {

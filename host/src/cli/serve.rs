@@ -20,6 +20,7 @@ pub(super) async fn serve(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
         data_dir: args.data.clone(),
         runtime: RuntimeConfig {
             admission: args.admission(),
+            memory_budget: args.memory_budget_mib.saturating_mul(1 << 20),
             ..RuntimeConfig::default()
         },
         notify: Default::default(),

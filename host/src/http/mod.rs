@@ -17,6 +17,7 @@ mod operator;
 mod payments;
 mod publishing;
 mod request_headers;
+mod runtime_status;
 mod security_headers;
 mod shell;
 
@@ -54,6 +55,7 @@ pub fn router(platform: Arc<Platform>) -> Router {
             get(consents::sheet).delete(consents::revoke),
         )
         .route("/operator/audit", get(operator::audit))
+        .route("/operator/runtime", get(runtime_status::runtime))
         .merge(payments::routes())
         .merge(notifications::routes())
         .merge(identity::api_routes())

@@ -26,6 +26,7 @@
 //! request with a [`GuestFailure`]; the store is dropped and nothing else is
 //! affected.
 
+mod budget;
 mod cache;
 pub mod lane;
 pub mod wasi_http;
@@ -45,6 +46,7 @@ use crate::admission::AdmissionConfig;
 use crate::capabilities::RequestState;
 use crate::capabilities::bindings::{MiniappPre, Request, Response};
 use crate::manifest::{Manifest, Permission};
+pub use budget::{DEFAULT_MEMORY_BUDGET, MemoryBudget};
 pub use cache::ComponentCache;
 pub use cityhost_domain::manifest::{DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT};
 pub use cityhost_domain::publishing::LoadError;
@@ -98,6 +100,9 @@ pub struct RuntimeConfig {
     /// Who may take the instances when many requests want one
     /// ([`crate::admission`]).
     pub admission: AdmissionConfig,
+    /// Linear memory all live instances may hold together, bytes
+    /// ([`MemoryBudget`]).
+    pub memory_budget: usize,
 }
 
 impl Default for RuntimeConfig {
@@ -108,6 +113,7 @@ impl Default for RuntimeConfig {
             max_instances: 256,
             pooling: true,
             admission: AdmissionConfig::default(),
+            memory_budget: DEFAULT_MEMORY_BUDGET,
         }
     }
 }
@@ -171,6 +177,8 @@ pub struct Runtime {
     cache: ComponentCache,
     stop_ticker: Arc<AtomicBool>,
     lane: Arc<LongRunningLane>,
+    budget: Arc<MemoryBudget>,
+    pool_slots: u32,
 }
 
 impl Runtime {
@@ -191,6 +199,8 @@ impl Runtime {
             cache,
             stop_ticker,
             lane: Arc::default(),
+            budget: Arc::new(MemoryBudget::new(config.memory_budget)),
+            pool_slots: config.max_instances,
         })
     }
 
@@ -234,6 +244,8 @@ impl Runtime {
         timeout: Duration,
     ) -> (Result<Response, GuestFailure>, RequestState) {
         let memory_mib = state.limits.memory_bytes >> 20;
+        let mut state = state;
+        state.limits.attach(self.budget.clone());
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
         let deadline = Instant::now() + timeout;
@@ -299,6 +311,18 @@ impl Runtime {
             }
         });
         (result, store.into_data())
+    }
+}
+
+impl Runtime {
+    /// The host-wide memory budget, with what live instances hold now.
+    pub fn memory_budget(&self) -> &MemoryBudget {
+        &self.budget
+    }
+
+    /// Instances that may exist at once (the pool's slots).
+    pub fn pool_slots(&self) -> u32 {
+        self.pool_slots
     }
 }
 

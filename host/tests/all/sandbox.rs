@@ -224,6 +224,49 @@ async fn one_citizens_300_sleepers_wait_in_their_own_queue_while_other_apps_answ
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_host_wide_memory_budget_refuses_growth_past_it_and_is_reported() {
+    // 48 MiB for all instances together; each may still grow to 64 MiB.
+    let host = TestHost::start_with(RuntimeConfig {
+        memory_budget: 48 << 20,
+        ..RuntimeConfig::default()
+    })
+    .await;
+    let first = host.demo_citizen("13800000001").await;
+    let second = host.demo_citizen("13800000002").await;
+    let runtime = || async {
+        first
+            .http
+            .get(first.url("/api/operator/runtime"))
+            .bearer_auth(&host.platform.operator_token)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    let holding = {
+        let (http, url) = (first.http.clone(), first.url("/apps/probe/hold?mib=30"));
+        tokio::spawn(async move { http.get(url).send().await.unwrap().status() })
+    };
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let status = runtime().await;
+    assert!(
+        status["instance_memory_bytes"].as_u64().unwrap() >= 30 << 20,
+        "{status}"
+    );
+    assert_eq!(status["instance_memory_budget_bytes"], 48 << 20);
+    // A second 30 MiB would pass the budget: refused with the memory error.
+    let (code, error) = error_of(second.get("/apps/probe/hold?mib=30").await).await;
+    assert_eq!(code, 502, "{error}");
+    assert_eq!(error["code"], "app_memory_exceeded");
+    assert_eq!(holding.await.unwrap(), 200);
+    // The memory went back with the instances.
+    assert_eq!(runtime().await["instance_memory_bytes"], 0);
+    assert_eq!(second.get("/apps/probe/hold?mib=30").await.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn apps_cannot_read_each_others_storage() {
     let host = TestHost::start().await;
     // The probe component loaded a second time under another app id.
