@@ -37,8 +37,8 @@ pub mod runtime;
 // The domain (crate `cityhost-domain`), under the paths the host's layers
 // name it by.
 pub use cityhost_domain::{
-    app_storage, audit, blocking, directory, error, events, identity, manifest, notifications,
-    payments, publishing, services,
+    app_storage, audit, directory, error, events, identity, manifest, notifications, payments,
+    publishing, services,
 };
 
 #[cfg(test)]

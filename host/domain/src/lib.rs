@@ -21,11 +21,11 @@
 
 pub mod app_storage;
 pub mod audit;
-pub mod blocking;
 mod capability_list;
 pub mod directory;
 pub mod error;
 pub mod events;
+pub mod hashing;
 pub mod identity;
 pub mod manifest;
 pub mod meta;

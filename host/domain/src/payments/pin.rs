@@ -2,10 +2,8 @@
 //! hash (`payment_pins` table). [`MAX_WRONG_PINS`] wrong PINs in a row lock
 //! the citizen's payments for [`PIN_LOCK_MS`]; the count is updated in one
 //! transaction (read, change, write) so that parallel attempts cannot pass
-//! the limit. Hashing runs off the async workers ([`crate::blocking::run`]).
+//! the limit. Hashing runs on the hasher threads ([`crate::hashing`]).
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use cityhost_store::{Db, now_ms};
 use serde::{Deserialize, Serialize};
 
@@ -65,15 +63,7 @@ impl PaymentPins {
     /// [`PaymentError::PinAlreadySet`].
     pub async fn set(&self, citizen_id: &str, pin: &str) -> ServiceResult<()> {
         validate(pin)?;
-        let pin = pin.to_string();
-        let hash = crate::blocking::run(move || {
-            let salt = SaltString::generate(&mut rand::rngs::OsRng);
-            Argon2::default()
-                .hash_password(pin.as_bytes(), &salt)
-                .map(|h| h.to_string())
-        })
-        .await?
-        .map_err(|e| ServiceError::invalid("pin", e.to_string()))?;
+        let hash = crate::hashing::hash(pin, "pin").await?;
         let record = &PinRecord {
             hash,
             ..PinRecord::default()
@@ -125,19 +115,12 @@ impl PaymentPins {
             }
             .into());
         }
-        let pin = pin.to_string();
-        let right = crate::blocking::run(move || {
-            let parsed = PasswordHash::new(&record.hash).map_err(|_| {
-                ServiceError::Forbidden("the stored payment PIN is unreadable".into())
-            })?;
-            Ok::<_, ServiceError>(
-                pin.len() == 6
-                    && Argon2::default()
-                        .verify_password(pin.as_bytes(), &parsed)
-                        .is_ok(),
-            )
-        })
-        .await??;
+        let right = pin.len() == 6
+            && crate::hashing::verify(pin, &record.hash)
+                .await?
+                .ok_or_else(|| {
+                    ServiceError::Forbidden("the stored payment PIN is unreadable".into())
+                })?;
         // One read-modify-write: a success resets the count; a wrong PIN
         // adds one, and the fifth in a row sets the lock.
         let outcome = self
