@@ -183,6 +183,21 @@ async fn a_json_body_is_one_object_and_nothing_after_it() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_login_with_no_phone_number_names_the_field_and_stores_nothing() {
+    let host = TestHost::start().await;
+    let c = host.client();
+    let junk = "1".repeat(60_000);
+    for phone in [junk.as_str(), "not a phone", "1380000000"] {
+        let r = c
+            .post_json("/api/login", &json!({"phone": phone, "password": "x"}))
+            .await;
+        assert_eq!(r.status(), 400);
+        let error = r.json::<serde_json::Value>().await.unwrap();
+        assert_eq!(error["error"]["field"], "phone", "{error}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn repeated_wrong_passwords_lock_the_number() {
     let host = TestHost::start().await;
     let c = host.client();
@@ -193,6 +208,13 @@ async fn repeated_wrong_passwords_lock_the_number() {
     let right = json!({"phone": "13800000002", "password": cityhost::cli::demo::DEMO_PASSWORD});
     let r = c.post_json("/api/login", &right).await;
     assert_eq!(r.status(), 429);
+    // When to try again, in whole seconds: the rest of the 15 minutes.
+    let retry_after: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((14 * 60..=15 * 60).contains(&retry_after), "{retry_after}");
     assert_eq!(
         r.json::<serde_json::Value>().await.unwrap()["error"]["code"],
         "rate_limited"

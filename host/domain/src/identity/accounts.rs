@@ -56,12 +56,31 @@ impl Citizen {
 pub const MAX_FAILURES: u32 = 5;
 /// How long a number stays locked: 15 minutes, in ms.
 pub const LOCKOUT_MS: u64 = 15 * 60 * 1000;
+/// Wrong passwords count towards [`MAX_FAILURES`] for 15 minutes after the
+/// last one, in ms; after that the count starts again.
+pub const FAILURE_WINDOW_MS: u64 = 15 * 60 * 1000;
 
 /// Failed logins of one phone number ([`LOGIN_FAILURES`]).
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct FailedLogins {
     failures: u32,
     locked_until_ms: u64,
+    /// When the last wrong password came, UTC ms (0 in records written
+    /// before failures expired).
+    #[serde(default)]
+    last_failure_ms: u64,
+}
+
+impl FailedLogins {
+    /// This record as it stands at `now`: a lock or a count that has
+    /// expired is gone.
+    fn at(self, now: u64) -> Self {
+        if self.locked_until_ms > now || now < self.last_failure_ms + FAILURE_WINDOW_MS {
+            self
+        } else {
+            Self::default()
+        }
+    }
 }
 
 /// Registration, login and real-name records.
@@ -119,9 +138,12 @@ impl Accounts {
     /// argon2 work for both, so neither the answer nor its timing tells
     /// whether a number is registered); `RateLimited` for
     /// [`LOCKOUT_MS`] after [`MAX_FAILURES`] wrong passwords in a row for
-    /// the number, whatever the password.
+    /// the number, whatever the password; `invalid-argument("phone")` for
+    /// a string that is no phone number (checked first: nothing is
+    /// hashed or stored for it).
     pub async fn login(&self, phone: &str, password: &str) -> ServiceResult<Citizen> {
         const WRONG: &str = "wrong phone number or password";
+        check_phone(phone)?;
         let now = now_ms();
         let record = self
             .db
@@ -146,12 +168,18 @@ impl Accounts {
                 // cannot each see the same count and slip past the limit.
                 self.db
                     .transact(|tx| async move {
-                        let mut record = tx.get(&LOGIN_FAILURES, phone).await?.unwrap_or_default();
+                        let mut record = tx
+                            .get(&LOGIN_FAILURES, phone)
+                            .await?
+                            .unwrap_or_default()
+                            .at(now);
                         record.failures += 1;
+                        record.last_failure_ms = now;
                         if record.failures >= MAX_FAILURES {
                             record = FailedLogins {
                                 failures: 0,
                                 locked_until_ms: now + LOCKOUT_MS,
+                                last_failure_ms: now,
                             };
                         }
                         tx.put(&LOGIN_FAILURES, phone, &record).await?;
@@ -255,6 +283,47 @@ fn check_phone(phone: &str) -> ServiceResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_login_with_no_phone_number_is_refused_before_anything_is_stored() {
+        let (_dir, db) = crate::testing::temp_db();
+        let accounts = Accounts::new(db.clone(), Vault::new(&[1; 32], &[2; 32]));
+        let junk = "1".repeat(60_000);
+        for phone in [junk.as_str(), "1380000000", "23800000001", "1380000000x"] {
+            match accounts.login(phone, "whatever").await {
+                Err(ServiceError::InvalidArgument { field, .. }) => assert_eq!(field, "phone"),
+                other => panic!("{phone:.20}: {:?}", other.map(|c| c.id)),
+            }
+            assert!(!db.contains(&LOGIN_FAILURES, phone).await.unwrap());
+        }
+    }
+
+    #[test]
+    fn wrong_passwords_and_locks_expire() {
+        let now = 100 * FAILURE_WINDOW_MS;
+        let recent = FailedLogins {
+            failures: 3,
+            locked_until_ms: 0,
+            last_failure_ms: now - FAILURE_WINDOW_MS + 1,
+        };
+        assert_eq!(recent.at(now).failures, 3);
+        let stale = FailedLogins {
+            failures: 4,
+            locked_until_ms: 0,
+            last_failure_ms: now - FAILURE_WINDOW_MS,
+        };
+        assert_eq!(stale.at(now).failures, 0);
+        let locked = FailedLogins {
+            failures: 0,
+            locked_until_ms: now + 1,
+            last_failure_ms: now - LOCKOUT_MS,
+        };
+        assert_eq!(locked.at(now).locked_until_ms, now + 1);
+        // A record written before failures expired has no time: it is stale.
+        let old: FailedLogins =
+            serde_json::from_str(r#"{"failures":4,"locked_until_ms":0}"#).unwrap();
+        assert_eq!(old.at(now).failures, 0);
+    }
 
     #[tokio::test]
     async fn register_login_and_duplicate() {
