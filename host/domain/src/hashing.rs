@@ -140,7 +140,7 @@ pub async fn verify(secret: &str, phc: &str) -> ServiceResult<Option<bool>> {
     run(move |memory| check(secret.as_bytes(), &phc, memory)).await
 }
 
-fn check(secret: &[u8], phc: &str, memory: &mut Vec<Block>) -> Option<bool> {
+fn check(secret: &[u8], phc: &str, memory: &mut [Block]) -> Option<bool> {
     let parsed = PasswordHash::new(phc).ok()?;
     let algorithm = Algorithm::try_from(parsed.algorithm).ok()?;
     let version = match parsed.version {

@@ -29,8 +29,9 @@ pub struct ApiError {
     /// Id under which the host logged the cause.
     pub error_id: Option<String>,
     /// Seconds after which the request may be tried again: the
-    /// `Retry-After` header (RFC 9110 §10.2.3) of a 503 or 429.
-    pub retry_after_secs: Option<u64>,
+    /// `Retry-After` header (RFC 9110 §10.2.3) of a 503 or 429 (`u32`:
+    /// over a century, and it keeps the error small).
+    pub retry_after_secs: Option<u32>,
 }
 
 impl ApiError {
@@ -92,7 +93,9 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::Forbidden(why) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", why),
             ServiceError::RateLimited { retry_after_ms } => ApiError {
-                retry_after_secs: Some(retry_after_ms.div_ceil(1000).max(1)),
+                retry_after_secs: Some(
+                    u32::try_from(retry_after_ms.div_ceil(1000).max(1)).unwrap_or(u32::MAX),
+                ),
                 ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
             },
             ServiceError::QuotaExceeded(_) => {
@@ -142,7 +145,7 @@ impl From<CallFailure> for ApiError {
             },
             CallFailure::Busy(busy) => {
                 return ApiError {
-                    retry_after_secs: Some(busy.retry_after_secs),
+                    retry_after_secs: Some(u32::try_from(busy.retry_after_secs).unwrap_or(u32::MAX)),
                     ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "host_busy", message)
                 };
             }
@@ -257,7 +260,7 @@ mod tests {
     use cityhost_store::Table;
 
     use super::*;
-    use crate::capabilities::bindings::WitError;
+    use crate::capabilities::CapabilityError;
     use crate::error::{ServiceError, ServiceResult};
 
     /// A record the seam can no longer decode, read as a domain operation
@@ -286,7 +289,7 @@ mod tests {
         assert!(api.error_id.is_some());
         // Nothing about the record reaches the client.
         assert_eq!(api.message, "storage is unavailable; try again");
-        let wit = WitError::from(ServiceError::from(cityhost_store::StoreError::Conflict));
-        assert!(matches!(wit, WitError::Unavailable(_)));
+        let wit = CapabilityError::from(ServiceError::from(cityhost_store::StoreError::Conflict));
+        assert!(matches!(wit, CapabilityError::Unavailable(_)));
     }
 }
