@@ -11,7 +11,7 @@ use cityhost::capabilities::bindings::{Method, Request};
 use cityhost::capabilities::{CallContext, RequestState};
 use cityhost::platform::{HostConfig, Platform};
 use cityhost::registry::{self, App};
-use cityhost::runtime::{DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT, RuntimeConfig};
+use cityhost::runtime::{Answer, Call, DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT, RuntimeConfig};
 use serde::Serialize;
 
 use crate::stats::{Summary, process_cpu};
@@ -109,10 +109,19 @@ impl Fixture {
         let (result, _) = self
             .platform
             .runtime
-            .invoke(&app.component, state, request, DEFAULT_TIMEOUT)
+            .invoke(
+                &app.component,
+                state,
+                Call::Request(request),
+                DEFAULT_TIMEOUT,
+            )
             .await;
         let elapsed = started.elapsed();
-        (elapsed, result.map_or(0, |r| r.status))
+        let status = match result {
+            Ok(Answer::Response(response)) => response.status,
+            _ => 0,
+        };
+        (elapsed, status)
     }
 
     /// Instantiate + trivial call (`GET /` of `app_id`), `iterations` times

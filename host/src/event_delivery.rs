@@ -1,6 +1,11 @@
 //! The delivery task: sends due events from the outbox to their apps and
 //! reschedules failures.
 //!
+//! A component of the current contract gets each event as a typed value
+//! through its `events` export (decoded here from the outbox's JSON body);
+//! one built against 0.1.0, or a `wasi:http` one, as a `POST` of that body
+//! to `/_cityhost/events/{event}`.
+//!
 //! One task per host walks the outbox in due order. A 2xx answer removes
 //! the event; anything else (an error status, a trap, a timeout, the app
 //! not loaded) records the outcome and moves the event to its next due time
@@ -14,6 +19,7 @@ use std::time::Duration;
 use cityhost_store::StoreError;
 
 use crate::capabilities::bindings::Method;
+use crate::capabilities::typed_event;
 use crate::events::{Outbox, PendingEvent, Retry};
 use crate::gateway::{AppRequest, EVENT_PATH_PREFIX};
 use crate::platform::Platform;
@@ -76,12 +82,23 @@ async fn deliver_due(platform: &Platform, outbox: &Outbox) -> Result<usize, Stor
     Ok(count)
 }
 
-/// One attempt: the app's answer, `Ok` for 2xx.
+/// One attempt: `Ok` if the app accepted the event (for a request, a 2xx
+/// answer).
 async fn attempt(platform: &Platform, event: &PendingEvent) -> Result<(), String> {
     let app = platform
         .registry
         .get(&event.app_id)
         .ok_or_else(|| "app not loaded".to_string())?;
+    if app.component.entry_point().takes_typed_events() {
+        let typed = typed_event(event)?;
+        return match platform
+            .send_event(&app, &event.citizen_id, &event.event, &event.id, typed)
+            .await
+        {
+            Ok(verdict) => verdict.map_err(|why| format!("refused: {why}")),
+            Err(e) => Err(e.to_string()),
+        };
+    }
     let request = AppRequest {
         method: Method::Post,
         path: format!("{EVENT_PATH_PREFIX}events/{}", event.event),

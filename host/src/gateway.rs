@@ -12,18 +12,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::admission::Busy;
-use crate::capabilities::bindings::{Method, Request, Response};
+use crate::capabilities::bindings::{Event, Method, Request, Response};
 use crate::capabilities::{CallContext, RequestState};
 use crate::platform::Platform;
 use crate::registry::App;
 use crate::runtime::MAX_RESPONSE_BYTES;
-use crate::runtime::{DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT, GuestFailure};
+use crate::runtime::{Answer, Call, DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT, GuestFailure};
 
 /// Largest request body passed to an app: 1 MiB.
 pub const MAX_REQUEST_BYTES: usize = 1 << 20;
 /// Header prefix reserved for the host; stripped from incoming requests.
 pub const HOST_HEADER_PREFIX: &str = "x-cityhost-";
-/// Path prefix reserved for host events; citizens cannot reach it.
+/// Path prefix reserved for the host; citizens cannot reach it. Components
+/// built against contract 0.1.0 (and `wasi:http` ones) receive host events
+/// as `POST {EVENT_PATH_PREFIX}events/{event}`; current ones through their
+/// `events` export ([`Platform::send_event`]).
 pub const EVENT_PATH_PREFIX: &str = "/_cityhost/";
 
 /// A request for an app, before the host adds its own headers.
@@ -75,8 +78,74 @@ impl Platform {
         citizen_id: Option<&str>,
         request: AppRequest,
     ) -> Result<Response, CallFailure> {
-        let manifest = app.manifest.clone();
+        // A request under the reserved path is a host event for a 0.1.0 or
+        // `wasi:http` component (citizens cannot reach it).
+        let event = request
+            .path
+            .strip_prefix(EVENT_PATH_PREFIX)
+            .and_then(|rest| rest.strip_prefix("events/"))
+            .map(str::to_string);
         let request_id = uuid::Uuid::new_v4().to_string();
+        let mut headers = request.headers;
+        headers.push(("x-cityhost-request-id".into(), request_id.clone()));
+        let call = Call::Request(Request {
+            method: request.method,
+            path: request.path,
+            query: request.query,
+            headers,
+            body: request.body,
+        });
+        match self.call(app, citizen_id, event, request_id, call).await? {
+            Answer::Response(response) => Ok(response),
+            Answer::Event(_) => unreachable!("a request is answered with a response"),
+        }
+    }
+
+    /// Delivers the host event `event` (named `name` in the outbox, e.g.
+    /// `payment.succeeded`; id `event_id`) to `app`'s `events` export, on
+    /// behalf of `citizen_id`: `Ok(Ok(()))` if the app accepted it,
+    /// `Ok(Err(why))` if it asked for a retry. For a component without the
+    /// export ([`crate::runtime::EntryPoint::takes_typed_events`]) send
+    /// the event as a request to [`EVENT_PATH_PREFIX`] instead.
+    pub async fn send_event(
+        &self,
+        app: &Arc<App>,
+        citizen_id: &str,
+        name: &str,
+        event_id: &str,
+        event: Event,
+    ) -> Result<Result<(), String>, CallFailure> {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let call = Call::Event {
+            id: event_id.to_string(),
+            event,
+        };
+        match self
+            .call(
+                app,
+                Some(citizen_id),
+                Some(name.to_string()),
+                request_id,
+                call,
+            )
+            .await?
+        {
+            Answer::Event(verdict) => Ok(verdict),
+            Answer::Response(_) => unreachable!("an event is answered with a verdict"),
+        }
+    }
+
+    /// Runs `call` on a fresh instance of `app`: the call context, limits,
+    /// admission, audit and the log line of a failure.
+    async fn call(
+        &self,
+        app: &Arc<App>,
+        citizen_id: Option<&str>,
+        event: Option<String>,
+        request_id: String,
+        call: Call,
+    ) -> Result<Answer, CallFailure> {
+        let manifest = app.manifest.clone();
         let openid = match citizen_id {
             Some(id) => Some(self.services.openids.openid(&manifest.id, id).await?),
             None => None,
@@ -86,11 +155,7 @@ impl Platform {
             manifest: manifest.clone(),
             citizen_id: citizen_id.map(str::to_string),
             openid: openid.clone(),
-            event: request
-                .path
-                .strip_prefix(EVENT_PATH_PREFIX)
-                .and_then(|rest| rest.strip_prefix("events/"))
-                .map(str::to_string),
+            event,
         };
         let timeout = manifest
             .limits
@@ -102,15 +167,6 @@ impl Platform {
             .memory_mib
             .map_or(DEFAULT_MEMORY_BYTES, |mib| (mib as usize) << 20)
             .min(DEFAULT_MEMORY_BYTES);
-        let mut headers = request.headers;
-        headers.push(("x-cityhost-request-id".into(), request_id.clone()));
-        let wit_request = Request {
-            method: request.method,
-            path: request.path,
-            query: request.query,
-            headers,
-            body: request.body,
-        };
         let state = RequestState::new(context, self.services.clone(), memory);
         let started = std::time::Instant::now();
         // Appended when the request ends, or as `abandoned` if this future
@@ -130,23 +186,35 @@ impl Platform {
         };
         let (result, state) = self
             .runtime
-            .invoke(&app.component, state, wit_request, timeout)
+            .invoke(&app.component, state, call, timeout)
             .await;
         audit.finish(match &result {
-            Ok(response) if response.body.len() > MAX_RESPONSE_BYTES => "response-too-large".into(),
-            Ok(response) => response.status.to_string(),
+            Ok(Answer::Response(response)) if response.body.len() > MAX_RESPONSE_BYTES => {
+                "response-too-large".into()
+            }
+            Ok(Answer::Response(response)) => response.status.to_string(),
+            Ok(Answer::Event(Ok(()))) => "accepted".into(),
+            Ok(Answer::Event(Err(_))) => "retry".into(),
             Err(failure) => failure_outcome(failure).to_string(),
         });
         match result {
-            Ok(response) if response.body.len() > MAX_RESPONSE_BYTES => {
+            Ok(Answer::Response(response)) if response.body.len() > MAX_RESPONSE_BYTES => {
                 tracing::error!(app = %manifest.id, request_id, bytes = response.body.len(), "response too large");
                 Err(CallFailure::ResponseTooLarge {
                     error_id: request_id,
                 })
             }
-            Ok(response) => {
-                tracing::debug!(app = %manifest.id, request_id, status = response.status, micros = started.elapsed().as_micros() as u64, "app answered");
-                Ok(response)
+            Ok(answer) => {
+                let micros = started.elapsed().as_micros() as u64;
+                match &answer {
+                    Answer::Response(response) => {
+                        tracing::debug!(app = %manifest.id, request_id, status = response.status, micros, "app answered");
+                    }
+                    Answer::Event(verdict) => {
+                        tracing::debug!(app = %manifest.id, request_id, verdict = ?verdict, micros, "app took an event");
+                    }
+                }
+                Ok(answer)
             }
             Err(failure) => {
                 // The trap's backtrace and the guest's stderr are fields,

@@ -1,7 +1,8 @@
 //! [`Error`]: the one error type of the SDK, and how each error becomes a
 //! response for the citizen.
 //!
-//! Capability calls fail with the WIT `error` variants, mirrored one to one;
+//! Capability calls fail with their interface's WIT `error` variant, whose
+//! cases are mirrored here by name;
 //! reading a request fails with [`Error::BadRequest`] naming the field. A
 //! handler returns `Result<Response, Error>`, so `?` turns any of them into
 //! the right status and an explanatory view (see [`Error::into_response`]).
@@ -16,9 +17,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Why a capability call or a request failed.
 ///
-/// The first six variants and [`Error::NotSubscribed`] and
-/// [`Error::RateLimited`] mirror the WIT `error` variant of
-/// `cityhost:miniapp/types`; their string is what the host put there (a
+/// The first six variants, [`Error::NotSubscribed`], [`Error::RateLimited`]
+/// and [`Error::RefundExceeds`] mirror the cases of the same name of the
+/// capability interfaces' WIT `error` variants (each interface has only the
+/// cases its calls can return); their string is what the host put there (a
 /// scope, a field, a quota, a key or a reason).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

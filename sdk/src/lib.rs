@@ -3,8 +3,8 @@
 //! A mini-app is a WebAssembly component (target `wasm32-wasip2`) that the
 //! host runs on a fresh instance for every request. This crate gives it:
 //!
-//! - a [`Router`] that dispatches by method and exact path, and host events
-//!   by name ([`Router::on_event`]);
+//! - a [`Router`] that dispatches by method and exact path, and host
+//!   [`events`] by kind ([`Router::on_payment_succeeded`]);
 //! - a [`Request`] with typed access to query, form and JSON body, whose
 //!   errors name the offending field;
 //! - a [`Response`]: a [`View`] (the declarative page the host's shell
@@ -17,7 +17,7 @@
 //! - helpers for [`money`] (integer fen, never floats) and [`time`] (UTC
 //!   milliseconds, shown in Beijing time);
 //! - [`export_app!`], which exports the app's router as the component's
-//!   `handler`.
+//!   `handler` and `events`.
 //!
 //! # Example
 //!
@@ -48,8 +48,9 @@
 //!
 //! The component imports only the capability interfaces whose functions the
 //! app calls: the example above imports `cityhost:miniapp/identity` and
-//! `cityhost:miniapp/storage` (plus `cityhost:miniapp/types`, which holds
-//! only the shared error type), so its manifest declares
+//! `cityhost:miniapp/storage` (and the types of `cityhost:miniapp/payment`
+//! that the `events` export uses, which grant nothing), so its manifest
+//! declares
 //! `permissions = ["identity", "storage"]`. The host refuses a component
 //! importing an interface its manifest does not declare.
 //!
@@ -70,6 +71,7 @@
 pub mod bindings;
 mod capabilities;
 mod error;
+pub mod events;
 mod guest;
 pub mod money;
 mod request;
@@ -80,21 +82,25 @@ pub mod view;
 
 pub use capabilities::{identity, log, notify, payment, storage};
 pub use error::{Error, Result};
+pub use events::Event;
 pub use request::{Method, Request};
 pub use response::Response;
-pub use router::{EVENT_PATH_PREFIX, Router};
+pub use router::Router;
 pub use view::View;
 
 /// What [`export_app!`] expands to; not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::guest::{Guest, WitRequest, WitResponse, handle};
+    pub use crate::guest::{
+        EventsGuest, Guest, WitEvent, WitRequest, WitResponse, handle, on_event,
+    };
 }
 
-/// Exports an app as the component's `cityhost:miniapp/handler`.
+/// Exports an app as the component's `cityhost:miniapp/handler` and
+/// `cityhost:miniapp/events`.
 ///
 /// The argument is an expression that builds the app's [`Router`]; it is
-/// evaluated once per request (each request runs on a fresh instance).
+/// evaluated once per request or event (each runs on a fresh instance).
 /// Use it once, in the app crate's `lib.rs`:
 ///
 /// ```
@@ -116,6 +122,15 @@ macro_rules! export_app {
         impl $crate::__private::Guest for __CityhostApp {
             fn handle(request: $crate::__private::WitRequest) -> $crate::__private::WitResponse {
                 $crate::__private::handle(request, || $router)
+            }
+        }
+
+        impl $crate::__private::EventsGuest for __CityhostApp {
+            fn on_event(
+                event_id: ::std::string::String,
+                event: $crate::__private::WitEvent,
+            ) -> ::std::result::Result<(), ::std::string::String> {
+                $crate::__private::on_event(event_id, event, || $router)
             }
         }
 

@@ -1,16 +1,15 @@
 //! [`Router`]: dispatches a request to its handler by method and exact path,
-//! and host events by name.
+//! and a host event to its handler by kind.
 
 use crate::error::Result;
+use crate::events::Event;
+use crate::payment::{Order, RefundEvent};
 use crate::request::{Method, Request};
 use crate::response::Response;
 use crate::view::{AlertLevel, View};
 
-/// Path prefix of the events the host sends (`POST`, JSON body). The host
-/// makes it unreachable for citizens.
-pub const EVENT_PATH_PREFIX: &str = "/_cityhost/events/";
-
 type Handler = Box<dyn Fn(&Request) -> Result<Response>>;
+type EventHandler<T> = Box<dyn Fn(&T) -> Result<()>>;
 
 struct Route {
     method: Method,
@@ -42,6 +41,8 @@ struct Route {
 #[derive(Default)]
 pub struct Router {
     routes: Vec<Route>,
+    payment_succeeded: Option<EventHandler<Order>>,
+    refund_succeeded: Option<EventHandler<RefundEvent>>,
 }
 
 impl Router {
@@ -83,18 +84,37 @@ impl Router {
         self.route(Method::Post, path, handler)
     }
 
-    /// Adds a handler for the host event `event` (e.g. `payment.succeeded`,
-    /// see [`payment::PAYMENT_SUCCEEDED`](crate::payment::PAYMENT_SUCCEEDED)):
-    /// a `POST` to `/_cityhost/events/{event}` with a JSON body, sent on
-    /// behalf of the citizen concerned. Answer `2xx` once the event is
-    /// handled; any other status (an `Err` too) makes the host retry later,
-    /// so handlers must be idempotent.
-    pub fn on_event<H, R>(self, event: &str, handler: H) -> Self
-    where
-        H: Fn(&Request) -> Result<R> + 'static,
-        R: Into<Response>,
-    {
-        self.route(Method::Post, format!("{EVENT_PATH_PREFIX}{event}"), handler)
+    /// Sets the handler of [`Event::PaymentSucceeded`]: the order the
+    /// citizen has just paid. Return `Ok` once it is handled; an `Err`
+    /// makes the host deliver it again later (see [`crate::events`]).
+    pub fn on_payment_succeeded(
+        mut self,
+        handler: impl Fn(&Order) -> Result<()> + 'static,
+    ) -> Self {
+        self.payment_succeeded = Some(Box::new(handler));
+        self
+    }
+
+    /// Sets the handler of [`Event::RefundSucceeded`]: a refund done, with
+    /// the order as it is after it. `Ok` and `Err` as for
+    /// [`Router::on_payment_succeeded`].
+    pub fn on_refund_succeeded(
+        mut self,
+        handler: impl Fn(&RefundEvent) -> Result<()> + 'static,
+    ) -> Self {
+        self.refund_succeeded = Some(Box::new(handler));
+        self
+    }
+
+    /// Handles a host event: runs its handler, or accepts it if the app has
+    /// none. `Err` carries the handler's error as text, for the host's log
+    /// (the host then retries the event).
+    pub fn handle_event(&self, event: &Event) -> std::result::Result<(), String> {
+        let result = match event {
+            Event::PaymentSucceeded(order) => self.payment_succeeded.as_ref().map(|h| h(order)),
+            Event::RefundSucceeded(refund) => self.refund_succeeded.as_ref().map(|h| h(refund)),
+        };
+        result.unwrap_or(Ok(())).map_err(|e| e.to_string())
     }
 
     /// Answers `req`: runs the matching handler, or answers `404`/`405`.
@@ -193,11 +213,9 @@ mod tests {
             })
             .get("/a/b/go", |_| Ok(Response::redirect("/bills?account=1")))
             .get("/go", |_| Ok(Response::redirect("/")))
-            .on_event("payment.succeeded", |req| {
-                let body: serde_json::Value = req.json()?;
-                Ok(Response::text(
-                    body["out_trade_no"].as_str().unwrap_or("").to_string(),
-                ))
+            .on_payment_succeeded(|order| match order.out_trade_no.as_str() {
+                "later" => Err(Error::Unavailable("try later".into())),
+                _ => Ok(()),
             })
     }
 
@@ -253,12 +271,41 @@ mod tests {
     }
 
     #[test]
-    fn events_are_posts_to_the_reserved_path() {
-        let req = Request::new(Method::Post, "/_cityhost/events/payment.succeeded")
-            .with_json(&serde_json::json!({"out_trade_no": "ub-1"}));
-        assert_eq!(router().handle(&req).body(), b"ub-1");
-        let res = router().handle(&Request::new(Method::Post, "/_cityhost/events/other"));
-        assert_eq!(res.status_code(), 404);
+    fn events_go_to_their_handler_and_unhandled_ones_are_accepted() {
+        let order = |no: &str| Order {
+            order_id: "o-1".into(),
+            out_trade_no: no.into(),
+            amount_fen: 100,
+            refunded_fen: 0,
+            subject: "水费".into(),
+            state: crate::payment::OrderState::Paid,
+            created_at: 1,
+            paid_at: Some(2),
+            expires_at: 3,
+            pay_url: "/#/pay/o-1".into(),
+        };
+        let r = router();
+        assert_eq!(
+            r.handle_event(&Event::PaymentSucceeded(order("ub-1"))),
+            Ok(())
+        );
+        let err = r
+            .handle_event(&Event::PaymentSucceeded(order("later")))
+            .unwrap_err();
+        assert!(err.contains("try later"), "{err}");
+        // No refund handler: accepted, so the host stops retrying.
+        let refund = RefundEvent {
+            order: order("ub-1"),
+            refund: crate::payment::Refund {
+                refund_id: "r-1".into(),
+                out_trade_no: "ub-1".into(),
+                out_request_no: "rf-1".into(),
+                amount_fen: 100,
+                reason: String::new(),
+                refunded_at: 4,
+            },
+        };
+        assert_eq!(r.handle_event(&Event::RefundSucceeded(refund)), Ok(()));
     }
 
     #[test]

@@ -13,9 +13,9 @@ use crate::identity::id_tokens::IdClaims;
 use crate::identity::idcard::{self, Gender};
 use crate::identity::openid::department_id;
 use crate::manifest::Permission;
-use crate::capabilities::bindings::WitError;
+use crate::capabilities::CapabilityError;
 use crate::capabilities::bindings::cityhost::miniapp::identity::{
-    self as wit, CitizenProfile, Host, VerifiedIdentity,
+    self as wit, CitizenProfile, Error, Host, VerifiedIdentity,
 };
 
 /// The `identity` capability: the citizen's identity, by consent.
@@ -38,9 +38,9 @@ impl RequestState {
     /// Whether the citizen granted `scope` to this app, after checking that
     /// the manifest declares a purpose for it (no purpose: the app may not
     /// ask, `not-permitted`).
-    async fn granted(&mut self, citizen_id: &str, scope: Scope) -> Result<bool, WitError> {
+    async fn granted(&mut self, citizen_id: &str, scope: Scope) -> Result<bool, CapabilityError> {
         if scope.needs_consent() && self.context.manifest.purpose(scope.name()).is_none() {
-            return Err(WitError::NotPermitted(format!(
+            return Err(CapabilityError::NotPermitted(format!(
                 "the manifest declares no purpose for {} ([consent] table)",
                 scope.name()
             )));
@@ -53,28 +53,28 @@ impl RequestState {
     }
 
     /// The citizen's `scope` data, or `consent-required(scope)`.
-    async fn require(&mut self, citizen_id: &str, scope: Scope) -> Result<(), WitError> {
+    async fn require(&mut self, citizen_id: &str, scope: Scope) -> Result<(), CapabilityError> {
         if self.granted(citizen_id, scope).await? {
             Ok(())
         } else {
-            Err(WitError::ConsentRequired(scope.name().into()))
+            Err(CapabilityError::ConsentRequired(scope.name().into()))
         }
     }
 
     /// The signed-in citizen's record.
-    async fn citizen_record(&mut self, citizen_id: &str) -> Result<Citizen, WitError> {
+    async fn citizen_record(&mut self, citizen_id: &str) -> Result<Citizen, CapabilityError> {
         self.services
             .accounts
             .get(citizen_id)
             .await?
-            .ok_or_else(|| WitError::NotPermitted("no citizen is signed in".into()))
+            .ok_or_else(|| CapabilityError::NotPermitted("no citizen is signed in".into()))
     }
 
     /// Verified name and number, or `unavailable` before verification.
-    fn verified(&self, citizen: &Citizen) -> Result<(String, String), WitError> {
+    fn verified(&self, citizen: &Citizen) -> Result<(String, String), CapabilityError> {
         match (&citizen.name, self.services.accounts.id_number(citizen)?) {
             (Some(name), Some(number)) => Ok((name.clone(), number)),
-            _ => Err(WitError::Unavailable(
+            _ => Err(CapabilityError::Unavailable(
                 "the citizen has not completed real-name verification".into(),
             )),
         }
@@ -92,19 +92,30 @@ fn asks(state: &RequestState, field: UserField) -> bool {
 }
 
 impl Host for RequestState {
-    async fn openid(&mut self) -> Result<String, WitError> {
+    /// This interface's WIT error for a [`CapabilityError`]: the case of
+    /// the same name.
+    fn convert_error(&mut self, err: CapabilityError) -> wasmtime::Result<Error> {
+        Ok(match err {
+            CapabilityError::NotPermitted(s) => Error::NotPermitted(s),
+            CapabilityError::ConsentRequired(s) => Error::ConsentRequired(s),
+            CapabilityError::Unavailable(s) => Error::Unavailable(s),
+            other => Error::Unavailable(other.not_in("identity")),
+        })
+    }
+
+    async fn openid(&mut self) -> Result<String, CapabilityError> {
         self.call(Permission::Identity, "identity.openid", |s| {
             Box::pin(async move {
                 s.context
                     .openid
                     .clone()
-                    .ok_or_else(|| WitError::NotPermitted("no citizen is signed in".into()))
+                    .ok_or_else(|| CapabilityError::NotPermitted("no citizen is signed in".into()))
             })
         })
         .await
     }
 
-    async fn unionid(&mut self) -> Result<String, WitError> {
+    async fn unionid(&mut self) -> Result<String, CapabilityError> {
         self.call(Permission::Identity, "identity.unionid", |s| {
             Box::pin(async move {
                 let citizen_id = s.citizen()?;
@@ -114,7 +125,7 @@ impl Host for RequestState {
         .await
     }
 
-    async fn profile(&mut self) -> Result<CitizenProfile, WitError> {
+    async fn profile(&mut self) -> Result<CitizenProfile, CapabilityError> {
         self.call(Permission::Identity, "identity.profile", |s| {
             Box::pin(async move {
                 let citizen_id = s.citizen()?;
@@ -136,7 +147,7 @@ impl Host for RequestState {
         .await
     }
 
-    async fn real_identity(&mut self) -> Result<VerifiedIdentity, WitError> {
+    async fn real_identity(&mut self) -> Result<VerifiedIdentity, CapabilityError> {
         self.call(Permission::Identity, "identity.real-identity", |s| {
             Box::pin(async move {
                 let citizen_id = s.citizen()?;
@@ -149,7 +160,7 @@ impl Host for RequestState {
         .await
     }
 
-    async fn id_token(&mut self) -> Result<String, WitError> {
+    async fn id_token(&mut self) -> Result<String, CapabilityError> {
         self.call(Permission::Identity, "identity.id-token", |s| {
             Box::pin(async move {
                 let citizen_id = s.citizen()?;
@@ -157,7 +168,7 @@ impl Host for RequestState {
                     .context
                     .openid
                     .clone()
-                    .ok_or_else(|| WitError::NotPermitted("no citizen is signed in".into()))?;
+                    .ok_or_else(|| CapabilityError::NotPermitted("no citizen is signed in".into()))?;
                 let citizen = s.citizen_record(&citizen_id).await?;
                 let claims = id_claims(s, &citizen, openid).await?;
                 Ok(s.services.id_tokens.mint(claims)?)
@@ -173,7 +184,7 @@ async fn id_claims(
     s: &mut RequestState,
     citizen: &Citizen,
     openid: String,
-) -> Result<IdClaims, WitError> {
+) -> Result<IdClaims, CapabilityError> {
     let mut scopes = vec![Scope::AuthBase.name()];
     let mut claims = IdClaims {
         iss: String::new(),

@@ -5,8 +5,8 @@ use wasmtime::component::{HasSelf, Linker};
 
 use super::{Capability, RequestState};
 use crate::manifest::Permission;
-use crate::capabilities::bindings::WitError;
-use crate::capabilities::bindings::cityhost::miniapp::log::{Host, Level};
+use crate::capabilities::CapabilityError;
+use crate::capabilities::bindings::cityhost::miniapp::log::{Error, Host, Level};
 
 /// The `log` capability: structured log lines.
 pub(crate) struct Log;
@@ -36,16 +36,26 @@ pub(crate) const MAX_LINES: u32 = 100;
 const MAX_MESSAGE: usize = 4096;
 
 impl Host for RequestState {
+    /// This interface's WIT error for a [`CapabilityError`]: the case of
+    /// the same name.
+    fn convert_error(&mut self, err: CapabilityError) -> wasmtime::Result<Error> {
+        Ok(match err {
+            CapabilityError::NotPermitted(s) => Error::NotPermitted(s),
+            CapabilityError::QuotaExceeded(s) => Error::QuotaExceeded(s),
+            other => Error::QuotaExceeded(other.not_in("log")),
+        })
+    }
+
     async fn write(
         &mut self,
         level: Level,
         message: String,
         fields: Vec<(String, String)>,
-    ) -> Result<(), WitError> {
+    ) -> Result<(), CapabilityError> {
         self.call(Permission::Log, "log.write", |s| {
             Box::pin(async move {
                 if s.units.log.lines >= MAX_LINES {
-                    return Err(WitError::QuotaExceeded("log-lines".into()));
+                    return Err(CapabilityError::QuotaExceeded("log-lines".into()));
                 }
                 s.units.log.lines += 1;
                 let mut message = message;

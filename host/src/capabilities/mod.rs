@@ -14,24 +14,30 @@
 //!    the second wall),
 //! 2. calls (and awaits) a domain service, which knows nothing of
 //!    WebAssembly,
-//! 3. maps its error once to the WIT `error` variant, and
+//! 3. maps its error once to a [`CapabilityError`], which each interface's
+//!    `convert_error` turns into that interface's WIT `error` variant, and
 //! 4. appends an audit record (time, app, release, openid, capability,
 //!    outcome, duration) — never the arguments, so no personal data — even
 //!    when the request is dropped while the call awaits.
 //!
 //! The imports are async host functions (`capabilities::bindings`): a call may
 //! await the domain services without holding a tokio worker.
+//!
+//! Components built against the earlier contract `cityhost:miniapp@0.1.0`
+//! are served by [`v0_1`]: its interfaces forward to the same host
+//! functions, so a unit is written once, against the current contract.
 
 pub mod bindings;
 mod errors;
 pub mod limits;
 pub mod outgoing;
 mod request;
+pub mod v0_1;
 
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::Linker;
 
 use crate::manifest::Permission;
-use bindings::cityhost::miniapp::types;
+pub use errors::CapabilityError;
 pub use request::{CallContext, RequestState};
 
 /// One capability: what the host needs to know of it beyond its host
@@ -61,10 +67,10 @@ macro_rules! define_units {
             $( pub(crate) $module: <$module::$variant as Capability>::State, )*
         }
 
-        /// Registers every capability's host functions, and the shared
-        /// `types` interface, in `linker`.
+        /// Registers every capability's host functions in `linker`, for
+        /// the current contract and for 0.1.0 ([`v0_1::add_to_linker`]).
         pub fn add_to_linker(linker: &mut Linker<RequestState>) -> wasmtime::Result<()> {
-            types::add_to_linker::<_, HasSelf<_>>(linker, |state| state)?;
+            v0_1::add_to_linker(linker)?;
             $(
                 debug_assert_eq!(<$module::$variant as Capability>::PERMISSION, Permission::$variant);
                 <$module::$variant as Capability>::add_to_linker(linker)?;
@@ -75,6 +81,8 @@ macro_rules! define_units {
 }
 
 cityhost_domain::for_each_capability!(define_units);
+
+pub(crate) use payment::typed_event;
 
 #[cfg(test)]
 mod tests;

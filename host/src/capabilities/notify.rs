@@ -15,9 +15,9 @@ use crate::events::{PAYMENT_SUCCEEDED, REFUND_SUCCEEDED};
 use crate::manifest::Permission;
 use crate::manifest::notify::TemplateKind;
 use crate::notifications::{Basis, Outgoing, SendError};
-use crate::capabilities::bindings::WitError;
+use crate::capabilities::CapabilityError;
 use crate::capabilities::bindings::cityhost::miniapp::notify::{
-    DeliveryState, DeliveryStatus, Host, Message,
+    DeliveryState, DeliveryStatus, Error, Host, Message,
 };
 
 /// The `notify` capability: messages to citizens' inboxes by template.
@@ -47,7 +47,20 @@ pub(crate) struct State {
 const RECEIPT_EVENTS: [&str; 2] = [PAYMENT_SUCCEEDED, REFUND_SUCCEEDED];
 
 impl Host for RequestState {
-    async fn send(&mut self, message: Message) -> Result<String, WitError> {
+    /// This interface's WIT error for a [`CapabilityError`]: the case of
+    /// the same name.
+    fn convert_error(&mut self, err: CapabilityError) -> wasmtime::Result<Error> {
+        Ok(match err {
+            CapabilityError::NotPermitted(s) => Error::NotPermitted(s),
+            CapabilityError::InvalidArgument(s) => Error::InvalidArgument(s),
+            CapabilityError::NotSubscribed(s) => Error::NotSubscribed(s),
+            CapabilityError::Unavailable(s) => Error::Unavailable(s),
+            CapabilityError::RateLimited(ms) => Error::RateLimited(ms),
+            other => Error::Unavailable(other.not_in("notify")),
+        })
+    }
+
+    async fn send(&mut self, message: Message) -> Result<String, CapabilityError> {
         self.call(Permission::Notify, "notify.send", |s| {
             Box::pin(async move {
                 let citizen_id = s.citizen()?;
@@ -62,7 +75,7 @@ impl Host for RequestState {
         .await
     }
 
-    async fn send_to(&mut self, openid: String, message: Message) -> Result<String, WitError> {
+    async fn send_to(&mut self, openid: String, message: Message) -> Result<String, CapabilityError> {
         self.call(Permission::Notify, "notify.send-to", |s| {
             Box::pin(async move {
                 let citizen_id = s
@@ -70,7 +83,7 @@ impl Host for RequestState {
                     .openids
                     .resolve(&s.context.manifest.id, &openid)
                     .await?
-                    .ok_or_else(|| WitError::InvalidArgument("openid".into()))?;
+                    .ok_or_else(|| CapabilityError::InvalidArgument("openid".into()))?;
                 let basis = s.basis(&message.template, false)?;
                 s.send_message(&citizen_id, &message, basis).await
             })
@@ -78,12 +91,12 @@ impl Host for RequestState {
         .await
     }
 
-    async fn subscribed(&mut self, template: String) -> Result<bool, WitError> {
+    async fn subscribed(&mut self, template: String) -> Result<bool, CapabilityError> {
         self.call(Permission::Notify, "notify.subscribed", |s| {
             Box::pin(async move {
                 let citizen_id = s.citizen()?;
                 if s.context.manifest.notify.template(&template).is_none() {
-                    return Err(WitError::InvalidArgument("template".into()));
+                    return Err(CapabilityError::InvalidArgument("template".into()));
                 }
                 Ok(s.services
                     .notifications
@@ -96,7 +109,7 @@ impl Host for RequestState {
         .await
     }
 
-    async fn status(&mut self, message_id: String) -> Result<Option<DeliveryStatus>, WitError> {
+    async fn status(&mut self, message_id: String) -> Result<Option<DeliveryStatus>, CapabilityError> {
         self.call(Permission::Notify, "notify.status", |s| {
             Box::pin(async move {
                 let delivery = s
@@ -128,7 +141,7 @@ impl RequestState {
     /// (`to_current`) during their `payment.succeeded` or
     /// `refund.succeeded` event, once;
     /// anything else by subscription.
-    fn basis(&self, template: &str, to_current: bool) -> Result<Basis, WitError> {
+    fn basis(&self, template: &str, to_current: bool) -> Result<Basis, CapabilityError> {
         let is_receipt = self
             .context
             .manifest
@@ -144,12 +157,12 @@ impl RequestState {
             .as_deref()
             .is_some_and(|e| RECEIPT_EVENTS.contains(&e));
         if !(to_current && in_payment_event) {
-            return Err(WitError::NotPermitted(format!(
+            return Err(CapabilityError::NotPermitted(format!(
                 "`{template}` is a receipt template: send it with `send` while handling the citizen's payment.succeeded or refund.succeeded event"
             )));
         }
         if self.units.notify.receipt_sent {
-            return Err(WitError::NotPermitted(
+            return Err(CapabilityError::NotPermitted(
                 "one receipt per payment or refund event has already been sent".into(),
             ));
         }
@@ -163,7 +176,7 @@ impl RequestState {
         citizen_id: &'a str,
         message: &'a Message,
         basis: Basis,
-    ) -> impl Future<Output = Result<String, WitError>> + Send + 'a {
+    ) -> impl Future<Output = Result<String, CapabilityError>> + Send + 'a {
         let (services, manifest) = (&self.services, &self.context.manifest);
         async move {
             let out = Outgoing {
@@ -180,13 +193,13 @@ impl RequestState {
     }
 }
 
-impl From<SendError> for WitError {
+impl From<SendError> for CapabilityError {
     fn from(e: SendError) -> Self {
         match e {
-            SendError::InvalidArgument { field, .. } => WitError::InvalidArgument(field),
-            SendError::NotSubscribed(template) => WitError::NotSubscribed(template),
-            SendError::NotPermitted(why) => WitError::NotPermitted(why),
-            SendError::RateLimited { retry_after_ms, .. } => WitError::RateLimited(retry_after_ms),
+            SendError::InvalidArgument { field, .. } => CapabilityError::InvalidArgument(field),
+            SendError::NotSubscribed(template) => CapabilityError::NotSubscribed(template),
+            SendError::NotPermitted(why) => CapabilityError::NotPermitted(why),
+            SendError::RateLimited { retry_after_ms, .. } => CapabilityError::RateLimited(retry_after_ms),
             SendError::Service(e) => e.into(),
         }
     }

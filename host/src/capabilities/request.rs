@@ -9,8 +9,8 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+use super::CapabilityError;
 use super::Units;
-use super::bindings::{WitError, cityhost};
 use super::limits::InstanceLimits;
 use super::outgoing::DenyOutgoing;
 use crate::manifest::{Manifest, Permission};
@@ -106,8 +106,8 @@ impl RequestState {
         &mut self,
         permission: Permission,
         capability: &'static str,
-        f: impl for<'a> FnOnce(&'a mut Self) -> BoxFuture<'a, Result<T, WitError>>,
-    ) -> Result<T, WitError> {
+        f: impl for<'a> FnOnce(&'a mut Self) -> BoxFuture<'a, Result<T, CapabilityError>>,
+    ) -> Result<T, CapabilityError> {
         let pending = self.services.audit.begin(
             &self.context.manifest.id,
             &self.context.manifest.version,
@@ -117,7 +117,7 @@ impl RequestState {
         let result = if self.context.manifest.permits(permission) {
             f(self).await
         } else {
-            Err(WitError::NotPermitted(format!(
+            Err(CapabilityError::NotPermitted(format!(
                 "the manifest does not declare the `{permission}` permission"
             )))
         };
@@ -126,15 +126,13 @@ impl RequestState {
     }
 
     /// The signed-in citizen, or `not-permitted`.
-    pub(super) fn citizen(&self) -> Result<String, WitError> {
+    pub(super) fn citizen(&self) -> Result<String, CapabilityError> {
         self.context
             .citizen_id
             .clone()
-            .ok_or_else(|| WitError::NotPermitted("no citizen is signed in".into()))
+            .ok_or_else(|| CapabilityError::NotPermitted("no citizen is signed in".into()))
     }
 }
-
-impl cityhost::miniapp::types::Host for RequestState {}
 
 impl WasiView for RequestState {
     fn ctx(&mut self) -> WasiCtxView<'_> {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::capabilities::bindings::WitError;
+use crate::capabilities::CapabilityError;
 use crate::capabilities::bindings::cityhost::miniapp::{
     identity::Host as _, payment, payment::Host as _,
 };
@@ -64,7 +64,7 @@ async fn undeclared_capability_is_refused_and_audited() {
     let (mut s, services, _) = state("[\"identity\"]", dir.path()).await;
     assert!(matches!(
         s.create_order(order()).await,
-        Err(WitError::NotPermitted(_))
+        Err(CapabilityError::NotPermitted(_))
     ));
     let records = services
         .audit
@@ -82,7 +82,7 @@ async fn a_call_dropped_while_it_awaits_is_audited_as_abandoned() {
     let dir = tempfile::tempdir().unwrap();
     let (mut s, services, _) = state("[\"identity\"]", dir.path()).await;
     let call = s.call(Permission::Identity, "identity.openid", |_| {
-        Box::pin(std::future::pending::<Result<(), WitError>>())
+        Box::pin(std::future::pending::<Result<(), CapabilityError>>())
     });
     let waited = tokio::time::timeout(std::time::Duration::from_millis(10), call).await;
     assert!(waited.is_err());
@@ -103,8 +103,8 @@ async fn profile_needs_consent_then_real_name() {
     let dir = tempfile::tempdir().unwrap();
     let (mut s, services, citizen) = state("[\"identity\"]", dir.path()).await;
     assert_eq!(
-        s.profile().await.unwrap_err().to_string(),
-        WitError::ConsentRequired("auth_user".into()).to_string()
+        s.profile().await.unwrap_err(),
+        CapabilityError::ConsentRequired("auth_user".into())
     );
     services
         .consents
@@ -116,7 +116,10 @@ async fn profile_needs_consent_then_real_name() {
         )
         .await
         .unwrap();
-    assert!(matches!(s.profile().await, Err(WitError::Unavailable(_))));
+    assert!(matches!(
+        s.profile().await,
+        Err(CapabilityError::Unavailable(_))
+    ));
     services
         .accounts
         .set_real_name(&citizen, "王五", "11010519491231002X")
@@ -136,7 +139,7 @@ async fn orders_need_a_citizen_and_valid_fields() {
     let mut bad = order();
     bad.amount_fen = 0;
     assert!(
-        matches!(s.create_order(bad).await, Err(WitError::InvalidArgument(f)) if f == "amount-fen")
+        matches!(s.create_order(bad).await, Err(CapabilityError::InvalidArgument(f)) if f == "amount-fen")
     );
     let created = s.create_order(order()).await.unwrap();
     assert_eq!(created.state, payment::OrderState::Created);
@@ -144,6 +147,6 @@ async fn orders_need_a_citizen_and_valid_fields() {
     s.context.citizen_id = None;
     assert!(matches!(
         s.create_order(order()).await,
-        Err(WitError::NotPermitted(_))
+        Err(CapabilityError::NotPermitted(_))
     ));
 }

@@ -19,8 +19,9 @@
 //!   that grants nothing.
 //!
 //! A component is a mini-app if it exports either the platform's
-//! `cityhost:miniapp/handler` or the standard `wasi:http/incoming-handler`
-//! ([`wasi_http`]); the runtime detects which at load ([`EntryPoint`]).
+//! `cityhost:miniapp/handler` (of the current contract, 0.2.0, or of
+//! 0.1.0) or the standard `wasi:http/incoming-handler` ([`wasi_http`]); the
+//! runtime detects which at load ([`EntryPoint`]).
 //!
 //! A guest that traps, overruns its deadline or its memory ends its own
 //! request with a [`GuestFailure`]; the store is dropped and nothing else is
@@ -43,8 +44,8 @@ use wasmtime::{
 };
 
 use crate::admission::AdmissionConfig;
-use crate::capabilities::RequestState;
-use crate::capabilities::bindings::{MiniappPre, Request, Response};
+use crate::capabilities::bindings::{Event, MiniappPre, Request, Response};
+use crate::capabilities::{RequestState, v0_1};
 use crate::manifest::{Manifest, Permission};
 pub use budget::{DEFAULT_MEMORY_BUDGET, MemoryBudget};
 pub use cache::ComponentCache;
@@ -140,10 +141,48 @@ pub enum GuestFailure {
 /// Which export a mini-app's requests go to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntryPoint {
-    /// The platform's `cityhost:miniapp/handler` (the SDK's export).
+    /// The platform's `cityhost:miniapp/handler` of the current contract
+    /// (the SDK's export), with host events through its `events` export.
     Handler,
-    /// The standard `wasi:http/incoming-handler` (`wasi:http/proxy` world).
+    /// The `cityhost:miniapp/handler` of contract 0.1.0: host events
+    /// arrive as `POST` requests under `/_cityhost/events/`.
+    HandlerV0_1,
+    /// The standard `wasi:http/incoming-handler` (`wasi:http/proxy` world);
+    /// host events arrive as for 0.1.0.
     WasiHttp,
+}
+
+impl EntryPoint {
+    /// Whether host events go to the component's `events` export
+    /// ([`Call::Event`]) rather than arriving as requests.
+    pub fn takes_typed_events(self) -> bool {
+        self == EntryPoint::Handler
+    }
+}
+
+/// What one instance runs.
+#[derive(Debug)]
+pub enum Call {
+    /// A request, to the component's handler.
+    Request(Request),
+    /// A host event, to the `events` export (only an [`EntryPoint::Handler`]
+    /// component has one; see [`EntryPoint::takes_typed_events`]).
+    Event {
+        /// The host's id of the event, the same on every retry.
+        id: String,
+        /// The event.
+        event: Event,
+    },
+}
+
+/// What the guest answered to a [`Call`].
+#[derive(Debug)]
+pub enum Answer {
+    /// The handler's response to a request.
+    Response(Response),
+    /// The events export's verdict: `Ok` accepts the event, `Err(why)` asks
+    /// for a retry.
+    Event(Result<(), String>),
 }
 
 /// A compiled release, ready to instantiate.
@@ -157,6 +196,7 @@ pub struct LoadedComponent {
 
 enum Pre {
     Handler(MiniappPre<RequestState>),
+    HandlerV0_1(v0_1::MiniappPre<RequestState>),
     WasiHttp(ProxyPre<RequestState>),
 }
 
@@ -165,6 +205,7 @@ impl LoadedComponent {
     pub fn entry_point(&self) -> EntryPoint {
         match self.pre {
             Pre::Handler(_) => EntryPoint::Handler,
+            Pre::HandlerV0_1(_) => EntryPoint::HandlerV0_1,
             Pre::WasiHttp(_) => EntryPoint::WasiHttp,
         }
     }
@@ -221,9 +262,12 @@ impl Runtime {
             .map_err(|e| LoadError::UnknownImport(format!("{e:#}")))?;
         let pre = match MiniappPre::new(instance_pre.clone()) {
             Ok(pre) => Pre::Handler(pre),
-            Err(handler) => match ProxyPre::new(instance_pre) {
-                Ok(pre) => Pre::WasiHttp(pre),
-                Err(_) => return Err(LoadError::NotAMiniapp(format!("{handler:#}"))),
+            Err(handler) => match v0_1::MiniappPre::new(instance_pre.clone()) {
+                Ok(pre) => Pre::HandlerV0_1(pre),
+                Err(_) => match ProxyPre::new(instance_pre) {
+                    Ok(pre) => Pre::WasiHttp(pre),
+                    Err(_) => return Err(LoadError::NotAMiniapp(format!("{handler:#}"))),
+                },
             },
         };
         Ok(LoadedComponent {
@@ -233,16 +277,18 @@ impl Runtime {
         })
     }
 
-    /// Runs one request on a fresh instance of `component`, within
-    /// `timeout`. Returns the guest's response and the final request state
-    /// (for its stderr), or why the guest failed.
+    /// Runs one call (a request or a host event) on a fresh instance of
+    /// `component`, within `timeout`. Returns the guest's answer and the
+    /// final request state (for its stderr), or why the guest failed. An
+    /// event for a component without the `events` export fails as a trap
+    /// (the caller sends such a component requests instead).
     pub async fn invoke(
         &self,
         component: &LoadedComponent,
         state: RequestState,
-        request: Request,
+        call: Call,
         timeout: Duration,
-    ) -> (Result<Response, GuestFailure>, RequestState) {
+    ) -> (Result<Answer, GuestFailure>, RequestState) {
         let memory_mib = state.limits.memory_bytes >> 20;
         let mut state = state;
         state.limits.attach(self.budget.clone());
@@ -278,15 +324,34 @@ impl Runtime {
             ))
         });
         let call = async {
-            match &component.pre {
-                Pre::Handler(pre) => {
+            match (&component.pre, call) {
+                (Pre::Handler(pre), Call::Request(request)) => {
                     let instance = pre.instantiate_async(&mut store).await?;
-                    instance
-                        .cityhost_miniapp_handler()
-                        .call_handle(&mut store, &request)
-                        .await
+                    let handler = instance.cityhost_miniapp_handler();
+                    let response = handler.call_handle(&mut store, &request).await?;
+                    Ok(Answer::Response(response))
                 }
-                Pre::WasiHttp(pre) => wasi_http::call(pre, &mut store, request, deadline).await,
+                (Pre::Handler(pre), Call::Event { id, event }) => {
+                    let instance = pre.instantiate_async(&mut store).await?;
+                    let events = instance.cityhost_miniapp_events();
+                    let verdict = events.call_on_event(&mut store, &id, &event).await?;
+                    Ok(Answer::Event(verdict))
+                }
+                (Pre::HandlerV0_1(pre), Call::Request(request)) => {
+                    let instance = pre.instantiate_async(&mut store).await?;
+                    let handler = instance.cityhost_miniapp_handler();
+                    let request = v0_1::request(request);
+                    let response = handler.call_handle(&mut store, &request).await?;
+                    Ok(Answer::Response(v0_1::response(response)))
+                }
+                (Pre::WasiHttp(pre), Call::Request(request)) => {
+                    wasi_http::call(pre, &mut store, request, deadline)
+                        .await
+                        .map(Answer::Response)
+                }
+                (Pre::HandlerV0_1(_) | Pre::WasiHttp(_), Call::Event { .. }) => Err(
+                    wasmtime::format_err!("the component has no `cityhost:miniapp/events` export"),
+                ),
             }
         };
         // Epoch interrupts stop a guest that runs; a guest parked in a host
@@ -380,7 +445,7 @@ fn check_imports(
 ) -> Result<(), LoadError> {
     for (name, item) in component.component_type().imports(engine) {
         if let Some(permission) = Permission::from_import(name) {
-            if !manifest.permits(permission) {
+            if !manifest.permits(permission) && !types_only(engine, &item.ty) {
                 return Err(LoadError::UndeclaredImport {
                     import: name.to_string(),
                     permission,
@@ -395,6 +460,19 @@ fn check_imports(
         }
     }
     Ok(())
+}
+
+/// Whether an imported instance holds types only (no functions): it grants
+/// nothing. A 0.2.0 component imports the types of
+/// `cityhost:miniapp/payment` this way for its `events` export, whatever
+/// its permissions.
+fn types_only(engine: &Engine, item: &ComponentItem) -> bool {
+    match item {
+        ComponentItem::ComponentInstance(instance) => instance
+            .exports(engine)
+            .all(|(_, export)| matches!(export.ty, ComponentItem::Type(_))),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -417,13 +495,23 @@ mod tests {
     fn imports_must_be_declared_permissions_or_linked_wasi() {
         let dir = tempfile::tempdir().unwrap();
         let rt = runtime(dir.path());
-        let payment = br#"(component (import "cityhost:miniapp/payment@0.1.0" (instance)))"#;
+        let payment = br#"(component (import "cityhost:miniapp/payment@0.1.0"
+            (instance (export "query-order" (func)))))"#;
         match rt.load(&manifest("[\"storage\"]"), payment) {
             Err(LoadError::UndeclaredImport { import, permission }) => {
                 assert_eq!(import, "cityhost:miniapp/payment@0.1.0");
                 assert_eq!(permission, Permission::Payment);
             }
             other => panic!("expected UndeclaredImport, got {:?}", other.err()),
+        }
+        // The same interface's types alone (what a 0.2.0 component's
+        // `events` export imports) grant nothing: past the check, the
+        // component is refused only for having no entry point.
+        let types = br#"(component (import "cityhost:miniapp/payment@0.2.0"
+            (instance (type (enum "created" "paid")) (export "order-state" (type (eq 0))))))"#;
+        match rt.load(&manifest("[]"), types) {
+            Err(LoadError::NotAMiniapp(_)) => {}
+            other => panic!("expected NotAMiniapp, got {:?}", other.err()),
         }
         let nn = br#"(component (import "wasi:nn/graph@0.2.0" (instance)))"#;
         assert!(

@@ -550,7 +550,7 @@ async fn bad_packages_are_refused_with_the_reason() {
     );
     let message = error["message"].as_str().unwrap();
     assert!(
-        message.contains("cityhost:miniapp/payment@0.1.0"),
+        message.contains("cityhost:miniapp/payment@0.2.0"),
         "{message}"
     );
 

@@ -311,7 +311,7 @@ async fn a_component_importing_an_undeclared_capability_is_refused() {
         Err(AppLoadError::Load(e @ LoadError::UndeclaredImport { .. })) => {
             let message = e.to_string();
             assert!(
-                message.contains("cityhost:miniapp/payment@0.1.0"),
+                message.contains("cityhost:miniapp/payment@0.2.0"),
                 "{message}"
             );
         }

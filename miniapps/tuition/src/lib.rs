@@ -35,8 +35,8 @@ fn app() -> Router {
         .get("/fees", fees)
         .post("/pay", pay)
         .post("/refund", refund)
-        .on_event(payment::PAYMENT_SUCCEEDED, payment_succeeded)
-        .on_event(payment::REFUND_SUCCEEDED, refund_succeeded)
+        .on_payment_succeeded(payment_succeeded)
+        .on_refund_succeeded(refund_succeeded)
 }
 
 cityhost_sdk::export_app!(app());
@@ -377,20 +377,19 @@ fn refund(req: &Request) -> Result<Response> {
     Ok(Response::view(view.link("返回", back)))
 }
 
-fn payment_succeeded(req: &Request) -> Result<Response> {
-    let event: Order = req.json()?;
+fn payment_succeeded(event: &Order) -> Result<()> {
     let Some((pupil, item)) = parse_no(&event.out_trade_no) else {
-        return Ok(Response::text("unknown order"));
+        return Ok(());
     };
     // Trust the host's record, not the event body alone.
     let order = payment::query_order(&event.out_trade_no)?
         .filter(Order::is_paid)
         .ok_or_else(|| Error::Unavailable("order not paid yet".into()))?;
     let Some(mut p) = load(pupil)? else {
-        return Ok(Response::text("unknown pupil"));
+        return Ok(());
     };
     let Some(fee) = p.fees.iter_mut().find(|f| f.item == item) else {
-        return Ok(Response::text("unknown fee"));
+        return Ok(());
     };
     if fee.paid && fee.paid_no(&p.pupil) != order.out_trade_no {
         // Two parents paid the same fee at once: the later payment goes
@@ -401,7 +400,7 @@ fn payment_succeeded(req: &Request) -> Result<Response> {
             amount_fen: order.amount_fen,
             reason: format!("{}重复缴费退款", fee.label),
         })?;
-        return Ok(Response::text("duplicate refunded"));
+        return Ok(());
     }
     fee.paid = true;
     fee.paid_no = Some(order.out_trade_no.clone());
@@ -417,23 +416,22 @@ fn payment_succeeded(req: &Request) -> Result<Response> {
         fee.receipt_sent = true;
     }
     save(&p)?;
-    Ok(Response::text("ok"))
+    Ok(())
 }
 
-fn refund_succeeded(req: &Request) -> Result<Response> {
-    let event: RefundEvent = req.json()?;
+fn refund_succeeded(event: &RefundEvent) -> Result<()> {
     let Some((pupil, item)) = parse_no(&event.order.out_trade_no) else {
-        return Ok(Response::text("unknown order"));
+        return Ok(());
     };
     let Some(mut p) = load(pupil)? else {
-        return Ok(Response::text("unknown pupil"));
+        return Ok(());
     };
     let Some(fee) = p.fees.iter_mut().find(|f| f.item == item) else {
-        return Ok(Response::text("unknown fee"));
+        return Ok(());
     };
     if fee.paid_no(&p.pupil) != event.order.out_trade_no {
         // The refund of a duplicate payment: not the fee's.
-        return Ok(Response::text("duplicate refunded"));
+        return Ok(());
     }
     fee.refunded_fen = fee.refunded_fen.max(event.order.refunded_fen);
     if !fee.refund_receipt_sent {
@@ -448,7 +446,7 @@ fn refund_succeeded(req: &Request) -> Result<Response> {
         fee.refund_receipt_sent = true;
     }
     save(&p)?;
-    Ok(Response::text("ok"))
+    Ok(())
 }
 
 #[cfg(test)]

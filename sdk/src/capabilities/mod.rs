@@ -7,7 +7,7 @@
 //! interface their manifest's `permissions` do not declare. So calling, say,
 //! [`payment::create_order`] is what makes an app need `payment`.
 
-use crate::bindings::cityhost::miniapp::types::Error as WitError;
+use crate::bindings::cityhost::miniapp as wit;
 use crate::error::Error;
 
 pub mod identity;
@@ -16,18 +16,64 @@ pub mod notify;
 pub mod payment;
 pub mod storage;
 
-impl From<WitError> for Error {
-    fn from(error: WitError) -> Self {
+// Each interface's WIT error cases become the [`Error`] variants of the
+// same name.
+
+impl From<wit::identity::Error> for Error {
+    fn from(error: wit::identity::Error) -> Self {
+        use wit::identity::Error as E;
         match error {
-            WitError::NotPermitted(s) => Error::NotPermitted(s),
-            WitError::ConsentRequired(s) => Error::ConsentRequired(s),
-            WitError::InvalidArgument(s) => Error::InvalidArgument(s),
-            WitError::QuotaExceeded(s) => Error::QuotaExceeded(s),
-            WitError::Conflict(s) => Error::Conflict(s),
-            WitError::Unavailable(s) => Error::Unavailable(s),
-            WitError::RefundExceeds(fen) => Error::RefundExceeds(fen),
-            WitError::NotSubscribed(s) => Error::NotSubscribed(s),
-            WitError::RateLimited(retry_after_ms) => Error::RateLimited { retry_after_ms },
+            E::NotPermitted(s) => Error::NotPermitted(s),
+            E::ConsentRequired(s) => Error::ConsentRequired(s),
+            E::Unavailable(s) => Error::Unavailable(s),
+        }
+    }
+}
+
+impl From<wit::payment::Error> for Error {
+    fn from(error: wit::payment::Error) -> Self {
+        use wit::payment::Error as E;
+        match error {
+            E::NotPermitted(s) => Error::NotPermitted(s),
+            E::InvalidArgument(s) => Error::InvalidArgument(s),
+            E::Conflict(s) => Error::Conflict(s),
+            E::RefundExceeds(fen) => Error::RefundExceeds(fen),
+            E::Unavailable(s) => Error::Unavailable(s),
+        }
+    }
+}
+
+impl From<wit::notify::Error> for Error {
+    fn from(error: wit::notify::Error) -> Self {
+        use wit::notify::Error as E;
+        match error {
+            E::NotPermitted(s) => Error::NotPermitted(s),
+            E::InvalidArgument(s) => Error::InvalidArgument(s),
+            E::NotSubscribed(s) => Error::NotSubscribed(s),
+            E::RateLimited(retry_after_ms) => Error::RateLimited { retry_after_ms },
+            E::Unavailable(s) => Error::Unavailable(s),
+        }
+    }
+}
+
+impl From<wit::storage::Error> for Error {
+    fn from(error: wit::storage::Error) -> Self {
+        use wit::storage::Error as E;
+        match error {
+            E::NotPermitted(s) => Error::NotPermitted(s),
+            E::InvalidArgument(s) => Error::InvalidArgument(s),
+            E::QuotaExceeded(s) => Error::QuotaExceeded(s),
+            E::Unavailable(s) => Error::Unavailable(s),
+        }
+    }
+}
+
+impl From<wit::log::Error> for Error {
+    fn from(error: wit::log::Error) -> Self {
+        use wit::log::Error as E;
+        match error {
+            E::NotPermitted(s) => Error::NotPermitted(s),
+            E::QuotaExceeded(s) => Error::QuotaExceeded(s),
         }
     }
 }

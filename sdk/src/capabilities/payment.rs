@@ -7,30 +7,25 @@
 //! 1. [`create_order`] with the app's own `out_trade_no` (the idempotency
 //!    key) and show a button with [`Order::pay_action`];
 //! 2. the citizen confirms in the host, which returns them to `return_path`;
-//! 3. the host POSTs the paid order to the app as the event
-//!    [`PAYMENT_SUCCEEDED`] (handle it with
-//!    [`Router::on_event`](crate::Router::on_event) and read the body with
-//!    `req.json::<Order>()`); the app may also [`query_order`] at any time.
-//!    Trust only these two, never the citizen's return.
+//! 3. the host sends the paid order to the app as the event
+//!    [`Event::PaymentSucceeded`](crate::Event::PaymentSucceeded) (handle it
+//!    with [`Router::on_payment_succeeded`](crate::Router::on_payment_succeeded));
+//!    the app may also [`query_order`] at any time. Trust only these two,
+//!    never the citizen's return.
 //! 4. to give money back, [`refund`] with the app's own `out_request_no`
 //!    (the refund's idempotency key); the host then sends
-//!    [`REFUND_SUCCEEDED`] with a [`RefundEvent`].
+//!    [`Event::RefundSucceeded`](crate::Event::RefundSucceeded) with a
+//!    [`RefundEvent`].
 //!
-//! Events are retried until the app answers 2xx (8 attempts over about
-//! 24 hours), and may arrive more than once: handle them idempotently.
+//! Events are retried until the app accepts them (8 attempts over about
+//! 24 hours), and may arrive more than once: handle them idempotently
+//! ([`crate::events`]).
 
 use serde::{Deserialize, Serialize};
 
 use crate::bindings::cityhost::miniapp::payment as wit;
 use crate::error::Result;
 use crate::view::Action;
-
-/// Name of the event sent when an order is paid; its body is the [`Order`]
-/// as JSON.
-pub const PAYMENT_SUCCEEDED: &str = "payment.succeeded";
-/// Name of the event sent when a refund is done; its body is a
-/// [`RefundEvent`] as JSON.
-pub const REFUND_SUCCEEDED: &str = "refund.succeeded";
 
 /// Lifecycle of an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -71,8 +66,8 @@ pub struct OrderRequest {
     pub expires_in_ms: Option<u64>,
 }
 
-/// An order as the host keeps it; also the JSON body of the
-/// [`PAYMENT_SUCCEEDED`] event (snake_case field names).
+/// An order as the host keeps it; also what
+/// [`Event::PaymentSucceeded`](crate::Event::PaymentSucceeded) carries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
     /// The host's order id (opaque).
@@ -223,8 +218,8 @@ impl From<wit::Refund> for Refund {
     }
 }
 
-/// The body of [`REFUND_SUCCEEDED`]: the order after the refund, and the
-/// refund.
+/// What [`Event::RefundSucceeded`](crate::Event::RefundSucceeded) carries:
+/// the order after the refund, and the refund.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefundEvent {
     /// The order as it is after the refund.
@@ -261,8 +256,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_event_body_decodes_as_an_order() {
-        // As the host sends it (with its extra `event` field).
+    fn an_order_decodes_from_json_with_unknown_fields() {
+        // As a 0.1.0 host sent it in an event body (with an `event` field).
         let body = r#"{"event":"payment.succeeded","order_id":"o-1","out_trade_no":"ub-1",
             "amount_fen":4560,"subject":"水费","state":"paid","created_at":1,"paid_at":2,
             "pay_url":"/#/pay/o-1"}"#;
