@@ -166,6 +166,13 @@ impl Platform {
         )?;
         services.notifications.set_caps(config.notify);
         services.directory.load_shipped().await?;
+        let moved = services.accounts.index_clear_phone_keys().await?;
+        if moved > 0 {
+            tracing::info!(
+                accounts = moved,
+                "phone numbers re-keyed by their blind index"
+            );
+        }
         let services = Arc::new(services);
         let runtime = Runtime::new(&config.runtime, &config.data_dir.join("cache"))?;
         let operator_token = crate::identity::keys::operator_token(&config.data_dir)?;

@@ -145,7 +145,9 @@ impl From<CallFailure> for ApiError {
             },
             CallFailure::Busy(busy) => {
                 return ApiError {
-                    retry_after_secs: Some(u32::try_from(busy.retry_after_secs).unwrap_or(u32::MAX)),
+                    retry_after_secs: Some(
+                        u32::try_from(busy.retry_after_secs).unwrap_or(u32::MAX),
+                    ),
                     ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "host_busy", message)
                 };
             }

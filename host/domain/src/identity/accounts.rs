@@ -2,7 +2,7 @@
 //! (argon2id hashes), and the real-name record behind the identity
 //! capability.
 
-use cityhost_store::{Db, now_ms};
+use cityhost_store::{Db, Scan, now_ms};
 use serde::{Deserialize, Serialize};
 
 use super::password;
@@ -117,15 +117,16 @@ impl Accounts {
         // Claim the phone number and write the account in one transaction;
         // a concurrent registration of the same number loses here.
         let citizen = &citizen;
+        let key = &self.vault.phone_index(phone);
         self.db
             .transact(|tx| async move {
-                if tx.contains(&PHONES, phone).await? {
+                if tx.contains(&PHONES, key).await? {
                     return Err(ServiceError::Conflict {
                         field: "phone",
                         reason: "this phone number is already registered".into(),
                     });
                 }
-                tx.put(&PHONES, phone, &citizen.id).await?;
+                tx.put(&PHONES, key, &citizen.id).await?;
                 tx.put(&CITIZENS, &citizen.id, citizen).await?;
                 Ok(())
             })
@@ -144,12 +145,9 @@ impl Accounts {
     pub async fn login(&self, phone: &str, password: &str) -> ServiceResult<Citizen> {
         const WRONG: &str = "wrong phone number or password";
         check_phone(phone)?;
+        let key = &self.vault.phone_index(phone);
         let now = now_ms();
-        let record = self
-            .db
-            .get(&LOGIN_FAILURES, phone)
-            .await?
-            .unwrap_or_default();
+        let record = self.db.get(&LOGIN_FAILURES, key).await?.unwrap_or_default();
         if record.locked_until_ms > now {
             return Err(ServiceError::RateLimited {
                 retry_after_ms: record.locked_until_ms - now,
@@ -160,7 +158,7 @@ impl Accounts {
         let verified = password::verify(password, hash).await?;
         match citizen {
             Some(citizen) if verified => {
-                self.db.delete(&LOGIN_FAILURES, phone).await?;
+                self.db.delete(&LOGIN_FAILURES, key).await?;
                 Ok(citizen)
             }
             _ => {
@@ -169,7 +167,7 @@ impl Accounts {
                 self.db
                     .transact(|tx| async move {
                         let mut record = tx
-                            .get(&LOGIN_FAILURES, phone)
+                            .get(&LOGIN_FAILURES, key)
                             .await?
                             .unwrap_or_default()
                             .at(now);
@@ -182,7 +180,7 @@ impl Accounts {
                                 last_failure_ms: now,
                             };
                         }
-                        tx.put(&LOGIN_FAILURES, phone, &record).await?;
+                        tx.put(&LOGIN_FAILURES, key, &record).await?;
                         Ok::<_, ServiceError>(())
                     })
                     .await?;
@@ -198,10 +196,37 @@ impl Accounts {
 
     /// The citizen registered with this phone number.
     pub async fn by_phone(&self, phone: &str) -> ServiceResult<Option<Citizen>> {
-        match self.db.get(&PHONES, phone).await? {
+        match self.db.get(&PHONES, &self.vault.phone_index(phone)).await? {
             Some(id) => self.get(&id).await,
             None => Ok(None),
         }
+    }
+
+    /// Moves the phone-number keys that hosts before the blind index wrote
+    /// in clear (`phones`, `login_failures`) to their blind index
+    /// ([`Vault::phone_index`]); returns how many accounts moved. A clear
+    /// wrong-password count is dropped (counts expire anyway). Idempotent:
+    /// the platform runs it at every start.
+    pub async fn index_clear_phone_keys(&self) -> ServiceResult<usize> {
+        let clear = |key: &str| check_phone(key).is_ok();
+        let phones = self.db.scan(&PHONES, Scan::all()).await?;
+        let failures = self.db.scan(&LOGIN_FAILURES, Scan::all()).await?;
+        let mut moved = 0;
+        for (phone, citizen_id) in phones.iter().filter(|(k, _)| clear(k)) {
+            let index = &self.vault.phone_index(phone);
+            self.db
+                .transact(|tx| async move {
+                    tx.put(&PHONES, index, citizen_id).await?;
+                    tx.delete(&PHONES, phone).await?;
+                    Ok::<_, ServiceError>(())
+                })
+                .await?;
+            moved += 1;
+        }
+        for (phone, _) in failures.iter().filter(|(k, _)| clear(k)) {
+            self.db.delete(&LOGIN_FAILURES, phone).await?;
+        }
+        Ok(moved)
     }
 
     /// Records a verified name and identity number (assurance level 2),
@@ -285,6 +310,47 @@ mod tests {
     use super::*;
 
     #[tokio::test]
+    async fn no_phone_number_is_a_key_in_clear_and_old_clear_keys_move() {
+        let (_dir, db) = crate::testing::temp_db();
+        let vault = Vault::new(&[1; 32], &[2; 32]);
+        let accounts = Accounts::new(db.clone(), vault.clone());
+        let citizen = accounts
+            .register("13800000031", "a good password")
+            .await
+            .unwrap();
+        let _ = accounts.login("13800000032", "wrong password").await;
+        fn keys<V>(rows: Vec<(String, V)>) -> Vec<String> {
+            rows.into_iter().map(|(k, _)| k).collect()
+        }
+        let phones = keys(db.scan(&PHONES, Scan::all()).await.unwrap());
+        let failures = keys(db.scan(&LOGIN_FAILURES, Scan::all()).await.unwrap());
+        assert_eq!(phones, [vault.phone_index("13800000031")]);
+        assert_eq!(failures, [vault.phone_index("13800000032")]);
+        assert_ne!(
+            vault.phone_index("13800000031"),
+            vault.blind_index("13800000031")
+        );
+
+        // A data directory written before: its keys in clear.
+        db.delete(&PHONES, &phones[0]).await.unwrap();
+        db.put(&PHONES, "13800000031", &citizen.id).await.unwrap();
+        let stale = FailedLogins::default();
+        db.put(&LOGIN_FAILURES, "13800000033", &stale)
+            .await
+            .unwrap();
+        assert_eq!(accounts.index_clear_phone_keys().await.unwrap(), 1);
+        assert_eq!(accounts.index_clear_phone_keys().await.unwrap(), 0);
+        let phones = keys(db.scan(&PHONES, Scan::all()).await.unwrap());
+        assert_eq!(phones, [vault.phone_index("13800000031")]);
+        assert!(!db.contains(&LOGIN_FAILURES, "13800000033").await.unwrap());
+        let again = accounts
+            .login("13800000031", "a good password")
+            .await
+            .unwrap();
+        assert_eq!(again.id, citizen.id);
+    }
+
+    #[tokio::test]
     async fn a_login_with_no_phone_number_is_refused_before_anything_is_stored() {
         let (_dir, db) = crate::testing::temp_db();
         let accounts = Accounts::new(db.clone(), Vault::new(&[1; 32], &[2; 32]));
@@ -294,7 +360,12 @@ mod tests {
                 Err(ServiceError::InvalidArgument { field, .. }) => assert_eq!(field, "phone"),
                 other => panic!("{phone:.20}: {:?}", other.map(|c| c.id)),
             }
-            assert!(!db.contains(&LOGIN_FAILURES, phone).await.unwrap());
+            assert!(
+                db.scan(&LOGIN_FAILURES, Scan::all())
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
         }
     }
 

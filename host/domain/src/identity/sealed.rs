@@ -2,6 +2,9 @@
 //! RustCrypto `chacha20poly1305`) under the host key `keys/id-number.key`,
 //! and found again through a blind index, HMAC-SHA256 under
 //! `keys/id-index.key`, so that no store tree holds a number in clear.
+//! Phone numbers, which key the accounts' tables, are indexed the same way
+//! (a different domain-separation label, so an index of one kind never
+//! equals one of the other).
 //!
 //! A sealed value is `base64(nonce ‖ ciphertext ‖ tag)` with a fresh random
 //! 96-bit nonce; the associated data binds it to its record (the citizen id,
@@ -82,10 +85,20 @@ impl Vault {
     /// index key, 64 hex characters. Equal numbers give equal indexes; the
     /// number cannot be recovered without the key.
     pub fn blind_index(&self, id_number: &str) -> String {
+        self.index(b"id-number\0", id_number)
+    }
+
+    /// Blind index of a phone number (11 digits), as
+    /// [`Vault::blind_index`]: 64 hex characters.
+    pub fn phone_index(&self, phone: &str) -> String {
+        self.index(b"phone\0", phone)
+    }
+
+    fn index(&self, label: &[u8], value: &str) -> String {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.index_key)
             .expect("HMAC takes any key length");
-        mac.update(b"id-number\0");
-        mac.update(id_number.as_bytes());
+        mac.update(label);
+        mac.update(value.as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }
 }

@@ -2,6 +2,8 @@
 //! are typed (tuples where a record has a compound key); values are JSON
 //! unless noted. Identity numbers are never a key or a value in clear: the
 //! tables that find a number use its blind index (`identity::sealed`).
+//! Phone numbers are never a key in clear either (the account record holds
+//! the citizen's own number, to show them).
 
 use cityhost_store::Table;
 
@@ -13,9 +15,10 @@ use super::verification::Mismatches;
 
 /// `citizen_id` → citizen account ([`Citizen`]).
 pub(crate) const CITIZENS: Table<String, Citizen> = Table::new("citizens");
-/// phone number → `citizen_id` of the account registered with it.
+/// phone-number blind index (hex, `Vault::phone_index`) → `citizen_id` of
+/// the account registered with it.
 pub(crate) const PHONES: Table<String, String> = Table::new("phones");
-/// phone number → failed logins in a row and lock time.
+/// phone-number blind index (hex) → failed logins in a row and lock time.
 pub(crate) const LOGIN_FAILURES: Table<String, FailedLogins> = Table::new("login_failures");
 /// session id (`jti`) → session record (citizen, expiry).
 pub(crate) const SESSIONS: Table<String, SessionRecord> = Table::new("sessions");
