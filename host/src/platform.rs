@@ -72,6 +72,9 @@ pub struct HostConfig {
     /// state (`--public-origin`, e.g. a second public name of the host);
     /// see [`PublicOrigins`].
     pub public_origins: Vec<String>,
+    /// Reverse proxies in front of the host whose `X-Forwarded-For` names
+    /// the client (`--trusted-proxy`; see [`crate::http::client_addr`]).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl HostConfig {
@@ -85,6 +88,7 @@ impl HostConfig {
             notify: RateCaps::default(),
             identity: IdentityConfig::default(),
             public_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -143,6 +147,8 @@ pub struct Platform {
     /// The origins the host's pages are served from: the public URL's and
     /// those configured (docs/security.md).
     pub public_origins: PublicOrigins,
+    /// Reverse proxies whose `X-Forwarded-For` the host believes.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Platform {
@@ -196,6 +202,7 @@ impl Platform {
             registry: Registry::default(),
             operator_token,
             public_origins,
+            trusted_proxies: config.trusted_proxies.clone(),
         });
         platform.restore_releases().await;
         Ok(platform)

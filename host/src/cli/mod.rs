@@ -102,6 +102,16 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub public_origins: Vec<String>,
+    /// The address of a reverse proxy in front of the host whose
+    /// `X-Forwarded-For` names the client, for the limits that count per
+    /// client (sign-in throttling); repeat for more. Without it the client
+    /// is the TCP peer (docs/security.md).
+    #[arg(
+        long = "trusted-proxy",
+        env = "CITYHOST_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// URL of a remote identity authority (`http://...`, see
     /// docs/identity.md); default: the host's own population registry.
     #[arg(long, env = "CITYHOST_IDENTITY_AUTHORITY")]

@@ -34,6 +34,7 @@ pub(super) async fn serve(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
             authority_token: args.identity_authority_token.clone(),
         },
         public_origins: args.public_origins.clone(),
+        trusted_proxies: args.trusted_proxies.clone(),
     })
     .await
     .with_context(|| format!("opening data directory {}", args.data.display()))?;

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use super::client_addr::ClientAddr;
 use super::cookies;
 use super::error::ApiResult;
 use super::extract::{JsonBody, SignedIn};
@@ -57,12 +58,13 @@ pub(super) async fn register(
 
 pub(super) async fn login(
     State(platform): State<Arc<Platform>>,
+    ClientAddr(client): ClientAddr,
     JsonBody(body): JsonBody<Credentials>,
 ) -> ApiResult<Response> {
     let citizen = platform
         .services
         .accounts
-        .login(&body.phone, &body.password)
+        .login(&body.phone, &body.password, &client.to_string())
         .await?;
     signed_in(&platform, &citizen, StatusCode::OK).await
 }

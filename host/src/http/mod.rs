@@ -4,6 +4,7 @@
 mod accounts;
 mod apps;
 pub(crate) mod auth;
+pub mod client_addr;
 mod consents;
 mod cookies;
 mod csrf;
@@ -138,9 +139,9 @@ pub async fn serve_app(
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors and the like: back off, keep serving.
                     tracing::warn!(error = %e, "cannot accept a connection");
@@ -154,7 +155,19 @@ pub async fn serve_app(
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(HEADER_READ_TIMEOUT)
-            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+            .serve_connection(
+                TokioIo::new(stream),
+                // The peer address, for `client_addr::ClientAddr`.
+                TowerToHyperService::new(tower::ServiceExt::map_request(
+                    app.clone(),
+                    move |mut request: hyper::Request<hyper::body::Incoming>| {
+                        request
+                            .extensions_mut()
+                            .insert(axum::extract::ConnectInfo(peer));
+                        request
+                    },
+                )),
+            );
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(e) = connection.await {

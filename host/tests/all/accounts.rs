@@ -198,7 +198,7 @@ async fn a_login_with_no_phone_number_names_the_field_and_stores_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn repeated_wrong_passwords_lock_the_number() {
+async fn repeated_wrong_passwords_lock_that_client_out_of_the_number() {
     let host = TestHost::start().await;
     let c = host.client();
     let wrong = json!({"phone": "13800000002", "password": "not the password"});
@@ -221,4 +221,42 @@ async fn repeated_wrong_passwords_lock_the_number() {
     );
     // Other numbers are unaffected.
     host.demo_citizen("13800000001").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_attacker_locks_only_themselves_out_of_a_citizens_number() {
+    let host = TestHost::start_behind_proxy().await;
+    let c = host.client();
+    let login = |from: &'static str, password: &'static str| {
+        let request = c
+            .request(reqwest::Method::POST, "/api/login")
+            .header("x-forwarded-for", from)
+            .json(&json!({"phone": "13800000002", "password": password}));
+        async move { request.send().await.unwrap() }
+    };
+    for _ in 0..5 {
+        assert_eq!(
+            login("203.0.113.66", "not the password").await.status(),
+            401
+        );
+    }
+    let refused = login("203.0.113.66", cityhost::cli::demo::DEMO_PASSWORD).await;
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    // The citizen, from their own address, signs in as ever.
+    let own = login("198.51.100.20", cityhost::cli::demo::DEMO_PASSWORD).await;
+    assert_eq!(own.status(), 200);
+
+    // A client spraying wrong passwords over many numbers is stopped.
+    let spray = |n: u32| {
+        let request = c
+            .request(reqwest::Method::POST, "/api/login")
+            .header("x-forwarded-for", "203.0.113.99")
+            .json(&json!({"phone": format!("1390000{n:04}"), "password": "guess"}));
+        async move { request.send().await.unwrap().status() }
+    };
+    for n in 0..30 {
+        assert_eq!(spray(n).await, 401, "attempt {n}");
+    }
+    assert_eq!(spray(30).await, 429);
 }

@@ -67,16 +67,41 @@ impl TestHost {
     /// Starts a host with these engine and identity settings (the issuer
     /// URL is always the host's own base).
     pub async fn start_configured(runtime: RuntimeConfig, identity: IdentityConfig) -> TestHost {
-        Self::start_at("http", runtime, identity).await
+        Self::start_at("http", runtime, identity, Vec::new()).await
+    }
+
+    /// Starts a host that trusts `X-Forwarded-For` from 127.0.0.1, as behind
+    /// a reverse proxy on the same machine: a test names each request's
+    /// client with that header.
+    pub async fn start_behind_proxy() -> TestHost {
+        let loopback = std::net::IpAddr::from([127, 0, 0, 1]);
+        Self::start_at(
+            "http",
+            RuntimeConfig::default(),
+            IdentityConfig::default(),
+            vec![loopback],
+        )
+        .await
     }
 
     /// Starts a host whose public URL is `https://` (as behind a TLS
     /// proxy), though the test still talks plain HTTP to it at `base`.
     pub async fn start_behind_tls() -> TestHost {
-        Self::start_at("https", RuntimeConfig::default(), IdentityConfig::default()).await
+        Self::start_at(
+            "https",
+            RuntimeConfig::default(),
+            IdentityConfig::default(),
+            Vec::new(),
+        )
+        .await
     }
 
-    async fn start_at(scheme: &str, runtime: RuntimeConfig, identity: IdentityConfig) -> TestHost {
+    async fn start_at(
+        scheme: &str,
+        runtime: RuntimeConfig,
+        identity: IdentityConfig,
+        trusted_proxies: Vec<std::net::IpAddr>,
+    ) -> TestHost {
         let data = tempfile::tempdir().unwrap();
         let components = tokio::task::spawn_blocking(components).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -88,6 +113,7 @@ impl TestHost {
                 public_url: Some(format!("{scheme}://{address}")),
                 ..identity
             },
+            trusted_proxies,
             ..HostConfig::new(data.path())
         })
         .await

@@ -5,6 +5,7 @@
 use cityhost_store::{Db, Scan, now_ms};
 use serde::{Deserialize, Serialize};
 
+use super::login_throttle;
 use super::password;
 use super::sealed::Vault;
 use super::tables::{CITIZENS, ID_INDEX, LOGIN_FAILURES, PHONES};
@@ -49,37 +50,6 @@ impl Citizen {
             let last = chars.last().copied().unwrap_or('*');
             format!("{}{}", "*".repeat(chars.len().saturating_sub(1)), last)
         })
-    }
-}
-
-/// Wrong passwords in a row before a number is locked.
-pub const MAX_FAILURES: u32 = 5;
-/// How long a number stays locked: 15 minutes, in ms.
-pub const LOCKOUT_MS: u64 = 15 * 60 * 1000;
-/// Wrong passwords count towards [`MAX_FAILURES`] for 15 minutes after the
-/// last one, in ms; after that the count starts again.
-pub const FAILURE_WINDOW_MS: u64 = 15 * 60 * 1000;
-
-/// Failed logins of one phone number ([`LOGIN_FAILURES`]).
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub(crate) struct FailedLogins {
-    failures: u32,
-    locked_until_ms: u64,
-    /// When the last wrong password came, UTC ms (0 in records written
-    /// before failures expired).
-    #[serde(default)]
-    last_failure_ms: u64,
-}
-
-impl FailedLogins {
-    /// This record as it stands at `now`: a lock or a count that has
-    /// expired is gone.
-    fn at(self, now: u64) -> Self {
-        if self.locked_until_ms > now || now < self.last_failure_ms + FAILURE_WINDOW_MS {
-            self
-        } else {
-            Self::default()
-        }
     }
 }
 
@@ -134,56 +104,30 @@ impl Accounts {
         Ok(citizen.clone())
     }
 
-    /// Checks phone number and password. Errors: `Unauthenticated` for an
-    /// unknown number or a wrong password (the same message and the same
-    /// argon2 work for both, so neither the answer nor its timing tells
-    /// whether a number is registered); `RateLimited` for
-    /// [`LOCKOUT_MS`] after [`MAX_FAILURES`] wrong passwords in a row for
-    /// the number, whatever the password; `invalid-argument("phone")` for
-    /// a string that is no phone number (checked first: nothing is
-    /// hashed or stored for it).
-    pub async fn login(&self, phone: &str, password: &str) -> ServiceResult<Citizen> {
+    /// Checks phone number and password for a sign-in from `client` (its
+    /// address, as the HTTP layer determines it). Errors: `Unauthenticated`
+    /// for an unknown number or a wrong password (the same answer, and the
+    /// same argon2 work for both, so neither the answer nor its timing
+    /// tells whether a number is registered); `RateLimited` with the wait
+    /// while a counter of [`login_throttle`] holds the attempt back (checked
+    /// before the password); `invalid-argument("phone")` for a string that
+    /// is no phone number (checked first: nothing is hashed or stored for
+    /// it).
+    pub async fn login(&self, phone: &str, password: &str, client: &str) -> ServiceResult<Citizen> {
         const WRONG: &str = "wrong phone number or password";
         check_phone(phone)?;
         let key = &self.vault.phone_index(phone);
-        let now = now_ms();
-        let record = self.db.get(&LOGIN_FAILURES, key).await?.unwrap_or_default();
-        if record.locked_until_ms > now {
-            return Err(ServiceError::RateLimited {
-                retry_after_ms: record.locked_until_ms - now,
-            });
-        }
+        login_throttle::admit(&self.db, key, client, now_ms()).await?;
         let citizen = self.by_phone(phone).await?;
         let hash = citizen.as_ref().map(|c| c.password_hash.as_str());
         let verified = password::verify(password, hash).await?;
         match citizen {
             Some(citizen) if verified => {
-                self.db.delete(&LOGIN_FAILURES, key).await?;
+                login_throttle::succeeded(&self.db, key, client).await?;
                 Ok(citizen)
             }
             _ => {
-                // One atomic read-modify-write, so that parallel attempts
-                // cannot each see the same count and slip past the limit.
-                self.db
-                    .transact(|tx| async move {
-                        let mut record = tx
-                            .get(&LOGIN_FAILURES, key)
-                            .await?
-                            .unwrap_or_default()
-                            .at(now);
-                        record.failures += 1;
-                        record.last_failure_ms = now;
-                        if record.failures >= MAX_FAILURES {
-                            record = FailedLogins {
-                                failures: 0,
-                                locked_until_ms: now + LOCKOUT_MS,
-                                last_failure_ms: now,
-                            };
-                        }
-                        tx.put(&LOGIN_FAILURES, key, &record).await?;
-                        Ok::<_, ServiceError>(())
-                    })
-                    .await?;
+                login_throttle::failed(&self.db, key, client, now_ms()).await?;
                 Err(ServiceError::Unauthenticated(WRONG))
             }
         }
@@ -308,6 +252,7 @@ fn check_phone(phone: &str) -> ServiceResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::identity::login_throttle::{LOCKOUT_MS, PAIR_MAX_FAILURES};
 
     #[tokio::test]
     async fn no_phone_number_is_a_key_in_clear_and_old_clear_keys_move() {
@@ -318,7 +263,9 @@ mod tests {
             .register("13800000031", "a good password")
             .await
             .unwrap();
-        let _ = accounts.login("13800000032", "wrong password").await;
+        let _ = accounts
+            .login("13800000032", "wrong password", "client")
+            .await;
         fn keys<V>(rows: Vec<(String, V)>) -> Vec<String> {
             rows.into_iter().map(|(k, _)| k).collect()
         }
@@ -334,7 +281,7 @@ mod tests {
         // A data directory written before: its keys in clear.
         db.delete(&PHONES, &phones[0]).await.unwrap();
         db.put(&PHONES, "13800000031", &citizen.id).await.unwrap();
-        let stale = FailedLogins::default();
+        let stale = crate::identity::login_throttle::FailedLogins::default();
         db.put(&LOGIN_FAILURES, "13800000033", &stale)
             .await
             .unwrap();
@@ -344,7 +291,7 @@ mod tests {
         assert_eq!(phones, [vault.phone_index("13800000031")]);
         assert!(!db.contains(&LOGIN_FAILURES, "13800000033").await.unwrap());
         let again = accounts
-            .login("13800000031", "a good password")
+            .login("13800000031", "a good password", "client")
             .await
             .unwrap();
         assert_eq!(again.id, citizen.id);
@@ -356,7 +303,7 @@ mod tests {
         let accounts = Accounts::new(db.clone(), Vault::new(&[1; 32], &[2; 32]));
         let junk = "1".repeat(60_000);
         for phone in [junk.as_str(), "1380000000", "23800000001", "1380000000x"] {
-            match accounts.login(phone, "whatever").await {
+            match accounts.login(phone, "whatever", "client").await {
                 Err(ServiceError::InvalidArgument { field, .. }) => assert_eq!(field, "phone"),
                 other => panic!("{phone:.20}: {:?}", other.map(|c| c.id)),
             }
@@ -367,33 +314,6 @@ mod tests {
                     .is_empty()
             );
         }
-    }
-
-    #[test]
-    fn wrong_passwords_and_locks_expire() {
-        let now = 100 * FAILURE_WINDOW_MS;
-        let recent = FailedLogins {
-            failures: 3,
-            locked_until_ms: 0,
-            last_failure_ms: now - FAILURE_WINDOW_MS + 1,
-        };
-        assert_eq!(recent.at(now).failures, 3);
-        let stale = FailedLogins {
-            failures: 4,
-            locked_until_ms: 0,
-            last_failure_ms: now - FAILURE_WINDOW_MS,
-        };
-        assert_eq!(stale.at(now).failures, 0);
-        let locked = FailedLogins {
-            failures: 0,
-            locked_until_ms: now + 1,
-            last_failure_ms: now - LOCKOUT_MS,
-        };
-        assert_eq!(locked.at(now).locked_until_ms, now + 1);
-        // A record written before failures expired has no time: it is stale.
-        let old: FailedLogins =
-            serde_json::from_str(r#"{"failures":4,"locked_until_ms":0}"#).unwrap();
-        assert_eq!(old.at(now).failures, 0);
     }
 
     #[tokio::test]
@@ -407,40 +327,45 @@ mod tests {
         assert_eq!(c.masked_phone(), "138****0009");
         assert_eq!(
             accounts
-                .login("13800000009", "correct horse")
+                .login("13800000009", "correct horse", "client")
                 .await
                 .unwrap()
                 .id,
             c.id
         );
         assert!(matches!(
-            accounts.login("13800000009", "wrong horse").await,
+            accounts.login("13800000009", "wrong horse", "client").await,
             Err(ServiceError::Unauthenticated(_))
         ));
         // One wrong password above; three more stay below the limit.
-        for _ in 0..MAX_FAILURES - 2 {
+        for _ in 0..PAIR_MAX_FAILURES - 2 {
             assert!(matches!(
-                accounts.login("13800000009", "nope nope").await,
+                accounts.login("13800000009", "nope nope", "client").await,
                 Err(ServiceError::Unauthenticated(_))
             ));
         }
-        // A success resets the count; five failures in a row lock the number.
+        // A success resets the count; five failures in a row lock the number
+        // for this client, not for another.
         accounts
-            .login("13800000009", "correct horse")
+            .login("13800000009", "correct horse", "client")
             .await
             .unwrap();
-        for _ in 0..MAX_FAILURES {
+        for _ in 0..PAIR_MAX_FAILURES {
             assert!(matches!(
-                accounts.login("13800000009", "nope nope").await,
+                accounts.login("13800000009", "nope nope", "client").await,
                 Err(ServiceError::Unauthenticated(_))
             ));
         }
         assert!(matches!(
-            accounts.login("13800000009", "correct horse").await,
+            accounts.login("13800000009", "correct horse", "client").await,
             Err(ServiceError::RateLimited { retry_after_ms }) if retry_after_ms > LOCKOUT_MS - 60_000
         ));
+        accounts
+            .login("13800000009", "correct horse", "another client")
+            .await
+            .unwrap();
         assert!(matches!(
-            accounts.login("13811111111", "whatever").await,
+            accounts.login("13811111111", "whatever", "client").await,
             Err(ServiceError::Unauthenticated(_))
         ));
         assert!(matches!(

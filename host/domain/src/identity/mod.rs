@@ -13,6 +13,7 @@ pub mod consent;
 pub mod id_tokens;
 pub mod idcard;
 pub mod keys;
+pub mod login_throttle;
 pub mod openid;
 pub mod password;
 pub mod sealed;

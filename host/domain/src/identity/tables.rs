@@ -7,9 +7,10 @@
 
 use cityhost_store::Table;
 
-use super::accounts::{Citizen, FailedLogins};
+use super::accounts::Citizen;
 use super::authority::PopulationRecord;
 use super::consent::Grant;
+use super::login_throttle::FailedLogins;
 use super::sessions::SessionRecord;
 use super::verification::Mismatches;
 
@@ -18,8 +19,17 @@ pub(crate) const CITIZENS: Table<String, Citizen> = Table::new("citizens");
 /// phone-number blind index (hex, `Vault::phone_index`) → `citizen_id` of
 /// the account registered with it.
 pub(crate) const PHONES: Table<String, String> = Table::new("phones");
-/// phone-number blind index (hex) → failed logins in a row and lock time.
+/// phone-number blind index (hex) → wrong passwords for the number from
+/// any client, and the delay before the next attempt
+/// ([`super::login_throttle`]).
 pub(crate) const LOGIN_FAILURES: Table<String, FailedLogins> = Table::new("login_failures");
+/// client (address) → wrong passwords from it for any numbers, and its lock.
+pub(crate) const LOGIN_FAILURES_BY_CLIENT: Table<String, FailedLogins> =
+    Table::new("login_failures_by_client");
+/// `(phone-number blind index, client)` → wrong passwords for the number
+/// from that client, and that client's lock on it.
+pub(crate) const LOGIN_FAILURES_BY_PAIR: Table<(String, String), FailedLogins> =
+    Table::new("login_failures_by_pair");
 /// session id (`jti`) → session record (citizen, expiry).
 pub(crate) const SESSIONS: Table<String, SessionRecord> = Table::new("sessions");
 /// `(app_id, openid)` → `citizen_id`: the openids handed out.
