@@ -61,6 +61,8 @@ async fn hello(State(platform): State<Arc<Platform>>, headers: HeaderMap) -> Res
         capability: "request".into(),
         outcome: "200".into(),
         duration_us: started.elapsed().as_micros() as u64,
+        seq: 0,
+        hash: String::new(),
     };
     if services.audit.append(record).is_err() {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();

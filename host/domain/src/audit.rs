@@ -22,6 +22,11 @@
 //! Table `audit`: `(app_id, time UTC ms, seq)` → block, where time is that
 //! of the block's oldest record and seq a store-wide id.
 //!
+//! Each app's records form a hash chain ([`chain`]): the writer gives each
+//! record its place and hash as it writes it, and keeps the app's head in
+//! table `audit_heads` in the same transaction; [`chain::verify`] (and
+//! `cityhost audit verify`) finds a record changed, deleted or moved.
+//!
 //! Appending never waits: the channel is unbounded, so a request (on a
 //! tokio worker) never blocks on the writer and no record is dropped; when
 //! the writer falls behind, the backlog is memory (about 200 bytes a
@@ -31,6 +36,7 @@
 //! next flush, as every other table's writes do, [`GATHER`] later at most
 //! than if they were written at once.
 
+pub mod chain;
 mod pending;
 mod queue;
 
@@ -38,7 +44,7 @@ pub use pending::{ABANDONED, Pending};
 pub use queue::BACKLOG_WARN;
 use queue::{Receiver, Sender, channel};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -48,17 +54,21 @@ use serde::{Deserialize, Serialize};
 use tokio::runtime::Handle;
 
 use crate::error::{ServiceError, ServiceResult};
-use tables::AUDIT;
+use chain::ChainHead;
+use tables::{AUDIT, AUDIT_HEADS};
 
 /// The audit table.
 pub(crate) mod tables {
     use cityhost_store::Table;
 
     use super::AuditRecord;
+    use super::chain::ChainHead;
 
     /// `(app_id, time of the block's oldest record UTC ms, seq)` → block of
     /// records, oldest first.
     pub(crate) const AUDIT: Table<(String, u64, u64), Vec<AuditRecord>> = Table::new("audit");
+    /// `app_id` → the head of the app's hash chain (`audit::chain`).
+    pub(crate) const AUDIT_HEADS: Table<String, ChainHead> = Table::new("audit_heads");
 }
 
 /// One audit record.
@@ -78,6 +88,14 @@ pub struct AuditRecord {
     pub outcome: String,
     /// Host time spent in the call, µs.
     pub duration_us: u64,
+    /// Place in the app's hash chain, from 1; set by the writer (0 until
+    /// written, and in records written before the chain).
+    #[serde(default)]
+    pub seq: u64,
+    /// SHA-256 (hex) linking this record to the one before in the chain
+    /// ([`chain::link`]); set by the writer.
+    #[serde(default)]
+    pub hash: String,
 }
 
 /// Most messages the writer takes from the channel per round.
@@ -238,6 +256,8 @@ fn writer_gone() -> ServiceError {
 /// the runtime, so it may wait for it) and answers flushes; until the queue
 /// closes.
 fn write_blocks(runtime: &Handle, db: &Db, received: &Receiver<Message>) {
+    // Each app's chain head as last written (loaded on first use).
+    let mut heads: HashMap<String, ChainHead> = HashMap::new();
     while let Ok(first) = received.recv() {
         let mut records: BTreeMap<String, Vec<AuditRecord>> = BTreeMap::new();
         let mut flushes = Vec::new();
@@ -256,9 +276,15 @@ fn write_blocks(runtime: &Handle, db: &Db, received: &Receiver<Message>) {
         for app_records in records.values_mut() {
             app_records.sort_by_key(|r| r.time);
         }
-        if let Err(e) = runtime.block_on(write(db, &records)) {
-            let count: usize = records.values().map(Vec::len).sum();
-            tracing::error!(error = %e, records = count, "audit records not written");
+        match runtime.block_on(write(db, &mut heads, &mut records)) {
+            Ok(()) => {}
+            Err(e) => {
+                // The heads may have moved past what was written: read
+                // them again before the next write.
+                heads.clear();
+                let count: usize = records.values().map(Vec::len).sum();
+                tracing::error!(error = %e, records = count, "audit records not written");
+            }
         }
         for done in flushes {
             let _ = done.send(());
@@ -266,12 +292,29 @@ fn write_blocks(runtime: &Handle, db: &Db, received: &Receiver<Message>) {
     }
 }
 
-/// Writes each app's records (sorted by time) as [`blocks`], all in one
-/// transaction.
-async fn write(db: &Db, records: &BTreeMap<String, Vec<AuditRecord>>) -> Result<(), StoreError> {
+/// Chains each app's records (sorted by time) onto its head and writes
+/// them as [`blocks`], with the new heads, all in one transaction.
+async fn write(
+    db: &Db,
+    heads: &mut HashMap<String, ChainHead>,
+    records: &mut BTreeMap<String, Vec<AuditRecord>>,
+) -> Result<(), StoreError> {
     if records.is_empty() {
         return Ok(());
     }
+    for (app, app_records) in records.iter_mut() {
+        if !heads.contains_key(app) {
+            let head = db.get(&AUDIT_HEADS, app).await?.unwrap_or_default();
+            heads.insert(app.clone(), head);
+        }
+        let head = heads.get_mut(app).expect("just inserted");
+        for record in app_records.iter_mut() {
+            head.extend(record);
+        }
+    }
+    let records = &*records;
+    let new_heads: Vec<(&String, &ChainHead)> =
+        records.keys().map(|app| (app, &heads[app])).collect();
     // Ids are taken before the transaction: a retried transaction writes
     // the same keys.
     let mut keyed = Vec::new();
@@ -281,10 +324,13 @@ async fn write(db: &Db, records: &BTreeMap<String, Vec<AuditRecord>>) -> Result<
         }
     }
     db.transact(|tx| {
-        let keyed = &keyed;
+        let (keyed, new_heads) = (&keyed, &new_heads);
         async move {
             for (key, block) in keyed {
                 tx.put(&AUDIT, key, &block.to_vec()).await?;
+            }
+            for (app, head) in new_heads {
+                tx.put(&AUDIT_HEADS, *app, *head).await?;
             }
             Ok(())
         }
@@ -323,6 +369,8 @@ mod tests {
             capability: "request".into(),
             outcome: "200".into(),
             duration_us: 1,
+            seq: 0,
+            hash: String::new(),
         }
     }
 
@@ -414,5 +462,47 @@ mod tests {
             .unwrap();
         let log = AuditLog::open(db).unwrap();
         assert_eq!(log.list("a", 0, u64::MAX, 1_000).await.unwrap().len(), 100);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn each_apps_records_chain_across_writes_and_restarts_and_tampering_shows() {
+        let (_dir, db) = temp_db();
+        let log = AuditLog::open(db.clone()).unwrap();
+        for i in 0..700 {
+            log.append(record("a", 50_000 + i)).unwrap();
+            log.append(record("b", 50_000 + i)).unwrap();
+            if i % 300 == 0 {
+                log.flush().await.unwrap();
+            }
+        }
+        log.flush().await.unwrap();
+        tokio::task::spawn_blocking(move || drop(log))
+            .await
+            .unwrap();
+        // A restarted writer carries on from the stored head.
+        let log = AuditLog::open(db.clone()).unwrap();
+        log.append(record("a", 60_000)).unwrap();
+        let all = log.list("a", 0, u64::MAX, usize::MAX).await.unwrap();
+        let verified = chain::verify(all).unwrap();
+        assert_eq!((verified.first, verified.last), (1, 701));
+        let head = db.get(&AUDIT_HEADS, "a").await.unwrap().unwrap();
+        assert_eq!((head.seq, &head.hash), (701, &verified.head));
+        assert_eq!(
+            chain::verify(log.list("b", 0, u64::MAX, usize::MAX).await.unwrap())
+                .unwrap()
+                .last,
+            700
+        );
+
+        // Someone with the store changes one record's outcome.
+        let blocks = db.scan(&AUDIT, Scan::prefix(("a",))).await.unwrap();
+        let (key, mut block) = blocks[1].clone();
+        block[3].outcome = "ok".into();
+        db.put(&AUDIT, &key, &block).await.unwrap();
+        let all = log.list("a", 0, u64::MAX, usize::MAX).await.unwrap();
+        assert!(matches!(
+            chain::verify(all),
+            Err(chain::ChainBreak::Changed(_))
+        ));
     }
 }

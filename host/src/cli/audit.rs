@@ -1,26 +1,50 @@
 //! `cityhost audit`: prints an app's audit records as JSON lines. Opens the
 //! host's database (`data/db`) directly, so the host must be stopped (the
 //! database allows one process); while it runs, use
-//! `GET /api/operator/audit`.
+//! `GET /api/operator/audit`. `cityhost audit verify FILE` checks such an
+//! export against the app's hash chain (`audit::chain`).
 
 use std::path::PathBuf;
 
 use std::io::Write;
 
 use anyhow::Context;
-use clap::Args;
+use clap::{Args, Subcommand};
 
-use crate::audit::AuditLog;
+use crate::audit::{AuditLog, AuditRecord, chain};
+
+/// Which records to print, or an export to verify.
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(super) struct AuditArgs {
+    #[command(subcommand)]
+    command: Option<AuditCommand>,
+    #[command(flatten)]
+    list: ListArgs,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Checks an export of one app's records (JSON lines, as `cityhost
+    /// audit` prints them, or the JSON array of `GET /api/operator/audit`)
+    /// against the app's hash chain: exits 0 and prints the stretch and its
+    /// head hash if no record was changed, deleted or moved; else exits 1
+    /// naming the first break.
+    Verify {
+        /// The export file (`-` for standard input).
+        file: PathBuf,
+    },
+}
 
 /// Which records to print.
 #[derive(Args)]
-pub(super) struct AuditArgs {
+struct ListArgs {
     /// Data directory of the host.
     #[arg(long, default_value = "data", env = "CITYHOST_DATA")]
     data: PathBuf,
     /// App id.
-    #[arg(long)]
-    app: String,
+    #[arg(long, required = true)]
+    app: Option<String>,
     /// From, RFC 3339 UTC (e.g. 2026-11-29T00:00:00Z); default: the beginning.
     #[arg(long)]
     from: Option<String>,
@@ -32,7 +56,55 @@ pub(super) struct AuditArgs {
     limit: usize,
 }
 
-pub(super) async fn print(args: AuditArgs) -> anyhow::Result<()> {
+/// Runs `cityhost audit`.
+pub(super) async fn run(args: AuditArgs) -> anyhow::Result<()> {
+    match args.command {
+        Some(AuditCommand::Verify { file }) => verify(&file),
+        None => print(args.list).await,
+    }
+}
+
+fn verify(file: &std::path::Path) -> anyhow::Result<()> {
+    let text = if file.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())?
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
+    };
+    let records = parse_export(&text)?;
+    let count = records.len();
+    match chain::verify(records) {
+        Ok(v) => {
+            println!(
+                "{count} records of app `{}`, seq {} to {}, unbroken; head hash {}",
+                v.app, v.first, v.last, v.head
+            );
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("the audit chain is broken: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Records from JSON lines or one JSON array. Errors name the line.
+fn parse_export(text: &str) -> anyhow::Result<Vec<AuditRecord>> {
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('[') {
+        return serde_json::from_str(trimmed).context("reading the JSON array of records");
+    }
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(n, line)| {
+            serde_json::from_str(line)
+                .with_context(|| format!("line {}: not an audit record", n + 1))
+        })
+        .collect()
+}
+
+async fn print(args: ListArgs) -> anyhow::Result<()> {
+    let app = args.app.unwrap_or_default();
     if !args.data.join("db").is_dir() {
         anyhow::bail!(
             "{} holds no CityHost database (check --data)",
@@ -58,7 +130,7 @@ pub(super) async fn print(args: AuditArgs) -> anyhow::Result<()> {
         .await
         .context("opening the database (is the host still running? use GET /api/operator/audit)")?;
     let records = AuditLog::open(db)?
-        .list(&args.app, from, to, args.limit + 1)
+        .list(&app, from, to, args.limit + 1)
         .await?;
     let mut out = std::io::stdout().lock();
     for record in records.iter().take(args.limit) {
@@ -73,7 +145,7 @@ pub(super) async fn print(args: AuditArgs) -> anyhow::Result<()> {
             args.limit
         );
     } else if records.is_empty() {
-        eprintln!("no audit records for app `{}` in that range", args.app);
+        eprintln!("no audit records for app `{app}` in that range");
     }
     Ok(())
 }

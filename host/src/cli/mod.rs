@@ -36,7 +36,8 @@ enum Command {
     BuildApps(BuildArgs),
     /// Build the bundled mini-apps, seed demo citizens and data, and serve.
     Demo(ServeArgs),
-    /// Print audit records of an app (with the host stopped).
+    /// Print an app's audit records (with the host stopped), or verify
+    /// an export of them against their hash chain (`audit verify FILE`).
     Audit(audit::AuditArgs),
     /// Verify the ledger, top up a citizen's card, print a settlement
     /// statement (with the host stopped).
@@ -170,7 +171,7 @@ pub fn main() -> ExitCode {
         Command::BuildApps(args) => {
             build_apps::build(&args.apps, &build_apps::target_dir()).map(|_| ())
         }
-        Command::Audit(args) => runtime().block_on(audit::print(args)),
+        Command::Audit(args) => runtime().block_on(audit::run(args)),
         Command::Ledger(args) => runtime().block_on(ledger::run(args)),
         Command::ImportPopulation(args) => runtime().block_on(identity::import_population(args)),
         Command::RotateIdKey(args) => identity::rotate_id_key(args),

@@ -59,3 +59,57 @@ async fn capability_calls_are_audited_without_personal_data() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_export_verifies_and_a_changed_deleted_or_moved_record_is_found() {
+    let host = TestHost::start().await;
+    let c = host.demo_citizen("13800000001").await;
+    for _ in 0..3 {
+        assert_eq!(c.get("/apps/hello/").await.status(), 200);
+    }
+    let url = format!("{}/api/operator/audit?app=hello", host.base);
+    let export: Vec<Value> = c
+        .http
+        .get(&url)
+        .bearer_auth(&host.platform.operator_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(export.len() >= 6, "{export:?}");
+    let dir = tempfile::tempdir().unwrap();
+    // `cityhost audit verify` on `records`: (exit success, output).
+    let verify = |records: &[Value]| {
+        let file = dir.path().join("export.json");
+        std::fs::write(&file, serde_json::to_vec(records).unwrap()).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cityhost"))
+            .args(["audit", "verify"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
+    };
+    let (ok, text) = verify(&export);
+    assert!(ok && text.contains("unbroken"), "{text}");
+
+    let mut changed = export.clone();
+    changed[2]["outcome"] = "ok-forged".into();
+    let (ok, text) = verify(&changed);
+    assert!(!ok && text.contains("does not link"), "{text}");
+
+    let mut deleted = export.clone();
+    deleted.remove(2);
+    let (ok, text) = verify(&deleted);
+    assert!(!ok && text.contains("missing"), "{text}");
+
+    let mut moved = export.clone();
+    let (a, b) = (moved[1]["seq"].clone(), moved[2]["seq"].clone());
+    moved[1]["seq"] = b;
+    moved[2]["seq"] = a;
+    let (ok, text) = verify(&moved);
+    assert!(!ok && text.contains("does not link"), "{text}");
+}

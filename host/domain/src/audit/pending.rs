@@ -71,6 +71,8 @@ impl Drop for Pending {
             capability: self.capability.to_string(),
             outcome: self.outcome.take().unwrap_or_else(|| ABANDONED.to_string()),
             duration_us: self.started.elapsed().as_micros() as u64,
+            seq: 0,
+            hash: String::new(),
         };
         if let Err(e) = self.log.append(record) {
             tracing::error!(error = %e, capability = self.capability, "cannot write audit record");
