@@ -184,6 +184,13 @@ impl AuditLog {
         self.queue.backlog()
     }
 
+    /// The head of `app`'s chain once every record appended before this call
+    /// is written (seq 0 and the genesis hash for an app without records).
+    pub async fn head(&self, app: &str) -> ServiceResult<ChainHead> {
+        self.flush().await?;
+        Ok(self.db.get(&AUDIT_HEADS, app).await?.unwrap_or_default())
+    }
+
     /// Records of `app` with `from_ms <= time < to_ms`, oldest first, at most
     /// `limit`.
     pub async fn list(

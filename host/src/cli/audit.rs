@@ -4,14 +4,18 @@
 //! `GET /api/operator/audit`. `cityhost audit verify FILE` checks such an
 //! export against the app's hash chain (`audit::chain`).
 
-use std::path::PathBuf;
-
+use std::collections::HashMap;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
-use crate::audit::{AuditLog, AuditRecord, chain};
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+
+use crate::audit::chain::{self, Checkpoint};
+use crate::audit::{AuditLog, AuditRecord};
 
 /// Which records to print, or an export to verify.
 #[derive(Args)]
@@ -33,6 +37,15 @@ enum AuditCommand {
     Verify {
         /// The export file (`-` for standard input).
         file: PathBuf,
+        /// A checkpoint kept earlier: the JSON of `GET
+        /// /api/operator/audit/head`, or its `checkpoint` JWT alone. The
+        /// export must hold the record it names, with the signed hash.
+        #[arg(long, requires = "jwks")]
+        checkpoint: Option<PathBuf>,
+        /// The host's public keys (`/.well-known/jwks.json`, saved) to
+        /// check the checkpoint's signature with.
+        #[arg(long, requires = "checkpoint")]
+        jwks: Option<PathBuf>,
     },
 }
 
@@ -59,32 +72,100 @@ struct ListArgs {
 /// Runs `cityhost audit`.
 pub(super) async fn run(args: AuditArgs) -> anyhow::Result<()> {
     match args.command {
-        Some(AuditCommand::Verify { file }) => verify(&file),
+        Some(AuditCommand::Verify {
+            file,
+            checkpoint,
+            jwks,
+        }) => verify(&file, checkpoint.as_deref().zip(jwks.as_deref())),
         None => print(args.list).await,
     }
 }
 
-fn verify(file: &std::path::Path) -> anyhow::Result<()> {
+fn verify(file: &Path, checkpoint: Option<(&Path, &Path)>) -> anyhow::Result<()> {
     let text = if file.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin())?
     } else {
-        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
+        read(file)?
     };
     let records = parse_export(&text)?;
     let count = records.len();
-    match chain::verify(records) {
-        Ok(v) => {
-            println!(
-                "{count} records of app `{}`, seq {} to {}, unbroken; head hash {}",
-                v.app, v.first, v.last, v.head
-            );
-            Ok(())
-        }
+    let hashes: HashMap<u64, String> = records.iter().map(|r| (r.seq, r.hash.clone())).collect();
+    let verified = match chain::verify(records) {
+        Ok(v) => v,
         Err(e) => {
             eprintln!("the audit chain is broken: {e}");
             std::process::exit(1);
         }
+    };
+    println!(
+        "{count} records of app `{}`, seq {} to {}, unbroken; head hash {}",
+        verified.app, verified.first, verified.last, verified.head
+    );
+    if let Some((checkpoint, jwks)) = checkpoint {
+        let signed = signed_checkpoint(&read(checkpoint)?, &read(jwks)?)?;
+        if signed.sub != verified.app {
+            anyhow::bail!(
+                "the checkpoint is of app `{}`, not `{}`",
+                signed.sub,
+                verified.app
+            );
+        }
+        match hashes.get(&signed.seq) {
+            Some(hash) if *hash == signed.head => println!(
+                "it holds the checkpoint signed at {} s (seq {}): no record up to there was recomputed",
+                signed.iat, signed.seq
+            ),
+            Some(_) => {
+                eprintln!(
+                    "the audit chain is broken: the record at seq {} is not the one the checkpoint signed",
+                    signed.seq
+                );
+                std::process::exit(1);
+            }
+            None => anyhow::bail!(
+                "the export does not reach the checkpoint's record (seq {}); export a range that holds it",
+                signed.seq
+            ),
+        }
     }
+    Ok(())
+}
+
+fn read(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// The claims of a checkpoint (`text`: the JSON of the head endpoint or the
+/// JWT alone) whose EdDSA signature checks with a key of `jwks`.
+fn signed_checkpoint(text: &str, jwks: &str) -> anyhow::Result<Checkpoint> {
+    let text = text.trim();
+    let token = match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(json) => json["checkpoint"]
+            .as_str()
+            .context("the checkpoint JSON has no `checkpoint` field")?
+            .to_string(),
+        Err(_) => text.to_string(),
+    };
+    let jwks: JwkSet = serde_json::from_str(jwks).context("reading the JWKS")?;
+    let header = jsonwebtoken::decode_header(&token).context("reading the checkpoint")?;
+    if header.typ.as_deref() != Some(chain::CHECKPOINT_TYP) {
+        anyhow::bail!(
+            "the token is not an audit checkpoint (typ {:?})",
+            header.typ
+        );
+    }
+    let kid = header.kid.context("the checkpoint names no key")?;
+    let jwk = jwks
+        .find(&kid)
+        .with_context(|| format!("the JWKS has no key `{kid}`"))?;
+    let key = DecodingKey::from_jwk(jwk).context("reading the key")?;
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    let data = jsonwebtoken::decode::<Checkpoint>(&token, &key, &validation)
+        .context("the checkpoint's signature does not check with that key")?;
+    Ok(data.claims)
 }
 
 /// Records from JSON lines or one JSON array. Errors name the line.

@@ -56,6 +56,7 @@ pub fn router(platform: Arc<Platform>) -> Router {
             get(consents::sheet).delete(consents::revoke),
         )
         .route("/operator/audit", get(operator::audit))
+        .route("/operator/audit/head", get(operator::audit_head))
         .route("/operator/runtime", get(runtime_status::runtime))
         .merge(payments::routes())
         .merge(notifications::routes())

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::auth::OperatorAuth;
 use super::error::{ApiError, ApiResult};
 use crate::audit::AuditRecord;
+use crate::audit::chain::{CHECKPOINT_TYP, Checkpoint};
 use crate::platform::Platform;
 
 /// Query of the audit listing.
@@ -49,4 +50,52 @@ pub(super) async fn audit(
             .list(&q.app, q.from, to, limit)
             .await?,
     ))
+}
+
+/// Query of the audit checkpoint.
+#[derive(Deserialize)]
+pub(super) struct HeadQuery {
+    /// App id.
+    app: String,
+}
+
+/// The head of an app's audit chain, and the host's signed statement of it.
+#[derive(serde::Serialize)]
+pub(super) struct SignedHead {
+    /// The app.
+    app: String,
+    /// Records in its chain.
+    seq: u64,
+    /// Hash of the last one.
+    head: String,
+    /// A JWT (EdDSA, `typ` `cityhost-audit-checkpoint`, key in
+    /// `/.well-known/jwks.json`) with claims `iss`, `sub` (the app), `seq`,
+    /// `head`, `iat`: keep it, and check a later export against it with
+    /// `cityhost audit verify FILE --checkpoint … --jwks …`.
+    checkpoint: String,
+}
+
+/// `GET /api/operator/audit/head?app=ID`: the head of the app's chain now,
+/// signed (docs/security.md).
+pub(super) async fn audit_head(
+    State(platform): State<Arc<Platform>>,
+    _who: OperatorAuth,
+    query: Result<Query<HeadQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<SignedHead>> {
+    let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let head = platform.services.audit.head(&q.app).await?;
+    let claims = Checkpoint {
+        iss: platform.services.id_tokens.issuer().to_string(),
+        sub: q.app.clone(),
+        seq: head.seq,
+        head: head.hash.clone(),
+        iat: cityhost_store::now_ms() / 1000,
+    };
+    let checkpoint = platform.services.id_tokens.sign(CHECKPOINT_TYP, &claims)?;
+    Ok(Json(SignedHead {
+        app: q.app,
+        seq: head.seq,
+        head: head.hash,
+        checkpoint,
+    }))
 }

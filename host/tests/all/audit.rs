@@ -80,13 +80,36 @@ async fn an_export_verifies_and_a_changed_deleted_or_moved_record_is_found() {
         .unwrap();
     assert!(export.len() >= 6, "{export:?}");
     let dir = tempfile::tempdir().unwrap();
-    // `cityhost audit verify` on `records`: (exit success, output).
+    // The signed head, and the host's keys to check it with.
+    let head: Value = c
+        .http
+        .get(format!("{}/api/operator/audit/head?app=hello", host.base))
+        .bearer_auth(&host.platform.operator_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let last = export.iter().map(|r| r["seq"].as_u64().unwrap()).max();
+    assert_eq!(head["seq"].as_u64(), last, "{head}");
+    let checkpoint = dir.path().join("head.json");
+    std::fs::write(&checkpoint, head.to_string()).unwrap();
+    let jwks = dir.path().join("jwks.json");
+    let keys = c.get("/.well-known/jwks.json").await.text().await.unwrap();
+    std::fs::write(&jwks, keys).unwrap();
+    // `cityhost audit verify` on `records`, against the checkpoint:
+    // (exit success, output).
     let verify = |records: &[Value]| {
         let file = dir.path().join("export.json");
         std::fs::write(&file, serde_json::to_vec(records).unwrap()).unwrap();
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_cityhost"))
             .args(["audit", "verify"])
             .arg(&file)
+            .arg("--checkpoint")
+            .arg(&checkpoint)
+            .arg("--jwks")
+            .arg(&jwks)
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout).to_string()
@@ -94,7 +117,31 @@ async fn an_export_verifies_and_a_changed_deleted_or_moved_record_is_found() {
         (out.status.success(), text)
     };
     let (ok, text) = verify(&export);
-    assert!(ok && text.contains("unbroken"), "{text}");
+    assert!(
+        ok && text.contains("unbroken") && text.contains("holds the checkpoint"),
+        "{text}"
+    );
+
+    // The whole chain recomputed after a change (as someone with the store
+    // but not the host's key could): unbroken, but not what was signed.
+    let mut recomputed: Vec<cityhost::audit::AuditRecord> =
+        serde_json::from_value(Value::Array(export.clone())).unwrap();
+    recomputed.sort_by_key(|r| r.seq);
+    recomputed[1].outcome = "ok-forged".into();
+    let mut prev = cityhost::audit::chain::GENESIS.to_string();
+    for record in &mut recomputed {
+        record.hash = cityhost::audit::chain::link(&prev, record);
+        prev.clone_from(&record.hash);
+    }
+    let recomputed: Vec<Value> = recomputed
+        .iter()
+        .map(|r| serde_json::to_value(r).unwrap())
+        .collect();
+    let (ok, text) = verify(&recomputed);
+    assert!(
+        !ok && text.contains("not the one the checkpoint signed"),
+        "{text}"
+    );
 
     let mut changed = export.clone();
     changed[2]["outcome"] = "ok-forged".into();

@@ -68,6 +68,28 @@ pub fn link(prev: &str, record: &AuditRecord) -> String {
     hex::encode(hasher.finalize())
 }
 
+/// The claims of a checkpoint: the host's signed statement (a JWT, `typ`
+/// [`CHECKPOINT_TYP`], signed with its ID-token key, see the JWKS) that an
+/// app's chain had this head at this time. An export verified against a
+/// checkpoint cannot have been recomputed by someone without the host's
+/// key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The host's issuer URL.
+    pub iss: String,
+    /// The app.
+    pub sub: String,
+    /// The head's `seq`.
+    pub seq: u64,
+    /// The head's hash.
+    pub head: String,
+    /// When it was signed, UTC seconds.
+    pub iat: u64,
+}
+
+/// The JWT `typ` of a checkpoint.
+pub const CHECKPOINT_TYP: &str = "cityhost-audit-checkpoint";
+
 /// What [`verify`] found wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChainBreak {

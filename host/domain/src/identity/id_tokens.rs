@@ -361,6 +361,20 @@ impl IdTokens {
         })
     }
 
+    /// Signs `claims` as a JWT (EdDSA, `typ` = `typ`) with the active key,
+    /// as is: for statements of the host other than ID tokens (the audit
+    /// log's checkpoints), verifiable with the same [`IdTokens::jwks`].
+    pub fn sign<C: serde::Serialize>(&self, typ: &str, claims: &C) -> ServiceResult<String> {
+        let keys = self.keys()?;
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(keys.kid.clone());
+        header.typ = Some(typ.into());
+        jsonwebtoken::encode(&header, claims, &keys.signing).map_err(|e| {
+            tracing::error!(error = %e, "signing a statement");
+            ServiceError::Unavailable("signing is unavailable".into())
+        })
+    }
+
     /// The public keys: the active one and those retired less than
     /// [`PUBLISH_RETIRED_SECS`] ago.
     pub fn jwks(&self) -> ServiceResult<JwkSet> {
