@@ -57,6 +57,41 @@ async fn runaway_guests_are_stopped_and_the_host_carries_on() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_standard_wasi_http_guest_is_held_to_the_same_limits() {
+    let host = TestHost::start().await;
+    let c = host.demo_citizen("13800000001").await;
+    for path in ["/apps/probe-http/spin", "/apps/probe-http/sleep"] {
+        let started = Instant::now();
+        let (status, error) = error_of(c.get(path).await).await;
+        assert_eq!(
+            (status, error["code"].as_str()),
+            (504, Some("app_timeout")),
+            "{path}: {error}"
+        );
+        let took = started.elapsed();
+        assert!(
+            took.as_secs_f64() < 3.0,
+            "{path}: the deadline took {took:?}"
+        );
+    }
+    let (status, error) = error_of(c.get("/apps/probe-http/hog").await).await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (502, Some("app_memory_exceeded")),
+        "{error}"
+    );
+    let (status, error) = error_of(c.get("/apps/probe-http/trap").await).await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (502, Some("app_failed")),
+        "{error}"
+    );
+    // Each ended its own instance only.
+    assert_eq!(c.get("/apps/probe-http/ok").await.status(), 200);
+    assert_eq!(c.get("/apps/hello/").await.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_guest_parked_in_a_host_poll_is_stopped_at_its_deadline_and_audited() {
     let host = TestHost::start().await;
     let c = host.demo_citizen("13800000001").await;
