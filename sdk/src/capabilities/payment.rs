@@ -166,9 +166,11 @@ pub fn query_order(out_trade_no: &str) -> Result<Option<Order>> {
 }
 
 /// Cancels this app's created order (a cancelled one is returned as it
-/// is). Errors: [`Error::InvalidArgument("order")`](crate::Error::InvalidArgument)
-/// if unknown, [`Error::Conflict("state")`](crate::Error::Conflict) if paid
-/// or expired.
+/// is); in a citizen's request only that citizen's own orders. Errors:
+/// [`Error::InvalidArgument("order")`](crate::Error::InvalidArgument) if
+/// unknown, [`Error::NotPermitted`](crate::Error::NotPermitted) if it is
+/// another citizen's, [`Error::Conflict("state")`](crate::Error::Conflict)
+/// if paid or expired.
 pub fn cancel_order(out_trade_no: &str) -> Result<Order> {
     Ok(wit::cancel_order(out_trade_no)?.into())
 }
