@@ -38,7 +38,7 @@ pub mod runtime;
 // name it by.
 pub use cityhost_domain::{
     app_storage, audit, directory, error, events, identity, manifest, notifications, payments,
-    publishing, services,
+    publishing, services, uscc,
 };
 
 #[cfg(test)]

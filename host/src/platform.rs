@@ -132,6 +132,26 @@ fn refuse_old_layout(data_dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Refuses a data directory whose ledger keys departments' merchant
+/// accounts by name (written before departments were keyed by their
+/// Unified Social Credit Code): its balances, orders and statements would
+/// not meet the new accounts. Error: names the directory, the accounts and
+/// what to do.
+async fn refuse_name_keyed_merchants(services: &Services, data_dir: &Path) -> anyhow::Result<()> {
+    let old = services.payments.ledger.merchants_keyed_by_name().await?;
+    if !old.is_empty() {
+        anyhow::bail!(
+            "{} holds merchant accounts keyed by department name ({}); this CityHost keys \
+             departments by their Unified Social Credit Code (`[department] uscc`), so \
+             payments made before would not reach their department's statements; start \
+             with a fresh data directory (--data), or move this one away",
+            data_dir.display(),
+            old.join(", ")
+        );
+    }
+    Ok(())
+}
+
 /// Everything a request needs.
 pub struct Platform {
     /// Domain services.
@@ -172,6 +192,7 @@ impl Platform {
         )?;
         services.notifications.set_caps(config.notify);
         services.directory.load_shipped().await?;
+        refuse_name_keyed_merchants(&services, &config.data_dir).await?;
         let moved = services.accounts.index_clear_phone_keys().await?;
         if moved > 0 {
             tracing::info!(

@@ -35,3 +35,4 @@ pub mod publishing;
 pub mod services;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod uscc;

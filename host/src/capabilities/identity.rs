@@ -11,7 +11,6 @@ use crate::identity::assurance::acr;
 use crate::identity::consent::{Scope, UserField};
 use crate::identity::id_tokens::IdClaims;
 use crate::identity::idcard::{self, Gender};
-use crate::identity::openid::department_id;
 use crate::manifest::Permission;
 use crate::capabilities::CapabilityError;
 use crate::capabilities::bindings::cityhost::miniapp::identity::{
@@ -80,10 +79,14 @@ impl RequestState {
         }
     }
 
-    fn unionid_of(&self, citizen_id: &str) -> String {
-        self.services
-            .openids
-            .unionid(&department_id(&self.context.manifest.department), citizen_id)
+    /// The citizen's unionid for the app's department, keyed by the
+    /// manifest's `[department] uscc` (every published manifest has one:
+    /// the upload requires it).
+    fn unionid_of(&self, citizen_id: &str) -> Result<String, CapabilityError> {
+        let uscc = self.context.manifest.department_key().map_err(|_| {
+            CapabilityError::Unavailable("the app's manifest names no department (department.uscc)".into())
+        })?;
+        Ok(self.services.openids.unionid(uscc, citizen_id))
     }
 }
 
@@ -119,7 +122,7 @@ impl Host for RequestState {
         self.call(Permission::Identity, "identity.unionid", |s| {
             Box::pin(async move {
                 let citizen_id = s.citizen()?;
-                Ok(s.unionid_of(&citizen_id))
+                s.unionid_of(&citizen_id)
             })
         })
         .await
@@ -196,7 +199,7 @@ async fn id_claims(
         jti: String::new(),
         acr: acr(citizen.assurance_level),
         scope: String::new(),
-        unionid: Some(s.unionid_of(&citizen.id)),
+        unionid: Some(s.unionid_of(&citizen.id)?),
         name: None,
         id_number_masked: None,
         id_number: None,

@@ -53,9 +53,16 @@ impl Host for RequestState {
             Box::pin(async move {
                 let citizen_id = s.citizen()?;
                 let manifest = &s.context.manifest;
+                // The merchant account is the department's USCC (every
+                // published manifest has one: the upload requires it).
+                let department = manifest.department_key().map_err(|_| {
+                    CapabilityError::Unavailable(
+                        "the app's manifest names no department (department.uscc)".into(),
+                    )
+                })?;
                 let payee = Payee {
                     app_id: &manifest.id,
-                    department: &manifest.department.name,
+                    department,
                     max_order_fen: manifest
                         .limits
                         .max_order_fen

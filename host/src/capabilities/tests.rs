@@ -24,7 +24,8 @@ async fn state(permissions: &str, dir: &std::path::Path) -> (RequestState, Arc<S
         .unwrap();
     let manifest = Manifest::parse(&format!(
         "id = \"test-app\"\nname = \"t\"\nversion = \"1.0.0\"\ncategory = \"utilities\"\n\
-         permissions = {permissions}\n[department]\nname = \"d\"\ndivision = \"3301\"\n\
+         permissions = {permissions}\n[department]\nuscc = \"12330100470104496C\"\n\
+         name = \"d\"\ndivision = \"3301\"\n\
          [consent]\nauth_user = \"test\"\n"
     ))
     .unwrap();

@@ -46,7 +46,7 @@ enum LedgerCommand {
     /// Print a department's settlement statement for one business day
     /// (Asia/Shanghai) as CSV.
     Statement {
-        /// The department, as named in its apps' manifests.
+        /// The department's Unified Social Credit Code (its apps' `[department] uscc`).
         #[arg(long)]
         department: String,
         /// The day, YYYY-MM-DD.
@@ -101,7 +101,9 @@ pub(super) async fn run(args: LedgerArgs) -> anyhow::Result<()> {
             println!("{}: balance now {balance} fen", transfer.id);
         }
         LedgerCommand::Statement { department, date } => {
-            let statement = payments.statement(&department, parse_date(&date)?).await?;
+            let uscc = crate::uscc::Uscc::parse(&department)
+                .with_context(|| format!("`{department}` is not a department's USCC"))?;
+            let statement = payments.statement(&uscc, parse_date(&date)?).await?;
             print!("{}", statement.to_csv());
         }
     }

@@ -19,6 +19,10 @@ use crate::runtime::{Runtime, RuntimeConfig};
 pub struct NewArgs {
     /// App id and crate name: 3-32 of a-z, 0-9 and '-', starting with a letter.
     pub name: String,
+    /// Your department's Unified Social Credit Code (GB 32100-2015), its
+    /// key on the platform.
+    #[arg(long, default_value = "11330100002501175E")]
+    pub uscc: String,
     /// Your department's registered name.
     #[arg(long, default_value = "杭州市数据资源管理局")]
     pub department: String,
@@ -71,16 +75,21 @@ description = ""
 permissions = ["identity"]
 
 [department]
-# Exactly as registered for your department.
+# Your department's Unified Social Credit Code: its key (unionids, payments,
+# statements); name and division exactly as registered for your department.
+uscc = "{uscc}"
 name = "{department}"
 division = "{division}"
 "#,
         name = args.name,
+        uscc = args.uscc,
         department = args.department,
         division = args.division,
     );
     // Validate what we write, with the host's own rules.
-    Manifest::parse(&manifest).context("the manifest of the new app")?;
+    Manifest::parse(&manifest)
+        .and_then(|m| m.department_key().map(drop))
+        .context("the manifest of the new app")?;
     std::fs::create_dir_all(dir.join("src"))?;
     std::fs::write(dir.join(MANIFEST_FILE), manifest)?;
     std::fs::write(
@@ -154,6 +163,8 @@ mod tests {
 /// checks the component against the manifest; returns the component's path.
 pub fn build(args: &BuildOneArgs) -> anyhow::Result<PathBuf> {
     let manifest = Manifest::load(&args.dir.join(MANIFEST_FILE))?;
+    // The upload refuses a manifest without its department's code.
+    manifest.department_key()?;
     ensure_target()?;
     eprintln!("[1/2] building {} for {TARGET}", manifest.id);
     let target_dir =
@@ -225,6 +236,7 @@ mod tests {
         let parent = tempfile::tempdir().unwrap();
         let args = |name: &str| NewArgs {
             name: name.into(),
+            uscc: "11330100002501175E".into(),
             department: "杭州市数据资源管理局".into(),
             division: "3301".into(),
             into: parent.path().to_path_buf(),
@@ -234,6 +246,7 @@ mod tests {
         let dir = parent.path().join("my-service");
         let manifest = Manifest::load(&dir.join(MANIFEST_FILE)).unwrap();
         assert_eq!(manifest.id, "my-service");
+        assert_eq!(manifest.department_key().unwrap(), "11330100002501175E");
         let cargo = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
         assert!(cargo.contains("name = \"my-service\""));
         assert!(cargo.contains("cityhost-sdk = { path = \"/"), "{cargo}");

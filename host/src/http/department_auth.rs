@@ -1,6 +1,7 @@
 //! Who may read a department's data through the department API
-//! (`/api/departments/{department}/...`, `{department}` being the name in
-//! its apps' manifests): a platform operator (any department), or a holder
+//! (`/api/departments/{uscc}/...`, `{uscc}` being the department's Unified
+//! Social Credit Code, GB 32100-2015, as in its account and its apps'
+//! `[department] uscc`): a platform operator (any department), or a holder
 //! of that department's API token with the `statements` scope.
 
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use super::auth::{DepartmentAuth, OperatorAuth};
 use super::error::ApiError;
 use crate::platform::Platform;
 use crate::publishing::tokens::TokenScope;
+use crate::uscc::Uscc;
 
 /// An authenticated caller of the department API (bearer token of an
 /// operator or of a department). Neither → 401.
@@ -24,15 +26,15 @@ pub(crate) enum DepartmentCaller {
 }
 
 impl DepartmentCaller {
-    /// Whether the caller may read the statements of the department named
-    /// `department`; `403` otherwise (another department's token, or a
-    /// token without the `statements` scope).
-    pub(crate) fn may_read(&self, department: &str) -> Result<(), ApiError> {
+    /// Whether the caller may read the statements of the department whose
+    /// code is `department`; `403` otherwise (another department's token,
+    /// or a token without the `statements` scope).
+    pub(crate) fn may_read(&self, department: &Uscc) -> Result<(), ApiError> {
         match self {
             DepartmentCaller::Operator => Ok(()),
             DepartmentCaller::Department(auth) => {
                 auth.require(TokenScope::Statements)?;
-                if auth.department.name == department {
+                if auth.department.uscc == department.as_str() {
                     Ok(())
                 } else {
                     Err(ApiError::new(

@@ -55,6 +55,7 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
             get(list_departments).post(create_department),
         )
         .route("/operator/departments/{uscc}", get(get_department))
+        .route("/operator/departments/{uscc}/name", put(rename_department))
         .route("/operator/departments/{uscc}/apps", post(assign_app))
         .route("/operator/departments/{uscc}/keys", post(add_key))
         .route(
@@ -112,6 +113,11 @@ impl From<PublishError> for ApiError {
                 StatusCode::FORBIDDEN,
                 "wrong_department",
                 "manifest.id".into(),
+            ),
+            PublishError::OtherDepartment { .. } => (
+                StatusCode::FORBIDDEN,
+                "wrong_department",
+                "manifest.department.uscc".into(),
             ),
             PublishError::DepartmentMismatch { field, .. } => (
                 StatusCode::BAD_REQUEST,
@@ -311,6 +317,30 @@ async fn get_department(
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found("department"))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NameBody {
+    name: String,
+}
+
+/// `PUT /api/operator/departments/{uscc}/name` `{"name": "..."}`: renames
+/// the department; its code, and so every unionid, merchant account and
+/// token, stays. Answers the account.
+async fn rename_department(
+    State(platform): State<Arc<Platform>>,
+    who: OperatorAuth,
+    Path(uscc): Path<String>,
+    JsonBody(body): JsonBody<NameBody>,
+) -> ApiResult<Json<Department>> {
+    let publishing = &platform.services.publishing;
+    let department = publishing.departments.rename(&uscc, &body.name).await?;
+    publishing
+        .operators
+        .record(&who.operator.name, "department.rename", &uscc, &body.name)
+        .await?;
+    Ok(Json(department))
 }
 
 #[derive(Deserialize)]

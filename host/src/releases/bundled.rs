@@ -1,7 +1,8 @@
 //! Publishing the mini-apps shipped with the host (`cityhost demo`,
 //! `cityhost serve --apps DIR`) through the same path as a department's
-//! upload: a department account per app (from the manifest's `[department]`
-//! and `[dev.publisher]`), a signing key, a signed package, the upload
+//! upload: a department account per app (its code, name and division from
+//! the manifest's `[department]`, its contact from `[dev.publisher]`), a
+//! signing key, a signed package, the upload
 //! checks, review and a full release.
 //!
 //! The host signs bundled packages with a key derived from its session key
@@ -37,7 +38,7 @@ pub enum BundleError {
     #[error(transparent)]
     Manifest(#[from] ManifestError),
     /// The manifest has no `[dev.publisher]`.
-    #[error("manifest has no [dev.publisher] section (uscc, contact-name, contact-phone)")]
+    #[error("manifest has no [dev.publisher] section (contact-name, contact-phone)")]
     NoPublisher,
     /// The component file is missing.
     #[error(
@@ -86,8 +87,9 @@ impl Platform {
             .clone()
             .ok_or(BundleError::NoPublisher)?;
         let publishing = &self.services.publishing;
-        let uscc = Uscc::parse(&publisher.uscc)
-            .map_err(|e| ServiceError::invalid("dev.publisher.uscc", e.to_string()))?;
+        // The department's one key is `[department] uscc` (checked at parse).
+        let uscc = Uscc::parse(manifest.department_key()?)
+            .map_err(|e| ServiceError::invalid("department.uscc", e.to_string()))?;
         if publishing.departments.get(uscc.as_str()).await?.is_none() {
             publishing
                 .departments

@@ -34,8 +34,10 @@ use crate::runtime::{LoadError, LoadedComponent};
 
 impl Platform {
     /// Checks and stores an uploaded package of `department`; the new version
-    /// is `uploaded`. Checks, in order: manifest valid; app id owned by the
-    /// department; manifest `[department]` equals the account; signature by
+    /// is `uploaded`. Checks, in order: manifest valid; its `[department]
+    /// uscc` present and the department's own (a department cannot publish
+    /// as another); app id owned by the department; the manifest's
+    /// `[department]` name and division equal the account's; signature by
     /// one of the department's keys; version greater than every earlier
     /// version (build metadata ignored, SemVer 2.0.0 §10); bytes a binary
     /// component (not WebAssembly text, not a core module), a
@@ -51,6 +53,13 @@ impl Platform {
     ) -> Result<VersionRecord, PublishError> {
         let publishing = &self.services.publishing;
         let manifest = Manifest::parse(&package.manifest)?;
+        let uscc = manifest.department_key()?;
+        if uscc != department.uscc {
+            return Err(PublishError::OtherDepartment {
+                found: uscc.to_string(),
+                expected: department.uscc.clone(),
+            });
+        }
         if !department.apps.contains(&manifest.id) {
             return Err(PublishError::WrongDepartment(manifest.id));
         }

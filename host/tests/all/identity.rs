@@ -307,10 +307,11 @@ async fn openids_per_app_and_unionids_per_department() {
         .unwrap()
         .unwrap();
     let hello = host.platform.registry.get("hello").unwrap();
-    let elsewhere = host.platform.services.openids.unionid(
-        &cityhost::identity::openid::department_id(&hello.manifest.department),
-        &citizen.id,
-    );
+    let elsewhere = host
+        .platform
+        .services
+        .openids
+        .unionid(hello.manifest.department_key().unwrap(), &citizen.id);
     assert_ne!(a["unionid"], elsewhere.as_str());
     // The internal citizen id never reaches the app.
     assert!(!a.to_string().contains(&citizen.id));

@@ -12,6 +12,9 @@ use serde_json::{Value, json};
 use crate::support::{TestHost, actions, app_dirs, components, eventually};
 
 const SCHOOL: &str = "桐庐县实验小学";
+/// The school's Unified Social Credit Code (tuition's `[department] uscc`):
+/// its merchant account and the key of its statements.
+const SCHOOL_USCC: &str = "1233012247085123X1";
 
 async fn status_and_json(r: reqwest::Response) -> (u16, Value) {
     let status = r.status().as_u16();
@@ -149,8 +152,7 @@ async fn tuition_is_paid_with_the_pin_refunded_and_settled() {
     // The school's statement: one payment, one refund, net zero; only with
     // a token.
     let path = format!(
-        "/api/departments/{}/statements/{}.csv",
-        urlencode(SCHOOL),
+        "/api/departments/{SCHOOL_USCC}/statements/{}.csv",
         today_in_china()
     );
     assert_eq!(c.get(&path).await.status(), 401);
@@ -201,6 +203,71 @@ async fn tuition_is_paid_with_the_pin_refunded_and_settled() {
 
 fn urlencode(s: &str) -> String {
     s.bytes().map(|b| format!("%{b:02X}")).collect()
+}
+
+/// A bearer token of the department `uscc` with the `statements` scope,
+/// issued by the operator.
+async fn statements_token(host: &TestHost, uscc: &str) -> String {
+    let r = reqwest::Client::new()
+        .post(format!(
+            "{}/api/operator/departments/{uscc}/tokens",
+            host.base
+        ))
+        .header("authorization", operator(host))
+        .json(&json!({"scopes": ["statements"], "lifetime_secs": 3600}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = status_and_json(r).await;
+    assert_eq!(status, 201, "{body}");
+    format!("Bearer {}", body["token"].as_str().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn statements_are_keyed_by_the_departments_uscc() {
+    let host = TestHost::start().await;
+    let school = statements_token(&host, SCHOOL_USCC).await;
+    // hello's department, the city's data bureau.
+    let bureau = statements_token(&host, "11330100002501175E").await;
+    let get = |department: String, token: String| {
+        let url = format!(
+            "{}/api/departments/{department}/statements/{}.csv",
+            host.base,
+            today_in_china()
+        );
+        async move {
+            let r = reqwest::Client::new()
+                .get(url)
+                .header("authorization", token)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let text = r.text().await.unwrap();
+            (status, text)
+        }
+    };
+    // By its code: the statement (no payments today: the header only).
+    let (status, csv) = get(SCHOOL_USCC.into(), school.clone()).await;
+    assert_eq!(status, 200, "{csv}");
+    assert!(csv.starts_with("order_id,out_trade_no,kind"), "{csv}");
+    // By its name, or a code with a wrong check character: 400 naming
+    // `uscc`, for the department and for an operator alike.
+    for (department, token) in [
+        (urlencode(SCHOOL), school.clone()),
+        (urlencode(SCHOOL), operator(&host)),
+        ("1233012247085123X2".to_string(), operator(&host)),
+    ] {
+        let (status, body) = get(department.clone(), token).await;
+        assert_eq!(status, 400, "{department}: {body}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["error"]["field"], "uscc", "{body}");
+    }
+    // Another department's code: 403 to a department's token.
+    let (status, body) = get(SCHOOL_USCC.into(), bureau.clone()).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, _) = get("11330100002501175E".into(), bureau).await;
+    assert_eq!(status, 200);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -395,7 +462,7 @@ async fn event_retries_survive_a_restart() {
         s.payments.ledger.top_up(&citizen, 100_000).await.unwrap();
         let payee = Payee {
             app_id: "tuition",
-            department: SCHOOL,
+            department: SCHOOL_USCC,
             max_order_fen: 500_000,
         };
         let order = s

@@ -60,6 +60,10 @@ impl Api {
     async fn get(&self, path: &str) -> (u16, Value) {
         self.send(reqwest::Method::GET, path, None).await
     }
+
+    async fn put(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.send(reqwest::Method::PUT, path, Some(body)).await
+    }
 }
 
 /// The manifest in `dir` (which says version 0.1.0) at `version`.
@@ -94,10 +98,16 @@ fn upload_body(
 /// The operator issues a publish token to hello's department, which
 /// registers its signing key.
 async fn department(host: &TestHost) -> (Api, Api, SigningKey) {
+    department_of(host, HELLO_DEPARTMENT).await
+}
+
+/// The operator issues a publish token to the department `uscc`, which
+/// registers its signing key.
+async fn department_of(host: &TestHost, uscc: &str) -> (Api, Api, SigningKey) {
     let operator = Api::new(host, &host.platform.operator_token);
     let (status, issued) = operator
         .post(
-            &format!("/api/operator/departments/{HELLO_DEPARTMENT}/tokens"),
+            &format!("/api/operator/departments/{uscc}/tokens"),
             &json!({"scopes": ["publish"], "lifetime_secs": 3600}),
         )
         .await;
@@ -719,4 +729,213 @@ async fn departments_need_a_valid_uscc_and_a_zhejiang_division() {
     // Not an operator: 401.
     let stranger = Api::new(&host, "0".repeat(64).as_str());
     assert_eq!(stranger.get("/api/operator/departments").await.0, 401);
+}
+
+/// The housing-fund centre, department of `housing-fund`, `id-probe` and
+/// `id-probe-twin`.
+const HOUSING_FUND: &str = "12330100470104496C";
+const HOUSING_FUND_NAME: &str = "杭州住房公积金管理中心";
+
+/// The citizen's unionid as `app` sees it (`id-probe`'s `/ids` route).
+async fn unionid(citizen: &crate::support::Citizen, app: &str) -> String {
+    let ids = citizen.get_json(&format!("/apps/{app}/ids"), 200).await;
+    ids["unionid"].as_str().unwrap().to_string()
+}
+
+/// `id-probe`'s manifest at `version`.
+fn id_probe_manifest(version: &str) -> String {
+    manifest_at(&workspace().join("host/tests/fixtures/id-probe"), version)
+}
+
+/// Uploads `manifest` (at `version`) with `id-probe`'s component as `app`,
+/// submits it, and has the operator approve it and release it to everyone.
+async fn publish_id_probe(
+    operator: &Api,
+    department: &Api,
+    key: &SigningKey,
+    app: &str,
+    version: &str,
+    manifest: String,
+) {
+    let body = upload_body(key, app, version, manifest, component("id_probe.wasm"));
+    let (status, record) = department.post("/api/publish/packages", &body).await;
+    assert_eq!(status, 201, "{record}");
+    let (status, record) = department
+        .post(
+            &format!("/api/publish/apps/{app}/versions/{version}/submit"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{record}");
+    approve(operator, app, version).await;
+    release(operator, app, version, 100).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_renamed_department_keeps_every_citizens_unionid() {
+    let host = TestHost::start().await;
+    let zhang = host.demo_citizen("13800000001").await;
+    let li = host.demo_citizen("13800000002").await;
+    let before = (
+        unionid(&zhang, "id-probe").await,
+        unionid(&li, "id-probe").await,
+    );
+    assert_ne!(before.0, before.1);
+    let (operator, department, key) = department_of(&host, HOUSING_FUND).await;
+    let new_name = "杭州市住房公积金管理中心";
+    let renamed = id_probe_manifest("0.2.0").replace(
+        &format!("name = \"{HOUSING_FUND_NAME}\""),
+        &format!("name = \"{new_name}\""),
+    );
+    assert!(renamed.contains(new_name));
+
+    // The name is the account's: not changed by a manifest alone.
+    let body = upload_body(
+        &key,
+        "id-probe",
+        "0.2.0",
+        renamed.clone(),
+        component("id_probe.wasm"),
+    );
+    let (status, error) = department.post("/api/publish/packages", &body).await;
+    assert_eq!(status, 400, "{error}");
+    assert_eq!(error["error"]["field"], "manifest.department.name");
+
+    // The operator renames the department; its code stays.
+    let (status, account) = operator
+        .put(
+            &format!("/api/operator/departments/{HOUSING_FUND}/name"),
+            &json!({"name": new_name}),
+        )
+        .await;
+    assert_eq!(status, 200, "{account}");
+    assert_eq!(account["name"], new_name);
+    assert_eq!(account["uscc"], HOUSING_FUND);
+    let (status, error) = operator
+        .put(
+            &format!("/api/operator/departments/{HOUSING_FUND}/name"),
+            &json!({"name": ""}),
+        )
+        .await;
+    assert_eq!(status, 400, "{error}");
+    assert_eq!(error["error"]["field"], "name");
+
+    // The renamed version reaches citizens under the new name ...
+    publish_id_probe(&operator, &department, &key, "id-probe", "0.2.0", renamed).await;
+    let r = zhang.get("/apps/id-probe/ids").await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-cityhost-release"], "0.2.0");
+    let apps = zhang.get_json("/api/apps", 200).await;
+    let listed = apps
+        .as_array()
+        .or_else(|| apps["apps"].as_array())
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == "id-probe")
+        .cloned()
+        .unwrap();
+    assert_eq!(listed["department"]["name"], new_name, "{listed}");
+    // ... and every citizen's unionid is what it was, in the renamed app
+    // and in the department's app still under the old name.
+    assert_eq!(unionid(&zhang, "id-probe").await, before.0);
+    assert_eq!(unionid(&li, "id-probe").await, before.1);
+    assert_eq!(unionid(&zhang, "id-probe-twin").await, before.0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_uscc_is_another_department_even_under_the_same_name() {
+    let host = TestHost::start().await;
+    let operator = Api::new(&host, &host.platform.operator_token);
+    // A second department of the same name and division, with its own code.
+    let other = cityhost::uscc::Uscc::complete("1233010047010451")
+        .unwrap()
+        .to_string();
+    assert_ne!(other, HOUSING_FUND);
+    let (status, account) = operator
+        .post(
+            "/api/operator/departments",
+            &json!({
+                "name": HOUSING_FUND_NAME,
+                "uscc": other,
+                "division": "3301",
+                "contact_name": "办公室",
+                "contact_phone": "0571-12329",
+                "apps": ["id-probe-copy"],
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{account}");
+    let (operator, department, key) = department_of(&host, &other).await;
+    let manifest = id_probe_manifest("0.1.0")
+        .replacen("id = \"id-probe\"", "id = \"id-probe-copy\"", 1)
+        .replace(HOUSING_FUND, &other);
+    publish_id_probe(
+        &operator,
+        &department,
+        &key,
+        "id-probe-copy",
+        "0.1.0",
+        manifest,
+    )
+    .await;
+
+    let zhang = host.demo_citizen("13800000001").await;
+    let li = host.demo_citizen("13800000002").await;
+    for citizen in [&zhang, &li] {
+        let here = unionid(citizen, "id-probe").await;
+        assert_eq!(here, unionid(citizen, "id-probe-twin").await);
+        assert_ne!(here, unionid(citizen, "id-probe-copy").await);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_manifest_names_its_own_departments_valid_uscc() {
+    let host = TestHost::start().await;
+    let (_operator, department, key) = department(&host).await;
+    let upload = |manifest: String| {
+        let body = upload_body(&key, "hello", "0.2.0", manifest, component("hello.wasm"));
+        let department = &department;
+        async move {
+            let (status, error) = department.post("/api/publish/packages", &body).await;
+            (status, error["error"].clone())
+        }
+    };
+    let with_uscc = |code: &str| hello_manifest("0.2.0").replace(HELLO_DEPARTMENT, code);
+    assert!(hello_manifest("0.2.0").contains(&format!("uscc = \"{HELLO_DEPARTMENT}\"")));
+
+    // A code with a wrong check character, or a name in its place.
+    for code in ["11330100002501175F", "杭州市数据资源管理局"] {
+        let (status, error) = upload(with_uscc(code)).await;
+        assert_eq!(
+            (status, error["code"].as_str()),
+            (400, Some("invalid_manifest")),
+            "{code}: {error}"
+        );
+        assert_eq!(error["field"], "manifest.department.uscc", "{error}");
+    }
+    // No code at all: refused, naming the field to add.
+    let without = hello_manifest("0.2.0")
+        .lines()
+        .filter(|line| !line.starts_with("uscc ="))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let (status, error) = upload(without).await;
+    assert_eq!(status, 400, "{error}");
+    assert_eq!(error["field"], "manifest.department.uscc", "{error}");
+    // Another department's valid code: a department cannot publish as
+    // another.
+    let (status, error) = upload(with_uscc(HOUSING_FUND)).await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (403, Some("wrong_department")),
+        "{error}"
+    );
+    assert_eq!(error["field"], "manifest.department.uscc", "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains(HOUSING_FUND),
+        "{error}"
+    );
+    // Its own code: accepted.
+    let (status, error) = upload(with_uscc(HELLO_DEPARTMENT)).await;
+    assert_eq!(status, 201, "{error}");
 }

@@ -1,9 +1,11 @@
 //! Per-app identifiers. `openid` = HMAC-SHA256(host key, "openid" ‖ app id ‖
 //! citizen id), first 16 bytes in hex: stable for one app and citizen,
 //! unlinkable across apps without the host key. `unionid` = HMAC-SHA256(host
-//! key, "unionid" ‖ department id ‖ citizen id), the same across one
-//! department's apps and different for every other department; the
-//! department id is [`department_id`] of the manifest's `[department]`. The host remembers each
+//! key, "unionid" ‖ department USCC ‖ citizen id), the same across one
+//! department's apps and different for every other department. The
+//! department is named by its Unified Social Credit Code (GB 32100-2015,
+//! the manifest's `[department] uscc`), so renaming a department or moving
+//! it to another division changes no unionid. The host remembers each
 //! openid it hands out so that an app can address a citizen it has seen
 //! (`notify.send-to`) without ever learning who they are. The index is
 //! only ever added to, so the openids handed out recently are kept in a
@@ -18,7 +20,6 @@ use sha2::Sha256;
 
 use super::tables::OPENIDS;
 use crate::error::ServiceResult;
-use crate::manifest::Department;
 
 /// Entries in the cache of openids handed out (`(app id, citizen id)` →
 /// openid).
@@ -61,11 +62,13 @@ impl OpenIds {
         Ok(openid)
     }
 
-    /// The citizen's unionid for a department (see [`department_id`]): 32
-    /// lowercase hex characters, the same in every app of that department.
-    /// Not indexed: apps address citizens by openid only.
-    pub fn unionid(&self, department_id: &str, citizen_id: &str) -> String {
-        self.derive(b"unionid", department_id, citizen_id)
+    /// The citizen's unionid for the department whose Unified Social Credit
+    /// Code is `department_uscc` (the manifest's `[department] uscc`, e.g.
+    /// `12330100470104496C`): 32 lowercase hex characters, the same in
+    /// every app of that department whatever its name. Not indexed: apps
+    /// address citizens by openid only.
+    pub fn unionid(&self, department_uscc: &str, citizen_id: &str) -> String {
+        self.derive(b"unionid", department_uscc, citizen_id)
     }
 
     /// The citizen behind an openid this app has been given, if any.
@@ -86,13 +89,6 @@ impl OpenIds {
         mac.update(citizen_id.as_bytes());
         hex::encode(&mac.finalize().into_bytes()[..16])
     }
-}
-
-/// A department's identity for unionids: its division code and official
-/// name, as the manifest's `[department]` table gives them (two apps of one
-/// department declare the same pair).
-pub fn department_id(department: &Department) -> String {
-    format!("{}:{}", department.division, department.name)
 }
 
 #[cfg(test)]
@@ -131,8 +127,8 @@ mod tests {
             expected(b"openid\0utility-bills\0citizen-1")
         );
         assert_eq!(
-            ids.unionid("3301:d", "citizen-1"),
-            expected(b"unionid\x003301:d\0citizen-1")
+            ids.unionid("12330100470104496C", "citizen-1"),
+            expected(b"unionid\x0012330100470104496C\0citizen-1")
         );
     }
 
@@ -140,15 +136,13 @@ mod tests {
     async fn unionid_is_per_department() {
         let (_dir, db) = crate::testing::temp_db();
         let ids = OpenIds::new(db, [7; 32]);
-        let u = ids.unionid("3301:杭州住房公积金管理中心", "citizen-1");
-        assert_eq!(u, ids.unionid("3301:杭州住房公积金管理中心", "citizen-1"));
-        assert_ne!(u, ids.unionid("3301:杭州市水务集团有限公司", "citizen-1"));
-        assert_ne!(u, ids.unionid("3301:杭州住房公积金管理中心", "citizen-2"));
+        let u = ids.unionid("12330100470104496C", "citizen-1");
+        assert_eq!(u, ids.unionid("12330100470104496C", "citizen-1"));
+        assert_ne!(u, ids.unionid("91330100143044481D", "citizen-1"));
+        assert_ne!(u, ids.unionid("12330100470104496C", "citizen-2"));
         assert_ne!(
             u,
-            ids.openid("3301:杭州住房公积金管理中心", "citizen-1")
-                .await
-                .unwrap()
+            ids.openid("12330100470104496C", "citizen-1").await.unwrap()
         );
     }
 }

@@ -8,9 +8,16 @@
 //! description = "查询并缴纳水费、电费、燃气费"
 //! permissions = ["identity", "payment", "notify", "storage", "log"]
 //! [department]
+//! uscc = "91330100143044481D"
 //! name = "杭州市水务集团有限公司"
 //! division = "3301"
 //! ```
+//!
+//! The department is keyed by `[department] uscc`, its Unified Social
+//! Credit Code (GB 32100-2015, checked by [`crate::uscc::Uscc`]): unionids,
+//! merchant accounts, settlement statements and publishing all use it, so
+//! `name` and `division` are display data that may change without changing
+//! any of them.
 //!
 //! Parsing checks the shape (unknown keys are refused, so a typo is an error
 //! rather than a silently ignored setting); [`Manifest::validate`] checks the
@@ -116,10 +123,17 @@ pub const CATEGORIES: [&str; 8] = [
     "government-affairs",
 ];
 
-/// The department that publishes the app.
+/// The department that publishes the app, `[department]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Department {
+    /// The department's key: its Unified Social Credit Code, 18 characters
+    /// with both check characters valid (GB 32100-2015, GB 11714), e.g.
+    /// `91330100143044481D`. Checked at parse when present; required to
+    /// publish ([`Manifest::department_key`]). After [`Manifest::parse`] it
+    /// also holds a manifest's older `[dev.publisher] uscc`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uscc: Option<String>,
     /// Official name, e.g. `杭州市公安局交通警察支队`.
     pub name: String,
     /// GB/T 2260 code of the division the department serves (any of the five
@@ -188,12 +202,17 @@ pub struct DevSubscription {
 
 /// `[dev.publisher]`: the department account under which `cityhost demo`
 /// (and `serve --apps`) publishes a bundled app through the publishing path.
-/// The name and division are the manifest's `[department]`.
+/// The code, name and division are the manifest's `[department]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct DevPublisher {
-    /// The department's Unified Social Credit Code (GB 32100-2015).
-    pub uscc: String,
+    /// Where manifests written before `[department] uscc` gave the
+    /// department's code. Read only when `[department]` has none (it is
+    /// then moved there by [`Manifest::parse`]); when both are given they
+    /// must be equal (`dev.publisher.uscc` otherwise). New manifests leave
+    /// it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uscc: Option<String>,
     /// Contact person.
     pub contact_name: String,
     /// Contact phone.
@@ -242,10 +261,44 @@ pub struct Manifest {
 
 impl Manifest {
     /// Parses a manifest from TOML text and validates it.
+    ///
+    /// One key per department: a code given only as the older
+    /// `[dev.publisher] uscc` becomes `[department] uscc`; one given in
+    /// both places must be the same (`dev.publisher.uscc` otherwise).
     pub fn parse(text: &str) -> Result<Self, ManifestError> {
-        let manifest: Manifest = toml::from_str(text)?;
+        let mut manifest: Manifest = toml::from_str(text)?;
+        if let Some(publisher) = &manifest.dev.publisher {
+            match (&manifest.department.uscc, &publisher.uscc) {
+                (None, Some(code)) => manifest.department.uscc = Some(code.clone()),
+                (Some(key), Some(code)) if key != code => {
+                    return Err(ManifestError::Invalid {
+                        field: "dev.publisher.uscc",
+                        reason: format!(
+                            "`{code}` differs from department.uscc `{key}`; \
+                             leave it out, [department] uscc is the department's one code"
+                        ),
+                    });
+                }
+                _ => {}
+            }
+        }
         manifest.validate()?;
         Ok(manifest)
+    }
+
+    /// The department's key, `[department] uscc` (a valid GB 32100-2015
+    /// code, checked at parse). Publishing requires it: a manifest without
+    /// one is refused naming `department.uscc`.
+    pub fn department_key(&self) -> Result<&str, ManifestError> {
+        self.department
+            .uscc
+            .as_deref()
+            .ok_or_else(|| ManifestError::Invalid {
+                field: "department.uscc",
+                reason: "missing: add your department's Unified Social Credit Code \
+                         (uscc = \"...\", 18 characters, GB 32100-2015) to [department]"
+                    .into(),
+            })
     }
 
     /// Reads and validates the manifest at `path`.
@@ -303,6 +356,11 @@ impl Manifest {
         let mut seen = std::collections::BTreeSet::new();
         if !self.permissions.iter().all(|p| seen.insert(*p)) {
             return invalid("permissions", "a permission is listed twice");
+        }
+        if let Some(code) = &self.department.uscc
+            && let Err(e) = crate::uscc::Uscc::parse(code)
+        {
+            return invalid("department.uscc", &e.to_string());
         }
         let dept_len = self.department.name.chars().count();
         if dept_len == 0 || dept_len > 64 {
@@ -398,6 +456,7 @@ version = "0.1.0"
 category = "transport"
 permissions = ["identity", "notify", "storage"]
 [department]
+uscc = "11330100002497866N"
 name = "杭州市公安局交通警察支队"
 division = "3301"
 
@@ -437,6 +496,45 @@ params.plate = { type = "text", max-len = 10 }
             field_of(&GOOD.replace("\"storage\"]", "\"storage\", \"notify\"]")),
             "permissions"
         );
+    }
+
+    #[test]
+    fn the_department_is_keyed_by_a_valid_uscc() {
+        let m = Manifest::parse(GOOD).unwrap();
+        assert_eq!(m.department_key().unwrap(), "11330100002497866N");
+        // A wrong check character, a name in its place, a lower-case code.
+        for bad in [
+            "11330100002497866P",
+            "杭州市公安局交通警察支队",
+            "11330100002497866n",
+        ] {
+            let text = GOOD.replace("\"11330100002497866N\"", &format!("\"{bad}\""));
+            assert_eq!(field_of(&text), "department.uscc", "{bad}");
+        }
+        // Without a code the manifest parses (the runtime's own tests load
+        // such manifests) but cannot be published.
+        let without = GOOD.replace("uscc = \"11330100002497866N\"\n", "");
+        match Manifest::parse(&without).unwrap().department_key() {
+            Err(ManifestError::Invalid { field, .. }) => assert_eq!(field, "department.uscc"),
+            other => panic!("expected a missing department.uscc, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_older_dev_publisher_uscc_is_the_same_one_key() {
+        let publisher = "\n[dev.publisher]\nuscc = \"11330100002497866N\"\n\
+                         contact-name = \"科技信息科\"\ncontact-phone = \"0571-87280110\"\n";
+        let without = GOOD.replace("uscc = \"11330100002497866N\"\n", "");
+        // Only in [dev.publisher] (manifests written before [department] uscc).
+        let older = Manifest::parse(&format!("{without}{publisher}")).unwrap();
+        assert_eq!(older.department_key().unwrap(), "11330100002497866N");
+        // In both, the same: fine; different: refused.
+        Manifest::parse(&format!("{GOOD}{publisher}")).unwrap();
+        let other = publisher.replace("11330100002497866N", "12330100470104496C");
+        assert_eq!(field_of(&format!("{GOOD}{other}")), "dev.publisher.uscc");
+        // An invalid older code is refused too.
+        let bad = publisher.replace("11330100002497866N", "11330100002497866P");
+        assert_eq!(field_of(&format!("{without}{bad}")), "department.uscc");
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! Accounts (each a signed balance in fen, `ledger_balances` table):
 //! - `citizen:{citizen_id}`: the citizen's funding account, a simulated
 //!   bank card; positive = money the citizen can spend;
-//! - `merchant:{department}`: what a department has received, net of
-//!   refunds;
+//! - `merchant:{uscc}`: what a department has received, net of refunds,
+//!   keyed by its Unified Social Credit Code (GB 32100-2015) so a rename
+//!   keeps the account;
 //! - `clearing`: the platform's clearing account, through which every
 //!   payment and refund passes (it nets to zero per transfer);
 //! - `issuer`: the simulated card issuer, the outside world from which
@@ -30,7 +31,7 @@ use crate::payments::PaymentError;
 pub enum Account {
     /// A citizen's funding account (simulated bank card), by internal id.
     Citizen(String),
-    /// A department's merchant account, by department name.
+    /// A department's merchant account, by its Unified Social Credit Code.
     Merchant(String),
     /// The platform's clearing account.
     Clearing,
@@ -39,7 +40,7 @@ pub enum Account {
 }
 
 impl Account {
-    /// The account's key: `citizen:{id}`, `merchant:{department}`,
+    /// The account's key: `citizen:{id}`, `merchant:{uscc}`,
     /// `clearing` or `issuer`.
     pub fn key(&self) -> String {
         match self {
@@ -200,6 +201,26 @@ impl Ledger {
             .get(&LEDGER_BALANCES, &account.key())
             .await?
             .unwrap_or(0))
+    }
+
+    /// The keys of merchant accounts not named by a valid Unified Social
+    /// Credit Code: accounts a host before USCC keys wrote by department
+    /// name (`merchant:杭州市水务集团有限公司`). Empty on a data directory
+    /// this host wrote.
+    pub async fn merchants_keyed_by_name(&self) -> ServiceResult<Vec<String>> {
+        // Keys sort as their bytes, so `merchant:…` lies in [`merchant:`, `merchant;`).
+        let merchants = self
+            .db
+            .scan(&LEDGER_BALANCES, Scan::range("merchant:", "merchant;"))
+            .await?;
+        Ok(merchants
+            .into_iter()
+            .map(|(key, _)| key)
+            .filter(|key| {
+                key.strip_prefix("merchant:")
+                    .is_some_and(|code| crate::uscc::Uscc::parse(code).is_err())
+            })
+            .collect())
     }
 
     /// Puts `amount_fen` onto the citizen's simulated card (issuer →

@@ -76,7 +76,9 @@ pub struct Order {
     pub order_id: String,
     /// The app that created it.
     pub app_id: String,
-    /// The department that receives the money (its merchant account).
+    /// The department that receives the money: its Unified Social Credit
+    /// Code (GB 32100-2015, the manifest's `[department] uscc`), which
+    /// names its merchant account `merchant:{uscc}`.
     #[serde(default)]
     pub department: String,
     /// The paying citizen (internal id; never given to apps).
@@ -173,7 +175,8 @@ pub struct NewOrder {
 pub struct Payee<'a> {
     /// The app id.
     pub app_id: &'a str,
-    /// The app's department (name), owner of the merchant account.
+    /// The app's department by its Unified Social Credit Code (the
+    /// manifest's `[department] uscc`), owner of the merchant account.
     pub department: &'a str,
     /// Largest order the app may create, fen (manifest `max-order-fen`).
     pub max_order_fen: u64,

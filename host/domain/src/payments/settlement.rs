@@ -1,5 +1,7 @@
 //! Daily settlement statements: what one department received and refunded
-//! on one business day, read from the ledger.
+//! on one business day, read from the ledger. A department is its Unified
+//! Social Credit Code (GB 32100-2015): its merchant account is
+//! `merchant:{uscc}`, whatever its name.
 //!
 //! The business day is the calendar day in China Standard Time
 //! (Asia/Shanghai, UTC+8 all year: China has had no daylight saving time
@@ -15,6 +17,7 @@ use time::{Date, OffsetDateTime, UtcOffset};
 use super::Payments;
 use super::ledger::{Account, TransferKind};
 use crate::error::{ServiceError, ServiceResult};
+use crate::uscc::Uscc;
 
 /// China Standard Time, the offset of the business day.
 pub const CHINA_STANDARD_TIME: UtcOffset = match UtcOffset::from_hms(8, 0, 0) {
@@ -48,7 +51,8 @@ pub struct StatementRow {
 /// A department's statement for one business day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Statement {
-    /// The department (merchant account).
+    /// The department's Unified Social Credit Code (its merchant account
+    /// `merchant:{uscc}`).
     pub department: String,
     /// The business day (Asia/Shanghai).
     pub date: String,
@@ -83,8 +87,9 @@ fn date_text(d: Date) -> String {
 }
 
 impl Payments {
-    /// The statement of `department` for the business day `date`.
-    pub async fn statement(&self, department: &str, date: Date) -> ServiceResult<Statement> {
+    /// The statement of the department whose Unified Social Credit Code
+    /// is `department` (its merchant account) for the business day `date`.
+    pub async fn statement(&self, department: &Uscc, date: Date) -> ServiceResult<Statement> {
         let (from, to) = business_day_ms(date);
         let merchant = Account::Merchant(department.to_string());
         let mut rows = Vec::new();

@@ -13,7 +13,7 @@ pub(crate) const ORDERS: Table<String, Order> = Table::new("orders");
 pub(crate) const ORDER_KEYS: Table<(String, String), String> = Table::new("order_keys");
 /// (`citizen_id`, `created_at` ms, `order_id`) → nothing: the citizen's orders in time order.
 pub(crate) const CITIZEN_ORDERS: Table<(String, u64, String), ()> = Table::new("citizen_orders");
-/// ledger account key (`citizen:{id}`, `merchant:{department}`, `clearing`, `issuer`) → balance, fen.
+/// ledger account key (`citizen:{id}`, `merchant:{uscc}`, `clearing`, `issuer`) → balance, fen.
 pub(crate) const LEDGER_BALANCES: Table<String, i64> = Table::new("ledger_balances");
 /// (time ms, transfer id) → ledger transfer: a key range is a time span.
 pub(crate) const LEDGER_TRANSFERS: Table<(u64, String), Transfer> = Table::new("ledger_transfers");

@@ -6,8 +6,13 @@ use crate::error::ServiceError;
 use crate::events::Outbox;
 use crate::testing::Flushes;
 
-const DEPT: &str = "桐庐县实验小学";
+/// The school's Unified Social Credit Code: its merchant account.
+const DEPT: &str = "1233012247085123X1";
 const PIN: &str = "258036";
+
+fn dept() -> crate::uscc::Uscc {
+    crate::uscc::Uscc::parse(DEPT).unwrap()
+}
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -445,7 +450,7 @@ async fn the_statement_equals_the_merchant_movements_of_the_day() {
         .unwrap();
     // Another department's payment is not on this statement.
     let other = Payee {
-        department: "杭州市水务集团有限公司",
+        department: "91330100143044481D",
         ..payee("bills")
     };
     let o = f
@@ -456,7 +461,7 @@ async fn the_statement_equals_the_merchant_movements_of_the_day() {
     f.payments.pay(&pin, &o.order_id).await.unwrap();
 
     let now = time::OffsetDateTime::now_utc().to_offset(settlement::CHINA_STANDARD_TIME);
-    let s = f.payments.statement(DEPT, now.date()).await.unwrap();
+    let s = f.payments.statement(&dept(), now.date()).await.unwrap();
     assert_eq!(s.rows.len(), 3);
     assert_eq!(s.total_paid_fen, 8000);
     assert_eq!(s.total_refunded_fen, 1200);
@@ -474,7 +479,7 @@ async fn the_statement_equals_the_merchant_movements_of_the_day() {
     // The day before is empty.
     let yesterday = f
         .payments
-        .statement(DEPT, now.date().previous_day().unwrap())
+        .statement(&dept(), now.date().previous_day().unwrap())
         .await
         .unwrap();
     assert!(yesterday.rows.is_empty());

@@ -14,9 +14,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::tables::{APP_OWNERS, DEPARTMENTS};
-use super::uscc::Uscc;
 use crate::directory::Directory;
 use crate::error::{ServiceError, ServiceResult};
+use crate::uscc::Uscc;
 
 /// Most signing keys one department may register.
 pub const MAX_KEYS: usize = 8;
@@ -186,6 +186,29 @@ impl Departments {
     /// The code of the department that owns `app`.
     pub async fn owner_of(&self, app: &str) -> ServiceResult<Option<String>> {
         Ok(self.db.get(&APP_OWNERS, app).await?)
+    }
+
+    /// Renames the department (an operator action): its code stays its
+    /// key, so unionids, merchant account, statements and tokens are
+    /// unchanged; its apps' next versions carry the new `[department]
+    /// name`. Errors: `name` not 1-64 characters (or with control
+    /// characters); `NotFound("department")`.
+    pub async fn rename(&self, uscc: &str, name: &str) -> ServiceResult<Department> {
+        let name_len = name.chars().count();
+        if name_len == 0 || name_len > 64 || name.chars().any(char::is_control) {
+            return Err(ServiceError::invalid("name", "use 1-64 characters"));
+        }
+        self.db
+            .transact(|tx| async move {
+                let mut department = tx
+                    .get(&DEPARTMENTS, uscc)
+                    .await?
+                    .ok_or(ServiceError::NotFound("department"))?;
+                department.name = name.to_string();
+                tx.put(&DEPARTMENTS, uscc, &department).await?;
+                Ok(department)
+            })
+            .await
     }
 
     /// Gives `app` to the department (an operator action). Conflict if

@@ -26,7 +26,9 @@ pub mod rules;
 pub mod steps;
 pub(crate) mod tables;
 pub mod tokens;
-pub mod uscc;
+/// The Unified Social Credit Code (GB 32100-2015), the department's key;
+/// its rules live in `crate::uscc`, below both publishing and the manifest.
+pub use crate::uscc;
 pub mod versions;
 
 use cityhost_store::{Db, StoreError};
@@ -182,7 +184,20 @@ pub enum PublishError {
     /// The app id belongs to another department (or to none).
     #[error("app id `{0}` is not registered to your department; an operator assigns app ids")]
     WrongDepartment(String),
-    /// The manifest's `[department]` differs from the department account.
+    /// The manifest's `[department] uscc` is not the uploading department's
+    /// code: a department publishes only as itself.
+    #[error(
+        "manifest field `department.uscc`: `{found}` is not your department's code; a department publishes only under its own Unified Social Credit Code (`{expected}`)"
+    )]
+    OtherDepartment {
+        /// The code the manifest names.
+        found: String,
+        /// The uploading department's code.
+        expected: String,
+    },
+    /// The manifest's `[department]` name or division differs from the
+    /// department account (display data the operator registered; see
+    /// `PUT /api/operator/departments/{uscc}/name` for a rename).
     #[error("manifest field `{field}`: must be `{expected}`, as registered for your department")]
     DepartmentMismatch {
         /// `department.name` or `department.division`.

@@ -29,7 +29,7 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
         .route("/operator/topups", post(operator::top_up))
         .route("/operator/ledger/verify", get(operator::verify))
         .route(
-            "/departments/{department}/statements/{file}",
+            "/departments/{uscc}/statements/{file}",
             get(statements::download),
         )
 }

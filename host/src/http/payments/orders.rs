@@ -44,10 +44,13 @@ impl OrderView {
         let (app_name, department) = platform.registry.display_names(&order.app_id);
         OrderView {
             state: order.state_at(now_ms()),
-            department: if order.department.is_empty() {
-                department
-            } else {
+            // The payee's name as the app's manifest gives it now; the
+            // order itself keeps the department's code (its merchant
+            // account), shown when the app is gone.
+            department: if department.is_empty() {
                 order.department
+            } else {
+                department
             },
             order_id: order.order_id,
             out_trade_no: order.out_trade_no,

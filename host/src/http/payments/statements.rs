@@ -1,5 +1,7 @@
-//! `GET /api/departments/{department}/statements/{YYYY-MM-DD}.csv`: a
-//! department's daily settlement statement.
+//! `GET /api/departments/{uscc}/statements/{YYYY-MM-DD}.csv`: a
+//! department's daily settlement statement. The department is its Unified
+//! Social Credit Code (GB 32100-2015); anything else (its name, a code
+//! with a wrong check character) is a 400 naming `uscc`.
 
 use std::sync::Arc;
 
@@ -11,12 +13,19 @@ use crate::http::department_auth::DepartmentCaller;
 use crate::http::error::{ApiError, ApiResult};
 use crate::payments::settlement::parse_date;
 use crate::platform::Platform;
+use crate::uscc::Uscc;
 
 pub(super) async fn download(
     State(platform): State<Arc<Platform>>,
     caller: DepartmentCaller,
-    Path((department, file)): Path<(String, String)>,
+    Path((uscc, file)): Path<(String, String)>,
 ) -> ApiResult<Response> {
+    let department = Uscc::parse(&uscc).map_err(|e| {
+        ApiError::invalid(
+            "uscc",
+            format!("a department is named by its Unified Social Credit Code: {e}"),
+        )
+    })?;
     caller.may_read(&department)?;
     let date = file
         .strip_suffix(".csv")

@@ -16,7 +16,7 @@
 //!   alphabet[(31 − S mod 31) mod 31]; must equal position 18.
 //!
 //! ```
-//! use cityhost_domain::publishing::uscc::{Uscc, UsccError};
+//! use cityhost_domain::uscc::{Uscc, UsccError};
 //! let code = Uscc::parse("91330100MA27XL0E96").unwrap();
 //! assert_eq!(code.division(), "330100");
 //! assert!(matches!(Uscc::parse("91330100MA27XL0E97"), Err(UsccError::CheckCharacter { .. })));
