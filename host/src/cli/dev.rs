@@ -54,16 +54,20 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.bind))?;
     println!(
-        "dev host at http://{} (demo citizens, password {}):",
+        "dev host at http://{} (demo citizens, password {}, payment PIN {}):",
         listener.local_addr()?,
-        super::demo::DEMO_PASSWORD
+        super::demo::DEMO_PASSWORD,
+        super::demo::DEMO_PIN
     );
     for citizen in super::demo::DEMO_CITIZENS {
         println!("  {} {}", citizen.phone, citizen.name);
     }
     println!("watching {} for changes", args.dir.join("src").display());
     tokio::spawn(watch(platform.clone(), args.dir.clone(), build_args));
+    // Host events (payment-succeeded, …) reach the app as under `serve`.
+    let delivery = crate::event_delivery::spawn_delivery(platform.clone());
     crate::http::serve(listener, platform).await?;
+    delivery.abort();
     Ok(())
 }
 
