@@ -440,16 +440,7 @@ async fn an_unpaid_utility_order_holds_nobody_up() {
             .await;
         assert_eq!(r.status(), 200);
         // Each payment's event is handled before the next payment.
-        eventually("the payment handled", || async {
-            host.platform
-                .services
-                .events
-                .pending()
-                .await
-                .unwrap()
-                .is_empty()
-        })
-        .await;
+        host.events_delivered().await;
     }
     eventually("the duplicate payment refunded", || async {
         let receipt = first.get_json(&format!("/api/orders/{held}"), 200).await;

@@ -67,30 +67,14 @@ async fn an_export_verifies_and_a_changed_deleted_or_moved_record_is_found() {
     for _ in 0..3 {
         assert_eq!(c.get("/apps/hello/").await.status(), 200);
     }
-    let url = format!("{}/api/operator/audit?app=hello", host.base);
-    let export: Vec<Value> = c
-        .http
-        .get(&url)
-        .bearer_auth(&host.platform.operator_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let export = host.operator_json("/api/operator/audit?app=hello").await;
+    let export = export.as_array().unwrap().clone();
     assert!(export.len() >= 6, "{export:?}");
     let dir = tempfile::tempdir().unwrap();
     // The signed head, and the host's keys to check it with.
-    let head: Value = c
-        .http
-        .get(format!("{}/api/operator/audit/head?app=hello", host.base))
-        .bearer_auth(&host.platform.operator_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let head = host
+        .operator_json("/api/operator/audit/head?app=hello")
+        .await;
     let last = export.iter().map(|r| r["seq"].as_u64().unwrap()).max();
     assert_eq!(head["seq"].as_u64(), last, "{head}");
     let checkpoint = dir.path().join("head.json");

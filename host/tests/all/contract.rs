@@ -91,16 +91,7 @@ async fn events_reach_the_events_export_typed_and_a_refusal_is_retried() {
                 .await
         }
     };
-    eventually("both events accepted", || async {
-        host.platform
-            .services
-            .events
-            .pending()
-            .await
-            .unwrap()
-            .is_empty()
-    })
-    .await;
+    host.events_delivered().await;
     // The order arrived as the typed record, as it was when paid.
     let typed = deliveries("typed-1").await;
     assert_eq!(typed["deliveries"], 1);

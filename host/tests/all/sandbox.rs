@@ -106,16 +106,8 @@ async fn a_guest_parked_in_a_host_poll_is_stopped_at_its_deadline_and_audited() 
     assert_eq!(error_id.len(), 36);
     assert!(took.as_secs_f64() < 3.0, "the deadline took {took:?}");
 
-    let records: Vec<Value> = c
-        .http
-        .get(format!("{}/api/operator/audit?app=probe", host.base))
-        .bearer_auth(&host.platform.operator_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let records = host.operator_json("/api/operator/audit?app=probe").await;
+    let records = records.as_array().unwrap();
     assert!(
         records
             .iter()
@@ -268,18 +260,7 @@ async fn the_host_wide_memory_budget_refuses_growth_past_it_and_is_reported() {
     .await;
     let first = host.demo_citizen("13800000001").await;
     let second = host.demo_citizen("13800000002").await;
-    let runtime = || async {
-        first
-            .http
-            .get(first.url("/api/operator/runtime"))
-            .bearer_auth(&host.platform.operator_token)
-            .send()
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .unwrap()
-    };
+    let runtime = || host.operator_json("/api/operator/runtime");
     let holding = {
         let (http, url) = (first.http.clone(), first.url("/apps/probe/hold?mib=30"));
         tokio::spawn(async move { http.get(url).send().await.unwrap().status() })

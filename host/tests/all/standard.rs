@@ -2,7 +2,6 @@
 //! written with wstd, no CityHost SDK) is served as a mini-app beside the
 //! SDK's `handler` export, with the host's session, limits and audit.
 
-use serde_json::Value;
 
 use crate::support::TestHost;
 
@@ -45,16 +44,10 @@ async fn a_wasi_http_component_is_served_as_a_miniapp() {
     assert_eq!(r.text().await.unwrap(), "没有这个页面\n");
 
     // Each request is audited, by openid, with the status it answered.
-    let records: Vec<Value> = c
-        .http
-        .get(format!("{}/api/operator/audit?app=hello-http", host.base))
-        .bearer_auth(&host.platform.operator_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let records = host
+        .operator_json("/api/operator/audit?app=hello-http")
+        .await;
+    let records = records.as_array().unwrap();
     let outcomes: Vec<&str> = records
         .iter()
         .filter(|r| r["capability"] == "request")

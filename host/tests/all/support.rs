@@ -142,6 +142,30 @@ impl TestHost {
         }
     }
 
+    /// GET `path` (under `/api/operator`) with the operator's bearer token,
+    /// decoded as JSON.
+    pub async fn operator_json(&self, path: &str) -> Value {
+        Client::new()
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.platform.operator_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Waits (as [`eventually`]) until the event outbox is empty: every
+    /// host event delivered and accepted.
+    pub async fn events_delivered(&self) {
+        let events = &self.platform.services.events;
+        eventually("every event delivered", || async {
+            events.pending().await.unwrap().is_empty()
+        })
+        .await;
+    }
+
     /// The host's data directory.
     pub fn data_dir(&self) -> &Path {
         self._data.path()
