@@ -1,8 +1,9 @@
 //! The `meta` table: the platform's one-off settings and markers, one JSON
 //! value per name, each owned by one area: `publishing_caps` (the
-//! operator's caps, `crate::publishing::OperatorCaps`) and
+//! operator's caps, `crate::publishing::OperatorCaps`),
 //! `divisions_edition` (the edition of the divisions in the store,
-//! `crate::directory`).
+//! `crate::directory`) and `phone_keys_indexed` (no phone number keys a
+//! table in clear, `crate::identity::accounts`).
 
 use cityhost_store::Table;
 

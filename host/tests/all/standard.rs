@@ -2,7 +2,6 @@
 //! written with wstd, no CityHost SDK) is served as a mini-app beside the
 //! SDK's `handler` export, with the host's session, limits and audit.
 
-
 use crate::support::TestHost;
 
 #[tokio::test(flavor = "multi_thread")]

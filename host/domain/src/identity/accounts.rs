@@ -10,6 +10,11 @@ use super::password;
 use super::sealed::Vault;
 use super::tables::{CITIZENS, ID_INDEX, LOGIN_FAILURES, PHONES};
 use crate::error::{ServiceError, ServiceResult};
+use crate::meta::META;
+
+/// The `meta` marker set once no phone number keys a table in clear
+/// ([`Accounts::index_clear_phone_keys`]).
+pub const PHONE_KEYS_INDEXED: &str = "phone_keys_indexed";
 
 /// A citizen's account as stored ([`CITIZENS`]). Never sent to apps; the
 /// shell sees only [`Citizen::masked_phone`] and the masked name.
@@ -149,9 +154,14 @@ impl Accounts {
     /// Moves the phone-number keys that hosts before the blind index wrote
     /// in clear (`phones`, `login_failures`) to their blind index
     /// ([`Vault::phone_index`]); returns how many accounts moved. A clear
-    /// wrong-password count is dropped (counts expire anyway). Idempotent:
-    /// the platform runs it at every start.
+    /// wrong-password count is dropped (counts expire anyway). The platform
+    /// calls it at every start; once a pass has finished, the `meta` marker
+    /// [`PHONE_KEYS_INDEXED`] makes later calls return 0 without reading
+    /// the tables (they hold a row per citizen).
     pub async fn index_clear_phone_keys(&self) -> ServiceResult<usize> {
+        if self.db.contains(&META, PHONE_KEYS_INDEXED).await? {
+            return Ok(0);
+        }
         let clear = |key: &str| check_phone(key).is_ok();
         let phones = self.db.scan(&PHONES, Scan::all()).await?;
         let failures = self.db.scan(&LOGIN_FAILURES, Scan::all()).await?;
@@ -170,6 +180,7 @@ impl Accounts {
         for (phone, _) in failures.iter().filter(|(k, _)| clear(k)) {
             self.db.delete(&LOGIN_FAILURES, phone).await?;
         }
+        self.db.put(&META, PHONE_KEYS_INDEXED, &true.into()).await?;
         Ok(moved)
     }
 
