@@ -61,6 +61,7 @@ async fn hello(State(platform): State<Arc<Platform>>, headers: HeaderMap) -> Res
         capability: "request".into(),
         outcome: "200".into(),
         duration_us: started.elapsed().as_micros() as u64,
+        detail: Vec::new(),
         seq: 0,
         hash: String::new(),
     };

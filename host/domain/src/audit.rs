@@ -88,6 +88,12 @@ pub struct AuditRecord {
     pub outcome: String,
     /// Host time spent in the call, µs.
     pub duration_us: u64,
+    /// What a call adds to its record, as `(name, value)` pairs: for
+    /// `http.send` the origin, method, status and byte counts. Never
+    /// bodies, query strings or personal data; empty for most calls (and
+    /// then absent from the JSON and from the chain's hash).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub detail: Vec<(String, String)>,
     /// Place in the app's hash chain, from 1; set by the writer (0 until
     /// written, and in records written before the chain).
     #[serde(default)]
@@ -376,6 +382,7 @@ mod tests {
             capability: "request".into(),
             outcome: "200".into(),
             duration_us: 1,
+            detail: Vec::new(),
             seq: 0,
             hash: String::new(),
         }

@@ -48,9 +48,10 @@ impl ChainHead {
 
 /// SHA-256 (hex) over `prev` (hex), a zero byte and the record's fields
 /// but its hash, as the JSON array `[seq, time, app, release, openid,
-/// capability, outcome, duration_us]`.
+/// capability, outcome, duration_us]`, with `detail` (an array of pairs)
+/// appended to the array when the record has any.
 pub fn link(prev: &str, record: &AuditRecord) -> String {
-    let fields = serde_json::to_vec(&(
+    let fields = (
         record.seq,
         record.time,
         &record.app,
@@ -59,7 +60,13 @@ pub fn link(prev: &str, record: &AuditRecord) -> String {
         &record.capability,
         &record.outcome,
         record.duration_us,
-    ))
+    );
+    let fields = if record.detail.is_empty() {
+        serde_json::to_vec(&fields)
+    } else {
+        let (a, b, c, d, e, f, g, h) = fields;
+        serde_json::to_vec(&(a, b, c, d, e, f, g, h, &record.detail))
+    }
     .expect("audit fields serialise");
     let mut hasher = Sha256::new();
     hasher.update(prev.as_bytes());
@@ -188,6 +195,7 @@ mod tests {
                     capability: "request".into(),
                     outcome: "200".into(),
                     duration_us: 5,
+                    detail: Vec::new(),
                     seq: 0,
                     hash: String::new(),
                 };
@@ -215,6 +223,19 @@ mod tests {
         assert_eq!(verify(records).unwrap_err(), ChainBreak::Changed(3));
         let mut records = chain(5);
         records[0].time += 1;
+        assert_eq!(verify(records).unwrap_err(), ChainBreak::Changed(1));
+    }
+
+    #[test]
+    fn a_records_detail_is_in_its_hash() {
+        let mut head = ChainHead::default();
+        let mut records = chain(1);
+        records[0].detail = vec![("origin".into(), "https://billing.example".into())];
+        records[0].seq = 0;
+        head.extend(&mut records[0]);
+        assert_ne!(records[0].hash, chain(1)[0].hash);
+        assert!(verify(records.clone()).is_ok());
+        records[0].detail[0].1 = "https://elsewhere.example".into();
         assert_eq!(verify(records).unwrap_err(), ChainBreak::Changed(1));
     }
 

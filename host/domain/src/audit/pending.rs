@@ -28,6 +28,7 @@ pub struct Pending {
     capability: &'static str,
     /// `None` until finished.
     outcome: Option<String>,
+    detail: Vec<(String, String)>,
 }
 
 impl AuditLog {
@@ -49,11 +50,17 @@ impl AuditLog {
             openid,
             capability,
             outcome: None,
+            detail: Vec::new(),
         }
     }
 }
 
 impl Pending {
+    /// Adds `(name, value)` to the record's [`AuditRecord::detail`].
+    pub fn detail(&mut self, name: &str, value: impl Into<String>) {
+        self.detail.push((name.to_string(), value.into()));
+    }
+
     /// Appends the record with `outcome` (`ok`, a WIT error variant, an
     /// HTTP status, a failure's name).
     pub fn finish(mut self, outcome: impl Into<String>) {
@@ -71,6 +78,7 @@ impl Drop for Pending {
             capability: self.capability.to_string(),
             outcome: self.outcome.take().unwrap_or_else(|| ABANDONED.to_string()),
             duration_us: self.started.elapsed().as_micros() as u64,
+            detail: std::mem::take(&mut self.detail),
             seq: 0,
             hash: String::new(),
         };
