@@ -24,6 +24,7 @@
 //! values and names the offending field. The full reference is
 //! `docs/manifest.md`.
 
+pub mod http;
 pub mod notify;
 
 use std::collections::BTreeMap;
@@ -56,8 +57,9 @@ pub enum ManifestError {
     /// A field has a value outside its rules.
     #[error("manifest field `{field}`: {reason}")]
     Invalid {
-        /// The field, as written in the manifest (e.g. `department.division`).
-        field: &'static str,
+        /// The field, as written in the manifest (e.g. `department.division`,
+        /// `http.allow[1]`).
+        field: String,
         /// What is wrong and how to fix it.
         reason: String,
     },
@@ -257,6 +259,10 @@ pub struct Manifest {
     /// Identity settings.
     #[serde(default)]
     pub identity: crate::identity::assurance::IdentitySettings,
+    /// The origins the app may call and the limits of those calls
+    /// (`[http]`, [`http::HttpSection`]).
+    #[serde(default)]
+    pub http: crate::manifest::http::HttpSection,
 }
 
 impl Manifest {
@@ -272,7 +278,7 @@ impl Manifest {
                 (None, Some(code)) => manifest.department.uscc = Some(code.clone()),
                 (Some(key), Some(code)) if key != code => {
                     return Err(ManifestError::Invalid {
-                        field: "dev.publisher.uscc",
+                        field: "dev.publisher.uscc".into(),
                         reason: format!(
                             "`{code}` differs from department.uscc `{key}`; \
                              leave it out, [department] uscc is the department's one code"
@@ -294,7 +300,7 @@ impl Manifest {
             .uscc
             .as_deref()
             .ok_or_else(|| ManifestError::Invalid {
-                field: "department.uscc",
+                field: "department.uscc".into(),
                 reason: "missing: add your department's Unified Social Credit Code \
                          (uscc = \"...\", 18 characters, GB 32100-2015) to [department]"
                     .into(),
@@ -325,9 +331,9 @@ impl Manifest {
     /// Checks every field's value (the division code's existence is checked
     /// by the registry, which holds the directory).
     pub fn validate(&self) -> Result<(), ManifestError> {
-        let invalid = |field, reason: &str| {
+        let invalid = |field: &str, reason: &str| {
             Err(ManifestError::Invalid {
-                field,
+                field: field.to_string(),
                 reason: reason.to_string(),
             })
         };
@@ -394,6 +400,7 @@ impl Manifest {
         if let Err((field, reason)) = self.identity.validate() {
             return invalid(field, &reason);
         }
+        self.http_policy()?;
         for request in &self.dev.requests {
             if !matches!(request.method.as_str(), "GET" | "POST") || !request.path.starts_with('/')
             {
@@ -408,6 +415,34 @@ impl Manifest {
 }
 
 impl Manifest {
+    /// The `[http]` section checked: the allowed origins normalised and
+    /// each limit resolved. Errors: the field at fault (`http.allow[1]`,
+    /// `http.timeout-ms`); `http.allow` when origins are listed without
+    /// the `http` permission, or the permission without origins.
+    pub fn http_policy(&self) -> Result<crate::manifest::http::HttpPolicy, ManifestError> {
+        let policy = self
+            .http
+            .policy()
+            .map_err(|(field, reason)| ManifestError::Invalid { field, reason })?;
+        if policy.allow.is_empty() && self.permits(Permission::Http) {
+            return Err(ManifestError::Invalid {
+                field: "http.allow".into(),
+                reason: "the http permission is declared but no origin is; list your \
+                         department's origins in [http] allow"
+                    .into(),
+            });
+        }
+        if !policy.allow.is_empty() && !self.permits(Permission::Http) {
+            return Err(ManifestError::Invalid {
+                field: "http.allow".into(),
+                reason: "origins are listed but the http permission is not declared; \
+                         add \"http\" to permissions"
+                    .into(),
+            });
+        }
+        Ok(policy)
+    }
+
     /// Checks the `[notify]` section: its templates and limits, and that
     /// templates and the `notify` permission come together.
     fn validate_notify(&self) -> Result<(), ManifestError> {
@@ -415,7 +450,7 @@ impl Manifest {
         let has_templates = !self.notify.templates.is_empty();
         if has_templates != self.permits(Permission::Notify) {
             return Err(ManifestError::Invalid {
-                field: "notify.templates",
+                field: "notify.templates".into(),
                 reason: if has_templates {
                     "templates are declared but the notify permission is not; add \"notify\" to permissions".into()
                 } else {
@@ -476,7 +511,7 @@ params.plate = { type = "text", max-len = 10 }
         assert!(!m.permits(Permission::Payment));
     }
 
-    fn field_of(text: &str) -> &'static str {
+    fn field_of(text: &str) -> String {
         match Manifest::parse(text) {
             Err(ManifestError::Invalid { field, .. }) => field,
             other => panic!("expected an invalid field, got {other:?}"),
