@@ -64,8 +64,13 @@ pub enum Error {
     /// A refund asked for more than the order still has; the payload is
     /// what is still refundable, in fen. Becomes `409`.
     RefundExceeds(u64),
-    /// A value in the app's storage is not the JSON the app expects.
-    /// Becomes `500`.
+    /// A body of an outbound call (`http`) exceeds its limit; says which
+    /// and the limit. Becomes `502`.
+    TooLarge(String),
+    /// An outbound call (`http`) got no answer in time. Becomes `504`.
+    Timeout(String),
+    /// A value the app reads is not the JSON it expects: a storage key, or
+    /// `body` of an outbound response. Becomes `500`.
     InvalidData {
         /// The storage key.
         key: String,
@@ -101,6 +106,8 @@ impl Error {
             Error::RefundExceeds(_) => 409,
             Error::NotFound(_) => 404,
             Error::InvalidData { .. } => 500,
+            Error::TooLarge(_) => 502,
+            Error::Timeout(_) => 504,
         }
     }
 
@@ -161,6 +168,8 @@ impl Error {
                 AlertLevel::Error,
                 format!("退款金额超过可退金额，最多还可退 ¥{}.{:02}。", fen / 100, fen % 100),
             ),
+            Error::TooLarge(_) | Error::Timeout(_) => View::new("服务暂不可用")
+                .alert(AlertLevel::Warning, "提供服务的部门系统暂时没有正常应答，请稍后再试。"),
             Error::InvalidData { key, .. } => View::new("服务出错").alert(
                 AlertLevel::Error,
                 format!("此服务保存的数据「{key}」无法读取，请联系提供服务的部门。"),
@@ -208,8 +217,10 @@ impl fmt::Display for Error {
                 write!(f, "refund exceeds what is refundable ({fen} fen left)")
             }
             Error::InvalidData { key, reason } => {
-                write!(f, "stored value `{key}` is not valid: {reason}")
+                write!(f, "value `{key}` is not valid: {reason}")
             }
+            Error::TooLarge(s) => write!(f, "too large: {s}"),
+            Error::Timeout(s) => write!(f, "timed out: {s}"),
         }
     }
 }

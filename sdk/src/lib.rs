@@ -80,7 +80,7 @@ mod router;
 pub mod time;
 pub mod view;
 
-pub use capabilities::{identity, log, notify, payment, storage};
+pub use capabilities::{http, identity, log, notify, payment, storage};
 pub use error::{Error, Result};
 pub use events::Event;
 pub use request::{Method, Request};

@@ -10,6 +10,7 @@
 use crate::bindings::cityhost::miniapp as wit;
 use crate::error::Error;
 
+pub mod http;
 pub mod identity;
 pub mod log;
 pub mod notify;
@@ -74,6 +75,20 @@ impl From<wit::log::Error> for Error {
         match error {
             E::NotPermitted(s) => Error::NotPermitted(s),
             E::QuotaExceeded(s) => Error::QuotaExceeded(s),
+        }
+    }
+}
+
+impl From<wit::http::Error> for Error {
+    fn from(error: wit::http::Error) -> Self {
+        use wit::http::Error as E;
+        match error {
+            E::NotPermitted(s) => Error::NotPermitted(s),
+            E::InvalidArgument(s) => Error::InvalidArgument(s),
+            E::QuotaExceeded(s) => Error::QuotaExceeded(s),
+            E::TooLarge(s) => Error::TooLarge(s),
+            E::Timeout(s) => Error::Timeout(s),
+            E::Unavailable(s) => Error::Unavailable(s),
         }
     }
 }
