@@ -105,7 +105,12 @@ impl Fixture {
             openid: Some(openid),
             event: None,
         };
-        let state = RequestState::new(ctx, services.clone(), DEFAULT_MEMORY_BYTES);
+        let state = RequestState::new(
+            ctx,
+            services.clone(),
+            self.platform.outbound.clone(),
+            DEFAULT_MEMORY_BYTES,
+        );
         let (result, _) = self
             .platform
             .runtime

@@ -167,7 +167,12 @@ impl Platform {
             .memory_mib
             .map_or(DEFAULT_MEMORY_BYTES, |mib| (mib as usize) << 20)
             .min(DEFAULT_MEMORY_BYTES);
-        let state = RequestState::new(context, self.services.clone(), memory);
+        let state = RequestState::new(
+            context,
+            self.services.clone(),
+            self.outbound.clone(),
+            memory,
+        );
         let started = std::time::Instant::now();
         // Appended when the request ends, or as `abandoned` if this future
         // is dropped first (the citizen went away).

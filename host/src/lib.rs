@@ -28,6 +28,7 @@ pub mod event_delivery;
 pub mod gateway;
 pub mod http;
 pub mod http_authority;
+pub mod outbound;
 pub mod platform;
 pub mod public_origins;
 pub mod registry;

@@ -14,6 +14,7 @@ use crate::http_authority::HttpAuthority;
 use crate::identity::authority::IdentityAuthority;
 use crate::identity::keys::HostKeys;
 use crate::notifications::rate::RateCaps;
+use crate::outbound::{Outbound, OutboundConfig};
 use crate::public_origins::PublicOrigins;
 use crate::publishing::operators::BOOTSTRAP_OPERATOR;
 use crate::registry::Registry;
@@ -75,6 +76,9 @@ pub struct HostConfig {
     /// Reverse proxies in front of the host whose `X-Forwarded-For` names
     /// the client (`--trusted-proxy`; see [`crate::http::client_addr`]).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The operator's settings for mini-apps' outbound calls (local-use
+    /// origins, extra CA certificates).
+    pub outbound: OutboundConfig,
 }
 
 impl HostConfig {
@@ -89,6 +93,7 @@ impl HostConfig {
             identity: IdentityConfig::default(),
             public_origins: Vec::new(),
             trusted_proxies: Vec::new(),
+            outbound: OutboundConfig::default(),
         }
     }
 }
@@ -169,6 +174,8 @@ pub struct Platform {
     pub public_origins: PublicOrigins,
     /// Reverse proxies whose `X-Forwarded-For` the host believes.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Mini-apps' outbound calls to their departments' systems.
+    pub outbound: Arc<Outbound>,
 }
 
 impl Platform {
@@ -224,6 +231,7 @@ impl Platform {
             operator_token,
             public_origins,
             trusted_proxies: config.trusted_proxies.clone(),
+            outbound: Arc::new(Outbound::new(&config.outbound)?),
         });
         platform.restore_releases().await;
         Ok(platform)

@@ -33,6 +33,10 @@ pub enum CapabilityError {
     NotSubscribed(String),
     /// A rate limit is reached: ms until the next attempt can succeed.
     RateLimited(u64),
+    /// A body exceeds its limit; says which and the limit in bytes.
+    TooLarge(String),
+    /// No answer in time; says after how long.
+    Timeout(String),
 }
 
 impl CapabilityError {
@@ -48,6 +52,8 @@ impl CapabilityError {
             Self::RefundExceeds(_) => "refund-exceeds",
             Self::NotSubscribed(_) => "not-subscribed",
             Self::RateLimited(_) => "rate-limited",
+            Self::TooLarge(_) => "too-large",
+            Self::Timeout(_) => "timeout",
         }
     }
 

@@ -12,8 +12,9 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use super::CapabilityError;
 use super::Units;
 use super::limits::InstanceLimits;
-use super::outgoing::DenyOutgoing;
+use super::outgoing::Outgoing;
 use crate::manifest::{Manifest, Permission};
+use crate::outbound::Outbound;
 use crate::services::Services;
 
 /// Who and what a request is for: fixed when the request starts.
@@ -50,27 +51,45 @@ pub struct RequestState {
     pub(super) services: Arc<Services>,
     /// Each capability's own per-request state (`units.log`, ...).
     pub(super) units: Units,
+    /// The request's outbound calls (the `http` capability and
+    /// `wasi:http`), with its deadline.
+    pub(crate) outgoing: Outgoing,
+    /// What the capability call under way adds to its audit record
+    /// ([`crate::audit::AuditRecord::detail`]); taken by [`Self::call`].
+    pub(super) audit_detail: Vec<(String, String)>,
     wasi: WasiCtx,
     http: WasiHttpCtx,
-    http_policy: DenyOutgoing,
     table: ResourceTable,
     stderr: MemoryOutputPipe,
 }
 
 impl RequestState {
-    /// State for one request, with the app's memory limit in bytes.
-    pub fn new(context: CallContext, services: Arc<Services>, memory_bytes: usize) -> Self {
+    /// State for one request, with the app's memory limit in bytes and
+    /// the host's outbound calls.
+    pub fn new(
+        context: CallContext,
+        services: Arc<Services>,
+        outbound: Arc<Outbound>,
+        memory_bytes: usize,
+    ) -> Self {
         let stderr = MemoryOutputPipe::new(STDERR_BYTES);
         let wasi = wasmtime_wasi::WasiCtxBuilder::new()
             .stderr(stderr.clone())
             .build();
+        let outgoing = Outgoing::new(
+            outbound,
+            services.audit.clone(),
+            context.manifest.clone(),
+            context.openid.clone(),
+        );
         Self {
+            outgoing,
+            audit_detail: Vec::new(),
             context,
             limits: InstanceLimits::new(memory_bytes),
             services,
             wasi,
             http: WasiHttpCtx::new(),
-            http_policy: DenyOutgoing,
             table: ResourceTable::new(),
             stderr,
             units: Units::default(),
@@ -108,7 +127,7 @@ impl RequestState {
         capability: &'static str,
         f: impl for<'a> FnOnce(&'a mut Self) -> BoxFuture<'a, Result<T, CapabilityError>>,
     ) -> Result<T, CapabilityError> {
-        let pending = self.services.audit.begin(
+        let mut pending = self.services.audit.begin(
             &self.context.manifest.id,
             &self.context.manifest.version,
             self.context.openid.clone(),
@@ -121,6 +140,9 @@ impl RequestState {
                 "the manifest does not declare the `{permission}` permission"
             )))
         };
+        for (name, value) in self.audit_detail.drain(..) {
+            pending.detail(&name, value);
+        }
         pending.finish(super::errors::outcome(&result));
         result
     }
@@ -148,7 +170,7 @@ impl WasiHttpView for RequestState {
         WasiHttpCtxView {
             ctx: &mut self.http,
             table: &mut self.table,
-            hooks: &mut self.http_policy,
+            hooks: &mut self.outgoing,
         }
     }
 }

@@ -43,7 +43,12 @@ async fn state(permissions: &str, dir: &std::path::Path) -> (RequestState, Arc<S
         event: None,
     };
     (
-        RequestState::new(context, services.clone(), 1 << 20),
+        RequestState::new(
+            context,
+            services.clone(),
+            Arc::new(crate::outbound::Outbound::new(&Default::default()).unwrap()),
+            1 << 20,
+        ),
         services,
         citizen.id,
     )

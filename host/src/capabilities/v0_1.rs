@@ -73,7 +73,9 @@ pub fn response(r: old_handler::Response) -> Response {
 }
 
 impl old::types::Host for RequestState {
-    /// Every [`CapabilityError`] case is a case of 0.1.0's shared error.
+    /// Each [`CapabilityError`] case is the 0.1.0 shared error's case of
+    /// the same name; the outbound cases, which no 0.1.0 interface
+    /// returns, are `unavailable`.
     fn convert_error(&mut self, err: CapabilityError) -> wasmtime::Result<old::types::Error> {
         use old::types::Error as E;
         Ok(match err {
@@ -86,6 +88,10 @@ impl old::types::Host for RequestState {
             CapabilityError::RefundExceeds(fen) => E::RefundExceeds(fen),
             CapabilityError::NotSubscribed(s) => E::NotSubscribed(s),
             CapabilityError::RateLimited(ms) => E::RateLimited(ms),
+            // No 0.1.0 interface makes outbound calls.
+            other @ (CapabilityError::TooLarge(_) | CapabilityError::Timeout(_)) => {
+                E::Unavailable(other.not_in("0.1.0"))
+            }
         })
     }
 }

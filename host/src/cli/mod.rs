@@ -113,6 +113,27 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// An origin (`http://127.0.0.1:9301`) that mini-apps listing it in
+    /// `[http] allow` may reach although it resolves to a loopback or
+    /// private address: a department system on the host's own network.
+    /// Repeat for more. Others resolving to such addresses are refused
+    /// (docs/capabilities.md, `http`).
+    #[arg(
+        long = "http-local-origin",
+        env = "CITYHOST_HTTP_LOCAL_ORIGINS",
+        value_delimiter = ',',
+        value_parser = crate::manifest::http::Origin::parse
+    )]
+    pub http_local_origins: Vec<crate::manifest::http::Origin>,
+    /// A PEM file of CA certificates to trust for mini-apps' outbound
+    /// `https` calls besides the system's roots (a department's private
+    /// CA). Repeat for more.
+    #[arg(
+        long = "http-ca-file",
+        env = "CITYHOST_HTTP_CA_FILES",
+        value_delimiter = ','
+    )]
+    pub http_ca_files: Vec<PathBuf>,
     /// URL of a remote identity authority (`http://...`, see
     /// docs/identity.md); default: the host's own population registry.
     #[arg(long, env = "CITYHOST_IDENTITY_AUTHORITY")]

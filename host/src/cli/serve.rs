@@ -4,6 +4,7 @@ use anyhow::Context;
 
 use super::ServeArgs;
 use super::build_apps;
+use crate::outbound::OutboundConfig;
 use crate::platform::{HostConfig, IdentityConfig, Platform};
 use crate::runtime::RuntimeConfig;
 
@@ -35,6 +36,10 @@ pub(super) async fn serve(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
         },
         public_origins: args.public_origins.clone(),
         trusted_proxies: args.trusted_proxies.clone(),
+        outbound: OutboundConfig {
+            local_origins: args.http_local_origins.clone(),
+            extra_roots: args.http_ca_files.clone(),
+        },
     })
     .await
     .with_context(|| format!("opening data directory {}", args.data.display()))?;

@@ -79,7 +79,8 @@ pub const TABLE_KEEP_RESIDENT: usize = 64 << 10;
 /// WASI interfaces a `wasm32-wasip2` guest links against. They are linked
 /// with a context that grants nothing: no preopened directories, no
 /// environment, no network; `wasi:http` is there for standard components
-/// and refuses every outgoing request ([`crate::capabilities::outgoing::DenyOutgoing`]).
+/// and its outgoing requests go through the host's outbound policy
+/// ([`crate::outbound`]).
 const WASI_PACKAGES: [&str; 7] = [
     "wasi:cli/",
     "wasi:io/",
@@ -292,9 +293,10 @@ impl Runtime {
         let memory_mib = state.limits.memory_bytes >> 20;
         let mut state = state;
         state.limits.attach(self.budget.clone());
+        let deadline = Instant::now() + timeout;
+        state.outgoing.deadline = deadline;
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
-        let deadline = Instant::now() + timeout;
         store.set_epoch_deadline(1);
         let mut slices = 0u32;
         let lane = self.lane.clone();

@@ -6,8 +6,8 @@
 //! [`Response`] record, so routing, limits, capabilities and audit do not
 //! depend on which export an app has.
 //!
-//! Outgoing requests are refused by the request state's policy
-//! ([`crate::capabilities::outgoing::DenyOutgoing`]).
+//! Outgoing requests go through the host's outbound policy, the same as
+//! the `http` capability's ([`crate::capabilities::outgoing`]).
 
 use std::pin::pin;
 use std::time::Instant;
