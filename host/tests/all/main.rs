@@ -18,6 +18,7 @@ mod id_tokens;
 mod identity;
 mod no_id_number_in_logs;
 mod notifications;
+mod outbound;
 mod payments;
 mod publishing;
 mod sandbox;

@@ -108,28 +108,57 @@ impl TestHost {
         .await
     }
 
+    /// Starts a host whose mini-apps may reach these loopback origins
+    /// (as `serve --http-local-origin`).
+    pub async fn start_with_local_origins(origins: &[&str]) -> TestHost {
+        let local_origins = origins
+            .iter()
+            .map(|o| cityhost::manifest::http::Origin::parse(o).unwrap())
+            .collect();
+        Self::start_host(
+            "http",
+            RuntimeConfig::default(),
+            IdentityConfig::default(),
+            |config| {
+                config.outbound.local_origins = local_origins;
+            },
+        )
+        .await
+    }
+
     async fn start_at(
         scheme: &str,
         runtime: RuntimeConfig,
         identity: IdentityConfig,
         trusted_proxies: Vec<std::net::IpAddr>,
     ) -> TestHost {
+        Self::start_host(scheme, runtime, identity, |config| {
+            config.trusted_proxies = trusted_proxies;
+        })
+        .await
+    }
+
+    async fn start_host(
+        scheme: &str,
+        runtime: RuntimeConfig,
+        identity: IdentityConfig,
+        configure: impl FnOnce(&mut HostConfig),
+    ) -> TestHost {
         let data = tempfile::tempdir().unwrap();
         let components = tokio::task::spawn_blocking(components).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let base = format!("http://{address}");
-        let platform = Platform::open(&HostConfig {
+        let mut config = HostConfig {
             runtime,
             identity: IdentityConfig {
                 public_url: Some(format!("{scheme}://{address}")),
                 ..identity
             },
-            trusted_proxies,
             ..HostConfig::new(data.path())
-        })
-        .await
-        .unwrap();
+        };
+        configure(&mut config);
+        let platform = Platform::open(&config).await.unwrap();
         let failures = platform.load_apps(&app_dirs(), components).await;
         assert!(failures.is_empty(), "apps failed to load: {failures:?}");
         demo::seed(&platform).await.unwrap();
@@ -164,6 +193,26 @@ impl TestHost {
             events.pending().await.unwrap().is_empty()
         })
         .await;
+    }
+
+    /// Publishes the fixture `host/tests/fixtures/{fixture}` again at a
+    /// new version (0.1.1, 0.1.2, ...), its manifest changed by `edit`
+    /// (e.g. to list a test server's origin in `[http] allow`).
+    pub async fn republish_fixture(&self, fixture: &str, edit: impl FnOnce(String) -> String) {
+        static PATCH: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+        let patch = PATCH.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let manifest = workspace()
+            .join("host/tests/fixtures")
+            .join(fixture)
+            .join("cityhost.toml");
+        let text = edit(std::fs::read_to_string(manifest).unwrap())
+            .replace("version = \"0.1.0\"", &format!("version = \"0.1.{patch}\""));
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("cityhost.toml"), text).unwrap();
+        self.platform
+            .publish_bundled(dir.path(), components())
+            .await
+            .unwrap();
     }
 
     /// The host's data directory.
