@@ -113,18 +113,20 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<std::net::IpAddr>,
-    /// An origin (`http://127.0.0.1:9301`) that mini-apps listing it in
+    /// An origin (`http://10.20.0.8:9301`) that mini-apps listing it in
     /// `[http] allow` may reach although it resolves to a loopback or
     /// private address: a department system on the host's own network.
-    /// Repeat for more. Others resolving to such addresses are refused
-    /// (docs/capabilities.md, `http`).
+    /// `ORIGIN=IP:PORT` also pins where it is reached, without DNS
+    /// (`http://billing.hzwater.internal=127.0.0.1:9301`). Repeat for more.
+    /// Others resolving to such addresses are refused (docs/capabilities.md,
+    /// `http`).
     #[arg(
         long = "http-local-origin",
         env = "CITYHOST_HTTP_LOCAL_ORIGINS",
         value_delimiter = ',',
-        value_parser = crate::manifest::http::Origin::parse
+        value_parser = crate::outbound::LocalOrigin::parse
     )]
-    pub http_local_origins: Vec<crate::manifest::http::Origin>,
+    pub http_local_origins: Vec<crate::outbound::LocalOrigin>,
     /// A PEM file of CA certificates to trust for mini-apps' outbound
     /// `https` calls besides the system's roots (a department's private
     /// CA). Repeat for more.

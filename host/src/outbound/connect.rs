@@ -15,8 +15,8 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
 
-use super::OutboundError;
 use super::address::is_public;
+use super::{LocalOrigin, OutboundError};
 use crate::manifest::http::{Origin, Scheme};
 
 /// A connected stream, plain or TLS.
@@ -60,17 +60,24 @@ impl Connector {
         })
     }
 
-    /// Resolves `origin`'s host, refuses it if any address is not public
-    /// (unless `local_use`), connects to the first address that answers
-    /// and wraps the stream in TLS for `https`. Errors:
-    /// [`OutboundError::PrivateAddress`], [`OutboundError::Unreachable`].
+    /// Resolves `origin`'s host (or takes the address the operator pinned
+    /// for it), refuses it if any address is not public (unless the
+    /// operator allowed it for local use, `local`), connects to the first
+    /// address that answers and wraps the stream in TLS for `https`.
+    /// Errors: [`OutboundError::PrivateAddress`],
+    /// [`OutboundError::Unreachable`].
     pub(super) async fn connect(
         &self,
         origin: &Origin,
-        local_use: bool,
+        local: Option<&LocalOrigin>,
     ) -> Result<Box<dyn Stream>, OutboundError> {
-        let addresses = resolve(origin).await?;
-        if !local_use && let Some(ip) = addresses.iter().find(|a| !is_public(a.ip())) {
+        let addresses = match local.and_then(|l| l.address) {
+            Some(address) => vec![address],
+            None => resolve(origin).await?,
+        };
+        if local.is_none()
+            && let Some(ip) = addresses.iter().find(|a| !is_public(a.ip()))
+        {
             return Err(OutboundError::PrivateAddress {
                 origin: origin.to_string(),
                 address: ip.ip(),

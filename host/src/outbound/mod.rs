@@ -12,8 +12,9 @@
 //! 4. the name is resolved by the host and every address checked
 //!    ([`address`]): a loopback, private, link-local or metadata address
 //!    is refused unless the operator allowed that exact origin for local
-//!    use (`--http-local-origin`), which also defeats DNS rebinding, as
-//!    the connection goes to the checked address;
+//!    use (`--http-local-origin`, [`LocalOrigin`], which may also pin its
+//!    address); the connection goes to the checked address, which defeats
+//!    DNS rebinding;
 //! 5. one HTTP/1.1 exchange (TLS with rustls for `https`) within the
 //!    call's timeout, never past the request's deadline; the response body
 //!    is read up to its limit. Redirects are returned to the app, not
@@ -46,10 +47,44 @@ pub struct OutboundConfig {
     /// Origins that may resolve to loopback or private addresses: a
     /// department system on the host's own network, allowed one exact
     /// origin at a time (`--http-local-origin`).
-    pub local_origins: Vec<Origin>,
+    pub local_origins: Vec<LocalOrigin>,
     /// PEM files of extra CA certificates to trust besides the system's
     /// roots (a department's private CA, `--http-ca-file`).
     pub extra_roots: Vec<PathBuf>,
+}
+
+/// An origin the operator allows for local use: it may resolve to a
+/// loopback or private address, and, given an address, is reached there
+/// without a DNS query (as `curl --connect-to` does; the request's `host`
+/// and TLS server name stay the origin's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalOrigin {
+    /// The origin, as apps list it in `[http] allow`.
+    pub origin: Origin,
+    /// Where to connect instead of resolving its name.
+    pub address: Option<std::net::SocketAddr>,
+}
+
+impl LocalOrigin {
+    /// Parses `ORIGIN` or `ORIGIN=IP:PORT`, e.g.
+    /// `http://billing.hzwater.internal=127.0.0.1:9301`. Errors: a bad
+    /// origin ([`Origin::parse`]) or address, in a sentence.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let (origin, address) = match text.split_once('=') {
+            Some((origin, address)) => {
+                let address = address
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("`{address}` is not an address such as 127.0.0.1:9301"))?;
+                (origin, Some(address))
+            }
+            None => (text, None),
+        };
+        Ok(Self {
+            origin: Origin::parse(origin)?,
+            address,
+        })
+    }
 }
 
 /// One outbound request, as the guest asked for it.
@@ -148,7 +183,7 @@ const USER_AGENT: &str = concat!("CityHost/", env!("CARGO_PKG_VERSION"));
 /// local-use origins and each app's calls in flight.
 pub struct Outbound {
     connector: Connector,
-    local_origins: Vec<Origin>,
+    local_origins: Vec<LocalOrigin>,
     /// Per app: its `http.concurrent` and the permits of its calls in
     /// flight.
     in_flight: Mutex<HashMap<String, (u32, Arc<Semaphore>)>>,
@@ -203,8 +238,8 @@ impl Outbound {
         let timeout = policy
             .timeout
             .min(deadline.saturating_duration_since(Instant::now()));
-        let local_use = self.local_origins.contains(&origin);
-        let exchange = self.exchange(&origin, local_use, outgoing, policy.max_response_bytes);
+        let local = self.local_origins.iter().find(|l| l.origin == origin);
+        let exchange = self.exchange(&origin, local, outgoing, policy.max_response_bytes);
         let response = tokio::time::timeout(timeout, exchange)
             .await
             .map_err(|_| OutboundError::Timeout(timeout.as_millis() as u64))??;
@@ -232,11 +267,11 @@ impl Outbound {
     async fn exchange(
         &self,
         origin: &Origin,
-        local_use: bool,
+        local: Option<&LocalOrigin>,
         request: hyper::Request<Full<Bytes>>,
         max_response: usize,
     ) -> Result<OutboundResponse, OutboundError> {
-        let stream = self.connector.connect(origin, local_use).await?;
+        let stream = self.connector.connect(origin, local).await?;
         let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| OutboundError::Unreachable(format!("{origin}: {e}")))?;

@@ -369,3 +369,21 @@ async fn a_standard_wasi_http_component_goes_through_the_same_policy() {
     let text = response.text().await.unwrap();
     assert!(text.contains("DestinationIpProhibited"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_may_pin_a_local_origin_to_an_address() {
+    let system = backend("").await;
+    let address = system.origin.trim_start_matches("http://").to_string();
+    let name = "http://billing.hzwater.internal";
+    let host = TestHost::start_with_local_origins(&[&format!("{name}={address}")]).await;
+    allow(&host, "outbound", &[name]).await;
+    let c = host.new_citizen("13900000071").await;
+    // No DNS name `billing.hzwater.internal` exists: the call reaches the
+    // pinned address, with the origin's `host`.
+    let results = fetch(&c, &url(&format!("{name}/bills"))).await;
+    assert_eq!(results[0]["status"], 200, "{results:?}");
+    assert_eq!(system.requests.load(Ordering::SeqCst), 1);
+    // The pin is for that origin only: the address itself is not allowed.
+    let results = fetch(&c, &url(&format!("{}/bills", system.origin))).await;
+    assert_eq!(results[0]["error"], "not-permitted", "{results:?}");
+}

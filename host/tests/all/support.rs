@@ -109,11 +109,11 @@ impl TestHost {
     }
 
     /// Starts a host whose mini-apps may reach these loopback origins
-    /// (as `serve --http-local-origin`).
+    /// (as `serve --http-local-origin`, `ORIGIN[=IP:PORT]`).
     pub async fn start_with_local_origins(origins: &[&str]) -> TestHost {
         let local_origins = origins
             .iter()
-            .map(|o| cityhost::manifest::http::Origin::parse(o).unwrap())
+            .map(|o| cityhost::outbound::LocalOrigin::parse(o).unwrap())
             .collect();
         Self::start_host(
             "http",
