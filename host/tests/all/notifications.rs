@@ -482,3 +482,144 @@ async fn shutdown_ends_open_streams_promptly() {
         .unwrap()
         .unwrap();
 }
+
+/// A bearer token of department `uscc` with `scopes`, issued by the
+/// operator.
+async fn department_token(host: &TestHost, uscc: &str, scopes: &[&str]) -> String {
+    let r = reqwest::Client::new()
+        .post(format!(
+            "{}/api/operator/departments/{uscc}/tokens",
+            host.base
+        ))
+        .bearer_auth(&host.platform.operator_token)
+        .json(&json!({"scopes": scopes, "lifetime_secs": 3600}))
+        .send()
+        .await
+        .unwrap();
+    let (code, body) = status(r).await;
+    assert_eq!(code, 201, "{body}");
+    body["token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_departments_system_messages_a_subscribed_citizen_by_openid() {
+    const POLICE: &str = "11330100002497866N"; // move-my-car's department
+    const WATER: &str = "91330100143044481D"; // utility-bills' department
+    let host = TestHost::start().await;
+    let c = new_citizen(&host, "13900000081").await;
+    let citizen = host
+        .platform
+        .services
+        .accounts
+        .by_phone("13900000081")
+        .await
+        .unwrap()
+        .unwrap();
+    let openid = host
+        .platform
+        .services
+        .openids
+        .openid("move-my-car", &citizen.id)
+        .await
+        .unwrap();
+    let token = department_token(&host, POLICE, &["messages"]).await;
+    let send = |uscc: &str, app: &str, token: &str, body: Value| {
+        let request = reqwest::Client::new()
+            .post(format!(
+                "{}/api/departments/{uscc}/apps/{app}/messages",
+                host.base
+            ))
+            .bearer_auth(token)
+            .json(&body);
+        async move { status(request.send().await.unwrap()).await }
+    };
+    let message = json!({
+        "openid": openid,
+        "template": "move-request",
+        "params": {"plate": "浙A12345", "location": "文三路 90 号", "note": "请挪车"},
+        "link_path": "/",
+    });
+
+    // Not subscribed yet: refused, nothing in the inbox.
+    let (code, body) = send(POLICE, "move-my-car", &token, message.clone()).await;
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (403, Some("not_subscribed")),
+        "{body}"
+    );
+    let r = c
+        .post_json(
+            "/api/subscriptions",
+            &json!({"app_id": "move-my-car", "decisions": [
+                {"template": "move-request", "decision": "accept"}]}),
+        )
+        .await;
+    assert_eq!(status(r).await.0, 200);
+    let (code, body) = send(POLICE, "move-my-car", &token, message.clone()).await;
+    assert_eq!(code, 201, "{body}");
+    assert!(body["message_id"].as_str().is_some_and(|id| !id.is_empty()));
+    let inbox = c.get_json("/api/inbox", 200).await;
+    assert!(inbox.to_string().contains("浙A12345"), "{inbox}");
+
+    // Bad input names the field; another department, a token without the
+    // scope and someone else's app are refused.
+    let mut bad = message.clone();
+    bad["openid"] = json!("o".repeat(28));
+    let (code, body) = send(POLICE, "move-my-car", &token, bad).await;
+    assert_eq!(
+        (code, body["error"]["field"].as_str()),
+        (400, Some("openid")),
+        "{body}"
+    );
+    let mut bad = message.clone();
+    bad["params"]["plate"] = json!("浙A123456789012");
+    let (code, body) = send(POLICE, "move-my-car", &token, bad).await;
+    assert_eq!(code, 400, "{body}");
+    assert!(
+        body["error"]["field"]
+            .as_str()
+            .unwrap()
+            .starts_with("params.plate"),
+        "{body}"
+    );
+    let (code, body) = send(POLICE, "move-my-car", &token, json!({"openid": openid})).await;
+    assert_eq!(
+        (code, body["error"]["field"].as_str()),
+        (400, Some("template")),
+        "{body}"
+    );
+    let (code, _) = send("not-a-code", "move-my-car", &token, message.clone()).await;
+    assert_eq!(code, 400);
+    let water = department_token(&host, WATER, &["messages"]).await;
+    assert_eq!(
+        send(POLICE, "move-my-car", &water, message.clone()).await.0,
+        403
+    );
+    assert_eq!(
+        send(WATER, "move-my-car", &water, message.clone()).await.0,
+        404
+    );
+    let statements = department_token(&host, POLICE, &["statements"]).await;
+    assert_eq!(
+        send(POLICE, "move-my-car", &statements, message.clone())
+            .await
+            .0,
+        403
+    );
+
+    // Audited as the department's call, with the citizen's openid.
+    let records = host
+        .operator_json("/api/operator/audit?app=move-my-car")
+        .await;
+    let sent: Vec<&Value> = records
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["capability"] == "department.send-message")
+        .collect();
+    assert!(
+        sent.iter()
+            .any(|r| r["outcome"] == "201" && r["openid"] == openid),
+        "{records}"
+    );
+}

@@ -34,6 +34,9 @@ pub enum TokenScope {
     Publish,
     /// Download settlement statements.
     Statements,
+    /// Send the department's apps' templated messages to citizens by
+    /// openid (`POST /api/departments/{uscc}/apps/{app}/messages`).
+    Messages,
 }
 
 impl TokenScope {
@@ -42,6 +45,7 @@ impl TokenScope {
         match self {
             TokenScope::Publish => "publish",
             TokenScope::Statements => "statements",
+            TokenScope::Messages => "messages",
         }
     }
 
@@ -50,6 +54,7 @@ impl TokenScope {
         match name {
             "publish" => Some(TokenScope::Publish),
             "statements" => Some(TokenScope::Statements),
+            "messages" => Some(TokenScope::Messages),
             _ => None,
         }
     }

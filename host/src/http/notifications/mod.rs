@@ -1,8 +1,11 @@
 //! The citizen's side of notifications: `/api/inbox` (pages, read state,
 //! delete), `/api/inbox/stream` (server-sent events) and
 //! `/api/subscriptions` (the subscription sheet and the citizen's
-//! subscriptions). Reference: `docs/notifications.md`.
+//! subscriptions); and the department's side, `/api/departments/{uscc}/
+//! apps/{app}/messages` (a department system messages a citizen by
+//! openid). Reference: `docs/notifications.md`.
 
+mod department;
 mod inbox;
 mod stream;
 mod subscriptions;
@@ -31,5 +34,9 @@ pub(super) fn routes() -> Router<Arc<Platform>> {
         .route(
             "/subscriptions/{app_id}/{template}",
             delete(subscriptions::cancel),
+        )
+        .route(
+            "/departments/{uscc}/apps/{app_id}/messages",
+            post(department::send),
         )
 }
