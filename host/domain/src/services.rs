@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use cityhost_store::Db;
 
+use crate::app_signing::AppSigning;
 use crate::app_storage::AppStorage;
 use crate::audit::AuditLog;
 use crate::directory::Directory;
@@ -60,6 +61,8 @@ pub struct Services {
     pub real_name: RealName,
     /// ID tokens and their JWK Set.
     pub id_tokens: IdTokens,
+    /// Apps' signing keys, signatures and JWK Sets.
+    pub signing: AppSigning,
 }
 
 impl Services {
@@ -83,6 +86,7 @@ impl Services {
         let vault = Vault::new(&keys.id_number, &keys.id_index);
         let accounts = Accounts::new(db.clone(), vault.clone());
         let directory = Directory::new(db.clone());
+        let signing = AppSigning::new(db.clone(), vault.clone());
         let population = PopulationRegistry::new(db.clone(), vault);
         let authority = authority.unwrap_or_else(|| Arc::new(population.clone()));
         let data_dir = keys.dir.parent().unwrap_or(&keys.dir);
@@ -105,6 +109,7 @@ impl Services {
             audit: AuditLog::open(db.clone())?,
             publishing: Publishing::new(db.clone(), &keys.session),
             directory,
+            signing,
             db,
         })
     }
