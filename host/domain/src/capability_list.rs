@@ -25,6 +25,8 @@ macro_rules! for_each_capability {
             Storage storage "storage",
             /// `cityhost:miniapp/log`: structured log lines.
             Log log "log",
+            /// `cityhost:miniapp/sign`: the app's claims signed with its own key (JWS).
+            Sign sign "sign",
         }
     };
 }

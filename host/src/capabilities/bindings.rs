@@ -25,6 +25,7 @@ wasmtime::component::bindgen!({
         "cityhost:miniapp/notify.error" => CapabilityError,
         "cityhost:miniapp/storage.error" => CapabilityError,
         "cityhost:miniapp/log.error" => CapabilityError,
+        "cityhost:miniapp/sign.error" => CapabilityError,
     },
 });
 

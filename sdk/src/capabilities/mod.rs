@@ -15,6 +15,8 @@ pub mod log;
 pub mod notify;
 pub mod payment;
 pub mod storage;
+// Added after the first five.
+pub mod sign;
 
 // Each interface's WIT error cases become the [`Error`] variants of the
 // same name.
@@ -74,6 +76,17 @@ impl From<wit::log::Error> for Error {
         match error {
             E::NotPermitted(s) => Error::NotPermitted(s),
             E::QuotaExceeded(s) => Error::QuotaExceeded(s),
+        }
+    }
+}
+
+impl From<wit::sign::Error> for Error {
+    fn from(error: wit::sign::Error) -> Self {
+        use wit::sign::Error as E;
+        match error {
+            E::NotPermitted(s) => Error::NotPermitted(s),
+            E::InvalidArgument(s) => Error::InvalidArgument(s),
+            E::Unavailable(s) => Error::Unavailable(s),
         }
     }
 }
