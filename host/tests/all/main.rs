@@ -22,5 +22,6 @@ mod payments;
 mod publishing;
 mod sandbox;
 mod security;
+mod signing;
 mod standard;
 mod support;
