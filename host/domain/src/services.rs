@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use cityhost_store::Db;
 
+use crate::app_config::AppConfig;
 use crate::app_signing::AppSigning;
 use crate::app_storage::AppStorage;
 use crate::audit::AuditLog;
@@ -63,6 +64,8 @@ pub struct Services {
     pub id_tokens: IdTokens,
     /// Apps' signing keys, signatures and JWK Sets.
     pub signing: AppSigning,
+    /// Apps' variables and secrets.
+    pub config: AppConfig,
 }
 
 impl Services {
@@ -87,6 +90,7 @@ impl Services {
         let accounts = Accounts::new(db.clone(), vault.clone());
         let directory = Directory::new(db.clone());
         let signing = AppSigning::new(db.clone(), vault.clone());
+        let config = AppConfig::new(db.clone(), vault.clone());
         let population = PopulationRegistry::new(db.clone(), vault);
         let authority = authority.unwrap_or_else(|| Arc::new(population.clone()));
         let data_dir = keys.dir.parent().unwrap_or(&keys.dir);
@@ -110,6 +114,7 @@ impl Services {
             publishing: Publishing::new(db.clone(), &keys.session),
             directory,
             signing,
+            config,
             db,
         })
     }

@@ -387,14 +387,14 @@ pub async fn operator(command: OperatorCommand) -> anyhow::Result<()> {
 
 /// The host's API with a bearer token; an error answer becomes an error
 /// carrying the host's code, field and message.
-struct Client {
+pub(super) struct Client {
     base: String,
     token: String,
     http: reqwest::Client,
 }
 
 impl Client {
-    fn new(remote: &Remote) -> Client {
+    pub(super) fn new(remote: &Remote) -> Client {
         Client {
             base: remote.host.trim_end_matches('/').to_string(),
             token: remote.token.clone(),
@@ -402,7 +402,7 @@ impl Client {
         }
     }
 
-    async fn send(
+    pub(super) async fn send(
         &self,
         method: reqwest::Method,
         path: &str,

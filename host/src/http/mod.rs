@@ -5,6 +5,7 @@ mod accounts;
 mod apps;
 pub(crate) mod auth;
 pub mod client_addr;
+mod config;
 mod consents;
 mod cookies;
 mod csrf;
@@ -65,6 +66,7 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .merge(publishing::routes())
         .merge(divisions::routes())
         .merge(signing::api_routes())
+        .merge(config::routes())
         .fallback(|| async { ApiError::not_found("API route") });
     let host = Router::new()
         .route("/", get(shell::index))

@@ -10,6 +10,7 @@ mod accounts;
 mod apps;
 mod audit;
 mod browser;
+mod config;
 mod consent;
 mod contract;
 mod crash;

@@ -16,6 +16,7 @@ pub mod notify;
 pub mod payment;
 pub mod storage;
 // Added after the first five.
+pub mod config;
 pub mod sign;
 
 // Each interface's WIT error cases become the [`Error`] variants of the
@@ -83,6 +84,17 @@ impl From<wit::log::Error> for Error {
 impl From<wit::sign::Error> for Error {
     fn from(error: wit::sign::Error) -> Self {
         use wit::sign::Error as E;
+        match error {
+            E::NotPermitted(s) => Error::NotPermitted(s),
+            E::InvalidArgument(s) => Error::InvalidArgument(s),
+            E::Unavailable(s) => Error::Unavailable(s),
+        }
+    }
+}
+
+impl From<wit::config::Error> for Error {
+    fn from(error: wit::config::Error) -> Self {
+        use wit::config::Error as E;
         match error {
             E::NotPermitted(s) => Error::NotPermitted(s),
             E::InvalidArgument(s) => Error::InvalidArgument(s),
