@@ -37,6 +37,8 @@ pub mod runtime;
 
 // The domain (crate `cityhost-domain`), under the paths the host's layers
 // name it by.
+pub use cityhost_domain::app_config;
+pub use cityhost_domain::app_signing;
 pub use cityhost_domain::{
     app_storage, audit, directory, error, events, identity, manifest, notifications, payments,
     publishing, services, uscc,

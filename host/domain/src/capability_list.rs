@@ -27,6 +27,10 @@ macro_rules! for_each_capability {
             Log log "log",
             /// `cityhost:miniapp/http`: calls to the department's own systems.
             Http http "http",
+            /// `cityhost:miniapp/sign`: the app's claims signed with its own key (JWS).
+            Sign sign "sign",
+            /// `cityhost:miniapp/config`: the app's variables and secrets.
+            Config config "config",
         }
     };
 }

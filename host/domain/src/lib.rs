@@ -12,6 +12,8 @@
 //! - [`audit`], [`app_storage`], [`directory`];
 //! - [`manifest`]: the mini-app manifest and its [`manifest::Permission`]s,
 //!   generated from the one list of capabilities ([`for_each_capability`]);
+//! - [`app_signing`]: apps' Ed25519 keys, signatures and JWK Sets;
+//! - [`app_config`]: apps' variables and secrets, set by their departments;
 //! - [`services`]: all of them, opened together over one database;
 //! - [`error`]: the one [`error::ServiceError`] every service returns.
 //!
@@ -36,3 +38,6 @@ pub mod services;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod uscc;
+// Added capabilities' services.
+pub mod app_config;
+pub mod app_signing;

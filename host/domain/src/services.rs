@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use cityhost_store::Db;
 
+use crate::app_config::AppConfig;
+use crate::app_signing::AppSigning;
 use crate::app_storage::AppStorage;
 use crate::audit::AuditLog;
 use crate::directory::Directory;
@@ -60,6 +62,10 @@ pub struct Services {
     pub real_name: RealName,
     /// ID tokens and their JWK Set.
     pub id_tokens: IdTokens,
+    /// Apps' signing keys, signatures and JWK Sets.
+    pub signing: AppSigning,
+    /// Apps' variables and secrets.
+    pub config: AppConfig,
 }
 
 impl Services {
@@ -83,6 +89,8 @@ impl Services {
         let vault = Vault::new(&keys.id_number, &keys.id_index);
         let accounts = Accounts::new(db.clone(), vault.clone());
         let directory = Directory::new(db.clone());
+        let signing = AppSigning::new(db.clone(), vault.clone());
+        let config = AppConfig::new(db.clone(), vault.clone());
         let population = PopulationRegistry::new(db.clone(), vault);
         let authority = authority.unwrap_or_else(|| Arc::new(population.clone()));
         let data_dir = keys.dir.parent().unwrap_or(&keys.dir);
@@ -105,6 +113,8 @@ impl Services {
             audit: AuditLog::open(db.clone())?,
             publishing: Publishing::new(db.clone(), &keys.session),
             directory,
+            signing,
+            config,
             db,
         })
     }

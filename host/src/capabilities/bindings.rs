@@ -26,6 +26,8 @@ wasmtime::component::bindgen!({
         "cityhost:miniapp/storage.error" => CapabilityError,
         "cityhost:miniapp/log.error" => CapabilityError,
         "cityhost:miniapp/http.error" => CapabilityError,
+        "cityhost:miniapp/sign.error" => CapabilityError,
+        "cityhost:miniapp/config.error" => CapabilityError,
     },
 });
 

@@ -2,6 +2,7 @@
 
 mod audit;
 pub mod build_apps;
+mod config;
 pub mod demo;
 pub mod dev;
 mod identity;
@@ -65,6 +66,10 @@ enum Command {
     /// Operator commands: review queue, approve, reject, release, rollback.
     #[command(subcommand)]
     Operator(publish::OperatorCommand),
+    /// A department's app configuration: set, unset and list variables and
+    /// secrets (over the department API).
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
 }
 
 /// Where to listen, where the state is and where the apps are.
@@ -205,6 +210,7 @@ pub fn main() -> ExitCode {
         Command::Publish(args) => runtime().block_on(publish::publish(args)),
         Command::Status(args) => runtime().block_on(publish::status(args)),
         Command::Operator(command) => runtime().block_on(publish::operator(command)),
+        Command::Config(command) => runtime().block_on(config::run(command)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -122,6 +122,27 @@ pub enum OperatorCommand {
         /// App id.
         app: String,
     },
+    /// Rotate an app's signing key (`sign` capability): new signatures use
+    /// the new key; the old public key stays in the app's JWK Set until
+    /// removed with `remove-sign-key`.
+    RotateSignKey {
+        /// The host and the operator's token.
+        #[command(flatten)]
+        remote: Remote,
+        /// App id.
+        app: String,
+    },
+    /// Remove a retired signing key of an app from its JWK Set: what it
+    /// signed no longer verifies.
+    RemoveSignKey {
+        /// The host and the operator's token.
+        #[command(flatten)]
+        remote: Remote,
+        /// App id.
+        app: String,
+        /// The key id (`kid`).
+        kid: String,
+    },
 }
 
 /// Writes a new Ed25519 key and prints its public half (base64).
@@ -340,20 +361,40 @@ pub async fn operator(command: OperatorCommand) -> anyhow::Result<()> {
                 .await?;
             println!("{app}: {plan}");
         }
+        OperatorCommand::RotateSignKey { remote, app } => {
+            let rotation = Client::new(&remote)
+                .send(
+                    reqwest::Method::POST,
+                    &format!("/api/operator/apps/{app}/sign-keys/rotate"),
+                    Some(json!({})),
+                )
+                .await?;
+            println!("{}", serde_json::to_string_pretty(&rotation)?);
+        }
+        OperatorCommand::RemoveSignKey { remote, app, kid } => {
+            let removed = Client::new(&remote)
+                .send(
+                    reqwest::Method::DELETE,
+                    &format!("/api/operator/apps/{app}/sign-keys/{kid}"),
+                    None,
+                )
+                .await?;
+            println!("{}", serde_json::to_string_pretty(&removed)?);
+        }
     }
     Ok(())
 }
 
 /// The host's API with a bearer token; an error answer becomes an error
 /// carrying the host's code, field and message.
-struct Client {
+pub(super) struct Client {
     base: String,
     token: String,
     http: reqwest::Client,
 }
 
 impl Client {
-    fn new(remote: &Remote) -> Client {
+    pub(super) fn new(remote: &Remote) -> Client {
         Client {
             base: remote.host.trim_end_matches('/').to_string(),
             token: remote.token.clone(),
@@ -361,7 +402,7 @@ impl Client {
         }
     }
 
-    async fn send(
+    pub(super) async fn send(
         &self,
         method: reqwest::Method,
         path: &str,

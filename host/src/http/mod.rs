@@ -5,6 +5,7 @@ mod accounts;
 mod apps;
 pub(crate) mod auth;
 pub mod client_addr;
+mod config;
 mod consents;
 mod cookies;
 mod csrf;
@@ -21,6 +22,7 @@ mod request_headers;
 mod runtime_status;
 mod security_headers;
 mod shell;
+mod signing;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,12 +65,15 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .merge(identity::api_routes())
         .merge(publishing::routes())
         .merge(divisions::routes())
+        .merge(signing::api_routes())
+        .merge(config::routes())
         .fallback(|| async { ApiError::not_found("API route") });
     let host = Router::new()
         .route("/", get(shell::index))
         .route("/shell/{*path}", get(shell::asset))
         .route("/healthz", get(healthz))
         .route("/.well-known/jwks.json", get(identity::jwks))
+        .route("/.well-known/apps/{app_id}/jwks.json", get(signing::jwks))
         .route("/apps/{app_id}", any(apps::forward))
         .route("/apps/{app_id}/", any(apps::forward))
         .route("/apps/{app_id}/{*path}", any(apps::forward))

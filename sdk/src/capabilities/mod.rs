@@ -16,6 +16,9 @@ pub mod log;
 pub mod notify;
 pub mod payment;
 pub mod storage;
+// Added after the first five.
+pub mod config;
+pub mod sign;
 
 // Each interface's WIT error cases become the [`Error`] variants of the
 // same name.
@@ -88,6 +91,28 @@ impl From<wit::http::Error> for Error {
             E::QuotaExceeded(s) => Error::QuotaExceeded(s),
             E::TooLarge(s) => Error::TooLarge(s),
             E::Timeout(s) => Error::Timeout(s),
+            E::Unavailable(s) => Error::Unavailable(s),
+        }
+    }
+}
+
+impl From<wit::sign::Error> for Error {
+    fn from(error: wit::sign::Error) -> Self {
+        use wit::sign::Error as E;
+        match error {
+            E::NotPermitted(s) => Error::NotPermitted(s),
+            E::InvalidArgument(s) => Error::InvalidArgument(s),
+            E::Unavailable(s) => Error::Unavailable(s),
+        }
+    }
+}
+
+impl From<wit::config::Error> for Error {
+    fn from(error: wit::config::Error) -> Self {
+        use wit::config::Error as E;
+        match error {
+            E::NotPermitted(s) => Error::NotPermitted(s),
+            E::InvalidArgument(s) => Error::InvalidArgument(s),
             E::Unavailable(s) => Error::Unavailable(s),
         }
     }
