@@ -10,7 +10,7 @@
 //! - a [`Response`]: a [`View`] (the declarative page the host's shell
 //!   renders, see `docs/views.md`), JSON, text or a redirect;
 //! - safe wrappers over the host's capabilities: [`identity`], [`payment`],
-//!   [`notify`], [`storage`] and [`log`];
+//!   [`notify`], [`storage`], [`citizen_storage`] and [`log`];
 //! - one [`Error`] type: `?` on a capability or request error inside a
 //!   handler answers the right status with a view explaining it (a missing
 //!   consent answers a button that opens the host's consent sheet);
@@ -80,6 +80,7 @@ mod router;
 pub mod time;
 pub mod view;
 
+pub use capabilities::citizen_storage;
 pub use capabilities::{identity, log, notify, payment, storage};
 pub use error::{Error, Result};
 pub use events::Event;
