@@ -23,4 +23,5 @@ mod publishing;
 mod sandbox;
 mod security;
 mod standard;
+mod storage;
 mod support;
