@@ -42,7 +42,7 @@ macro_rules! in_namespace {
                         app_id: &$s.context.manifest.id,
                         citizen_id: &citizen_id,
                     };
-                    Ok($body.await?)
+                    $body.await.map_err(CapabilityError::from)
                 })
             })
             .await

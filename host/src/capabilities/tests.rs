@@ -163,12 +163,11 @@ async fn citizen_storage_needs_its_permission_and_a_citizen() {
     ));
     let (mut s, services, citizen_id) =
         state("[\"citizen-storage\"]", dir.path().join("2").as_path()).await;
-    assert_eq!(
+    assert!(
         s.insert("k".into(), b"v".to_vec(), None)
             .await
             .unwrap()
-            .is_some(),
-        true
+            .is_some()
     );
     assert_eq!(
         s.insert("k".into(), b"w".to_vec(), None).await.unwrap(),
