@@ -10,7 +10,8 @@
 //! - a [`Response`]: a [`View`] (the declarative page the host's shell
 //!   renders, see `docs/views.md`), JSON, text or a redirect;
 //! - safe wrappers over the host's capabilities: [`identity`], [`payment`],
-//!   [`notify`], [`storage`], [`log`], [`sign`] and [`config`];
+//!   [`notify`], [`storage`], [`citizen_storage`], [`log`], [`http`],
+//!   [`sign`] and [`config`];
 //! - one [`Error`] type: `?` on a capability or request error inside a
 //!   handler answers the right status with a view explaining it (a missing
 //!   consent answers a button that opens the host's consent sheet);
@@ -80,7 +81,9 @@ mod router;
 pub mod time;
 pub mod view;
 
-pub use capabilities::{config, http, identity, log, notify, payment, sign, storage};
+pub use capabilities::{
+    citizen_storage, config, http, identity, log, notify, payment, sign, storage,
+};
 pub use error::{Error, Result};
 pub use events::Event;
 pub use request::{Method, Request};

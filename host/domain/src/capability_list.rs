@@ -23,6 +23,8 @@ macro_rules! for_each_capability {
             Notify notify "notify",
             /// `cityhost:miniapp/storage`: the app's private key-value store.
             Storage storage "storage",
+            /// `cityhost:miniapp/citizen-storage`: the signed-in citizen's own key-value store in the app.
+            CitizenStorage citizen_storage "citizen-storage",
             /// `cityhost:miniapp/log`: structured log lines.
             Log log "log",
             /// `cityhost:miniapp/http`: calls to the department's own systems.

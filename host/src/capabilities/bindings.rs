@@ -24,6 +24,7 @@ wasmtime::component::bindgen!({
         "cityhost:miniapp/payment.error" => CapabilityError,
         "cityhost:miniapp/notify.error" => CapabilityError,
         "cityhost:miniapp/storage.error" => CapabilityError,
+        "cityhost:miniapp/citizen-storage.error" => CapabilityError,
         "cityhost:miniapp/log.error" => CapabilityError,
         "cityhost:miniapp/http.error" => CapabilityError,
         "cityhost:miniapp/sign.error" => CapabilityError,

@@ -156,3 +156,36 @@ async fn orders_need_a_citizen_and_valid_fields() {
         Err(CapabilityError::NotPermitted(_))
     ));
 }
+
+#[tokio::test]
+async fn citizen_storage_needs_its_permission_and_a_citizen() {
+    use crate::capabilities::bindings::cityhost::miniapp::citizen_storage::Host as _;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, _, _) = state("[\"storage\"]", dir.path()).await;
+    assert!(matches!(
+        s.put("k".into(), b"v".to_vec(), None).await,
+        Err(CapabilityError::NotPermitted(_))
+    ));
+    let (mut s, services, citizen_id) =
+        state("[\"citizen-storage\"]", dir.path().join("2").as_path()).await;
+    assert!(
+        s.insert("k".into(), b"v".to_vec(), None)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        s.insert("k".into(), b"w".to_vec(), None).await.unwrap(),
+        None
+    );
+    let entries = services.storage.citizen_entries(&citizen_id).await.unwrap();
+    assert_eq!(
+        (entries[0].app_id.as_str(), entries[0].value.as_slice()),
+        ("test-app", &b"v"[..])
+    );
+    s.context.citizen_id = None;
+    assert!(matches!(
+        s.get("k".into()).await,
+        Err(CapabilityError::NotPermitted(why)) if why.contains("no citizen")
+    ));
+}

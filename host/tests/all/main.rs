@@ -26,4 +26,5 @@ mod sandbox;
 mod security;
 mod signing;
 mod standard;
+mod storage;
 mod support;

@@ -10,6 +10,7 @@
 use crate::bindings::cityhost::miniapp as wit;
 use crate::error::Error;
 
+pub mod citizen_storage;
 pub mod http;
 pub mod identity;
 pub mod log;
@@ -63,6 +64,18 @@ impl From<wit::notify::Error> for Error {
 impl From<wit::storage::Error> for Error {
     fn from(error: wit::storage::Error) -> Self {
         use wit::storage::Error as E;
+        match error {
+            E::NotPermitted(s) => Error::NotPermitted(s),
+            E::InvalidArgument(s) => Error::InvalidArgument(s),
+            E::QuotaExceeded(s) => Error::QuotaExceeded(s),
+            E::Unavailable(s) => Error::Unavailable(s),
+        }
+    }
+}
+
+impl From<wit::citizen_storage::Error> for Error {
+    fn from(error: wit::citizen_storage::Error) -> Self {
+        use wit::citizen_storage::Error as E;
         match error {
             E::NotPermitted(s) => Error::NotPermitted(s),
             E::InvalidArgument(s) => Error::InvalidArgument(s),
