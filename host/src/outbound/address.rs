@@ -7,9 +7,10 @@
 //! metadata service at 100.100.100.200), link-local (which holds the cloud
 //! metadata address 169.254.169.254), unique-local IPv6 (which holds
 //! `fd00:ec2::254`), documentation, benchmarking, multicast, reserved and
-//! unspecified addresses — and IPv6 forms that embed an IPv4 address
-//! (mapped, NAT64, 6to4), judged by that address. Teredo is refused
-//! outright.
+//! unspecified addresses. IPv6 is allowed only in global unicast
+//! (`2000::/3`) outside its special blocks (`2001::/23`, documentation);
+//! forms that embed an IPv4 address (mapped, NAT64 `64:ff9b::/96`, 6to4)
+//! are judged by that address.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -47,32 +48,25 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
     }
     // NAT64 well-known prefix 64:ff9b::/96 (RFC 6052): the embedded address.
     if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
-        return is_public_v4(Ipv4Addr::new(
-            (s[6] >> 8) as u8,
-            s[6] as u8,
-            (s[7] >> 8) as u8,
-            s[7] as u8,
-        ));
+        return is_public_v4(embedded_v4(s[6], s[7]));
     }
     // 6to4 2002::/16 (RFC 3056): the embedded address.
     if s[0] == 0x2002 {
-        return is_public_v4(Ipv4Addr::new(
-            (s[1] >> 8) as u8,
-            s[1] as u8,
-            (s[2] >> 8) as u8,
-            s[2] as u8,
-        ));
+        return is_public_v4(embedded_v4(s[1], s[2]));
     }
-    !(ip.is_unspecified()
-        || ip.is_loopback()
-        || s[0..6] == [0, 0, 0, 0, 0, 0] // IPv4-compatible (deprecated)
-        || (s[0] == 0x100 && s[1..4] == [0, 0, 0]) // discard-only (RFC 6666)
-        || (s[0] == 0x2001 && s[1] == 0) // Teredo
-        || (s[0] == 0x2001 && s[1] == 0xdb8) // documentation
-        || (s[0] & 0xfe00) == 0xfc00 // unique local, metadata fd00:ec2::254
-        || (s[0] & 0xffc0) == 0xfe80 // link-local
-        || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
-        || (s[0] & 0xff00) == 0xff00) // multicast
+    // Only global unicast 2000::/3 is reachable (RFC 4291); everything else
+    // (loopback, unspecified, unique-local, link-local, multicast, the
+    // reserved ::/8 with its SIIT and IPv4-compatible forms, the local-use
+    // NAT64 prefix 64:ff9b:1::/48, 5f00::/16 SRv6 ...) is refused. Inside it:
+    (s[0] & 0xe000) == 0x2000
+        && !(s[0] == 0x2001 && s[1] < 0x200) // IETF protocol assignments 2001::/23: Teredo, benchmarking, ORCHID
+        && !(s[0] == 0x2001 && s[1] == 0xdb8) // documentation (RFC 3849)
+        && !(s[0] == 0x3fff && s[1] < 0x1000) // documentation 3fff::/20 (RFC 9637)
+}
+
+/// The IPv4 address held in two IPv6 segments.
+fn embedded_v4(high: u16, low: u16) -> Ipv4Addr {
+    Ipv4Addr::new((high >> 8) as u8, high as u8, (low >> 8) as u8, low as u8)
 }
 
 #[cfg(test)]
@@ -109,6 +103,14 @@ mod tests {
             "fe80::1",
             "ff02::1",
             "::127.0.0.1",
+            "::ffff:0:7f00:1",
+            "::ffff:0:a9fe:a9fe",
+            "64:ff9b:1::a00:1",
+            "::ffff:0:0:7f00:1",
+            "3fff::1",
+            "2001:2::1",
+            "2001:10::1",
+            "5f00::1",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip} is not public");
         }
