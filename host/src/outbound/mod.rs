@@ -176,6 +176,10 @@ const HOP_BY_HOP: [&str; 11] = [
     "content-length",
 ];
 
+/// What a call leaves of the request's deadline, so that the app can still
+/// answer after a call that timed out.
+pub const ANSWER_MARGIN: std::time::Duration = std::time::Duration::from_millis(150);
+
 /// What the host sends as `user-agent` when the guest sends none.
 const USER_AGENT: &str = concat!("CityHost/", env!("CARGO_PKG_VERSION"));
 
@@ -235,9 +239,11 @@ impl Outbound {
             .permits(app, policy.concurrent)
             .try_acquire_owned()
             .map_err(|_| OutboundError::Limit("http.concurrent"))?;
-        let timeout = policy
-            .timeout
-            .min(deadline.saturating_duration_since(Instant::now()));
+        // The app keeps a moment after a failed call to answer the citizen.
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .saturating_sub(ANSWER_MARGIN);
+        let timeout = policy.timeout.min(left);
         let local = self.local_origins.iter().find(|l| l.origin == origin);
         let exchange = self.exchange(&origin, local, outgoing, policy.max_response_bytes);
         let response = tokio::time::timeout(timeout, exchange)

@@ -387,3 +387,22 @@ async fn the_operator_may_pin_a_local_origin_to_an_address() {
     let results = fetch(&c, &url(&format!("{}/bills", system.origin))).await;
     assert_eq!(results[0]["error"], "not-permitted", "{results:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_system_under_the_default_timeout_still_lets_the_app_answer() {
+    let system = backend("").await;
+    let host = TestHost::start_with_local_origins(&[&system.origin]).await;
+    // The default call timeout (1000 ms) is the request's whole deadline:
+    // the call must end early enough for the app to answer.
+    let origin = system.origin.clone();
+    host.republish_fixture("outbound", move |text| {
+        text.replace("timeout-ms = 300\n", "").replace(
+            "allow = [\"http://127.0.0.1:9\"]",
+            &format!("allow = [\"{origin}\"]"),
+        )
+    })
+    .await;
+    let c = host.new_citizen("13900000071").await;
+    let results = fetch(&c, &url(&format!("{}/slow", system.origin))).await;
+    assert_eq!(results[0]["error"], "timeout", "{results:?}");
+}
