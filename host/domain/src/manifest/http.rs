@@ -262,6 +262,9 @@ impl Origin {
             None => return Err("the URL has no host".into()),
         };
         let port = url.port().unwrap_or_else(|| scheme.default_port());
+        if port == 0 {
+            return Err("port 0 is not a port a system listens on".into());
+        }
         Ok(Origin { scheme, host, port })
     }
 
@@ -324,6 +327,7 @@ mod tests {
             ("https://*.example", "wildcards"),
             ("billing.example", "not an origin"),
             ("file:///etc/passwd", "scheme `file`"),
+            ("https://a.example:0", "port 0"),
         ] {
             let e = Origin::parse(text).unwrap_err();
             assert!(e.contains(why), "{text}: {e}");

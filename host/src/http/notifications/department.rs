@@ -10,7 +10,7 @@
 //! Body: `{"openid": "…", "template": "…", "params": {"name": "value"},
 //! "link_path": "/…"}` (`params` and `link_path` optional). Answers `201
 //! {"message_id": "…"}`. Errors: `400` naming the field (`uscc`, `openid`,
-//! `template`, `params.{name}`, `link-path`), `403` (`forbidden`: another
+//! `template`, `params.{name}`, `link_path`), `403` (`forbidden`: another
 //! department's or a scope-less token; `not_permitted`: a receipt
 //! template; `not_subscribed` naming the template), `404 app`, `429
 //! rate_limited` with `Retry-After`. Each call is audited
@@ -123,6 +123,10 @@ pub(super) async fn send(
 fn send_error(e: SendError) -> ApiError {
     let message = e.to_string();
     match e {
+        // The body's key for the link is `link_path`.
+        SendError::InvalidArgument { field, reason } if field == "link-path" => {
+            ApiError::invalid("link_path", reason)
+        }
         SendError::InvalidArgument { field, reason } => ApiError::invalid(field, reason),
         SendError::NotSubscribed(template) => ApiError {
             field: Some("template".into()),
