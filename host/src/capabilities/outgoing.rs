@@ -12,15 +12,16 @@ use http_body_util::{BodyExt, Full};
 use hyper::http;
 use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
 
-use crate::audit::AuditLog;
 use crate::manifest::Manifest;
 use crate::manifest::http::HttpPolicy;
 use crate::outbound::{Outbound, OutboundError, OutboundRequest, OutboundResponse};
+use crate::services::Services;
 
 /// One request's outbound calls.
 pub struct Outgoing {
     outbound: Arc<Outbound>,
-    audit: AuditLog,
+    /// The host's services, for the audit log of `wasi:http` calls.
+    services: Arc<Services>,
     manifest: Arc<Manifest>,
     openid: Option<String>,
     /// The app's `[http]` policy, resolved at the first call.
@@ -44,13 +45,13 @@ impl Outgoing {
     /// the request starts.
     pub(super) fn new(
         outbound: Arc<Outbound>,
-        audit: AuditLog,
+        services: Arc<Services>,
         manifest: Arc<Manifest>,
         openid: Option<String>,
     ) -> Self {
         Self {
             outbound,
-            audit,
+            services,
             manifest,
             openid,
             policy: None,
@@ -121,7 +122,7 @@ impl WasiHttpHooks for Outgoing {
                 >,
             > + Send,
     > {
-        let mut audit = self.audit.begin(
+        let mut audit = self.services.audit.begin(
             &self.manifest.id,
             &self.manifest.version,
             self.openid.clone(),

@@ -78,7 +78,7 @@ impl RequestState {
             .build();
         let outgoing = Outgoing::new(
             outbound,
-            services.audit.clone(),
+            services.clone(),
             context.manifest.clone(),
             context.openid.clone(),
         );

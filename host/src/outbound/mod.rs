@@ -363,15 +363,10 @@ fn build_request(
     let mut builder = hyper::Request::builder()
         .method(request.method.as_str())
         .uri(target);
-    let authority = origin
-        .to_string()
-        .split_once("://")
-        .map(|(_, authority)| authority.to_string())
-        .unwrap_or_default();
     let headers = builder.headers_mut().expect("a fresh builder has headers");
     headers.insert(
         hyper::header::HOST,
-        HeaderValue::from_str(&authority).map_err(|e| OutboundError::Invalid {
+        HeaderValue::from_str(&origin.authority()).map_err(|e| OutboundError::Invalid {
             field: "url",
             reason: e.to_string(),
         })?,

@@ -278,13 +278,21 @@ impl Origin {
     }
 }
 
+impl Origin {
+    /// `host[:port]`, the port left out when it is the scheme's default:
+    /// what an HTTP request's `host` header says.
+    pub fn authority(&self) -> String {
+        if self.port == self.scheme.default_port() {
+            self.host.clone()
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}://{}", self.scheme.as_str(), self.host)?;
-        if self.port != self.scheme.default_port() {
-            write!(f, ":{}", self.port)?;
-        }
-        Ok(())
+        write!(f, "{}://{}", self.scheme.as_str(), self.authority())
     }
 }
 
