@@ -33,6 +33,8 @@ macro_rules! for_each_capability {
             Sign sign "sign",
             /// `cityhost:miniapp/config`: the app's variables and secrets.
             Config config "config",
+            /// `cityhost:miniapp/schedule`: one-shot timers delivered as app events.
+            Schedule schedule "schedule",
         }
     };
 }

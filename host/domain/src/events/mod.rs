@@ -1,6 +1,10 @@
-//! Events the host sends to mini-apps: POST requests to reserved paths of
-//! the same component (`/_cityhost/events/{type}`), on behalf of the citizen
-//! concerned, with a JSON body.
+//! Events the host sends to mini-apps, each with a JSON body and on behalf
+//! of the citizen concerned (if any): the host's own (`payment.succeeded`,
+//! `refund.succeeded`, typed values for a component of the current
+//! contract) and app events (`timer.{name}` from the app's own timers,
+//! [`timers`]; `cron.{name}` from its manifest's schedules, [`cron`];
+//! `department.{name}` from its department's system, [`stage_app_event`]),
+//! which reach every component as `POST /_cityhost/events/{type}`.
 //!
 //! Events are written to a persisted outbox (`event_outbox` table) in the
 //! same transaction as the change they announce, so an event exists if
@@ -10,7 +14,9 @@
 //! at least once: an app may see the same event twice and must treat it as
 //! idempotent (the order id says which order).
 
+pub mod cron;
 pub(crate) mod tables;
+pub mod timers;
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -25,6 +31,38 @@ use tables::{EVENT_OUTBOX, EVENT_OUTBOX_RAW};
 pub const PAYMENT_SUCCEEDED: &str = "payment.succeeded";
 /// Event type sent when a refund is done.
 pub const REFUND_SUCCEEDED: &str = "refund.succeeded";
+
+/// Where an app event comes from: its type is `{source}.{name}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// One of the app's own timers ([`timers`]).
+    Timer,
+    /// A `[[schedule.cron]]` schedule of its manifest ([`cron`]).
+    Cron,
+    /// Its department's own system (`[events] from-department`).
+    Department,
+}
+
+impl Source {
+    /// The type prefix, e.g. `timer`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Timer => "timer",
+            Source::Cron => "cron",
+            Source::Department => "department",
+        }
+    }
+}
+
+/// Largest JSON payload of an app event, bytes: 16 KiB.
+pub const MAX_APP_EVENT_BYTES: usize = 16 * 1024;
+
+/// Whether the event type is one of the host's own (payment, refund),
+/// delivered as a typed value; app events go to every component as a
+/// request.
+pub fn is_host_event(event: &str) -> bool {
+    matches!(event, PAYMENT_SUCCEEDED | REFUND_SUCCEEDED)
+}
 
 /// Pauses before each retry after a failed attempt: 4 m, 10 m, 10 m, 1 h,
 /// 2 h, 6 h, 15 h — 8 attempts in all over about 24 h 24 m (Alipay's
@@ -46,9 +84,10 @@ pub struct PendingEvent {
     pub id: String,
     /// The app it goes to.
     pub app_id: String,
-    /// The citizen it is on behalf of (internal id).
-    pub citizen_id: String,
-    /// Event type (`payment.succeeded`).
+    /// The citizen it is on behalf of (internal id); none for an app event
+    /// that concerns no one citizen.
+    pub citizen_id: Option<String>,
+    /// Event type (`payment.succeeded`, `timer.{name}`, …).
     pub event: String,
     /// JSON body.
     pub body: String,
@@ -158,10 +197,14 @@ impl Outbox {
         Ok(events)
     }
 
-    /// Removes an event its app accepted.
+    /// Removes an event its app accepted (and a timer's entry).
     pub async fn delivered(&self, due: &DueEvent) -> Result<(), StoreError> {
+        let (at, event) = (due.due, &due.event);
         self.db
-            .delete(&EVENT_OUTBOX, (due.due, due.event.id.as_str()))
+            .transact(|tx| async move {
+                tx.delete(&EVENT_OUTBOX, (at, event.id.as_str())).await?;
+                timers::forget(&tx, event).await
+            })
             .await
     }
 
@@ -185,9 +228,21 @@ impl Outbox {
         let stored = &event;
         self.db
             .transact(|tx| async move {
+                // A timer cancelled while its attempt ran stays cancelled.
+                if !tx
+                    .contains(&EVENT_OUTBOX, (due, stored.id.as_str()))
+                    .await?
+                {
+                    return Ok(());
+                }
                 tx.delete(&EVENT_OUTBOX, (due, stored.id.as_str())).await?;
                 tx.put(&EVENT_OUTBOX, (next_due, stored.id.as_str()), stored)
-                    .await
+                    .await?;
+                if retry == Retry::GaveUp {
+                    timers::forget(&tx, stored).await
+                } else {
+                    timers::moved(&tx, stored, next_due).await
+                }
             })
             .await?;
         Ok((event, retry))
@@ -201,8 +256,8 @@ impl Outbox {
     }
 }
 
-/// Writes an event into the outbox inside the caller's transaction, due at
-/// `now`.
+/// Writes a host event into the outbox inside the caller's transaction, due
+/// at `now`.
 pub(crate) async fn stage(
     tx: &Tx,
     app_id: &str,
@@ -211,17 +266,83 @@ pub(crate) async fn stage(
     body: &impl Serialize,
     now: u64,
 ) -> Result<(), StoreError> {
-    let pending = PendingEvent {
-        id: format!("evt_{}", uuid::Uuid::new_v4().simple()),
-        app_id: app_id.into(),
-        citizen_id: citizen_id.into(),
-        event: event.into(),
-        body: serde_json::to_string(body).map_err(|e| StoreError::Encode(e.to_string()))?,
-        attempts: 0,
-        created_at: now,
-        last_error: None,
-        gave_up: false,
-    };
+    let body = serde_json::to_string(body).map_err(|e| StoreError::Encode(e.to_string()))?;
+    let pending = PendingEvent::new(new_event_id(), app_id, Some(citizen_id), event, body, now);
     tx.put(&EVENT_OUTBOX, (now, pending.id.as_str()), &pending)
         .await
+}
+
+/// A fresh event id: `evt_` + 32 hex.
+pub(crate) fn new_event_id() -> String {
+    format!("evt_{}", uuid::Uuid::new_v4().simple())
+}
+
+impl PendingEvent {
+    /// An event not yet attempted.
+    pub(crate) fn new(
+        id: String,
+        app_id: &str,
+        citizen_id: Option<&str>,
+        event: &str,
+        body: String,
+        now: u64,
+    ) -> PendingEvent {
+        PendingEvent {
+            id,
+            app_id: app_id.into(),
+            citizen_id: citizen_id.map(str::to_string),
+            event: event.into(),
+            body,
+            attempts: 0,
+            created_at: now,
+            last_error: None,
+            gave_up: false,
+        }
+    }
+}
+
+/// Checks an app event's name and JSON payload (at most
+/// [`MAX_APP_EVENT_BYTES`]). Errors: `(field, reason)` with the field
+/// `name` or `payload`.
+pub fn check_app_event(name: &str, payload: &str) -> Result<(), (&'static str, String)> {
+    if !crate::manifest::schedule::is_event_name(name) {
+        return Err((
+            "name",
+            "use 1-64 characters of a-z, 0-9 and '-', starting with a letter".into(),
+        ));
+    }
+    if payload.len() > MAX_APP_EVENT_BYTES {
+        return Err((
+            "payload",
+            format!("at most {MAX_APP_EVENT_BYTES} bytes of JSON"),
+        ));
+    }
+    if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(payload) {
+        return Err(("payload", format!("not JSON: {e}")));
+    }
+    Ok(())
+}
+
+impl Outbox {
+    /// Writes app event `{source}.{name}` with JSON `payload` for `app_id`,
+    /// due now, on behalf of `citizen_id` if given; returns its id. The
+    /// caller checked the name and payload ([`check_app_event`]) and that
+    /// the app accepts the event.
+    pub async fn stage_app_event(
+        &self,
+        app_id: &str,
+        source: Source,
+        name: &str,
+        payload: String,
+        citizen_id: Option<&str>,
+    ) -> Result<String, StoreError> {
+        let now = now_ms();
+        let event = format!("{}.{name}", source.as_str());
+        let pending = PendingEvent::new(new_event_id(), app_id, citizen_id, &event, payload, now);
+        self.db
+            .put(&EVENT_OUTBOX, (now, pending.id.as_str()), &pending)
+            .await?;
+        self.wake();
+        Ok(pending.id)
+    }
 }

@@ -11,3 +11,9 @@ pub(crate) const EVENT_OUTBOX: Table<(u64, String), PendingEvent> = Table::new("
 /// these so that one record that no longer decodes is dropped instead of
 /// stopping every delivery.
 pub(crate) const EVENT_OUTBOX_RAW: Table<(u64, String), Vec<u8>, Raw> = Table::new("event_outbox");
+
+/// (app id, timer id) → the timer's due time ms (its outbox key), for each
+/// pending timer (`timers`).
+pub(crate) const APP_TIMERS: Table<(String, String), u64> = Table::new("app_timers");
+/// (app id, schedule name) → the last fire time staged, ms (`cron`).
+pub(crate) const CRON_CURSORS: Table<(String, String), u64> = Table::new("cron_cursors");

@@ -26,6 +26,7 @@
 
 pub mod http;
 pub mod notify;
+pub mod schedule;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -263,6 +264,18 @@ pub struct Manifest {
     /// (`[http]`, [`http::HttpSection`]).
     #[serde(default)]
     pub http: crate::manifest::http::HttpSection,
+    /// Cron schedules (`[schedule]`, [`schedule::ScheduleSection`]).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub schedule: crate::manifest::schedule::ScheduleSection,
+    /// Events the department's system may send the app (`[events]`,
+    /// [`schedule::EventsSection`]).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub events: crate::manifest::schedule::EventsSection,
+}
+
+/// Whether a section is absent (left out when a manifest is written back).
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 impl Manifest {
@@ -401,6 +414,10 @@ impl Manifest {
             return invalid(field, &reason);
         }
         self.http_policy()?;
+        self.cron_schedules()?;
+        if let Err((field, reason)) = self.events.validate() {
+            return invalid(&field, &reason);
+        }
         for request in &self.dev.requests {
             if !matches!(request.method.as_str(), "GET" | "POST") || !request.path.starts_with('/')
             {
@@ -441,6 +458,27 @@ impl Manifest {
             });
         }
         Ok(policy)
+    }
+
+    /// The `[schedule]` section's cron schedules, parsed. Errors: the
+    /// entry at fault (`schedule.cron[0].at`); `schedule.cron` when
+    /// schedules are declared without the `schedule` permission.
+    pub fn cron_schedules(
+        &self,
+    ) -> Result<Vec<crate::manifest::schedule::CronSchedule>, ManifestError> {
+        let schedules = self
+            .schedule
+            .schedules()
+            .map_err(|(field, reason)| ManifestError::Invalid { field, reason })?;
+        if !schedules.is_empty() && !self.permits(Permission::Schedule) {
+            return Err(ManifestError::Invalid {
+                field: "schedule.cron".into(),
+                reason: "schedules are declared but the schedule permission is not; \
+                         add \"schedule\" to permissions"
+                    .into(),
+            });
+        }
+        Ok(schedules)
     }
 
     /// Checks the `[notify]` section: its templates and limits, and that
