@@ -1,10 +1,12 @@
 //! The delivery task: sends due events from the outbox to their apps and
 //! reschedules failures.
 //!
-//! A component of the current contract gets each event as a typed value
-//! through its `events` export (decoded here from the outbox's JSON body);
-//! one built against 0.1.0, or a `wasi:http` one, as a `POST` of that body
-//! to `/_cityhost/events/{event}`.
+//! A component of the current contract gets each of the host's own events
+//! (payment, refund) as a typed value through its `events` export (decoded
+//! here from the outbox's JSON body); one built against 0.1.0, or a
+//! `wasi:http` one, as a `POST` of that body to
+//! `/_cityhost/events/{event}`. App events (timers, cron schedules, the
+//! department's events) reach every component as that `POST`.
 //!
 //! One task per host walks the outbox in due order. A 2xx answer removes
 //! the event; anything else (an error status, a trap, a timeout, the app
@@ -20,7 +22,7 @@ use cityhost_store::StoreError;
 
 use crate::capabilities::bindings::Method;
 use crate::capabilities::typed_event;
-use crate::events::{Outbox, PendingEvent, Retry};
+use crate::events::{Outbox, PendingEvent, Retry, is_host_event};
 use crate::gateway::{AppRequest, EVENT_PATH_PREFIX};
 use crate::platform::Platform;
 
@@ -89,10 +91,11 @@ async fn attempt(platform: &Platform, event: &PendingEvent) -> Result<(), String
         .registry
         .get(&event.app_id)
         .ok_or_else(|| "app not loaded".to_string())?;
-    if app.component.entry_point().takes_typed_events() {
+    let citizen_id = event.citizen_id.as_deref();
+    if app.component.entry_point().takes_typed_events() && is_host_event(&event.event) {
         let typed = typed_event(event)?;
         return match platform
-            .send_event(&app, &event.citizen_id, &event.event, &event.id, typed)
+            .send_event(&app, citizen_id, &event.event, &event.id, typed)
             .await
         {
             Ok(verdict) => verdict.map_err(|why| format!("refused: {why}")),
@@ -110,10 +113,7 @@ async fn attempt(platform: &Platform, event: &PendingEvent) -> Result<(), String
         ],
         body: event.body.clone().into_bytes(),
     };
-    match platform
-        .call_app(&app, Some(&event.citizen_id), request)
-        .await
-    {
+    match platform.call_app(&app, citizen_id, request).await {
         Ok(response) if (200..300).contains(&response.status) => Ok(()),
         Ok(response) => Err(format!("status {}", response.status)),
         Err(e) => Err(e.to_string()),

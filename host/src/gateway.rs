@@ -103,14 +103,14 @@ impl Platform {
 
     /// Delivers the host event `event` (named `name` in the outbox, e.g.
     /// `payment.succeeded`; id `event_id`) to `app`'s `events` export, on
-    /// behalf of `citizen_id`: `Ok(Ok(()))` if the app accepted it,
+    /// behalf of `citizen_id` (if any): `Ok(Ok(()))` if the app accepted it,
     /// `Ok(Err(why))` if it asked for a retry. For a component without the
     /// export ([`crate::runtime::EntryPoint::takes_typed_events`]) send
     /// the event as a request to [`EVENT_PATH_PREFIX`] instead.
     pub async fn send_event(
         &self,
         app: &Arc<App>,
-        citizen_id: &str,
+        citizen_id: Option<&str>,
         name: &str,
         event_id: &str,
         event: Event,
@@ -121,13 +121,7 @@ impl Platform {
             event,
         };
         match self
-            .call(
-                app,
-                Some(citizen_id),
-                Some(name.to_string()),
-                request_id,
-                call,
-            )
+            .call(app, citizen_id, Some(name.to_string()), request_id, call)
             .await?
         {
             Answer::Event(verdict) => Ok(verdict),

@@ -22,8 +22,10 @@
 //! ```
 
 pub mod admission;
+pub mod background;
 pub mod capabilities;
 pub mod cli;
+pub mod cron_task;
 pub mod event_delivery;
 pub mod gateway;
 pub mod http;

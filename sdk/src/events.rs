@@ -49,3 +49,66 @@ impl From<wit::Event> for Event {
         }
     }
 }
+
+/// Path prefix under which the host delivers app events to the handler
+/// (citizens cannot reach it).
+pub(crate) const APP_EVENT_PATH: &str = "/_cityhost/events/";
+
+/// An app event: from one of the app's [timers](crate::schedule)
+/// (`timer.{name}`), a `[[schedule.cron]]` schedule of its manifest
+/// (`cron.{name}`, payload `{"schedule": name, "scheduled_at": ms}`) or
+/// its department's own system (`department.{name}`, an event its
+/// manifest lists in `[events] from-department`). Handle it with
+/// [`Router::on_event`](crate::Router::on_event).
+///
+/// Delivered at least once, with the retries of host events, and on behalf
+/// of the citizen it concerns if any (then [`identity`](crate::identity)
+/// calls answer for them); [`AppEvent::id`] is the same on every attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppEvent {
+    id: String,
+    kind: String,
+    payload: Vec<u8>,
+}
+
+impl AppEvent {
+    /// The event from a host request under [`APP_EVENT_PATH`], if it is
+    /// one.
+    pub(crate) fn from_request(req: &crate::Request) -> Option<AppEvent> {
+        let kind = req.path().strip_prefix(APP_EVENT_PATH)?;
+        Some(AppEvent {
+            id: req
+                .header("x-cityhost-event-id")
+                .unwrap_or_default()
+                .to_string(),
+            kind: kind.to_string(),
+            payload: req.body().to_vec(),
+        })
+    }
+
+    /// The host's id of the event (`evt_` + 32 hex), the same on every
+    /// attempt: a repeat has the id of one already handled.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The event's type, `{source}.{name}`, e.g. `timer.day-before`.
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    /// The payload decoded from JSON. Errors:
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) naming the
+    /// payload's field at fault.
+    pub fn payload<T: serde::de::DeserializeOwned>(&self) -> crate::Result<T> {
+        let mut de = serde_json::Deserializer::from_slice(&self.payload);
+        serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            crate::Error::InvalidArgument(format!("payload.{}: {}", e.path(), e.inner()))
+        })
+    }
+
+    /// The payload's JSON text.
+    pub fn payload_json(&self) -> &[u8] {
+        &self.payload
+    }
+}

@@ -4,14 +4,16 @@
 //! host runs on a fresh instance for every request. This crate gives it:
 //!
 //! - a [`Router`] that dispatches by method and exact path, and host
-//!   [`events`] by kind ([`Router::on_payment_succeeded`]);
+//!   [`events`] by kind ([`Router::on_payment_succeeded`]) and app events
+//!   (timers, cron schedules, the department's) by type
+//!   ([`Router::on_event`]);
 //! - a [`Request`] with typed access to query, form and JSON body, whose
 //!   errors name the offending field;
 //! - a [`Response`]: a [`View`] (the declarative page the host's shell
 //!   renders, see `docs/views.md`), JSON, text or a redirect;
 //! - safe wrappers over the host's capabilities: [`identity`], [`payment`],
 //!   [`notify`], [`storage`], [`citizen_storage`], [`log`], [`http`],
-//!   [`sign`] and [`config`];
+//!   [`sign`], [`config`] and [`schedule`];
 //! - one [`Error`] type: `?` on a capability or request error inside a
 //!   handler answers the right status with a view explaining it (a missing
 //!   consent answers a button that opens the host's consent sheet);
@@ -82,10 +84,10 @@ pub mod time;
 pub mod view;
 
 pub use capabilities::{
-    citizen_storage, config, http, identity, log, notify, payment, sign, storage,
+    citizen_storage, config, http, identity, log, notify, payment, schedule, sign, storage,
 };
 pub use error::{Error, Result};
-pub use events::Event;
+pub use events::{AppEvent, Event};
 pub use request::{Method, Request};
 pub use response::Response;
 pub use router::Router;

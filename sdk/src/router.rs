@@ -2,7 +2,7 @@
 //! and a host event to its handler by kind.
 
 use crate::error::Result;
-use crate::events::Event;
+use crate::events::{AppEvent, Event};
 use crate::payment::{Order, RefundEvent};
 use crate::request::{Method, Request};
 use crate::response::Response;
@@ -43,6 +43,7 @@ pub struct Router {
     routes: Vec<Route>,
     payment_succeeded: Option<EventHandler<Order>>,
     refund_succeeded: Option<EventHandler<RefundEvent>>,
+    app_events: Vec<(String, EventHandler<AppEvent>)>,
 }
 
 impl Router {
@@ -106,6 +107,35 @@ impl Router {
         self
     }
 
+    /// Sets the handler of the app event of type `kind` (`timer.{name}`,
+    /// `cron.{name}` or `department.{name}`, see [`AppEvent`]). Return
+    /// `Ok` once it is handled; an `Err` makes the host deliver it again
+    /// later. An app event without a handler is refused (so a release that
+    /// adds the handler still gets it, within the retries). The first
+    /// handler set for a type wins.
+    pub fn on_event(
+        mut self,
+        kind: impl Into<String>,
+        handler: impl Fn(&AppEvent) -> Result<()> + 'static,
+    ) -> Self {
+        self.app_events.push((kind.into(), Box::new(handler)));
+        self
+    }
+
+    /// Handles an app event (the host's request under `/_cityhost/events/`):
+    /// `204` once handled, `500` (with the error as text, for the host's
+    /// log) to be delivered again, `404` if no handler takes it.
+    fn handle_app_event(&self, event: &AppEvent) -> Response {
+        let Some((_, handler)) = self.app_events.iter().find(|(k, _)| k == event.kind()) else {
+            return Response::text(format!("no handler for the app event `{}`", event.kind()))
+                .status(404);
+        };
+        match handler(event) {
+            Ok(()) => Response::from_parts(204, Vec::new(), Vec::new()),
+            Err(e) => Response::text(e.to_string()).status(500),
+        }
+    }
+
     /// Handles a host event: runs its handler, or accepts it if the app has
     /// none. `Err` carries the handler's error as text, for the host's log
     /// (the host then retries the event).
@@ -121,6 +151,11 @@ impl Router {
     /// A `location` header holding an app path (from
     /// [`Response::redirect`]) is rewritten relative to the request's path.
     pub fn handle(&self, req: &Request) -> Response {
+        if req.method() == Method::Post
+            && let Some(event) = AppEvent::from_request(req)
+        {
+            return self.handle_app_event(&event);
+        }
         let wanted = match req.method() {
             Method::Head => Method::Get,
             other => other,
@@ -319,5 +354,43 @@ mod tests {
             relative_location(Response::redirect("https://x/"), "/a").header_value("location"),
             Some("https://x/")
         );
+    }
+
+    #[test]
+    fn app_events_go_to_their_handler_by_type() {
+        use std::cell::RefCell;
+        use std::rc::Rc;
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let log = seen.clone();
+        let router = Router::new().on_event("timer.remind", move |event: &AppEvent| {
+            let slot: String = event.payload::<serde_json::Value>()?["slot"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            if slot.is_empty() {
+                return Err(Error::InvalidArgument("payload.slot".into()));
+            }
+            log.borrow_mut().push((event.id().to_string(), slot));
+            Ok(())
+        });
+        let event = |kind: &str, body: &str| {
+            Request::new(Method::Post, format!("/_cityhost/events/{kind}"))
+                .with_header("x-cityhost-event-id", "evt_1")
+                .with_body(body.as_bytes().to_vec())
+        };
+        let ok = router.handle(&event("timer.remind", r#"{"slot":"09:00"}"#));
+        assert_eq!(ok.status_code(), 204);
+        assert_eq!(
+            *seen.borrow(),
+            vec![("evt_1".to_string(), "09:00".to_string())]
+        );
+        assert_eq!(
+            router.handle(&event("timer.remind", "{}")).status_code(),
+            500
+        );
+        assert_eq!(router.handle(&event("cron.daily", "{}")).status_code(), 404);
+        // A GET there is no event.
+        let get = Request::new(Method::Get, "/_cityhost/events/timer.remind");
+        assert_eq!(router.handle(&get).status_code(), 404);
     }
 }

@@ -29,6 +29,7 @@ wasmtime::component::bindgen!({
         "cityhost:miniapp/http.error" => CapabilityError,
         "cityhost:miniapp/sign.error" => CapabilityError,
         "cityhost:miniapp/config.error" => CapabilityError,
+        "cityhost:miniapp/schedule.error" => CapabilityError,
     },
 });
 

@@ -64,10 +64,10 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
     }
     println!("watching {} for changes", args.dir.join("src").display());
     tokio::spawn(watch(platform.clone(), args.dir.clone(), build_args));
-    // Host events (payment-succeeded, …) reach the app as under `serve`.
-    let delivery = crate::event_delivery::spawn_delivery(platform.clone());
+    // Events (payment-succeeded, timers, cron, …) reach the app as under `serve`.
+    let background = crate::background::Background::start(&platform);
     crate::http::serve(listener, platform).await?;
-    delivery.abort();
+    drop(background);
     Ok(())
 }
 

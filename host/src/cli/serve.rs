@@ -66,8 +66,8 @@ pub(super) async fn serve(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
             println!("  {} {}", citizen.phone, citizen.name);
         }
     }
-    let delivery = crate::event_delivery::spawn_delivery(platform.clone());
+    let background = crate::background::Background::start(&platform);
     crate::http::serve(listener, platform).await?;
-    delivery.abort();
+    drop(background);
     Ok(())
 }

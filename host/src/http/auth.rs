@@ -22,6 +22,8 @@ use crate::platform::Platform;
 use crate::publishing::departments::Department;
 use crate::publishing::operators::Operator;
 use crate::publishing::tokens::{TokenRecord, TokenScope};
+use crate::registry::App;
+use crate::uscc::Uscc;
 
 /// A caller holding a valid department API token (signature, expiry,
 /// revocation checked) whose department exists. Missing or invalid → 401.
@@ -43,6 +45,38 @@ impl DepartmentAuth {
                 "insufficient_scope",
                 format!("this token lacks the `{}` scope", scope.name()),
             ))
+        }
+    }
+
+    /// The loaded app `app_id` of department `uscc` (both from the path),
+    /// for a call that needs `scope`. Errors: `400 uscc` for a malformed
+    /// code; `403` for a token without the scope or another department's
+    /// token; `404 app` for an app the department does not publish or
+    /// that is not loaded.
+    pub(crate) fn published_app(
+        &self,
+        platform: &Platform,
+        uscc: &str,
+        app_id: &str,
+        scope: TokenScope,
+    ) -> Result<Arc<App>, ApiError> {
+        let department = Uscc::parse(uscc).map_err(|e| {
+            ApiError::invalid(
+                "uscc",
+                format!("a department is named by its Unified Social Credit Code: {e}"),
+            )
+        })?;
+        self.require(scope)?;
+        if self.department.uscc != department.as_str() {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "the token is another department's",
+            ));
+        }
+        match platform.registry.get(app_id) {
+            Some(app) if self.department.apps.iter().any(|a| a == app_id) => Ok(app),
+            _ => Err(ApiError::not_found("app")),
         }
     }
 }

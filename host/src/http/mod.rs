@@ -10,6 +10,7 @@ mod consents;
 mod cookies;
 mod csrf;
 mod department_auth;
+mod department_events;
 mod divisions;
 pub mod error;
 mod extract;
@@ -67,6 +68,7 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .merge(divisions::routes())
         .merge(signing::api_routes())
         .merge(config::routes())
+        .merge(department_events::routes())
         .fallback(|| async { ApiError::not_found("API route") });
     let host = Router::new()
         .route("/", get(shell::index))

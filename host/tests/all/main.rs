@@ -23,6 +23,7 @@ mod outbound;
 mod payments;
 mod publishing;
 mod sandbox;
+mod schedule;
 mod security;
 mod signing;
 mod standard;

@@ -483,24 +483,6 @@ async fn shutdown_ends_open_streams_promptly() {
         .unwrap();
 }
 
-/// A bearer token of department `uscc` with `scopes`, issued by the
-/// operator.
-async fn department_token(host: &TestHost, uscc: &str, scopes: &[&str]) -> String {
-    let r = reqwest::Client::new()
-        .post(format!(
-            "{}/api/operator/departments/{uscc}/tokens",
-            host.base
-        ))
-        .bearer_auth(&host.platform.operator_token)
-        .json(&json!({"scopes": scopes, "lifetime_secs": 3600}))
-        .send()
-        .await
-        .unwrap();
-    let (code, body) = status(r).await;
-    assert_eq!(code, 201, "{body}");
-    body["token"].as_str().unwrap().to_string()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_departments_system_messages_a_subscribed_citizen_by_openid() {
     const POLICE: &str = "11330100002497866N"; // move-my-car's department
@@ -522,7 +504,7 @@ async fn a_departments_system_messages_a_subscribed_citizen_by_openid() {
         .openid("move-my-car", &citizen.id)
         .await
         .unwrap();
-    let token = department_token(&host, POLICE, &["messages"]).await;
+    let token = host.department_token(POLICE, &["messages"]).await;
     let send = |uscc: &str, app: &str, token: &str, body: Value| {
         let request = reqwest::Client::new()
             .post(format!(
@@ -590,7 +572,7 @@ async fn a_departments_system_messages_a_subscribed_citizen_by_openid() {
     );
     let (code, _) = send("not-a-code", "move-my-car", &token, message.clone()).await;
     assert_eq!(code, 400);
-    let water = department_token(&host, WATER, &["messages"]).await;
+    let water = host.department_token(WATER, &["messages"]).await;
     assert_eq!(
         send(POLICE, "move-my-car", &water, message.clone()).await.0,
         403
@@ -599,7 +581,7 @@ async fn a_departments_system_messages_a_subscribed_citizen_by_openid() {
         send(WATER, "move-my-car", &water, message.clone()).await.0,
         404
     );
-    let statements = department_token(&host, POLICE, &["statements"]).await;
+    let statements = host.department_token(POLICE, &["statements"]).await;
     assert_eq!(
         send(POLICE, "move-my-car", &statements, message.clone())
             .await

@@ -50,6 +50,7 @@ pub struct TestHost {
     pub base: String,
     /// The host's state.
     pub platform: Arc<Platform>,
+    _background: cityhost::background::Background,
     _data: tempfile::TempDir,
 }
 
@@ -163,10 +164,11 @@ impl TestHost {
         assert!(failures.is_empty(), "apps failed to load: {failures:?}");
         demo::seed(&platform).await.unwrap();
         tokio::spawn(cityhost::http::serve(listener, platform.clone()));
-        cityhost::event_delivery::spawn_delivery(platform.clone());
+        let background = cityhost::background::Background::start(&platform);
         TestHost {
             base,
             platform,
+            _background: background,
             _data: data,
         }
     }
@@ -183,6 +185,26 @@ impl TestHost {
             .json()
             .await
             .unwrap()
+    }
+
+    /// A bearer token of department `uscc` with `scopes`, issued by the
+    /// operator.
+    pub async fn department_token(&self, uscc: &str, scopes: &[&str]) -> String {
+        let r = Client::new()
+            .post(format!(
+                "{}/api/operator/departments/{uscc}/tokens",
+                self.base
+            ))
+            .bearer_auth(&self.platform.operator_token)
+            .json(&serde_json::json!({"scopes": scopes, "lifetime_secs": 3600}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        r.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     /// Waits (as [`eventually`]) until the event outbox is empty: every

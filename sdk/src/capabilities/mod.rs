@@ -19,6 +19,7 @@ pub mod payment;
 pub mod storage;
 // Added after the first five.
 pub mod config;
+pub mod schedule;
 pub mod sign;
 
 // Each interface's WIT error cases become the [`Error`] variants of the
@@ -126,6 +127,18 @@ impl From<wit::config::Error> for Error {
         match error {
             E::NotPermitted(s) => Error::NotPermitted(s),
             E::InvalidArgument(s) => Error::InvalidArgument(s),
+            E::Unavailable(s) => Error::Unavailable(s),
+        }
+    }
+}
+
+impl From<wit::schedule::Error> for Error {
+    fn from(error: wit::schedule::Error) -> Self {
+        use wit::schedule::Error as E;
+        match error {
+            E::NotPermitted(s) => Error::NotPermitted(s),
+            E::InvalidArgument(s) => Error::InvalidArgument(s),
+            E::QuotaExceeded(s) => Error::QuotaExceeded(s),
             E::Unavailable(s) => Error::Unavailable(s),
         }
     }

@@ -37,6 +37,9 @@ pub enum TokenScope {
     /// Send the department's apps' templated messages to citizens by
     /// openid (`POST /api/departments/{uscc}/apps/{app}/messages`).
     Messages,
+    /// Send the department's apps the events their manifests accept
+    /// (`POST /api/departments/{uscc}/apps/{app}/events`).
+    Events,
 }
 
 impl TokenScope {
@@ -46,6 +49,7 @@ impl TokenScope {
             TokenScope::Publish => "publish",
             TokenScope::Statements => "statements",
             TokenScope::Messages => "messages",
+            TokenScope::Events => "events",
         }
     }
 
@@ -55,6 +59,7 @@ impl TokenScope {
             "publish" => Some(TokenScope::Publish),
             "statements" => Some(TokenScope::Statements),
             "messages" => Some(TokenScope::Messages),
+            "events" => Some(TokenScope::Events),
             _ => None,
         }
     }

@@ -30,7 +30,6 @@ use crate::http::extract::JsonBody;
 use crate::notifications::{Basis, Outgoing, SendError};
 use crate::platform::Platform;
 use crate::publishing::tokens::TokenScope;
-use crate::uscc::Uscc;
 
 /// The request body.
 #[derive(Deserialize)]
@@ -59,24 +58,7 @@ pub(super) async fn send(
     Path((uscc, app_id)): Path<(String, String)>,
     JsonBody(body): JsonBody<MessageBody>,
 ) -> ApiResult<(StatusCode, Json<Sent>)> {
-    let department = Uscc::parse(&uscc).map_err(|e| {
-        ApiError::invalid(
-            "uscc",
-            format!("a department is named by its Unified Social Credit Code: {e}"),
-        )
-    })?;
-    who.require(TokenScope::Messages)?;
-    if who.department.uscc != department.as_str() {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "the token is another department's",
-        ));
-    }
-    let app = match platform.registry.get(&app_id) {
-        Some(app) if who.department.apps.contains(&app_id) => app,
-        _ => return Err(ApiError::not_found("app")),
-    };
+    let app = who.published_app(&platform, &uscc, &app_id, TokenScope::Messages)?;
     let manifest = &app.manifest;
     let services = &platform.services;
     let audit = services.audit.begin(
