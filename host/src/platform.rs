@@ -233,6 +233,8 @@ impl Platform {
             trusted_proxies: config.trusted_proxies.clone(),
             outbound: Arc::new(Outbound::new(&config.outbound)?),
         });
+        let caps = platform.services.publishing.caps().await?;
+        platform.outbound.set_domains(caps.http_domains);
         platform.restore_releases().await;
         Ok(platform)
     }

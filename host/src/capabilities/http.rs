@@ -73,7 +73,9 @@ pub(super) fn outcome(e: &OutboundError) -> &'static str {
 fn capability_error(e: OutboundError) -> CapabilityError {
     let text = e.to_string();
     match e {
-        OutboundError::NotAllowed { .. } | OutboundError::PrivateAddress { .. } => {
+        OutboundError::NotAllowed { .. }
+        | OutboundError::OverCap { .. }
+        | OutboundError::PrivateAddress { .. } => {
             CapabilityError::NotPermitted(text)
         }
         OutboundError::Invalid { .. } => CapabilityError::InvalidArgument(text),

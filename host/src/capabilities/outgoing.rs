@@ -194,7 +194,9 @@ async fn wasi_request(request: http::Request<WasiBody>) -> Result<OutboundReques
 fn wasi_error(e: &OutboundError) -> wasmtime_wasi_http::Error {
     use wasmtime_wasi_http::Error as E;
     match e {
-        OutboundError::NotAllowed { .. } | OutboundError::Limit(_) => E::HttpRequestDenied,
+        OutboundError::NotAllowed { .. }
+        | OutboundError::OverCap { .. }
+        | OutboundError::Limit(_) => E::HttpRequestDenied,
         OutboundError::PrivateAddress { .. } => E::DestinationIpProhibited,
         OutboundError::Invalid {
             field: "method", ..

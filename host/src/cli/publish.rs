@@ -305,6 +305,7 @@ pub async fn operator(command: OperatorCommand) -> anyhow::Result<()> {
                     v["version"].as_str().unwrap_or_default(),
                     v["department"].as_str().unwrap_or_default()
                 );
+                print_reach(&v["reach"]);
             }
         }
         OperatorCommand::Approve {
@@ -437,5 +438,46 @@ impl Client {
             );
         }
         Ok(body)
+    }
+}
+
+/// Prints what a version in review may reach, one line per kind it has.
+fn print_reach(reach: &Value) {
+    let list = |key: &str| -> Vec<String> {
+        reach[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|v| match v {
+                Value::Object(entry) => format!(
+                    "{} ({})",
+                    entry
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default(),
+                    entry.get("at").and_then(Value::as_str).unwrap_or_default()
+                ),
+                other => other.as_str().unwrap_or_default().to_string(),
+            })
+            .collect()
+    };
+    for (label, key) in [
+        ("permissions", "permissions"),
+        ("calls", "http_allow"),
+        ("cron (Asia/Shanghai)", "cron"),
+        ("department events", "department_events"),
+    ] {
+        let items = list(key);
+        if !items.is_empty() {
+            println!("    {label}: {}", items.join(", "));
+        }
+    }
+    if let Some(consent) = reach["consent"].as_object() {
+        for (scope, purpose) in consent {
+            println!(
+                "    consent {scope}: {}",
+                purpose.as_str().unwrap_or_default()
+            );
+        }
     }
 }

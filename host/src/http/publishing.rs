@@ -28,10 +28,12 @@ use serde::{Deserialize, Serialize};
 use super::auth::{DepartmentAuth, OperatorAuth};
 use super::error::{ApiError, ApiResult};
 use super::extract::JsonBody;
+use crate::manifest::Manifest;
 use crate::platform::Platform;
 use crate::publishing::departments::{Department, NewDepartment, SigningKeyRecord};
 use crate::publishing::operators::OperatorAction;
 use crate::publishing::package::{DecodeError, MAX_PACKAGE_BODY_BYTES, PackageUpload};
+use crate::publishing::reach::Reach;
 use crate::publishing::rules::Decision;
 use crate::publishing::tokens::{IssuedToken, TokenRecord, TokenScope};
 use crate::publishing::versions::{ReleasePlan, VersionRecord};
@@ -146,6 +148,11 @@ impl From<PublishError> for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "not_a_miniapp",
                 "component".into(),
+            ),
+            PublishError::OriginOverCap { index, .. } => (
+                StatusCode::BAD_REQUEST,
+                "over_cap",
+                format!("manifest.http.allow[{index}]"),
             ),
             PublishError::OverCap { field, .. } => (
                 StatusCode::BAD_REQUEST,
@@ -440,12 +447,30 @@ async fn revoke_token(
     Ok(Json(record))
 }
 
+/// A version in the review queue with what it may reach (none if its
+/// manifest no longer parses under this host's rules).
+#[derive(Serialize)]
+pub(super) struct ReviewItem {
+    #[serde(flatten)]
+    version: VersionRecord,
+    reach: Option<Reach>,
+}
+
 async fn review_queue(
     State(platform): State<Arc<Platform>>,
     _who: OperatorAuth,
-) -> ApiResult<Json<Vec<VersionRecord>>> {
+) -> ApiResult<Json<Vec<ReviewItem>>> {
+    let queue = platform.services.publishing.versions.review_queue().await?;
     Ok(Json(
-        platform.services.publishing.versions.review_queue().await?,
+        queue
+            .into_iter()
+            .map(|version| ReviewItem {
+                reach: Manifest::parse(&version.manifest)
+                    .ok()
+                    .map(|m| Reach::of(&m)),
+                version,
+            })
+            .collect(),
     ))
 }
 
@@ -537,7 +562,8 @@ async fn set_caps(
     JsonBody(caps): JsonBody<OperatorCaps>,
 ) -> ApiResult<Json<OperatorCaps>> {
     let publishing = &platform.services.publishing;
-    publishing.set_caps(caps).await?;
+    let caps = publishing.set_caps(caps).await?;
+    platform.outbound.set_domains(caps.http_domains.clone());
     publishing
         .operators
         .record(

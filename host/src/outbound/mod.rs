@@ -121,6 +121,13 @@ pub enum OutboundError {
         /// The origin asked for.
         origin: String,
     },
+    /// The origin is outside the domains the operator allows apps to call
+    /// (`OperatorCaps::http_domains`), though the manifest lists it.
+    #[error("{origin} is outside the domains the operator allows apps to call")]
+    OverCap {
+        /// The origin asked for.
+        origin: String,
+    },
     /// The origin's name resolves to an address mini-apps may not reach.
     #[error("{origin} resolves to {address}, an address mini-apps may not reach")]
     PrivateAddress {
@@ -188,6 +195,9 @@ const USER_AGENT: &str = concat!("CityHost/", env!("CARGO_PKG_VERSION"));
 pub struct Outbound {
     connector: Connector,
     local_origins: Vec<LocalOrigin>,
+    /// The operator's cap on the domains apps may call
+    /// (`OperatorCaps::http_domains`; empty: any).
+    domains: std::sync::RwLock<Vec<String>>,
     /// Per app: its `http.concurrent` and the permits of its calls in
     /// flight.
     in_flight: Mutex<HashMap<String, (u32, Arc<Semaphore>)>>,
@@ -200,8 +210,16 @@ impl Outbound {
         Ok(Self {
             connector: Connector::new(&config.extra_roots)?,
             local_origins: config.local_origins.clone(),
+            domains: std::sync::RwLock::default(),
             in_flight: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Sets the operator's cap on the domains apps may call (from
+    /// `OperatorCaps::http_domains`; empty: any), for every call from now
+    /// on.
+    pub fn set_domains(&self, domains: Vec<String>) {
+        *self.domains.write().unwrap_or_else(|e| e.into_inner()) = domains;
     }
 
     /// Sends `request` for `app` under its `policy`, finishing by
@@ -233,6 +251,11 @@ impl Outbound {
                 origin: origin.to_string(),
             });
         }
+        if !self.within_cap(&origin) {
+            return Err(OutboundError::OverCap {
+                origin: origin.to_string(),
+            });
+        }
         let outgoing = build_request(&origin, &url, &request, policy)?;
         detail.push(("request_bytes".into(), request.body.len().to_string()));
         let _permit = self
@@ -252,6 +275,12 @@ impl Outbound {
         detail.push(("status".into(), response.status.to_string()));
         detail.push(("response_bytes".into(), response.body.len().to_string()));
         Ok(response)
+    }
+
+    /// Whether `origin` is within the operator's domains.
+    fn within_cap(&self, origin: &Origin) -> bool {
+        let domains = self.domains.read().unwrap_or_else(|e| e.into_inner());
+        crate::publishing::domains_allow(&domains, origin)
     }
 
     /// The semaphore of `app`'s calls in flight, `concurrent` permits

@@ -406,3 +406,77 @@ async fn a_slow_system_under_the_default_timeout_still_lets_the_app_answer() {
     let results = fetch(&c, &url(&format!("{}/slow", system.origin))).await;
     assert_eq!(results[0]["error"], "timeout", "{results:?}");
 }
+
+/// The operator's cap on the domains apps may call holds at upload, at
+/// approval and on every call of a live release; the review shows the
+/// origins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_caps_the_domains_apps_may_call() {
+    let system = backend("").await;
+    let host = TestHost::start_with_local_origins(&[&system.origin]).await;
+    allow(&host, "outbound", &[&system.origin]).await;
+    let c = host.demo_citizen("13800000001").await;
+    let bills = url(&format!("{}/bills", system.origin));
+    assert_eq!(fetch(&c, &bills).await[0]["status"], 200);
+
+    let set_caps = |domains: Value| {
+        let request = reqwest::Client::new()
+            .put(format!("{}/api/operator/caps", host.base))
+            .bearer_auth(&host.platform.operator_token)
+            .json(&serde_json::json!({
+                "memory_mib": 64, "timeout_ms": 1000,
+                "storage_bytes": 10_485_760, "max_order_fen": 1_000_000,
+                "http_domains": domains,
+            }));
+        async move {
+            let r = request.send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (code, caps) = set_caps(serde_json::json!(["HZWater.example.", "hzwater.example"])).await;
+    assert_eq!(code, 200, "{caps}");
+    assert_eq!(caps["http_domains"], serde_json::json!(["hzwater.example"]));
+    let (code, error) = set_caps(serde_json::json!(["https://hzwater.example/api"])).await;
+    assert_eq!(
+        (code, error["error"]["field"].as_str()),
+        (400, Some("http_domains")),
+        "{error}"
+    );
+
+    // The live release's calls stop at once, before any connection.
+    let before = system.requests.load(Ordering::SeqCst);
+    let refused = fetch(&c, &bills).await;
+    assert_eq!(refused[0]["error"], "not-permitted", "{refused:?}");
+    assert_eq!(system.requests.load(Ordering::SeqCst), before);
+
+    // A new release listing an origin outside the cap is refused at upload.
+    let Err(error) = host
+        .platform
+        .publish_bundled(&fixture_dir(&system.origin), crate::support::components())
+        .await
+    else {
+        panic!("an origin outside the cap was published");
+    };
+    assert!(error.to_string().contains("http.allow[0]"), "{error}");
+
+    // Within the cap again (an address is listed itself), calls go through.
+    let (code, _) = set_caps(serde_json::json!(["hzwater.example", "127.0.0.1"])).await;
+    assert_eq!(code, 200);
+    assert_eq!(fetch(&c, &bills).await[0]["status"], 200);
+}
+
+/// The `outbound` fixture's directory, at a new version allowing `origin`.
+fn fixture_dir(origin: &str) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(
+        crate::support::workspace().join("host/tests/fixtures/outbound/cityhost.toml"),
+    )
+    .unwrap()
+    .replace(
+        "allow = [\"http://127.0.0.1:9\"]",
+        &format!("allow = [\"{origin}\"]"),
+    )
+    .replace("version = \"0.1.0\"", "version = \"0.9.0\"");
+    let dir = tempfile::tempdir().unwrap().keep();
+    std::fs::write(dir.join("cityhost.toml"), text).unwrap();
+    dir
+}

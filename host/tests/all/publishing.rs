@@ -296,6 +296,13 @@ async fn a_new_app_goes_from_cityhost_new_through_gray_release_to_rollback() {
     assert_eq!(status, 409);
     let (_, queue) = operator.get("/api/operator/review").await;
     assert_eq!(queue.as_array().unwrap().len(), 1, "{queue}");
+    // The reviewer sees what the release may reach.
+    assert_eq!(
+        queue[0]["reach"]["permissions"],
+        json!(["identity"]),
+        "{queue}"
+    );
+    assert_eq!(queue[0]["reach"]["http_allow"], json!([]), "{queue}");
     approve(&operator, id, "0.2.0").await;
 
     // Citizens for the sample: the demo citizens and a few registered ones.

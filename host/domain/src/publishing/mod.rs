@@ -22,6 +22,7 @@
 pub mod departments;
 pub mod operators;
 pub mod package;
+pub mod reach;
 pub mod rules;
 pub mod steps;
 pub(crate) mod tables;
@@ -31,7 +32,7 @@ pub mod tokens;
 pub use crate::uscc;
 pub mod versions;
 
-use cityhost_store::{Db, StoreError};
+use cityhost_store::{Db, StoreError, Tx};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ServiceError, ServiceResult};
@@ -88,8 +89,9 @@ pub struct Publishing {
 /// Key of the operator caps in the `meta` table.
 const CAPS_KEY: &str = "publishing_caps";
 
-/// The largest limits a manifest may ask for, set by the operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The largest limits a manifest may ask for, and the domains its `[http]`
+/// origins must be in, set by the operator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OperatorCaps {
     /// Linear memory per instance, MiB (default 64: the runtime's largest).
@@ -100,6 +102,37 @@ pub struct OperatorCaps {
     pub storage_bytes: u64,
     /// Largest order, fen (default 1,000,000 = ¥10,000).
     pub max_order_fen: u64,
+    /// Domains an app's `[http] allow` origins must be in: the origin's
+    /// host is one of them or under one (`hzwater.example` admits
+    /// `billing.hzwater.example`); an IP address only if listed itself.
+    /// Lower-case ASCII (IDNA applied), at most [`MAX_HTTP_DOMAINS`].
+    /// Empty (the default): any origin. Checked at upload, at approval and
+    /// on every outbound call, so narrowing it also stops live releases.
+    #[serde(default)]
+    pub http_domains: Vec<String>,
+}
+
+/// Most domains in [`OperatorCaps::http_domains`].
+pub const MAX_HTTP_DOMAINS: usize = 64;
+
+impl OperatorCaps {
+    /// Whether `origin` is within [`OperatorCaps::http_domains`].
+    pub fn allows_origin(&self, origin: &crate::manifest::http::Origin) -> bool {
+        domains_allow(&self.http_domains, origin)
+    }
+}
+
+/// Whether `origin`'s host is one of `domains` or under one; any origin
+/// when `domains` is empty.
+pub fn domains_allow(domains: &[String], origin: &crate::manifest::http::Origin) -> bool {
+    let host = origin.bare_host();
+    domains.is_empty()
+        || domains.iter().any(|d| {
+            host == d
+                || host
+                    .strip_suffix(d.as_str())
+                    .is_some_and(|rest| rest.ends_with('.') && !origin.host.starts_with('['))
+        })
 }
 
 impl Default for OperatorCaps {
@@ -109,6 +142,7 @@ impl Default for OperatorCaps {
             timeout_ms: crate::manifest::DEFAULT_TIMEOUT.as_millis() as u64,
             storage_bytes: crate::app_storage::DEFAULT_QUOTA_BYTES,
             max_order_fen: 1_000_000,
+            http_domains: Vec::new(),
         }
     }
 }
@@ -130,22 +164,19 @@ impl Publishing {
 
     /// The operator caps in force.
     pub async fn caps(&self) -> ServiceResult<OperatorCaps> {
-        match self.db.get(&META, CAPS_KEY).await? {
-            Some(value) => {
-                Ok(
-                    serde_json::from_value(value).map_err(|e| StoreError::Undecodable {
-                        table: META.name(),
-                        reason: format!("{CAPS_KEY}: {e}"),
-                    })?,
-                )
-            }
-            None => Ok(OperatorCaps::default()),
-        }
+        decode_caps(self.db.get(&META, CAPS_KEY).await?)
+    }
+
+    /// The operator caps as the transaction `tx` sees them.
+    pub(crate) async fn caps_in(tx: &Tx) -> ServiceResult<OperatorCaps> {
+        decode_caps(tx.get(&META, CAPS_KEY).await?)
     }
 
     /// Sets the operator caps; none may exceed the runtime's own limits
-    /// (64 MiB, 1000 ms) or be zero.
-    pub async fn set_caps(&self, caps: OperatorCaps) -> ServiceResult<()> {
+    /// (64 MiB, 1000 ms) or be zero; each domain is a DNS name or IP
+    /// address (`http_domains`, the reason naming the entry). Returns the caps as stored
+    /// (domains normalised like origins, without duplicates).
+    pub async fn set_caps(&self, mut caps: OperatorCaps) -> ServiceResult<OperatorCaps> {
         let most = OperatorCaps::default();
         if caps.memory_mib == 0 || caps.memory_mib > most.memory_mib {
             return Err(ServiceError::invalid(
@@ -165,9 +196,47 @@ impl Publishing {
                 "caps must be above zero",
             ));
         }
-        let value = serde_json::to_value(caps).map_err(|e| StoreError::Encode(e.to_string()))?;
+        if caps.http_domains.len() > MAX_HTTP_DOMAINS {
+            return Err(ServiceError::invalid(
+                "http_domains",
+                format!("list at most {MAX_HTTP_DOMAINS} domains"),
+            ));
+        }
+        let mut domains: Vec<String> = Vec::with_capacity(caps.http_domains.len());
+        for (i, domain) in caps.http_domains.iter().enumerate() {
+            let bad = || {
+                ServiceError::invalid(
+                    "http_domains",
+                    format!("entry {i}, `{domain}`, is not a domain such as hzwater.example"),
+                )
+            };
+            if domain.is_empty() || domain.contains([':', '/', '*', '@', '?', '#']) {
+                return Err(bad());
+            }
+            let origin = crate::manifest::http::Origin::parse(&format!("https://{domain}"))
+                .map_err(|_| bad())?;
+            let normalised = origin.bare_host().to_string();
+            if !domains.contains(&normalised) {
+                domains.push(normalised);
+            }
+        }
+        caps.http_domains = domains;
+        let value = serde_json::to_value(&caps).map_err(|e| StoreError::Encode(e.to_string()))?;
         self.db.put(&META, CAPS_KEY, &value).await?;
-        Ok(())
+        Ok(caps)
+    }
+}
+
+/// The stored caps, or the defaults when none are stored.
+fn decode_caps(value: Option<serde_json::Value>) -> ServiceResult<OperatorCaps> {
+    match value {
+        Some(value) => Ok(
+            serde_json::from_value(value).map_err(|e| StoreError::Undecodable {
+                table: META.name(),
+                reason: format!("{CAPS_KEY}: {e}"),
+            })?,
+        ),
+        None => Ok(OperatorCaps::default()),
     }
 }
 
@@ -224,6 +293,19 @@ pub enum PublishError {
     /// The bytes are not an acceptable `cityhost:miniapp` component.
     #[error(transparent)]
     Component(#[from] LoadError),
+    /// An `[http] allow` origin outside the operator's domains
+    /// ([`OperatorCaps::http_domains`]).
+    #[error(
+        "manifest field `http.allow[{index}]`: `{origin}` is outside the domains the operator allows apps to call ({domains})"
+    )]
+    OriginOverCap {
+        /// The entry's index in `[http] allow`.
+        index: usize,
+        /// The origin, normalised.
+        origin: String,
+        /// The allowed domains, comma-separated.
+        domains: String,
+    },
     /// A limit exceeds the operator's cap.
     #[error("manifest field `{field}`: {value} exceeds the operator's cap of {cap}")]
     OverCap {

@@ -3,6 +3,7 @@
 
 use crate::error::ServiceError;
 use crate::manifest::Manifest;
+use crate::manifest::http::Origin;
 use crate::publishing::{OperatorCaps, PublishError};
 
 /// Most testers of one trial version.
@@ -18,8 +19,20 @@ pub enum Decision {
 }
 
 /// Checks that each `[limits]` value of `manifest` is above zero and within
-/// `caps`.
+/// `caps`, and each `[http] allow` origin within the operator's domains.
 pub fn check_caps(manifest: &Manifest, caps: &OperatorCaps) -> Result<(), PublishError> {
+    for (index, entry) in manifest.http.allow.iter().enumerate() {
+        // The manifest was validated: each entry parses.
+        if let Ok(origin) = Origin::parse(entry)
+            && !caps.allows_origin(&origin)
+        {
+            return Err(PublishError::OriginOverCap {
+                index,
+                origin: origin.to_string(),
+                domains: caps.http_domains.join(", "),
+            });
+        }
+    }
     let limits = &manifest.limits;
     let checks = [
         ("limits.memory-mib", limits.memory_mib, caps.memory_mib),

@@ -8,11 +8,12 @@
 use cityhost_store::{Scan, StoreError, Tx, now_ms};
 
 use super::operators::OperatorAction;
-use super::rules::{Decision, MAX_TESTERS};
+use super::rules::{Decision, MAX_TESTERS, check_caps};
 use super::tables::{APP_RELEASES, APP_VERSIONS, PACKAGES};
 use super::versions::{GrayRelease, ReleasePlan, TrialRelease, VersionRecord, VersionState};
 use super::{PublishError, Publishing};
 use crate::error::{ServiceError, ServiceResult};
+use crate::manifest::Manifest;
 
 /// A change of an app's release plan: the new plan, the versions whose
 /// state changes with it (in the order they are written) and the operator
@@ -122,6 +123,16 @@ impl Publishing {
                     }
                     let (action, detail) = match decision {
                         Decision::Approve => {
+                            // The caps may have narrowed since the upload.
+                            let manifest = Manifest::parse(&record.manifest)
+                                .map_err(|e| ServiceError::invalid("manifest", e.to_string()))?;
+                            let caps = Publishing::caps_in(&tx).await?;
+                            if let Err(e) = check_caps(&manifest, &caps) {
+                                return Err(ServiceError::Conflict {
+                                    field: "caps",
+                                    reason: e.to_string(),
+                                });
+                            }
                             record.state = VersionState::Approved;
                             ("release.approve", String::new())
                         }
