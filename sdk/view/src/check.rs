@@ -186,7 +186,11 @@ mod tests {
             "data:image/png;base64,@@@@".into(),
             "DATA:image/png;base64,".into(),
         ] {
-            assert_eq!(image(src.clone()).check(), Err(Problem::ImageSource), "{src}");
+            assert_eq!(
+                image(src.clone()).check(),
+                Err(Problem::ImageSource),
+                "{src}"
+            );
         }
         let big = [png.as_slice(), &vec![0; MAX_IMAGE_BYTES]].concat();
         assert!(matches!(
@@ -232,8 +236,6 @@ mod tests {
             "Application/Vnd.Cityhost.View+JSON; charset=utf-8"
         ));
         assert!(!is_view_content_type("application/json"));
-        assert!(!is_view_content_type(
-            "application/vnd.cityhost.view+jsonx"
-        ));
+        assert!(!is_view_content_type("application/vnd.cityhost.view+jsonx"));
     }
 }

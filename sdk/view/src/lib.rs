@@ -32,9 +32,7 @@
 
 mod check;
 
-pub use check::{
-    MAX_IMAGE_BYTES, MAX_QR_DATA_BYTES, Problem, is_view_content_type,
-};
+pub use check::{MAX_IMAGE_BYTES, MAX_QR_DATA_BYTES, Problem, is_view_content_type};
 
 use std::collections::BTreeMap;
 
@@ -805,8 +803,7 @@ pub enum AlertLevel {
 /// generated from these types.
 #[cfg(feature = "schema")]
 pub fn schema() -> serde_json::Value {
-    let mut schema = serde_json::to_value(schemars::schema_for!(View))
-        .expect("a schema is JSON");
+    let mut schema = serde_json::to_value(schemars::schema_for!(View)).expect("a schema is JSON");
     if let Some(object) = schema.as_object_mut() {
         object.insert(
             "description".into(),
@@ -885,7 +882,11 @@ mod tests {
                     .action("详情", Action::open("/a")),
                 ListItem::new("d"),
             ])
-            .card(Card::new("卡").item("k", "v").action("去", Action::open("/x")))
+            .card(
+                Card::new("卡")
+                    .item("k", "v")
+                    .action("去", Action::open("/x")),
+            )
             .form(Form::post("/f", "提交").field(Field::hidden("id", "7")));
         let expected = json!({"title": "t", "blocks": [
             {"type": "qr", "data": "TICKET", "label": "入场码"},
@@ -913,7 +914,10 @@ mod tests {
             json!({"type": "qr", "label": "x"}),
             json!({"type": "list", "items": [{"subtitle": "no title"}]}),
         ] {
-            assert!(serde_json::from_value::<Block>(bad.clone()).is_err(), "{bad}");
+            assert!(
+                serde_json::from_value::<Block>(bad.clone()).is_err(),
+                "{bad}"
+            );
         }
     }
 
