@@ -28,3 +28,4 @@ mod signing;
 mod standard;
 mod storage;
 mod support;
+mod views;
