@@ -142,14 +142,46 @@ fn check(body: &[u8]) -> (Value, Vec<(Option<usize>, String)>) {
 
 /// One block as the shell gets it, or why it is not shown.
 fn block(raw: Value) -> Result<Value, Problem> {
-    let block: Block =
-        serde_path_to_error::deserialize(raw).map_err(|e| Problem::Malformed(with_path(&e)))?;
+    let block = match Block::deserialize(&raw) {
+        Ok(block) => block,
+        Err(e) => return Err(Problem::Malformed(locate(&raw).unwrap_or(e.to_string()))),
+    };
     block.check()?;
     let mut value = serde_json::to_value(&block).map_err(|e| Problem::Malformed(e.to_string()))?;
     if let (Block::Qr(qr), Some(object)) = (&block, value.as_object_mut()) {
         object.insert("svg".into(), qr_svg(&qr.data)?.into());
     }
     Ok(value)
+}
+
+/// Where in a block that did not parse the error is, as
+/// `items[0].actions[1].action: missing field `path``: serde loses the
+/// path inside an enum tagged by a field, so the block's content is parsed
+/// again as its own type (only for a malformed block, so only then paid).
+fn locate(raw: &Value) -> Option<String> {
+    use cityhost_view::{Button, Card, Form, Image, KvItem, ListItem, Qr, Table};
+    fn at<T: serde::de::DeserializeOwned>(prefix: &str, value: &Value) -> Option<String> {
+        let e = serde_path_to_error::deserialize::<_, T>(value).err()?;
+        let path = e.path().to_string();
+        Some(match (prefix, path.as_str()) {
+            ("", ".") => e.inner().to_string(),
+            ("", path) => format!("{path}: {}", e.inner()),
+            (prefix, ".") => format!("{prefix}: {}", e.inner()),
+            (prefix, path) if path.starts_with('[') => format!("{prefix}{path}: {}", e.inner()),
+            (prefix, path) => format!("{prefix}.{path}: {}", e.inner()),
+        })
+    }
+    match raw.get("type")?.as_str()? {
+        "table" => at::<Table>("", raw),
+        "form" => at::<Form>("", raw),
+        "button" => at::<Button>("", raw),
+        "qr" => at::<Qr>("", raw),
+        "image" => at::<Image>("", raw),
+        "card" => at::<Card>("", raw),
+        "list" => at::<Vec<ListItem>>("items", raw.get("items")?),
+        "kv" => at::<Vec<KvItem>>("items", raw.get("items")?),
+        _ => None,
+    }
 }
 
 fn with_path(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
