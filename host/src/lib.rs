@@ -36,6 +36,7 @@ pub mod public_origins;
 pub mod registry;
 pub mod releases;
 pub mod runtime;
+pub mod views;
 
 // The domain (crate `cityhost-domain`), under the paths the host's layers
 // name it by.

@@ -176,6 +176,9 @@ pub struct Platform {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Mini-apps' outbound calls to their departments' systems.
     pub outbound: Arc<Outbound>,
+    /// Where problems in the views apps answer are reported
+    /// ([`crate::views`]).
+    pub views: crate::views::ViewReports,
 }
 
 impl Platform {
@@ -232,6 +235,7 @@ impl Platform {
             public_origins,
             trusted_proxies: config.trusted_proxies.clone(),
             outbound: Arc::new(Outbound::new(&config.outbound)?),
+            views: Default::default(),
         });
         let caps = platform.services.publishing.caps().await?;
         platform.outbound.set_domains(caps.http_domains);

@@ -1,7 +1,8 @@
 //! `cityhost dev`: a local host for the mini-app crate in a directory, with
 //! the demo citizens, the production sandbox limits, and a reload whenever
 //! the crate's sources change (rebuild, check, swap the release: the next
-//! request uses the new component).
+//! request uses the new component). Malformed view blocks are printed on
+//! the terminal as they happen.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -63,6 +64,7 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
         println!("  {} {}", citizen.phone, citizen.name);
     }
     println!("watching {} for changes", args.dir.join("src").display());
+    tokio::spawn(print_view_reports(platform.views.subscribe()));
     tokio::spawn(watch(platform.clone(), args.dir.clone(), build_args));
     // Events (payment-succeeded, timers, cron, …) reach the app as under `serve`.
     let background = crate::background::Background::start(&platform);
@@ -85,6 +87,42 @@ async fn install(platform: &Platform, dir: &Path, component: &Path) -> anyhow::R
     tracing::info!(app = %app.manifest.id, version = %app.manifest.version, "mini-app (re)loaded");
     platform.registry.install(app);
     Ok(())
+}
+
+/// Prints each view block the host did not show (see [`crate::views`]) on
+/// the developer's terminal, where the citizen sees only a placeholder.
+async fn print_view_reports(
+    mut reports: tokio::sync::broadcast::Receiver<crate::views::ViewReport>,
+) {
+    use std::io::IsTerminal;
+    use tokio::sync::broadcast::error::RecvError;
+    let (bold, reset) = if std::io::stderr().is_terminal() {
+        ("\x1b[1;31m", "\x1b[0m")
+    } else {
+        ("", "")
+    };
+    loop {
+        let report = match reports.recv().await {
+            Ok(report) => report,
+            Err(RecvError::Lagged(missed)) => {
+                eprintln!("{bold}VIEW PROBLEM{reset} ({missed} more reports not shown)");
+                continue;
+            }
+            Err(RecvError::Closed) => return,
+        };
+        let which = match report.block {
+            Some(i) => format!("block {i}"),
+            None => "the whole view".to_string(),
+        };
+        eprintln!(
+            "\n{bold}VIEW PROBLEM{reset} {app} {path}: {which} is not shown\n  \
+             {reason}\n  \
+             the citizen sees \"此部分暂时无法显示\" instead (docs/views.md, docs/view.schema.json)\n",
+            app = report.app_id,
+            path = report.path,
+            reason = report.reason,
+        );
+    }
 }
 
 async fn watch(platform: Arc<Platform>, dir: PathBuf, build_args: BuildOneArgs) {

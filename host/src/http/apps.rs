@@ -8,7 +8,9 @@
 //! answer is served with `Content-Security-Policy: sandbox`, so app content
 //! can never run script in the host's origin, and with only the content
 //! headers of [`ALLOWED_RESPONSE_HEADERS`] from the app: no cookie, host
-//! header or security policy the app tried to set.
+//! header or security policy the app tried to set. A view answer reaches
+//! the shell only as the host's view model parses it, malformed blocks
+//! replaced and reported ([`crate::views`]).
 
 use std::sync::Arc;
 
@@ -27,6 +29,7 @@ use crate::directory::Level;
 use crate::error::ServiceError;
 use crate::gateway::{AppRequest, EVENT_PATH_PREFIX, MAX_REQUEST_BYTES};
 use crate::platform::Platform;
+use crate::views::is_view_content_type;
 
 /// A service tile.
 #[derive(Serialize)]
@@ -190,16 +193,25 @@ pub(super) async fn forward(
     let body = axum::body::to_bytes(body, MAX_REQUEST_BYTES)
         .await
         .map_err(|_| ApiError::body_too_large("1 MiB"))?;
+    let is_head = matches!(method, Method::Head);
     let app_request = AppRequest {
         method,
-        path: app_path,
+        path: app_path.clone(),
         query,
         headers: super::request_headers::for_app(&parts.headers),
         body: body.to_vec(),
     };
-    let response = platform
+    let mut response = platform
         .call_app(&app, Some(&who.citizen.id), app_request)
         .await?;
+    // A view reaches the shell only as the model parses it (crate::views).
+    let is_view = response.headers.iter().any(|(name, value)| {
+        name.eq_ignore_ascii_case("content-type") && is_view_content_type(value)
+    });
+    if is_view && !is_head {
+        response.body =
+            crate::views::relay(&platform.views, &app.manifest.id, &app_path, &response.body);
+    }
     let mut response = into_http(response, &app.manifest.id);
     if let Ok(version) = HeaderValue::from_str(&app.manifest.version) {
         response.headers_mut().insert(RELEASE_HEADER, version);

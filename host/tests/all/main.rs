@@ -29,3 +29,4 @@ mod signing;
 mod standard;
 mod storage;
 mod support;
+mod views;

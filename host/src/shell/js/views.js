@@ -1,7 +1,10 @@
 // The renderer of mini-app views (docs/views.md): one function per block
 // type. Mini-apps are untrusted: everything they send is put into the page
 // with textContent and attribute values chosen here, never as HTML, and
-// every app path is checked to stay under /apps/{id}/.
+// every app path is checked to stay under /apps/{id}/. The host has parsed
+// the view before it arrives (host/src/views.rs): a block it could not show
+// is an `unavailable` placeholder, and a QR code comes as an SVG the host
+// drew (`svg`), shown as an image, never as markup.
 import { el, fieldWrap } from './dom.js';
 import { appUrl, goApp } from './nav.js';
 import { arr, str } from './util.js';
@@ -19,20 +22,30 @@ const BLOCKS = {
   button: (b, app) => buttonBlock(b, app),
   alert: (b) => alertBlock(b),
   link: (b, app) => linkBlock(b, app),
+  qr: (b) => qrBlock(b),
+  image: (b) => imageBlock(b),
+  list: (b, app) => listBlock(b, app),
+  card: (b, app) => cardBlock(b, app),
+  unavailable: () => unavailableBlock(),
 };
+
+/** The only sources an image may have: the host's QR drawings, and raster data URLs of apps. */
+const QR_SRC = /^data:image\/svg\+xml;base64,[A-Za-z0-9+/]+=*$/;
+const IMAGE_SRC = /^data:image\/(png|jpeg|webp);base64,[A-Za-z0-9+/]+=*$/;
 
 /**
  * Renders a view of app `app.id` shown at `app.path`. Forms that post and
  * buttons call back into the app page: `app.post(path, params, button)` and
- * `app.run(action, button)`. Unknown block types are left out.
+ * `app.run(action, button)`. A block of a type this shell does not know
+ * shows the same placeholder as one the host refused.
  */
 export function renderView(view, app) {
   const root = el('div', { class: 'view', 'data-testid': 'view' });
   for (const block of arr(view.blocks)) {
-    const render = block && Object.prototype.hasOwnProperty.call(BLOCKS, block.type) ? BLOCKS[block.type] : null;
-    if (!render) continue;
-    const node = render(block, app);
-    node.dataset.block = block.type;
+    const known = block && Object.prototype.hasOwnProperty.call(BLOCKS, block.type);
+    const type = known ? block.type : 'unavailable';
+    const node = BLOCKS[type](block, app);
+    node.dataset.block = type;
     root.append(node);
   }
   return root;
@@ -72,6 +85,8 @@ function formBlock(b, app) {
 
 function formField(f) {
   const kind = str(f && f.kind);
+  // Sent with the form, not shown.
+  if (kind === 'hidden') return el('input', { type: 'hidden', name: str(f.name), value: str(f.value) });
   const required = Boolean(f && f.required);
   let control;
   if (kind === 'select') {
@@ -93,12 +108,59 @@ function formField(f) {
   return fieldWrap(str(f && f.label) || str(f && f.name), control, required).wrap;
 }
 
-function buttonBlock(b, app) {
-  const style = str(b.style) === 'secondary' ? 'secondary' : 'primary';
-  const kind = b.action && typeof b.action === 'object' ? str(b.action.kind) : '';
-  const button = el('button', { type: 'button', class: `btn btn-${style}`, 'data-action': kind || null }, str(b.label));
+function buttonBlock(b, app, extraClass = '') {
+  const style = str(b && b.style) === 'secondary' ? 'secondary' : 'primary';
+  const kind = b && b.action && typeof b.action === 'object' ? str(b.action.kind) : '';
+  const button = el('button', { type: 'button', class: `btn btn-${style}${extraClass}`, 'data-action': kind || null }, str(b && b.label));
   button.addEventListener('click', () => app.run(b.action, button));
   return button;
+}
+
+/** The buttons of a list row or a card, smaller than a page's own buttons. */
+function actionsRow(actions, app) {
+  const list = arr(actions).filter((a) => a && typeof a === 'object');
+  if (!list.length) return null;
+  return el('div', { class: 'b-actions' }, list.map((a) => buttonBlock(a, app, ' btn-small')));
+}
+
+function qrBlock(b) {
+  const label = str(b.label);
+  const src = QR_SRC.test(str(b.svg)) ? str(b.svg) : null;
+  if (!src) return unavailableBlock();
+  return el('figure', { class: 'b-qr card' },
+    el('img', { src, alt: t('view.qr', { label }), width: 240, height: 240 }),
+    el('figcaption', {}, label));
+}
+
+function imageBlock(b) {
+  const src = str(b.src);
+  if (!IMAGE_SRC.test(src)) return unavailableBlock();
+  return el('img', { class: 'b-image card', src, alt: str(b.alt) });
+}
+
+function listBlock(b, app) {
+  return el('ul', { class: 'b-list card' }, arr(b.items).map((it) => {
+    const item = it && typeof it === 'object' ? it : {};
+    return el('li', { class: 'b-list-row' },
+      el('div', { class: 'b-list-main' },
+        el('p', { class: 'b-list-title' }, str(item.title)),
+        item.subtitle != null ? el('p', { class: 'b-list-subtitle muted' }, str(item.subtitle)) : null),
+      item.meta != null ? el('p', { class: 'b-list-meta muted' }, str(item.meta)) : null,
+      actionsRow(item.actions, app));
+  }));
+}
+
+function cardBlock(b, app) {
+  const items = arr(b.items).filter((it) => it && typeof it === 'object');
+  return el('section', { class: 'b-card card' },
+    el('h3', { class: 'b-card-title' }, str(b.title)),
+    items.length ? el('dl', { class: 'kv' }, items.map((it) =>
+      el('div', { class: 'kv-row' }, el('dt', {}, str(it.label)), el('dd', {}, str(it.value))))) : null,
+    actionsRow(b.actions, app));
+}
+
+function unavailableBlock() {
+  return el('p', { class: 'b-unavailable', role: 'note' }, t('view.unavailable'));
 }
 
 function alertBlock(b) {

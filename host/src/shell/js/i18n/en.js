@@ -31,6 +31,8 @@ export default {
   "view.alert.warning": "Warning",
   "view.alert.error": "Error",
   "view.alertPrefix": "{prefix}: ",
+  "view.qr": "QR code: {label}",
+  "view.unavailable": "This part cannot be shown right now",
   "app.service": "Service",
   "app.badAddress": "Invalid service address",
   "app.badView": "The page the service returned cannot be shown",

@@ -31,6 +31,8 @@ export default {
   "view.alert.warning": "注意",
   "view.alert.error": "错误",
   "view.alertPrefix": "{prefix}：",
+  "view.qr": "二维码：{label}",
+  "view.unavailable": "此部分暂时无法显示",
   "app.service": "服务",
   "app.badAddress": "无效的服务地址",
   "app.badView": "服务返回的页面无法显示",
