@@ -146,11 +146,13 @@ impl Store {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let path = dir.join(DATA_FILE);
         let data = if path.exists() {
-            let text = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            let text =
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
             serde_json::from_slice(&text).with_context(|| format!("parsing {}", path.display()))?
         } else {
             let data: Data = serde_json::from_str(SEED).context("the bundled seed")?;
-            write_atomically(&path, &data).with_context(|| format!("writing {}", path.display()))?;
+            write_atomically(&path, &data)
+                .with_context(|| format!("writing {}", path.display()))?;
             tracing::info!(path = %path.display(), "created the billing data from the seed");
             data
         };
@@ -258,7 +260,11 @@ mod tests {
     fn the_seed_is_billing_data() {
         let data: Data = serde_json::from_str(SEED).unwrap();
         assert_eq!(data.accounts.len(), 2);
-        assert!(data.bills.values().all(|b| data.accounts.contains_key(&b.account)));
+        assert!(
+            data.bills
+                .values()
+                .all(|b| data.accounts.contains_key(&b.account))
+        );
         assert!(data.bills.iter().all(|(id, b)| *id == b.id));
     }
 
@@ -269,7 +275,10 @@ mod tests {
         let id = "3301001-gas-202610";
         let first = store.pay(id, &payment("ub-a", 3960)).unwrap();
         assert!(matches!(first, Recorded::New(ref b) if b.status == Status::Paid));
-        assert!(matches!(store.pay(id, &payment("ub-a", 3960)), Ok(Recorded::Again(_))));
+        assert!(matches!(
+            store.pay(id, &payment("ub-a", 3960)),
+            Ok(Recorded::Again(_))
+        ));
         assert_eq!(
             store.pay(id, &payment("ub-b", 3960)),
             Err(PaymentError::PaidByOther {
@@ -279,7 +288,10 @@ mod tests {
         );
         assert_eq!(
             store.pay("3301001-water-202610", &payment("ub-c", 1)),
-            Err(PaymentError::AmountDiffers { given: 1, due: 4210 })
+            Err(PaymentError::AmountDiffers {
+                given: 1,
+                due: 4210
+            })
         );
         assert_eq!(
             store.pay("nope", &payment("ub-d", 1)),

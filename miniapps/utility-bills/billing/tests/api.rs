@@ -106,7 +106,8 @@ async fn a_payment_is_recorded_once_and_survives_a_restart() {
         let (status, again) = service.pay(GAS, &payment).await;
         assert_eq!((status, &again), (200, &bill));
         // Another order for the paid bill: a conflict naming the payer.
-        let other = json!({"out_trade_no": "ub-3301001-gas-202610-r1", "amount_fen": 3960, "paid_at": 1});
+        let other =
+            json!({"out_trade_no": "ub-3301001-gas-202610-r1", "amount_fen": 3960, "paid_at": 1});
         let (status, error) = service.pay(GAS, &other).await;
         assert_eq!(status, 409, "{error}");
         assert_eq!(error["field"], "out_trade_no");
@@ -138,7 +139,11 @@ async fn bad_input_is_a_4xx_naming_the_field() {
         ("/accounts/3301001%2F..%2Fx/bills", 400, "account"),
     ] {
         let (got, error) = service.get(path).await;
-        assert_eq!((got, error["field"].as_str()), (status, Some(field)), "{path}: {error}");
+        assert_eq!(
+            (got, error["field"].as_str()),
+            (status, Some(field)),
+            "{path}: {error}"
+        );
         assert!(error["error"].is_string());
     }
     let (got, error) = service.get("/nowhere").await;
@@ -150,14 +155,38 @@ async fn bad_input_is_a_4xx_naming_the_field() {
         ("", 400, "body"),
         ("{", 400, "body"),
         (r#"{"amount_fen": 4210, "paid_at": 1}"#, 400, "out_trade_no"),
-        (r#"{"out_trade_no": "a/b", "amount_fen": 4210, "paid_at": 1}"#, 400, "out_trade_no"),
-        (r#"{"out_trade_no": "ub-x", "amount_fen": "4210", "paid_at": 1}"#, 400, "amount_fen"),
-        (r#"{"out_trade_no": "ub-x", "amount_fen": 0, "paid_at": 1}"#, 400, "amount_fen"),
-        (r#"{"out_trade_no": "ub-x", "amount_fen": 4210}"#, 400, "paid_at"),
-        (r#"{"out_trade_no": "ub-x", "amount_fen": 4211, "paid_at": 1}"#, 422, "amount_fen"),
+        (
+            r#"{"out_trade_no": "a/b", "amount_fen": 4210, "paid_at": 1}"#,
+            400,
+            "out_trade_no",
+        ),
+        (
+            r#"{"out_trade_no": "ub-x", "amount_fen": "4210", "paid_at": 1}"#,
+            400,
+            "amount_fen",
+        ),
+        (
+            r#"{"out_trade_no": "ub-x", "amount_fen": 0, "paid_at": 1}"#,
+            400,
+            "amount_fen",
+        ),
+        (
+            r#"{"out_trade_no": "ub-x", "amount_fen": 4210}"#,
+            400,
+            "paid_at",
+        ),
+        (
+            r#"{"out_trade_no": "ub-x", "amount_fen": 4211, "paid_at": 1}"#,
+            422,
+            "amount_fen",
+        ),
     ] {
         let (got, error) = service.post(water, body).await;
-        assert_eq!((got, error["field"].as_str()), (status, Some(field)), "{body}: {error}");
+        assert_eq!(
+            (got, error["field"].as_str()),
+            (status, Some(field)),
+            "{body}: {error}"
+        );
     }
     let (got, error) = service
         .post(
