@@ -26,6 +26,8 @@ pub(super) async fn serve(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
     } else {
         Backends::default()
     };
+    // The operator's own pins come first, so they win over a backend's
+    // for the same origin (the first match is used).
     let mut local_origins = args.http_local_origins.clone();
     local_origins.extend(backends.local_origins());
     let platform = Platform::open(&HostConfig {

@@ -138,7 +138,10 @@ impl TestHost {
             RuntimeConfig::default(),
             IdentityConfig::default(),
             |config| {
-                config.outbound.local_origins.extend(local_origins);
+                // These replace a backend's pin of the same origin.
+                let pins = &mut config.outbound.local_origins;
+                pins.retain(|pin| !local_origins.iter().any(|l| l.origin == pin.origin));
+                pins.extend(local_origins);
             },
         )
         .await
