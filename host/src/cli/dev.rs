@@ -39,15 +39,25 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
     let build_args = BuildOneArgs {
         dir: args.dir.clone(),
     };
-    let platform = Platform::open(&HostConfig {
+    // The department's own system, if the app declares one
+    // (`[dev.backend]`), runs beside the host as under `cityhost demo`.
+    let backends = super::backends::launch(
+        std::slice::from_ref(&args.dir),
+        &super::build_apps::target_dir(),
+        &args.data,
+    )
+    .await?;
+    let mut config = HostConfig {
         identity: crate::platform::IdentityConfig {
             public_url: Some(format!("http://{}", args.bind)),
             ..Default::default()
         },
         ..HostConfig::new(args.data.clone())
-    })
-    .await
-    .with_context(|| format!("opening {}", args.data.display()))?;
+    };
+    config.outbound.local_origins = backends.local_origins();
+    let platform = Platform::open(&config)
+        .await
+        .with_context(|| format!("opening {}", args.data.display()))?;
     let component = tokio::task::block_in_place(|| build(&build_args))?;
     install(&platform, &args.dir, &component).await?;
     super::demo::seed(&platform).await?;
@@ -70,6 +80,7 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
     let background = crate::background::Background::start(&platform);
     crate::http::serve(listener, platform).await?;
     drop(background);
+    drop(backends);
     Ok(())
 }
 

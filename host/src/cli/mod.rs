@@ -1,6 +1,7 @@
 //! The `cityhost` command line (clap).
 
 mod audit;
+pub mod backends;
 pub mod build_apps;
 mod config;
 pub mod demo;

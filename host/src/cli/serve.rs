@@ -3,20 +3,33 @@
 use anyhow::Context;
 
 use super::ServeArgs;
+use super::backends::{self, Backends};
 use super::build_apps;
 use crate::outbound::OutboundConfig;
 use crate::platform::{HostConfig, IdentityConfig, Platform};
 use crate::runtime::RuntimeConfig;
 
 /// Opens the data directory, loads the apps and serves until ctrl-c. With
-/// `demo`, first builds the bundled apps and then seeds demo citizens and
-/// app data.
+/// `demo`, first builds the bundled apps and starts the department
+/// backends they declare (`[dev.backend]`, [`backends`]), then seeds demo
+/// citizens and app data.
 pub(super) async fn serve(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
     let components = match args.components.clone() {
         Some(dir) => dir,
         None if demo => build_apps::build(&args.apps, &build_apps::target_dir())?,
         None => build_apps::components_dir(&build_apps::target_dir()),
     };
+    let dirs = build_apps::find_apps(&args.apps)?;
+    // Held until the host stops: dropping them stops the backends.
+    let backends = if demo {
+        backends::launch(&dirs, &build_apps::target_dir(), &args.data).await?
+    } else {
+        Backends::default()
+    };
+    // The operator's own pins come first, so they win over a backend's
+    // for the same origin (the first match is used).
+    let mut local_origins = args.http_local_origins.clone();
+    local_origins.extend(backends.local_origins());
     let platform = Platform::open(&HostConfig {
         data_dir: args.data.clone(),
         runtime: RuntimeConfig {
@@ -37,13 +50,12 @@ pub(super) async fn serve(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
         public_origins: args.public_origins.clone(),
         trusted_proxies: args.trusted_proxies.clone(),
         outbound: OutboundConfig {
-            local_origins: args.http_local_origins.clone(),
+            local_origins,
             extra_roots: args.http_ca_files.clone(),
         },
     })
     .await
     .with_context(|| format!("opening data directory {}", args.data.display()))?;
-    let dirs = build_apps::find_apps(&args.apps)?;
     platform.load_apps(&dirs, &components).await;
     if demo {
         super::demo::seed(&platform).await?;
@@ -65,9 +77,16 @@ pub(super) async fn serve(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
         for citizen in super::demo::DEMO_CITIZENS {
             println!("  {} {}", citizen.phone, citizen.name);
         }
+        for backend in backends.iter() {
+            println!(
+                "Backend of {}: {} at http://{} (reached as {})",
+                backend.app_id, backend.package, backend.address, backend.origin
+            );
+        }
     }
     let background = crate::background::Background::start(&platform);
     crate::http::serve(listener, platform).await?;
     drop(background);
+    drop(backends);
     Ok(())
 }

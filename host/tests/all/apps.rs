@@ -150,6 +150,116 @@ async fn utility_bill_is_paid_only_when_the_citizen_confirms() {
     assert_eq!(orders[0]["state"], "paid");
 }
 
+/// The bills are the water company's: a payment made in the host reaches
+/// its billing service (started for the test host from utility-bills'
+/// `[dev.backend]`), which then has the bill paid under the app's order
+/// number.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_utility_payment_is_recorded_by_the_billing_service() {
+    let host = TestHost::start().await;
+    let billing = host.backend_url("utility-bills");
+    let backend_bill = |id: String| {
+        let url = format!("{billing}/accounts/3301001/bills");
+        async move {
+            let bills: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+            bills["bills"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|b| b["id"] == id.as_str())
+                .cloned()
+                .unwrap_or_else(|| panic!("no bill {id} in {bills}"))
+        }
+    };
+    let c = host.demo_citizen("13800000001").await;
+    let bills = view(
+        c.get("/apps/utility-bills/bills?account=3301001").await,
+        200,
+    )
+    .await;
+    let button = actions(&bills, "post")
+        .into_iter()
+        .find(|a| a["path"] == "/pay")
+        .expect("an unpaid bill")
+        .clone();
+    let bill_id = button["body"]["bill"].as_str().unwrap().to_string();
+    assert_eq!(backend_bill(bill_id.clone()).await["status"], "unpaid");
+    let form = [("account", "3301001"), ("bill", bill_id.as_str())];
+    let checkout = view(c.post_form("/apps/utility-bills/pay", &form).await, 200).await;
+    let order_id = actions(&checkout, "pay")[0]["order_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let paid = c
+        .post_json(
+            &format!("/api/orders/{order_id}/confirm"),
+            &json!({"order_id": order_id, "pin": demo::DEMO_PIN}),
+        )
+        .await;
+    assert_eq!(paid.status(), 200);
+    let order = c.get_json(&format!("/api/orders/{order_id}"), 200).await;
+    host.events_delivered().await;
+
+    let recorded = backend_bill(bill_id.clone()).await;
+    assert_eq!(recorded["status"], "paid", "{recorded}");
+    assert_eq!(recorded["out_trade_no"], format!("ub-{bill_id}"));
+    assert_eq!(recorded["amount_fen"], order["amount_fen"]);
+    assert!(recorded["paid_at"].as_u64().unwrap() > 0);
+    // The app shows what the billing service holds.
+    let after = view(
+        c.get("/apps/utility-bills/bills?account=3301001").await,
+        200,
+    )
+    .await;
+    assert!(
+        !actions(&after, "post")
+            .iter()
+            .any(|a| a["body"]["bill"] == bill_id.as_str()),
+        "{after}"
+    );
+    // Its data is its own, beside the host's.
+    assert!(
+        host.data_dir()
+            .join("backends/utility-bills/billing.json")
+            .is_file()
+    );
+}
+
+/// With the billing service down, the citizen is told so in the app's own
+/// view (not an error page), and nothing is paid against a bill the app
+/// cannot see.
+#[tokio::test(flavor = "multi_thread")]
+async fn utility_bills_says_so_when_the_billing_service_is_down() {
+    let mut host = TestHost::start().await;
+    let c = host.demo_citizen("13800000001").await;
+    assert_eq!(
+        c.get("/apps/utility-bills/bills?account=3301001")
+            .await
+            .status(),
+        200
+    );
+    host.backends
+        .of("utility-bills")
+        .expect("the billing service")
+        .stop()
+        .await;
+    for response in [
+        c.get("/apps/utility-bills/bills?account=3301001").await,
+        c.post_form(
+            "/apps/utility-bills/pay",
+            &[("account", "3301001"), ("bill", "3301001-gas-202610")],
+        )
+        .await,
+    ] {
+        let down = view(response, 503).await;
+        let text = down.to_string();
+        assert!(text.contains("账单系统暂时无法访问"), "{text}");
+        assert!(actions(&down, "pay").is_empty(), "{text}");
+    }
+    let orders = c.get_json("/api/orders", 200).await;
+    assert_eq!(orders.as_array().map(Vec::len), Some(0), "{orders}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn housing_fund_shows_the_balance_after_consent() {
     let host = TestHost::start().await;

@@ -1,9 +1,11 @@
-//! Test host: builds the guests once per test run, starts a host per test.
+//! Test host: builds the guests and the department backends once per test
+//! run, starts a host (with its backends) per test.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use cityhost::cli::backends::{self, Backends};
 use cityhost::cli::{build_apps, demo};
 use cityhost::platform::{HostConfig, IdentityConfig, Platform};
 use cityhost::runtime::RuntimeConfig;
@@ -44,6 +46,19 @@ pub fn components() -> &'static Path {
     })
 }
 
+/// The department backends the apps declare (`[dev.backend]`) and the
+/// directory of their binaries, built once per test run as `cityhost demo`
+/// builds them (`{target}/backends`).
+pub fn built_backends() -> &'static (Vec<backends::Declared>, PathBuf) {
+    static BUILT: OnceLock<(Vec<backends::Declared>, PathBuf)> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap();
+        let declared = backends::declared(&app_dirs()).expect("reading [dev.backend]");
+        let bin_dir = backends::build(&declared, target).expect("building the backends");
+        (declared, bin_dir)
+    })
+}
+
 /// A running host.
 pub struct TestHost {
     /// `http://127.0.0.1:{port}`.
@@ -51,6 +66,9 @@ pub struct TestHost {
     /// The host's state.
     pub platform: Arc<Platform>,
     _background: cityhost::background::Background,
+    /// The department backends, started for this host as `cityhost demo`
+    /// starts them (data under `{data dir}/backends`); stopped with it.
+    pub backends: Backends,
     _data: tempfile::TempDir,
 }
 
@@ -112,7 +130,7 @@ impl TestHost {
     /// Starts a host whose mini-apps may reach these loopback origins
     /// (as `serve --http-local-origin`, `ORIGIN[=IP:PORT]`).
     pub async fn start_with_local_origins(origins: &[&str]) -> TestHost {
-        let local_origins = origins
+        let local_origins: Vec<_> = origins
             .iter()
             .map(|o| cityhost::outbound::LocalOrigin::parse(o).unwrap())
             .collect();
@@ -121,7 +139,10 @@ impl TestHost {
             RuntimeConfig::default(),
             IdentityConfig::default(),
             |config| {
-                config.outbound.local_origins = local_origins;
+                // These replace a backend's pin of the same origin.
+                let pins = &mut config.outbound.local_origins;
+                pins.retain(|pin| !local_origins.iter().any(|l| l.origin == pin.origin));
+                pins.extend(local_origins);
             },
         )
         .await
@@ -147,6 +168,10 @@ impl TestHost {
     ) -> TestHost {
         let data = tempfile::tempdir().unwrap();
         let components = tokio::task::spawn_blocking(components).await.unwrap();
+        let (declared, bin_dir) = tokio::task::spawn_blocking(built_backends).await.unwrap();
+        let backends = Backends::start(declared, bin_dir, data.path(), true)
+            .await
+            .expect("starting the department backends");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let base = format!("http://{address}");
@@ -158,6 +183,7 @@ impl TestHost {
             },
             ..HostConfig::new(data.path())
         };
+        config.outbound.local_origins = backends.local_origins();
         configure(&mut config);
         let platform = Platform::open(&config).await.unwrap();
         let failures = platform.load_apps(&app_dirs(), components).await;
@@ -169,6 +195,7 @@ impl TestHost {
             base,
             platform,
             _background: background,
+            backends,
             _data: data,
         }
     }
@@ -235,6 +262,17 @@ impl TestHost {
             .publish_bundled(dir.path(), components())
             .await
             .unwrap();
+    }
+
+    /// The base URL of `app_id`'s department backend, as the test reaches
+    /// it directly (`http://127.0.0.1:{port}`).
+    pub fn backend_url(&self, app_id: &str) -> String {
+        let backend = self
+            .backends
+            .iter()
+            .find(|b| b.app_id == app_id)
+            .unwrap_or_else(|| panic!("{app_id} declares no [dev.backend]"));
+        format!("http://{}", backend.address)
     }
 
     /// The host's data directory.

@@ -1,23 +1,24 @@
-//! Accounts and bills as kept in the app's storage, and the order numbers
-//! derived from bills.
+//! Accounts and bills as the water company's billing service gives them
+//! ([`crate::billing`]), and the app's own order state kept in its storage.
 //!
-//! Keys: `account:{account}` → [`Account`]; `bill:{account}:{bill_id}` →
-//! [`Bill`]; `trade:{out_trade_no}` → [`TradeRef`] (which bill an order
-//! pays, for the `payment.succeeded` event).
+//! Keys: `order:{bill_id}` → [`BillOrder`] (which order number is current
+//! for a bill); `trade:{out_trade_no}` → [`TradeRef`] (which bill an order
+//! pays and whether its receipt was sent, for the `payment.succeeded`
+//! event). The bills themselves, paid or not, are the billing service's.
 
 use cityhost_sdk::money::format_fen;
 use cityhost_sdk::payment::{Order, OrderState};
 use cityhost_sdk::{Error, Result, storage};
 use serde::{Deserialize, Serialize};
 
-/// A utility account (户号).
+/// A utility account (户号), as the billing service answers it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Account {
     /// The account number, digits.
     pub(crate) account: String,
-    /// The holder's name, masked (`张*`).
+    /// The holder's name, masked by the billing service (`张*`).
     pub(crate) holder: String,
-    /// The supply address.
+    /// The supply address (masked here before it is shown, [`mask_address`]).
     pub(crate) address: String,
 }
 
@@ -49,10 +50,12 @@ pub(crate) enum Status {
     Paid,
 }
 
-/// One bill of an account for one period.
+/// One bill of an account for one period, as the billing service answers
+/// it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Bill {
     /// Unique id, ASCII (`3301001-water-202610`).
+    #[serde(rename = "id")]
     pub(crate) bill_id: String,
     /// The account it belongs to.
     pub(crate) account: String,
@@ -64,22 +67,12 @@ pub(crate) struct Bill {
     pub(crate) amount_fen: u64,
     /// Unpaid or paid.
     pub(crate) status: Status,
-    /// The order that pays (or paid) it, once payment started.
+    /// The order that paid it, once paid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) out_trade_no: Option<String>,
-    /// How many earlier orders were cancelled or expired (numbers the next).
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub(crate) retries: u32,
     /// When it was paid, UTC ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) paid_at: Option<u64>,
-    /// Whether the citizen got the receipt message.
-    #[serde(default)]
-    pub(crate) receipt_sent: bool,
-}
-
-fn is_zero(n: &u32) -> bool {
-    *n == 0
 }
 
 impl Bill {
@@ -98,23 +91,53 @@ impl Bill {
         format_fen(self.amount_fen)
     }
 
-    /// The order number for the current attempt: `ub-{bill_id}`, then
-    /// `ub-{bill_id}-r1`, ... after cancelled or expired orders and orders
-    /// of other citizens left unpaid. The same citizen paying twice gets the
-    /// same order back.
-    pub(crate) fn trade_no(&self) -> String {
-        match self.retries {
-            0 => format!("ub-{}", self.bill_id),
-            n => format!("ub-{}-r{n}", self.bill_id),
-        }
-    }
-
-    /// Records the payment of `order`.
+    /// Shows the bill paid by `order` (what the billing service now
+    /// records, without asking it again).
     pub(crate) fn mark_paid(&mut self, order: &Order) {
         self.status = Status::Paid;
         self.out_trade_no = Some(order.out_trade_no.clone());
         self.paid_at = order.paid_at.or(Some(order.created_at));
     }
+}
+
+/// The app's own state of a bill's payment: which order number is
+/// current. Key `order:{bill_id}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct BillOrder {
+    /// The current order's number, once payment started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) out_trade_no: Option<String>,
+    /// How many earlier orders were cancelled, expired or left unpaid by
+    /// others (numbers the next).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub(crate) retries: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl BillOrder {
+    /// The order number for the current attempt at `bill_id`:
+    /// `ub-{bill_id}`, then `ub-{bill_id}-r1`, ... after cancelled or
+    /// expired orders and orders of other citizens left unpaid. The same
+    /// citizen paying twice gets the same order back.
+    pub(crate) fn trade_no(&self, bill_id: &str) -> String {
+        match self.retries {
+            0 => format!("ub-{bill_id}"),
+            n => format!("ub-{bill_id}-r{n}"),
+        }
+    }
+}
+
+/// The order state of `bill_id` (the default before any payment).
+pub(crate) fn bill_order(bill_id: &str) -> Result<BillOrder> {
+    Ok(storage::get_json(&format!("order:{bill_id}"))?.unwrap_or_default())
+}
+
+/// Saves the order state of `bill_id`.
+pub(crate) fn save_bill_order(bill_id: &str, state: &BillOrder) -> Result<()> {
+    storage::set_json(&format!("order:{bill_id}"), state)
 }
 
 /// What one attempt to create a bill's order came to.
@@ -164,11 +187,52 @@ pub(crate) fn attempt_outcome(
     }
 }
 
-/// Which bill an order pays.
+/// Which bill an order pays, and whether its receipt was sent. Key
+/// `trade:{out_trade_no}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct TradeRef {
     pub(crate) account: String,
     pub(crate) bill_id: String,
+    /// The bill's title (`2026-10 水费`), for the receipt and a refund.
+    #[serde(default)]
+    pub(crate) title: String,
+    /// Whether the citizen got the receipt message for this order.
+    #[serde(default)]
+    pub(crate) receipt_sent: bool,
+}
+
+/// Remembers that order `out_trade_no` pays `bill`.
+pub(crate) fn save_trade(out_trade_no: &str, bill: &Bill) -> Result<()> {
+    let trade = TradeRef {
+        account: bill.account.clone(),
+        bill_id: bill.bill_id.clone(),
+        title: bill.title(),
+        receipt_sent: false,
+    };
+    storage::set_json(&format!("trade:{out_trade_no}"), &trade)
+}
+
+/// Which bill order `out_trade_no` pays, if it is one of ours.
+pub(crate) fn trade(out_trade_no: &str) -> Result<Option<TradeRef>> {
+    storage::get_json(&format!("trade:{out_trade_no}"))
+}
+
+/// Records that the receipt of order `out_trade_no` was sent.
+pub(crate) fn set_receipt_sent(out_trade_no: &str, trade: &TradeRef) -> Result<()> {
+    let sent = TradeRef {
+        receipt_sent: true,
+        ..trade.clone()
+    };
+    storage::set_json(&format!("trade:{out_trade_no}"), &sent)
+}
+
+/// Whether `id` may be a bill id: 1-64 of `a-z 0-9 -` (it goes into the
+/// billing service's URLs).
+pub(crate) fn is_bill_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// An account number as typed, normalised: surrounding spaces removed and
@@ -189,61 +253,13 @@ pub(crate) fn is_account_number(account: &str) -> bool {
     (5..=20).contains(&account.len()) && account.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// The account, if it exists.
-pub(crate) fn account(account: &str) -> Result<Option<Account>> {
-    storage::get_json(&format!("account:{account}"))
-}
-
-/// The account's bills, newest period first.
-pub(crate) fn bills(account: &str) -> Result<Vec<Bill>> {
-    let mut bills = Vec::new();
-    for key in storage::list_keys(&format!("bill:{account}:"), storage::MAX_LIST)? {
-        if let Some(bill) = storage::get_json::<Bill>(&key)? {
-            bills.push(bill);
-        }
-    }
-    bills.sort_by(|a, b| b.period.cmp(&a.period).then(a.kind.cmp(&b.kind)));
-    Ok(bills)
-}
-
-/// One bill, if it exists.
-pub(crate) fn bill(account: &str, bill_id: &str) -> Result<Option<Bill>> {
-    storage::get_json(&bill_key(account, bill_id))
-}
-
-/// Saves a bill.
-pub(crate) fn save(bill: &Bill) -> Result<()> {
-    storage::set_json(&bill_key(&bill.account, &bill.bill_id), bill)
-}
-
-/// Remembers that order `out_trade_no` pays `bill`.
-pub(crate) fn save_trade(out_trade_no: &str, bill: &Bill) -> Result<()> {
-    let trade = TradeRef {
-        account: bill.account.clone(),
-        bill_id: bill.bill_id.clone(),
-    };
-    storage::set_json(&format!("trade:{out_trade_no}"), &trade)
-}
-
-/// The bill order `out_trade_no` pays, if it is one of ours.
-pub(crate) fn by_trade(out_trade_no: &str) -> Result<Option<Bill>> {
-    match storage::get_json::<TradeRef>(&format!("trade:{out_trade_no}"))? {
-        Some(trade) => bill(&trade.account, &trade.bill_id),
-        None => Ok(None),
-    }
-}
-
-fn bill_key(account: &str, bill_id: &str) -> String {
-    format!("bill:{account}:{bill_id}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn bill() -> Bill {
         serde_json::from_str(
-            r#"{"bill_id":"3301001-gas-202610","account":"3301001","kind":"gas",
+            r#"{"id":"3301001-gas-202610","account":"3301001","kind":"gas",
                 "period":"2026-10","amount_fen":3960,"status":"unpaid"}"#,
         )
         .unwrap()
@@ -251,11 +267,21 @@ mod tests {
 
     #[test]
     fn trade_numbers_are_stable_per_attempt() {
-        let mut b = bill();
-        assert_eq!(b.trade_no(), "ub-3301001-gas-202610");
-        assert_eq!(b.trade_no(), "ub-3301001-gas-202610");
-        b.retries = 2;
-        assert_eq!(b.trade_no(), "ub-3301001-gas-202610-r2");
+        let b = bill();
+        let mut state = BillOrder::default();
+        assert_eq!(state.trade_no(&b.bill_id), "ub-3301001-gas-202610");
+        assert_eq!(state.trade_no(&b.bill_id), "ub-3301001-gas-202610");
+        state.retries = 2;
+        assert_eq!(state.trade_no(&b.bill_id), "ub-3301001-gas-202610-r2");
+    }
+
+    #[test]
+    fn bill_ids_are_checked_before_they_go_into_a_url() {
+        assert!(is_bill_id("3301001-gas-202610"));
+        assert!(!is_bill_id(""));
+        assert!(!is_bill_id("../accounts"));
+        assert!(!is_bill_id("a?b"));
+        assert!(!is_bill_id(&"a".repeat(65)));
     }
 
     fn order(state: OrderState) -> Order {

@@ -1,9 +1,18 @@
 //! 水电煤缴费 (utility bills): look up an account's water, power and gas
 //! bills and pay them in the host's payment sheet.
 //!
+//! The accounts and bills are the water company's: the app reads them from
+//! its billing service (package `hzwater-billing` beside this crate) through
+//! the host's `http` capability ([`billing`]) and reports each payment back
+//! to it. The app's own storage holds only its order state: which order
+//! number is current for a bill, and whether an order's receipt was sent
+//! ([`bill`]). `cityhost demo` and the host's tests start the billing
+//! service from the manifest's `[dev.backend]`.
+//!
 //! - `GET /` asks for the account number (户号);
-//! - `GET /bills?account=N` lists the bills, settling any whose order the
-//!   host reports paid, with a pay button per unpaid bill;
+//! - `GET /bills?account=N` lists the bills, reporting to the billing
+//!   service any whose order the host reports paid, with a pay button per
+//!   unpaid bill;
 //! - `POST /pay` (form `account`, `bill`) creates the bill's order for the
 //!   current citizen and answers a button that opens the payment sheet —
 //!   only for an order `create_order` returned to this request, never one
@@ -12,13 +21,21 @@
 //!   (a citizen cannot hold another's bill by opening it and walking away);
 //!   only after [`MAX_ATTEMPTS`] numbers all held by others does it answer
 //!   an alert instead;
-//! - event `payment.succeeded` marks the bill paid and sends the citizen a
-//!   receipt; a second order paid for a bill already paid (two citizens
-//!   paying at once) is refunded in full (refund number `dup-{order}`).
+//! - event `payment.succeeded` reports the payment to the billing service
+//!   (idempotent by order number) and sends the citizen a receipt; a
+//!   payment the billing service does not take — the bill was paid by
+//!   another order first (two citizens paying at once), or its amount
+//!   changed — is refunded in full (refund number `dup-{order}`).
+//!
+//! When the billing service cannot be reached, the citizen sees an alert
+//! saying so (503) and the payment event is retried by the host until the
+//! payment is recorded.
 
 mod bill;
+mod billing;
 
-use bill::{Attempt, Bill, Status};
+use bill::{Attempt, Bill, BillOrder, Status};
+use billing::{Reported, Unreachable};
 use cityhost_sdk::payment::{self, Order, OrderRequest};
 use cityhost_sdk::view::{Action, AlertLevel, Field, Form, Table};
 use cityhost_sdk::{Error, Request, Response, Result, Router, View, log, money, notify, time};
@@ -36,18 +53,66 @@ const ACCOUNT_LABEL: &str = "户号";
 /// if that order died or is someone else's unpaid one, fresh ones.
 const MAX_ATTEMPTS: u32 = 3;
 
+/// What the citizen is told when the billing service cannot be reached.
+const UNREACHABLE_ALERT: &str =
+    "水务集团账单系统暂时无法访问，请稍后再试。已完成的缴费不受影响，系统恢复后会自动入账。";
+
 fn app() -> Router {
     Router::new()
         .get("/", index)
-        .get("/bills", bills)
-        .post("/pay", pay)
-        // The only refunds are of duplicate payments, made by the app
-        // itself: nothing to record, so refund events are accepted as they
-        // come.
+        .get("/bills", |req: &Request| answer(bills(req)))
+        .post("/pay", |req: &Request| answer(pay(req)))
+        // The only refunds are of payments the billing service did not
+        // take, made by the app itself: nothing to record, so refund events
+        // are accepted as they come.
         .on_payment_succeeded(payment_succeeded)
 }
 
 cityhost_sdk::export_app!(app());
+
+/// Why a page could not be shown: an SDK error (its own status and view)
+/// or the billing service out of reach.
+enum Failure {
+    Sdk(Error),
+    Billing(Unreachable),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Sdk(e)
+    }
+}
+
+impl From<Unreachable> for Failure {
+    fn from(e: Unreachable) -> Self {
+        Failure::Billing(e)
+    }
+}
+
+/// A page's response: the billing service out of reach is a view with an
+/// alert, not an error page.
+fn answer(result: std::result::Result<Response, Failure>) -> Result<Response> {
+    match result {
+        Ok(response) => Ok(response),
+        Err(Failure::Sdk(e)) => Err(e),
+        Err(Failure::Billing(Unreachable(reason))) => {
+            let _ = log::write(
+                log::Level::Warn,
+                "billing service unreachable",
+                &[("reason", &reason)],
+            );
+            Ok(unreachable_view())
+        }
+    }
+}
+
+/// The billing service cannot be reached: say so, offer to try again.
+fn unreachable_view() -> Response {
+    let view = View::new(TITLE)
+        .alert(AlertLevel::Warning, UNREACHABLE_ALERT)
+        .link("返回首页", "/");
+    Response::view(view).status(503)
+}
 
 fn account_form() -> Form {
     Form::get("/bills", "查询账单").field(
@@ -86,9 +151,13 @@ fn bills_path(account: &str) -> String {
 }
 
 /// `GET /bills?account=N`: the account's bills.
-fn bills(req: &Request) -> Result<Response> {
+fn bills(req: &Request) -> std::result::Result<Response, Failure> {
     let account = checked_account(&req.query_as::<AccountQuery>()?.account)?;
-    let Some(info) = bill::account(&account)? else {
+    let found = match billing::account(&account)? {
+        Some(info) => billing::bills(&account)?.map(|bills| (info, bills)),
+        None => None,
+    };
+    let Some((info, mut bills)) = found else {
         let view = View::new(TITLE)
             .alert(
                 AlertLevel::Warning,
@@ -98,7 +167,6 @@ fn bills(req: &Request) -> Result<Response> {
             .text(format!("演示户号：{DEMO_ACCOUNTS}"));
         return Ok(Response::view(view).status(404));
     };
-    let mut bills = bill::bills(&account)?;
     for b in bills.iter_mut() {
         settle_if_paid(b)?;
     }
@@ -140,18 +208,23 @@ fn bills(req: &Request) -> Result<Response> {
     Ok(Response::view(view.link("查询其他户号", "/")))
 }
 
-/// Marks `b` paid if its pending order is paid (the citizen may come back
-/// before the host's event arrives).
-fn settle_if_paid(b: &mut Bill) -> Result<()> {
+/// Reports `b` paid to the billing service if its current order is paid
+/// (the citizen may come back before the host's event arrives), and shows
+/// it paid. A payment the service does not take is left to the event,
+/// which refunds it.
+fn settle_if_paid(b: &mut Bill) -> std::result::Result<(), Failure> {
     if b.status == Status::Paid {
         return Ok(());
     }
-    let Some(no) = b.out_trade_no.clone() else {
+    let Some(no) = bill::bill_order(&b.bill_id)?.out_trade_no else {
         return Ok(());
     };
     if let Some(order) = payment::query_order(&no)?.filter(Order::is_paid) {
-        b.mark_paid(&order);
-        bill::save(b)?;
+        match billing::report_payment(&b.bill_id, &order)? {
+            Reported::Recorded(recorded) => *b = recorded,
+            Reported::PaidByOther(_) => b.status = Status::Paid,
+            Reported::AmountDiffers(_) | Reported::NoBill => {}
+        }
     }
     Ok(())
 }
@@ -168,27 +241,29 @@ struct PayForm {
 /// The button is only ever for the order `create_order` returns to this
 /// request: it is idempotent for the same citizen and fields, so a citizen
 /// paying twice gets their own order back. A bill's numbers are tried in
-/// turn ([`Bill::trade_no`]); a new one is issued when the order under the
-/// current one is cancelled, expired or someone else's unpaid one, so
-/// nobody can hold a bill for others. Two citizens may then both pay: the
-/// `payment.succeeded` handler refunds the later payment.
-fn pay(req: &Request) -> Result<Response> {
+/// turn ([`BillOrder::trade_no`]); a new one is issued when the order
+/// under the current one is cancelled, expired or someone else's unpaid
+/// one, so nobody can hold a bill for others. Two citizens may then both
+/// pay: the `payment.succeeded` handler refunds the later payment.
+fn pay(req: &Request) -> std::result::Result<Response, Failure> {
     let form: PayForm = req.form()?;
     let account = checked_account(&form.account)?;
-    let mut b = bill::bill(&account, &form.bill)?.ok_or_else(|| Error::not_found("该账单"))?;
+    if !bill::is_bill_id(&form.bill) {
+        return Err(Error::not_found("该账单").into());
+    }
+    let mut b = billing::bill(&account, &form.bill)?.ok_or_else(|| Error::not_found("该账单"))?;
     let back = bills_path(&account);
     if b.status == Status::Paid {
         return Ok(paid_view(&b, &back));
     }
+    let mut state: BillOrder = bill::bill_order(&b.bill_id)?;
     for attempt in 0..MAX_ATTEMPTS {
-        let no = b.trade_no();
-        if b.out_trade_no.as_deref() != Some(no.as_str()) {
+        let no = state.trade_no(&b.bill_id);
+        if state.out_trade_no.as_deref() != Some(no.as_str()) {
             // Remember the number before creating the order, so that an
-            // order can always be traced back to its bill. (Only when it
-            // changes: rewriting an unchanged bill could undo a concurrent
-            // payment.)
-            b.out_trade_no = Some(no.clone());
-            bill::save(&b)?;
+            // order can always be traced back to its bill.
+            state.out_trade_no = Some(no.clone());
+            bill::save_bill_order(&b.bill_id, &state)?;
             bill::save_trade(&no, &b)?;
         }
         let created = payment::create_order(&OrderRequest {
@@ -201,8 +276,11 @@ fn pay(req: &Request) -> Result<Response> {
         match bill::attempt_outcome(created, || payment::query_order(&no))? {
             Attempt::Payable(order) => return Ok(pay_view(&b, &order, &back)),
             Attempt::Paid(order) => {
-                b.mark_paid(&order);
-                bill::save(&b)?;
+                if let Reported::Recorded(recorded) = billing::report_payment(&b.bill_id, &order)? {
+                    b = recorded;
+                } else {
+                    b.mark_paid(&order);
+                }
                 return Ok(paid_view(&b, &back));
             }
             // Someone else's unpaid order: it does not hold the bill; a
@@ -210,12 +288,12 @@ fn pay(req: &Request) -> Result<Response> {
             Attempt::PendingElsewhere if attempt + 1 == MAX_ATTEMPTS => {
                 return Ok(pending_view(&b, &back));
             }
-            Attempt::PendingElsewhere => b.retries += 1,
+            Attempt::PendingElsewhere => state.retries += 1,
             // A dead order cannot be paid: number a new one.
-            Attempt::Reissue => b.retries += 1,
+            Attempt::Reissue => state.retries += 1,
         }
     }
-    Err(Error::Conflict("out-trade-no".into()))
+    Err(Error::Conflict("out-trade-no".into()).into())
 }
 
 fn pay_view(b: &Bill, order: &Order, back: &str) -> Response {
@@ -258,8 +336,10 @@ fn paid_view(b: &Bill, back: &str) -> Response {
     Response::view(view)
 }
 
-/// Event `payment.succeeded`: mark the bill paid and send the receipt.
-/// Idempotent: the host retries until it gets a 2xx.
+/// Event `payment.succeeded`: report the payment to the billing service
+/// and send the receipt, or refund a payment it does not take.
+/// Idempotent: the host retries until it gets a 2xx, also while the
+/// billing service cannot be reached.
 fn payment_succeeded(event: &Order) -> Result<()> {
     let no = event.out_trade_no.clone();
     // Trust the host's order record, not the event body alone.
@@ -271,44 +351,63 @@ fn payment_succeeded(event: &Order) -> Result<()> {
             return Ok(());
         }
     };
-    let Some(mut b) = bill::by_trade(&no)? else {
+    let Some(trade) = bill::trade(&no)? else {
         log::warn("payment.succeeded for an order without a bill");
         return Ok(());
     };
-    if b.status == Status::Paid && b.out_trade_no.as_deref() != Some(no.as_str()) {
-        // Two citizens paid the same bill at once: the later payment goes
-        // back in full (idempotent under its refund number).
-        payment::refund(&payment::RefundRequest {
-            out_trade_no: no.clone(),
-            out_request_no: format!("dup-{no}"),
-            amount_fen: order.amount_fen,
-            reason: format!("{} 重复缴费退款", b.title()),
-        })?;
-        return Ok(());
-    }
-    if b.status == Status::Unpaid {
-        b.mark_paid(&order);
-        bill::save(&b)?;
-    }
+    let reported = billing::report_payment(&trade.bill_id, &order)
+        .map_err(|Unreachable(reason)| Error::Unavailable(format!("billing service: {reason}")))?;
+    let recorded = match reported {
+        Reported::Recorded(recorded) => recorded,
+        not_taken => {
+            // Two citizens paid the same bill at once (or the bill changed
+            // under the order): the payment goes back in full (idempotent
+            // under its refund number).
+            let (why, detail) = match not_taken {
+                Reported::PaidByOther(paid_by) => ("重复缴费退款", format!("paid by {paid_by}")),
+                Reported::AmountDiffers(due) => ("账单已变更，退款", format!("{due} fen due")),
+                _ => ("账单已变更，退款", "no such bill".to_string()),
+            };
+            let _ = log::write(
+                log::Level::Warn,
+                "payment not taken by the billing service; refunding",
+                &[
+                    ("bill", &trade.bill_id),
+                    ("out_trade_no", &no),
+                    ("detail", &detail),
+                ],
+            );
+            payment::refund(&payment::RefundRequest {
+                out_trade_no: no.clone(),
+                out_request_no: format!("dup-{no}"),
+                amount_fen: order.amount_fen,
+                reason: format!("{} {why}", trade.title),
+            })?;
+            return Ok(());
+        }
+    };
     let _ = log::write(
         log::Level::Info,
         "bill paid",
-        &[("bill", &b.bill_id), ("out_trade_no", &no)],
+        &[("bill", &recorded.bill_id), ("out_trade_no", &no)],
     );
-    if !b.receipt_sent {
-        let paid_at = b.paid_at.map(time::format_beijing).unwrap_or_default();
+    if !trade.receipt_sent {
+        let paid_at = recorded
+            .paid_at
+            .or(order.paid_at)
+            .map(time::format_beijing)
+            .unwrap_or_default();
         // The `receipt` template (cityhost.toml) needs no subscription: it
         // is sent to the paying citizen while handling their own payment.
         let receipt = notify::Message::template("receipt")
-            .param("account", &b.account)
-            .param("bill", b.title())
+            .param("account", &recorded.account)
+            .param("bill", recorded.title())
             .param("amount", money::format_fen(order.amount_fen))
             .param("order", &no)
             .param("paid_at", paid_at)
-            .link(bills_path(&b.account));
+            .link(bills_path(&recorded.account));
         notify::send(&receipt)?;
-        b.receipt_sent = true;
-        bill::save(&b)?;
+        bill::set_receipt_sent(&no, &trade)?;
     }
     Ok(())
 }
@@ -346,7 +445,7 @@ mod tests {
     #[test]
     fn the_pending_view_has_no_pay_button() {
         let b: Bill = serde_json::from_str(
-            r#"{"bill_id":"3301002-water-202610","account":"3301002","kind":"water",
+            r#"{"id":"3301002-water-202610","account":"3301002","kind":"water",
                 "period":"2026-10","amount_fen":4560,"status":"unpaid",
                 "out_trade_no":"ub-3301002-water-202610"}"#,
         )

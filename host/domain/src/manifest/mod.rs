@@ -188,6 +188,31 @@ pub struct Dev {
     pub subscriptions: Vec<DevSubscription>,
     /// The department account the demo host creates to publish the app.
     pub publisher: Option<DevPublisher>,
+    /// The department's own system the app calls, started beside a demo or
+    /// test host (`[dev.backend]`).
+    pub backend: Option<DevBackend>,
+}
+
+/// `[dev.backend]`: the department's own system (its billing service, its
+/// appointment system...) as a cargo package of this workspace, which
+/// `cityhost demo` and the host's tests build, start on a loopback port and
+/// allow `origin` to reach, as an operator would with `cityhost serve
+/// --http-local-origin ORIGIN=IP:PORT`. Publishing ignores it, as all of
+/// `[dev]`.
+///
+/// The package's binary has the package's name and follows one contract:
+/// it takes `--bind IP:PORT` (port 0: any free one) and `--data DIR` (its
+/// own data, created on first start), prints `listening on
+/// http://IP:PORT` as its first line on standard output, and with
+/// `--exit-with-stdin` stops when its standard input closes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DevBackend {
+    /// The cargo package (and binary) name, e.g. `hzwater-billing`.
+    pub package: String,
+    /// The origin the app calls it at, one of `[http] allow`, e.g.
+    /// `http://billing.hzwater.internal`.
+    pub origin: String,
 }
 
 /// A subscription the demo host accepts for a demo citizen, as if they had
@@ -413,7 +438,29 @@ impl Manifest {
         if let Err((field, reason)) = self.identity.validate() {
             return invalid(field, &reason);
         }
-        self.http_policy()?;
+        let http = self.http_policy()?;
+        if let Some(backend) = &self.dev.backend {
+            if !is_package_name(&backend.package) {
+                return invalid(
+                    "dev.backend.package",
+                    "use a cargo package name: 1-64 of a-z, A-Z, 0-9, '-' and '_', \
+                     starting with a letter",
+                );
+            }
+            let listed =
+                crate::manifest::http::Origin::parse(&backend.origin).map_err(|reason| {
+                    ManifestError::Invalid {
+                        field: "dev.backend.origin".into(),
+                        reason,
+                    }
+                })?;
+            if !http.allows(&listed) {
+                return invalid(
+                    "dev.backend.origin",
+                    "list the backend's origin in [http] allow too: the app calls it there",
+                );
+            }
+        }
         self.cron_schedules()?;
         if let Err((field, reason)) = self.events.validate() {
             return invalid(&field, &reason);
@@ -498,6 +545,16 @@ impl Manifest {
         }
         Ok(())
     }
+}
+
+/// Whether `name` is a cargo package name as `[dev.backend] package`
+/// takes it.
+fn is_package_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Whether `id` is a well-formed app id.
@@ -639,6 +696,37 @@ params.plate = { type = "text", max-len = 10 }
             Manifest::parse(&GOOD.replace("\"storage\"]", "\"sockets\"]")),
             Err(ManifestError::Syntax(_))
         ));
+    }
+
+    #[test]
+    fn a_dev_backend_names_a_package_and_an_allowed_origin() {
+        let with_http = GOOD.replace(
+            r#""storage"]"#,
+            r#""storage", "http"]
+[http]
+allow = ["http://billing.hzwater.internal"]"#,
+        );
+        let backend = |package: &str, origin: &str| {
+            format!("{with_http}\n[dev.backend]\npackage = \"{package}\"\norigin = \"{origin}\"\n")
+        };
+        let m = Manifest::parse(&backend(
+            "hzwater-billing",
+            "http://Billing.hzwater.internal/",
+        ))
+        .unwrap();
+        assert_eq!(m.dev.backend.unwrap().package, "hzwater-billing");
+        assert_eq!(
+            field_of(&backend("../billing", "http://billing.hzwater.internal")),
+            "dev.backend.package"
+        );
+        assert_eq!(
+            field_of(&backend("hzwater-billing", "http://other.internal")),
+            "dev.backend.origin"
+        );
+        assert_eq!(
+            field_of(&backend("hzwater-billing", "billing.hzwater.internal")),
+            "dev.backend.origin"
+        );
     }
 
     #[test]
