@@ -370,6 +370,7 @@ mod tests {
     //! The release rules without an engine: versions as records only.
 
     use super::*;
+    use crate::publishing::OperatorCaps;
 
     const DEPT: &str = "11330000002482146U";
 
@@ -382,11 +383,51 @@ mod tests {
             reason: None,
             component_sha256: format!("sha-{version}"),
             component_bytes: 1,
-            manifest: String::new(),
+            manifest: manifest(version, ""),
             signed_by: "key".into(),
             uploaded_at: 0,
             updated_at: 0,
         }
+    }
+
+    /// A valid manifest of `app` at `version`, with `extra` appended.
+    fn manifest(version: &str, extra: &str) -> String {
+        format!(
+            "id = \"app\"\nname = \"应用\"\nversion = \"{version}\"\ncategory = \"public-data\"\n\
+             permissions = [\"http\"]\n{extra}\n[department]\nuscc = \"{DEPT}\"\n\
+             name = \"浙江省大数据发展管理局\"\ndivision = \"33\"\n\
+             [http]\nallow = [\"https://api.zjzwfw.gov.cn\"]\n"
+        )
+    }
+
+    #[tokio::test]
+    async fn approval_holds_the_release_to_the_caps_in_force_then() {
+        let (_dir, db) = crate::testing::temp_db();
+        let p = Publishing::new(db, &[7; 32]);
+        let v = semver::Version::parse("1.0.0").unwrap();
+        p.record_upload(&record("1.0.0"), &v, &vec![0])
+            .await
+            .unwrap();
+        p.submit_for_review(DEPT, "app", "1.0.0").await.unwrap();
+        // The operator narrows the domains after the upload.
+        let caps = OperatorCaps {
+            http_domains: vec!["hzwater.example".into()],
+            ..OperatorCaps::default()
+        };
+        p.set_caps(caps).await.unwrap();
+        let refused = p.review("op", "app", "1.0.0", Decision::Approve).await;
+        assert!(
+            matches!(&refused, Err(ServiceError::Conflict { field: "caps", reason }) if reason.contains("http.allow[0]")),
+            "{refused:?}"
+        );
+        let caps = OperatorCaps {
+            http_domains: vec!["gov.cn".into()],
+            ..OperatorCaps::default()
+        };
+        p.set_caps(caps).await.unwrap();
+        p.review("op", "app", "1.0.0", Decision::Approve)
+            .await
+            .unwrap();
     }
 
     /// Uploads, submits and approves `version`.
