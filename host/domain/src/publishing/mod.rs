@@ -104,7 +104,8 @@ pub struct OperatorCaps {
     pub max_order_fen: u64,
     /// Domains an app's `[http] allow` origins must be in: the origin's
     /// host is one of them or under one (`hzwater.example` admits
-    /// `billing.hzwater.example`); an IP address only if listed itself.
+    /// `billing.hzwater.example`); an IPv4 address only if listed itself,
+    /// an IPv6 origin never.
     /// Lower-case ASCII (IDNA applied), at most [`MAX_HTTP_DOMAINS`].
     /// Empty (the default): any origin. Checked at upload, at approval and
     /// on every outbound call, so narrowing it also stops live releases.
