@@ -489,21 +489,7 @@ async fn a_departments_system_messages_a_subscribed_citizen_by_openid() {
     const WATER: &str = "91330100143044481D"; // utility-bills' department
     let host = TestHost::start().await;
     let c = new_citizen(&host, "13900000081").await;
-    let citizen = host
-        .platform
-        .services
-        .accounts
-        .by_phone("13900000081")
-        .await
-        .unwrap()
-        .unwrap();
-    let openid = host
-        .platform
-        .services
-        .openids
-        .openid("move-my-car", &citizen.id)
-        .await
-        .unwrap();
+    let openid = host.openid("13900000081", "move-my-car").await;
     let token = host.department_token(POLICE, &["messages"]).await;
     let send = |uscc: &str, app: &str, token: &str, body: Value| {
         let request = reqwest::Client::new()

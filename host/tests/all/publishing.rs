@@ -448,22 +448,7 @@ async fn a_trial_version_is_seen_only_by_its_testers() {
     assert_eq!(department.post("/api/publish/packages", &body).await.0, 201);
     let tester = host.demo_citizen("13800000001").await;
     let other = host.demo_citizen("13800000002").await;
-    let id = host
-        .platform
-        .services
-        .accounts
-        .by_phone("13800000001")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
-    let openid = host
-        .platform
-        .services
-        .openids
-        .openid("hello", &id)
-        .await
-        .unwrap();
+    let openid = host.openid("13800000001", "hello").await;
     let (status, plan) = department
         .send(
             reqwest::Method::PUT,

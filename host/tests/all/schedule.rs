@@ -69,21 +69,7 @@ async fn a_timer_fires_at_its_time_for_its_citizen_and_a_cancelled_one_never() {
     let event = find(&seen, &soon).unwrap();
     assert_eq!(event["kind"], "timer.remind");
     assert_eq!(event["payload"], json!({"n": "remind"}));
-    let citizen = host
-        .platform
-        .services
-        .accounts
-        .by_phone("13800000001")
-        .await
-        .unwrap()
-        .unwrap();
-    let openid = host
-        .platform
-        .services
-        .openids
-        .openid(APP, &citizen.id)
-        .await
-        .unwrap();
+    let openid = host.openid("13800000001", APP).await;
     assert_eq!(
         event["openid"],
         openid.as_str(),
@@ -228,21 +214,7 @@ async fn a_timer_survives_a_restart_and_fires_once() {
 async fn a_departments_system_sends_its_app_the_events_it_accepts() {
     let host = TestHost::start().await;
     let c = host.demo_citizen("13800000001").await;
-    let citizen = host
-        .platform
-        .services
-        .accounts
-        .by_phone("13800000001")
-        .await
-        .unwrap()
-        .unwrap();
-    let openid = host
-        .platform
-        .services
-        .openids
-        .openid(APP, &citizen.id)
-        .await
-        .unwrap();
+    let openid = host.openid("13800000001", APP).await;
     let token = host.department_token(BUREAU, &["events"]).await;
     let send = |uscc: &str, app: &str, token: &str, body: Value| {
         let request = reqwest::Client::new()

@@ -214,6 +214,13 @@ impl TestHost {
             .unwrap()
     }
 
+    /// The openid for `app` of the citizen registered with `phone`.
+    pub async fn openid(&self, phone: &str, app: &str) -> String {
+        let services = &self.platform.services;
+        let citizen = services.accounts.by_phone(phone).await.unwrap().unwrap();
+        services.openids.openid(app, &citizen.id).await.unwrap()
+    }
+
     /// A bearer token of department `uscc` with `scopes`, issued by the
     /// operator.
     pub async fn department_token(&self, uscc: &str, scopes: &[&str]) -> String {
