@@ -71,7 +71,6 @@ fn work(receiver: &Mutex<Receiver<Job>>) {
             Err(_) => return,
         };
         job(&mut memory);
-        RUNS.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -91,7 +90,11 @@ async fn run<T: Send + 'static>(
     hashers
         .jobs
         .send(Box::new(move |memory| {
-            let _ = sender.send(f(memory));
+            let out = f(memory);
+            // Counted before the caller is woken, so a caller that reads
+            // [`runs`] after its answer sees its own run.
+            RUNS.fetch_add(1, Ordering::Relaxed);
+            let _ = sender.send(out);
         }))
         .map_err(|_| busy())?;
     receiver.await.map_err(|_| busy())
