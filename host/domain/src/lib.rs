@@ -35,6 +35,7 @@ pub mod notifications;
 pub mod payments;
 pub mod publishing;
 pub mod services;
+pub mod sms;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod uscc;

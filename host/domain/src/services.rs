@@ -18,12 +18,14 @@ use crate::identity::consent::Consents;
 use crate::identity::id_tokens::IdTokens;
 use crate::identity::keys::HostKeys;
 use crate::identity::openid::OpenIds;
+use crate::identity::phone_codes::PhoneCodes;
 use crate::identity::sealed::Vault;
 use crate::identity::sessions::Sessions;
 use crate::identity::verification::RealName;
 use crate::notifications::Notifications;
 use crate::payments::{PaymentPins, Payments};
 use crate::publishing::Publishing;
+use crate::sms::SmsChannel;
 
 /// The issuer (`iss`) of ID tokens when the host is given no public URL.
 pub const DEFAULT_ISSUER: &str = "http://localhost";
@@ -34,6 +36,8 @@ pub struct Services {
     pub db: Db,
     /// Citizen accounts.
     pub accounts: Accounts,
+    /// One-time codes that prove a phone number, sent by SMS.
+    pub phone_codes: PhoneCodes,
     /// Citizen sessions.
     pub sessions: Sessions,
     /// Per-app openids.
@@ -70,24 +74,27 @@ pub struct Services {
 
 impl Services {
     /// Opens every service over `db` with the host's keys, the host's own
-    /// population registry as identity authority and issuer
-    /// [`DEFAULT_ISSUER`].
+    /// population registry as identity authority, issuer
+    /// [`DEFAULT_ISSUER`] and no SMS channel.
     pub fn open(db: Db, keys: &HostKeys) -> ServiceResult<Self> {
-        Self::open_with(db, keys, DEFAULT_ISSUER, None)
+        Self::open_with(db, keys, DEFAULT_ISSUER, None, None)
     }
 
     /// Opens every service over `db` with the host's keys, `issuer` as the
-    /// `iss` of ID tokens, and `authority` for real-name verification
-    /// (`None`: the host's own population registry). Errors: unreadable
+    /// `iss` of ID tokens, `authority` for real-name verification (`None`:
+    /// the host's own population registry) and `sms` for one-time codes
+    /// (`None`: no messages, so no registration). Errors: unreadable
     /// ID-token keys (`unavailable`), a database failure.
     pub fn open_with(
         db: Db,
         keys: &HostKeys,
         issuer: &str,
         authority: Option<Arc<dyn IdentityAuthority>>,
+        sms: Option<Arc<dyn SmsChannel>>,
     ) -> ServiceResult<Self> {
         let vault = Vault::new(&keys.id_number, &keys.id_index);
         let accounts = Accounts::new(db.clone(), vault.clone());
+        let phone_codes = PhoneCodes::new(db.clone(), vault.clone(), sms);
         let directory = Directory::new(db.clone());
         let signing = AppSigning::new(db.clone(), vault.clone());
         let config = AppConfig::new(db.clone(), vault.clone());
@@ -102,6 +109,7 @@ impl Services {
             population,
             id_tokens,
             accounts,
+            phone_codes,
             sessions: Sessions::new(db.clone(), &keys.session),
             openids: OpenIds::new(db.clone(), keys.openid),
             consents: Consents::new(db.clone()),

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::login_throttle;
 use super::password;
+use super::phone_codes::PhoneCodes;
 use super::sealed::Vault;
 use super::tables::{CITIZENS, ID_INDEX, LOGIN_FAILURES, PHONES};
 use crate::error::{ServiceError, ServiceResult};
@@ -71,15 +72,35 @@ impl Accounts {
         Self { db, vault }
     }
 
-    /// Registers a citizen. Errors: `invalid-argument` naming `phone`
-    /// (11 digits starting 13-19) or `password` (8-128 characters);
+    /// Registers a citizen who proves the number with the one-time `code`
+    /// sent to it ([`PhoneCodes::send_registration_code`]). Phone and
+    /// password are checked before the code, so a typo does not spend it.
+    /// Errors: as [`Accounts::register`], and `invalid-argument("code")`
+    /// from [`PhoneCodes::redeem`] — also for a number that already has an
+    /// account (no code was sent to it), so the answer tells nothing about
+    /// the number; `conflict("phone")` only to the holder of a valid code
+    /// whose number was registered since the code was sent.
+    pub async fn register_with_code(
+        &self,
+        codes: &PhoneCodes,
+        phone: &str,
+        code: &str,
+        password: &str,
+    ) -> ServiceResult<Citizen> {
+        check_phone(phone)?;
+        check_password(password)?;
+        codes.redeem(phone, code, now_ms()).await?;
+        self.register(phone, password).await
+    }
+
+    /// Registers a citizen without proof of the number: for callers that
+    /// are the proof themselves ([`Accounts::register_with_code`], the demo
+    /// seeding, tests). Errors: `invalid-argument` naming `phone` (11
+    /// digits starting 13-19) or `password` (8-128 characters);
     /// `conflict("phone")` if the number is taken.
     pub async fn register(&self, phone: &str, password: &str) -> ServiceResult<Citizen> {
         check_phone(phone)?;
-        let length = password.chars().count();
-        if !(8..=128).contains(&length) {
-            return Err(ServiceError::invalid("password", "use 8 to 128 characters"));
-        }
+        check_password(password)?;
         let citizen = Citizen {
             id: uuid::Uuid::new_v4().to_string(),
             phone: phone.to_string(),
@@ -244,7 +265,15 @@ impl Accounts {
 }
 
 /// Mainland mobile numbers: 11 digits, `1` then `3`-`9`.
-fn check_phone(phone: &str) -> ServiceResult<()> {
+fn check_password(password: &str) -> ServiceResult<()> {
+    if (8..=128).contains(&password.chars().count()) {
+        Ok(())
+    } else {
+        Err(ServiceError::invalid("password", "use 8 to 128 characters"))
+    }
+}
+
+pub(crate) fn check_phone(phone: &str) -> ServiceResult<()> {
     let b = phone.as_bytes();
     if b.len() == 11
         && b[0] == b'1'

@@ -16,6 +16,7 @@ pub mod keys;
 pub mod login_throttle;
 pub mod openid;
 pub mod password;
+pub mod phone_codes;
 pub mod sealed;
 pub mod sessions;
 pub(crate) mod tables;

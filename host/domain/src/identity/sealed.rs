@@ -94,6 +94,12 @@ impl Vault {
         self.index(b"phone\0", phone)
     }
 
+    /// HMAC of a one-time code sent to a phone number, under the index
+    /// key: 64 hex characters (`identity::phone_codes`).
+    pub fn code_mac(&self, phone: &str, code: &str) -> String {
+        self.index(b"phone-code\0", &format!("{phone}\0{code}"))
+    }
+
     fn index(&self, label: &[u8], value: &str) -> String {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.index_key)
             .expect("HMAC takes any key length");

@@ -11,6 +11,7 @@ use super::accounts::Citizen;
 use super::authority::PopulationRecord;
 use super::consent::Grant;
 use super::login_throttle::FailedLogins;
+use super::phone_codes::{ClientSends, PhoneCode};
 use super::sessions::SessionRecord;
 use super::verification::Mismatches;
 
@@ -30,6 +31,12 @@ pub(crate) const LOGIN_FAILURES_BY_CLIENT: Table<String, FailedLogins> =
 /// from that client, and that client's lock on it.
 pub(crate) const LOGIN_FAILURES_BY_PAIR: Table<(String, String), FailedLogins> =
     Table::new("login_failures_by_pair");
+/// phone-number blind index (hex) → the last one-time code sent to the
+/// number and when messages went to it ([`super::phone_codes`]).
+pub(crate) const PHONE_CODES: Table<String, PhoneCode> = Table::new("phone_codes");
+/// client (address) → when it asked for SMS messages in the last hour.
+pub(crate) const SMS_SENDS_BY_CLIENT: Table<String, ClientSends> =
+    Table::new("sms_sends_by_client");
 /// session id (`jti`) → session record (citizen, expiry).
 pub(crate) const SESSIONS: Table<String, SessionRecord> = Table::new("sessions");
 /// `(app_id, openid)` → `citizen_id`: the openids handed out.
