@@ -36,6 +36,7 @@ pub mod public_origins;
 pub mod registry;
 pub mod releases;
 pub mod runtime;
+pub mod sms_gateway;
 pub mod views;
 
 // The domain (crate `cityhost-domain`), under the paths the host's layers
@@ -44,7 +45,7 @@ pub use cityhost_domain::app_config;
 pub use cityhost_domain::app_signing;
 pub use cityhost_domain::{
     app_storage, audit, directory, error, events, identity, manifest, notifications, payments,
-    publishing, services, uscc,
+    publishing, services, sms, uscc,
 };
 
 #[cfg(test)]

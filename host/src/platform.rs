@@ -20,6 +20,28 @@ use crate::publishing::operators::BOOTSTRAP_OPERATOR;
 use crate::registry::Registry;
 use crate::runtime::{Runtime, RuntimeConfig};
 use crate::services::{DEFAULT_ISSUER, Services};
+use crate::sms::{DevSms, SmsChannel};
+use crate::sms_gateway::SmsGateway;
+
+/// Where the host's text messages (one-time codes) go.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SmsConfig {
+    /// The development channel ([`DevSms`]): messages go to the log and the
+    /// dev-only page `/dev/sms`, never to a phone. The default of
+    /// [`HostConfig::new`] (tests, `cityhost demo`, `cityhost dev`).
+    #[default]
+    Dev,
+    /// The operator's SMS gateway ([`SmsGateway`]).
+    Gateway {
+        /// `http://` URL the host POSTs each message to.
+        url: String,
+        /// Bearer token sent with each message.
+        token: Option<String>,
+    },
+    /// No messages: the host registers no new accounts (`cityhost serve`
+    /// without `--sms-gateway` or `--dev-sms`).
+    Off,
+}
 
 /// Identity settings of a host.
 #[derive(Debug, Clone, Default)]
@@ -33,6 +55,11 @@ pub struct IdentityConfig {
     pub authority_url: Option<String>,
     /// Bearer token sent to the remote authority.
     pub authority_token: Option<String>,
+    /// Where one-time codes are sent.
+    pub sms: SmsConfig,
+    /// Code messages one client (address) may ask for per hour; `None`:
+    /// [`crate::identity::phone_codes::MAX_SENDS_PER_CLIENT`].
+    pub sms_per_client_hour: Option<usize>,
 }
 
 impl IdentityConfig {
@@ -52,6 +79,22 @@ impl IdentityConfig {
                 self.authority_token.clone(),
             )?)),
             None => None,
+        })
+    }
+
+    /// The SMS channel to open the services with, and the development
+    /// channel again when it is one (for the dev page). Errors: an
+    /// unusable gateway URL (`invalid-argument("sms-gateway")`).
+    pub fn sms_channel(&self) -> ServiceResult<(Option<Arc<dyn SmsChannel>>, Option<Arc<DevSms>>)> {
+        Ok(match &self.sms {
+            SmsConfig::Dev => {
+                let dev = Arc::new(DevSms::default());
+                (Some(dev.clone()), Some(dev))
+            }
+            SmsConfig::Gateway { url, token } => {
+                (Some(Arc::new(SmsGateway::new(url, token.clone())?)), None)
+            }
+            SmsConfig::Off => (None, None),
         })
     }
 }
@@ -179,6 +222,9 @@ pub struct Platform {
     /// Where problems in the views apps answer are reported
     /// ([`crate::views`]).
     pub views: crate::views::ViewReports,
+    /// The development SMS channel, when the host sends its messages there
+    /// (its page: `/dev/sms`).
+    pub dev_sms: Option<Arc<DevSms>>,
 }
 
 impl Platform {
@@ -194,13 +240,18 @@ impl Platform {
         let keys = HostKeys::load_or_create(&config.data_dir)?;
         refuse_old_layout(&config.data_dir)?;
         let db = open_db(&config.data_dir).await?;
+        let (sms, dev_sms) = config.identity.sms_channel()?;
         let mut services = Services::open_with(
             db,
             &keys,
             config.identity.issuer(),
             config.identity.authority()?,
+            sms,
         )?;
         services.notifications.set_caps(config.notify);
+        if let Some(per_hour) = config.identity.sms_per_client_hour {
+            services.phone_codes.set_client_limit(per_hour);
+        }
         services.directory.load_shipped().await?;
         refuse_name_keyed_merchants(&services, &config.data_dir).await?;
         let moved = services.accounts.index_clear_phone_keys().await?;
@@ -236,6 +287,7 @@ impl Platform {
             trusted_proxies: config.trusted_proxies.clone(),
             outbound: Arc::new(Outbound::new(&config.outbound)?),
             views: Default::default(),
+            dev_sms,
         });
         let caps = platform.services.publishing.caps().await?;
         platform.outbound.set_domains(caps.http_domains);

@@ -153,6 +153,28 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub identity_authority_token: Option<String>,
+    /// URL of the operator's SMS gateway (`http://...`), to which the host
+    /// POSTs each one-time code (docs/identity.md). Without it, or
+    /// `--dev-sms`, the host registers no new accounts.
+    #[arg(long, env = "CITYHOST_SMS_GATEWAY", conflicts_with = "dev_sms")]
+    pub sms_gateway: Option<String>,
+    /// Bearer token for the SMS gateway.
+    #[arg(long, env = "CITYHOST_SMS_GATEWAY_TOKEN", hide_env_values = true)]
+    pub sms_gateway_token: Option<String>,
+    /// Send one-time codes to the log and the page `/dev/sms` instead of
+    /// phones: for development only (anyone who reads the page can register
+    /// any number). `cityhost demo` always does.
+    #[arg(long, env = "CITYHOST_DEV_SMS")]
+    pub dev_sms: bool,
+    /// One-time code messages one client address may ask for per hour
+    /// (raise it when many citizens share an address, e.g. behind a
+    /// carrier's NAT without a trusted proxy naming them).
+    #[arg(
+        long,
+        default_value_t = crate::identity::phone_codes::MAX_SENDS_PER_CLIENT,
+        env = "CITYHOST_SMS_PER_CLIENT_HOUR"
+    )]
+    pub sms_per_client_hour: usize,
     // Admission (docs/security.md, fair shares).
     /// Requests of one citizen that run at once, across apps.
     #[arg(long, default_value_t = AdmissionConfig::default().per_citizen, env = "CITYHOST_CITIZEN_CONCURRENCY")]
@@ -171,6 +193,20 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// Where one-time codes go: the development channel for the demo or
+    /// with `--dev-sms`, the gateway with `--sms-gateway`, else nowhere.
+    pub fn sms(&self, demo: bool) -> crate::platform::SmsConfig {
+        use crate::platform::SmsConfig;
+        match &self.sms_gateway {
+            _ if demo || self.dev_sms => SmsConfig::Dev,
+            Some(url) => SmsConfig::Gateway {
+                url: url.clone(),
+                token: self.sms_gateway_token.clone(),
+            },
+            None => SmsConfig::Off,
+        }
+    }
+
     /// The admission limits these arguments set.
     pub fn admission(&self) -> AdmissionConfig {
         AdmissionConfig {

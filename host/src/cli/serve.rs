@@ -46,6 +46,8 @@ pub(super) async fn serve(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
             ),
             authority_url: args.identity_authority.clone(),
             authority_token: args.identity_authority_token.clone(),
+            sms: args.sms(demo),
+            sms_per_client_hour: Some(args.sms_per_client_hour),
         },
         public_origins: args.public_origins.clone(),
         trusted_proxies: args.trusted_proxies.clone(),

@@ -1,4 +1,5 @@
-//! `/api/register`, `/api/login`, `/api/logout`, `/api/me`.
+//! `/api/register/code`, `/api/register`, `/api/login`, `/api/logout`,
+//! `/api/me`.
 
 use std::sync::Arc;
 
@@ -14,12 +15,28 @@ use super::error::ApiResult;
 use super::extract::{JsonBody, SignedIn};
 use crate::identity::accounts::Citizen;
 use crate::platform::Platform;
+use cityhost_store::now_ms;
 
-/// Body of register and login.
+/// Body of login.
 #[derive(Deserialize)]
 pub(super) struct Credentials {
     phone: String,
     password: String,
+}
+
+/// Body of register: the number, the one-time code sent to it, and the
+/// password chosen.
+#[derive(Deserialize)]
+pub(super) struct Registration {
+    phone: String,
+    code: String,
+    password: String,
+}
+
+/// Body of a code request.
+#[derive(Deserialize)]
+pub(super) struct CodeRequest {
+    phone: String,
 }
 
 /// What the shell shows about the signed-in citizen (masked).
@@ -44,14 +61,40 @@ impl Me {
     }
 }
 
+/// `POST /api/register/code {phone}` → `202 {expires_in_s, resend_after_s}`:
+/// a one-time code to the number (a notice if it is registered; the answer
+/// is the same). Errors: 400 `phone`, 429 with `Retry-After`, 503 when the
+/// host sends no SMS.
+pub(super) async fn send_code(
+    State(platform): State<Arc<Platform>>,
+    ClientAddr(client): ClientAddr,
+    JsonBody(body): JsonBody<CodeRequest>,
+) -> ApiResult<Response> {
+    let sent = platform
+        .services
+        .phone_codes
+        .send_registration_code(&body.phone, &client.to_string(), now_ms())
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(sent)).into_response())
+}
+
+/// `POST /api/register {phone, code, password}` → `201` and the session
+/// cookies. Errors: 400 `phone` / `password` / `code` (any code that does
+/// not prove the number, whether or not it has an account), 409 `phone`
+/// to the holder of a valid code whose number was registered since.
 pub(super) async fn register(
     State(platform): State<Arc<Platform>>,
-    JsonBody(body): JsonBody<Credentials>,
+    JsonBody(body): JsonBody<Registration>,
 ) -> ApiResult<Response> {
-    let citizen = platform
-        .services
+    let services = &platform.services;
+    let citizen = services
         .accounts
-        .register(&body.phone, &body.password)
+        .register_with_code(
+            &services.phone_codes,
+            &body.phone,
+            &body.code,
+            &body.password,
+        )
         .await?;
     signed_in(&platform, &citizen, StatusCode::CREATED).await
 }

@@ -11,6 +11,7 @@ mod cookies;
 mod csrf;
 mod department_auth;
 mod department_events;
+mod dev_sms;
 mod divisions;
 pub mod error;
 mod extract;
@@ -49,6 +50,7 @@ pub fn router(platform: Arc<Platform>) -> Router {
     let behind_tls = cookies::behind_tls(&platform);
     let api = Router::new()
         .route("/register", post(accounts::register))
+        .route("/register/code", post(accounts::send_code))
         .route("/login", post(accounts::login))
         .route("/logout", post(accounts::logout))
         .route("/me", get(accounts::me))
@@ -74,6 +76,7 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .route("/", get(shell::index))
         .route("/shell/{*path}", get(shell::asset))
         .route("/healthz", get(healthz))
+        .merge(dev_sms::routes(&platform))
         .route("/.well-known/jwks.json", get(identity::jwks))
         .route("/.well-known/apps/{app_id}/jwks.json", get(signing::jwks))
         .route("/apps/{app_id}", any(apps::forward))
