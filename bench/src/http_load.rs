@@ -76,12 +76,34 @@ impl Server {
         self.child.id()
     }
 
-    /// Registers a citizen on a CityHost server and keeps its session
-    /// cookie for the load runs; `path` becomes the loaded URL.
+    /// Registers a citizen on a CityHost server (one sending its SMS to the
+    /// development page, `--dev-sms`) and keeps its session cookie for the
+    /// load runs; `path` becomes the loaded URL.
     pub async fn sign_in(&mut self, phone: &str, path: &str) -> anyhow::Result<()> {
-        let r = reqwest::Client::new()
+        let http = reqwest::Client::new();
+        let r = http
+            .post(format!("{}/api/register/code", self.url))
+            .json(&serde_json::json!({ "phone": phone }))
+            .send()
+            .await?;
+        if r.status() != reqwest::StatusCode::ACCEPTED {
+            bail!("asking {} for a code answered {}", self.name, r.status());
+        }
+        let sent: serde_json::Value = http
+            .get(format!("{}/dev/sms.json", self.url))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let code = sent
+            .as_array()
+            .and_then(|all| all.iter().find(|m| m["phone"] == phone))
+            .and_then(|m| m["params"]["code"].as_str())
+            .context("no code on the development SMS page")?
+            .to_string();
+        let r = http
             .post(format!("{}/api/register", self.url))
-            .json(&serde_json::json!({"phone": phone, "password": "bench-password"}))
+            .json(&serde_json::json!({"phone": phone, "code": code, "password": "bench-password"}))
             .send()
             .await?;
         if !r.status().is_success() {

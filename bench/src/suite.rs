@@ -388,6 +388,8 @@ pub async fn in_process(
 fn cityhost_args(port: u16, data: &Path, components: &Path, apps: &[&Path]) -> Vec<String> {
     let mut out = vec![
         "serve".to_string(),
+        // Its citizen registers with the code from the development page.
+        "--dev-sms".into(),
         "--bind".into(),
         format!("127.0.0.1:{port}"),
         "--data".into(),

@@ -10,12 +10,7 @@ async fn register_login_logout() {
     let c = host.client();
     assert_eq!(c.get("/api/me").await.status(), 401);
 
-    let r = c
-        .post_json(
-            "/api/register",
-            &json!({"phone": "13912345678", "password": "a good password"}),
-        )
-        .await;
+    let r = c.register("13912345678", "a good password").await;
     assert_eq!(r.status(), 201);
     assert!(
         r.headers()["set-cookie"]
@@ -27,17 +22,18 @@ async fn register_login_logout() {
     assert_eq!(me["phone_masked"], "139****5678");
     assert_eq!(me["assurance_level"], 1);
 
+    // Registering the number again needs a code sent to it: none is.
     let other = host.client();
     let r = other
         .post_json(
             "/api/register",
-            &json!({"phone": "13912345678", "password": "another password"}),
+            &json!({"phone": "13912345678", "code": "123456", "password": "another password"}),
         )
         .await;
-    assert_eq!(r.status(), 409);
+    assert_eq!(r.status(), 400);
     assert_eq!(
         r.json::<serde_json::Value>().await.unwrap()["error"]["field"],
-        "phone"
+        "code"
     );
     let r = other
         .post_json(
@@ -66,17 +62,32 @@ async fn bad_input_names_the_field() {
     let c = host.client();
     let cases = [
         (
-            json!({"phone": "12", "password": "a good password"}),
+            json!({"phone": "12", "code": "123456", "password": "a good password"}),
             "phone",
         ),
         (
-            json!({"phone": "13912345678", "password": "short"}),
+            json!({"phone": "13912345678", "code": "123456", "password": "short"}),
             "password",
         ),
-        (json!({"password": "a good password"}), "phone"),
         (
-            json!({"phone": 13912345678u64, "password": "a good password"}),
+            json!({"code": "123456", "password": "a good password"}),
             "phone",
+        ),
+        (
+            json!({"phone": 13912345678u64, "code": "123456", "password": "a good password"}),
+            "phone",
+        ),
+        (
+            json!({"phone": "13912345678", "password": "a good password"}),
+            "code",
+        ),
+        (
+            json!({"phone": "13912345678", "code": "12ab56", "password": "a good password"}),
+            "code",
+        ),
+        (
+            json!({"phone": "13912345678", "code": 123456, "password": "a good password"}),
+            "code",
         ),
     ];
     for (body, field) in cases {

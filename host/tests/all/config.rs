@@ -154,12 +154,7 @@ async fn departments_configure_apps_and_secrets_stay_sealed() {
         .cookie_store(true)
         .build()
         .unwrap();
-    let r = citizen
-        .post(format!("{base}/api/register"))
-        .json(&json!({"phone": "13900000402", "password": "a good password"}))
-        .send()
-        .await
-        .unwrap();
+    let r = crate::support::register(&citizen, &base, "13900000402", "a good password").await;
     assert_eq!(r.status(), 201);
     let app = |path: &str| citizen.get(format!("{base}/apps/{APP}{path}")).send();
     let read = |path: &'static str| async move {

@@ -29,6 +29,7 @@ struct Host {
 fn start(data: &std::path::Path, port: u16, components: &std::path::Path) -> Host {
     let child = Command::new(env!("CARGO_BIN_EXE_cityhost"))
         .arg("serve")
+        .arg("--dev-sms")
         .arg("--bind")
         .arg(format!("127.0.0.1:{port}"))
         .arg("--data")
@@ -174,12 +175,7 @@ async fn payments_survive_sigkill() {
     for i in 0..CLIENTS {
         let http = client();
         let phone = format!("1390000010{i}");
-        let r = http
-            .post(format!("{base}/api/register"))
-            .json(&json!({"phone": phone, "password": "a good password"}))
-            .send()
-            .await
-            .unwrap();
+        let r = crate::support::register(&http, &base, &phone, "a good password").await;
         assert_eq!(r.status(), 201);
         let csrf = csrf_cookie(&r).expect("the CSRF cookie");
         let r = http

@@ -22,6 +22,7 @@ mod notifications;
 mod outbound;
 mod payments;
 mod publishing;
+mod registration;
 mod sandbox;
 mod schedule;
 mod security;

@@ -61,6 +61,7 @@ async fn the_raw_number_is_in_no_log_audit_record_or_store_file() {
     // Serve with debug logging.
     let mut child = bin()
         .arg("serve")
+        .arg("--dev-sms")
         .arg("--data")
         .arg(&data_dir)
         .arg("--bind")
@@ -111,12 +112,7 @@ async fn the_raw_number_is_in_no_log_audit_record_or_store_file() {
         .build()
         .unwrap();
     let get = |path: &str| http.get(format!("{base}{path}")).send();
-    let r = http
-        .post(format!("{base}/api/register"))
-        .json(&json!({"phone": "13900000401", "password": "a good password"}))
-        .send()
-        .await
-        .unwrap();
+    let r = crate::support::register(&http, &base, "13900000401", "a good password").await;
     assert_eq!(r.status(), 201);
     let csrf = csrf_cookie(&r).expect("the CSRF cookie");
     let post = |path: &str, body: Value| {

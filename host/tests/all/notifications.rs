@@ -102,12 +102,7 @@ async fn status(r: reqwest::Response) -> (u16, Value) {
 /// Registers and signs in a new citizen.
 async fn new_citizen(host: &TestHost, phone: &str) -> Citizen {
     let c = host.client();
-    let r = c
-        .post_json(
-            "/api/register",
-            &json!({"phone": phone, "password": "a good password"}),
-        )
-        .await;
+    let r = c.register(phone, "a good password").await;
     assert!(r.status().is_success(), "register {phone}: {}", r.status());
     let r = c
         .post_json(

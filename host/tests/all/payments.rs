@@ -275,12 +275,7 @@ async fn pin_funds_lockout_cancel_and_over_refund() {
     let host = TestHost::start().await;
     let c = host.client();
     let phone = "13900000011";
-    let r = c
-        .post_json(
-            "/api/register",
-            &json!({"phone": phone, "password": "a good password"}),
-        )
-        .await;
+    let r = c.register(phone, "a good password").await;
     assert_eq!(r.status(), 201);
     let order = |otn: &str, amount: u64| {
         let c = &c;

@@ -319,12 +319,7 @@ async fn a_new_app_goes_from_cityhost_new_through_gray_release_to_rollback() {
     for i in 0..8 {
         let c = host.client();
         let phone = format!("1390000{i:04}");
-        let r = c
-            .post_json(
-                "/api/register",
-                &json!({"phone": phone, "password": "publishing-test"}),
-            )
-            .await;
+        let r = c.register(&phone, "publishing-test").await;
         assert!(r.status().is_success(), "{}", r.status());
         sample.push((phone, c));
     }

@@ -112,12 +112,7 @@ async fn cookie_authenticated_changes_need_the_sessions_csrf_token() {
 async fn the_cookies_are_httponly_samesite_and_not_secure_over_plain_http() {
     let host = TestHost::start().await;
     let c = host.client();
-    let r = c
-        .post_json(
-            "/api/register",
-            &json!({"phone": "13912340001", "password": "a good password"}),
-        )
-        .await;
+    let r = c.register("13912340001", "a good password").await;
     assert_eq!(r.status(), 201);
     let cookies: Vec<String> = r
         .headers()

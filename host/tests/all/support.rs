@@ -184,6 +184,9 @@ impl TestHost {
             ..HostConfig::new(data.path())
         };
         config.outbound.local_origins = backends.local_origins();
+        // Every test citizen comes from 127.0.0.1: as many citizens behind
+        // one address.
+        config.identity.sms_per_client_hour.get_or_insert(10_000);
         configure(&mut config);
         let platform = Platform::open(&config).await.unwrap();
         let failures = platform.load_apps(&app_dirs(), components).await;
@@ -291,12 +294,7 @@ impl TestHost {
     /// at assurance level 1.
     pub async fn new_citizen(&self, phone: &str) -> Citizen {
         let citizen = self.client();
-        let r = citizen
-            .post_json(
-                "/api/register",
-                &serde_json::json!({"phone": phone, "password": "a good password"}),
-            )
-            .await;
+        let r = citizen.register(phone, "a good password").await;
         assert_eq!(r.status(), 201, "register {phone}");
         citizen
     }
@@ -413,12 +411,53 @@ impl Citizen {
             .unwrap()
     }
 
+    /// Registers (and signs in) as the shell does; see [`register`].
+    pub async fn register(&self, phone: &str, password: &str) -> Response {
+        register(&self.http, &self.base, phone, password).await
+    }
+
     /// GET `path` and decode JSON, asserting the status.
     pub async fn get_json(&self, path: &str, status: u16) -> Value {
         let r = self.get(path).await;
         assert_eq!(r.status(), status, "GET {path}");
         r.json().await.unwrap()
     }
+}
+
+/// Registers `phone` with `password` on the host at `base` as a citizen
+/// does: asks for the one-time code (asserting 202), reads it from the
+/// development SMS page (`/dev/sms.json`) and posts the registration.
+/// Returns the registration's response.
+pub async fn register(http: &Client, base: &str, phone: &str, password: &str) -> Response {
+    let r = http
+        .post(format!("{base}/api/register/code"))
+        .json(&serde_json::json!({ "phone": phone }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202, "a code for {phone}");
+    let code = sms_code(http, base, phone)
+        .await
+        .unwrap_or_else(|| panic!("no code was sent to {phone}"));
+    http.post(format!("{base}/api/register"))
+        .json(&serde_json::json!({"phone": phone, "code": code, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The code in the newest development SMS to `phone`, if that message
+/// carried one (not a notice).
+pub async fn sms_code(http: &Client, base: &str, phone: &str) -> Option<String> {
+    let r = http
+        .get(format!("{base}/dev/sms.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the development SMS page");
+    let messages: Value = r.json().await.unwrap();
+    let newest = messages.as_array()?.iter().find(|m| m["phone"] == phone)?;
+    newest["params"]["code"].as_str().map(str::to_string)
 }
 
 /// Every action of `kind` anywhere in a view.

@@ -58,10 +58,21 @@ export async function shot(page, name) {
   await page.screenshot({ path: join(SHOTS, `${name}.png`) });
 }
 
-/** Registers a new citizen through the shell's form and lands on the services page. */
+/** The one-time code in the newest development SMS to a number (`/dev/sms.json`). */
+export async function smsCode(phoneNumber) {
+  const messages = await (await fetch(`${BASE}/dev/sms.json`)).json();
+  const newest = messages.find((m) => m.phone === phoneNumber);
+  if (!newest || !newest.params.code) throw new Error(`no code was sent to ${phoneNumber}`);
+  return newest.params.code;
+}
+
+/** Registers a new citizen through the shell's form (asking for the SMS code and typing it in) and lands on the services page. */
 export async function register(page, phoneNumber, password = 'cityhost-test-pw') {
   await page.goto(`${BASE}/#/register`);
   await page.fill('[name=phone]', phoneNumber);
+  await page.click('[data-testid=send-code]');
+  await page.waitForSelector('[data-testid=code-sent]');
+  await page.fill('[name=code]', await smsCode(phoneNumber));
   await page.fill('[name=password]', password);
   await page.click('[data-testid=auth-submit]');
   await page.waitForURL(/#\/$/);

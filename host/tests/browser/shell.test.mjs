@@ -3,7 +3,7 @@
 // in docs/shell.md.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, DESKTOP, DEMO, launch, login, phone, register, shot } from './harness.mjs';
+import { BASE, DESKTOP, DEMO, launch, login, phone, register, shot, smsCode } from './harness.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -19,6 +19,19 @@ test('a new citizen registers and lands on the service grid', async () => {
   await page.fill('[name=phone]', '123');
   await page.click('[data-testid=auth-submit]');
   assert.equal(await page.getAttribute('[name=phone]', 'aria-invalid'), 'true', 'phone error is shown at the field');
+
+  // The number is proved with the code sent to it; a wrong code is named
+  // at its field, and the button counts down to the next message.
+  await page.fill('[name=phone]', '13900000111');
+  await page.click('[data-testid=send-code]');
+  await page.waitForSelector('[data-testid=code-sent]');
+  assert.ok(await page.isDisabled('[data-testid=send-code]'), 'no second message at once');
+  const code = await smsCode('13900000111');
+  await page.fill('[name=code]', code === '000000' ? '000001' : '000000');
+  await page.fill('[name=password]', 'cityhost-test-pw');
+  await shot(page, 'register-code');
+  await page.click('[data-testid=auth-submit]');
+  await page.waitForSelector('[name=code][aria-invalid=true]');
 
   await register(page, '13900000101');
   await page.waitForSelector('[data-testid=service-hello]');

@@ -44,6 +44,7 @@ export function errorText(err, ctx = '') {
       case 'invalid_argument':
         if (field === 'phone') return 'error.phoneHint';
         if (field === 'password') return 'error.passwordHint';
+        if (field === 'code') return 'error.codeWrong';
         return null;
       case 'conflict':
         if (field === 'phone') return 'error.phoneTaken';

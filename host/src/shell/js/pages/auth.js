@@ -1,4 +1,5 @@
-// Sign-in and registration (phone number + password).
+// Sign-in (phone number + password) and registration (phone number, the
+// one-time code sent to it by SMS, password).
 import { api, forgetApps } from '../api.js';
 import { el, fieldWrap, mount, setTitle, withBusy } from '../dom.js';
 import { errorNotice, errorText, passwordHint, phoneHint } from '../errors.js';
@@ -15,6 +16,14 @@ export function pageAuth(token, mode) {
   const phone = el('input', { name: 'phone', type: 'tel', inputmode: 'numeric', autocomplete: 'tel', maxlength: 11, placeholder: t('auth.phonePlaceholder'), required: true });
   const password = el('input', { name: 'password', type: 'password', autocomplete: isLogin ? 'current-password' : 'new-password', placeholder: t('auth.passwordPlaceholder'), required: true });
   const fields = { phone: fieldWrap(t('auth.phone'), phone, true), password: fieldWrap(t('auth.password'), password, true) };
+  const code = el('input', { name: 'code', type: 'text', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 6, placeholder: t('auth.codePlaceholder'), required: true });
+  const sendCode = el('button', { type: 'button', class: 'btn btn-secondary', 'data-testid': 'send-code' }, t('auth.sendCode'));
+  if (!isLogin) {
+    fields.code = fieldWrap(t('auth.code'), code, true);
+    const row = el('div', { class: 'code-row' });
+    code.replaceWith(row);
+    row.append(code, sendCode);
+  }
   const submit = el('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'auth-submit' }, t(isLogin ? 'auth.login' : 'auth.register'));
 
   const showErrors = (errs, general) => {
@@ -22,16 +31,62 @@ export function pageAuth(token, mode) {
     top.replaceChildren(...(general ? [general] : []));
     top.hidden = !general;
   };
+  // Asks for a code; the button counts down until another may be asked for.
+  let countdown = null;
+  const waitToResend = (seconds) => {
+    clearInterval(countdown);
+    let left = seconds;
+    const tick = () => {
+      if (!sendCode.isConnected || left <= 0) {
+        clearInterval(countdown);
+        sendCode.disabled = false;
+        sendCode.textContent = t('auth.sendCode');
+        return;
+      }
+      sendCode.disabled = true;
+      sendCode.textContent = t('auth.resendIn', { s: left });
+      left -= 1;
+    };
+    tick();
+    countdown = setInterval(tick, 1000);
+  };
+  // The wait is per number (the host's throttle): another number may ask at once.
+  phone.addEventListener('input', () => waitToResend(0));
+  sendCode.addEventListener('click', async () => {
+    const errs = {};
+    if (!/^1[3-9]\d{9}$/.test(phone.value.trim())) errs.phone = phoneHint();
+    showErrors(errs, null);
+    if (errs.phone) return phone.focus();
+    try {
+      const sent = await withBusy(sendCode, () => api('POST', '/api/register/code', { phone: phone.value.trim() }, { auth: false }));
+      fields.code.setError(null);
+      top.replaceChildren(el('span', { 'data-testid': 'code-sent' }, t('auth.codeSent')));
+      top.hidden = false;
+      top.classList.add('form-note');
+      waitToResend(sent.resend_after_s || 60);
+      // A new code replaces whatever was typed for the last one.
+      code.value = '';
+      code.focus();
+    } catch (e) {
+      top.classList.remove('form-note');
+      if (e.field === 'phone') showErrors({ phone: phoneHint() }, null);
+      else showErrors({}, errorNotice(e, 'code'));
+    }
+  });
   const onsubmit = async (ev) => {
     ev.preventDefault();
     const errs = {};
     if (!/^1[3-9]\d{9}$/.test(phone.value.trim())) errs.phone = phoneHint();
+    if (!isLogin && !/^\d{6}$/.test(code.value.trim())) errs.code = t('error.codeHint');
     if (!password.value) errs.password = t('auth.passwordMissing');
     else if (!isLogin && (Array.from(password.value).length < 8 || Array.from(password.value).length > 128)) errs.password = passwordHint();
     showErrors(errs, null);
-    if (Object.keys(errs).length) return (errs.phone ? phone : password).focus();
+    if (Object.keys(errs).length) return (errs.phone ? phone : errs.code ? code : password).focus();
+    top.classList.remove('form-note');
+    const body = { phone: phone.value.trim(), password: password.value };
+    if (!isLogin) body.code = code.value.trim();
     try {
-      await withBusy(submit, () => api('POST', `/api/${mode}`, { phone: phone.value.trim(), password: password.value }, { auth: false }));
+      await withBusy(submit, () => api('POST', `/api/${mode}`, body, { auth: false }));
       forgetApps();
       connectLive();
       go('#/');
@@ -44,7 +99,7 @@ export function pageAuth(token, mode) {
   mount(token, el('div', { class: 'auth' },
     el('div', { class: 'brand' }, el('span', { class: 'brand-mark', 'aria-hidden': 'true' }, t('app.brandMark')),
       el('p', { class: 'brand-name' }, t('app.name')), el('p', { class: 'muted' }, t('app.tagline'))),
-    el('form', { class: 'card form', novalidate: true, onsubmit, 'data-testid': `${mode}-form` }, top, fields.phone.wrap, fields.password.wrap, submit),
+    el('form', { class: 'card form', novalidate: true, onsubmit, 'data-testid': `${mode}-form` }, top, ...(isLogin ? [fields.phone, fields.password] : [fields.phone, fields.code, fields.password]).map((f) => f.wrap), submit),
     el('p', { class: 'auth-switch' }, t(isLogin ? 'auth.noAccount' : 'auth.hasAccount'),
       el('a', { href: isLogin ? '#/register' : '#/login' }, t(isLogin ? 'auth.toRegister' : 'auth.toLogin'))),
     el('p', { class: 'auth-switch' }, languageSwitch())));
