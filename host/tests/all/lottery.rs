@@ -133,13 +133,7 @@ async fn a_citizen_applies_once_and_the_published_draw_recomputes() {
         .collect();
     assert_eq!(apply.len(), 1, "{checks}");
 
-    let filed = view(
-        zhang
-            .post_form("/apps/plate-lottery/apply", &[("period", period.as_str())])
-            .await,
-        200,
-    )
-    .await;
+    let filed = view(zhang.post_form("/apps/plate-lottery/apply", &[]).await, 200).await;
     let code = code_in(&filed);
     let subscribe = actions(&filed, "subscribe");
     assert_eq!(subscribe[0]["templates"], json!(["draw-result"]), "{filed}");

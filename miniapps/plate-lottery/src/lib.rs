@@ -180,7 +180,9 @@ fn eligibility(_req: &Request) -> Page {
     view = if answer.eligible {
         view.alert(AlertLevel::Success, "您符合申请条件。").button(
             "提交申请",
-            Action::post("/apply", [("period", answer.period.as_str())]),
+            // No fields: the office files it for the period taking
+            // applications when it arrives.
+            Action::post("/apply", std::iter::empty::<(&str, &str)>()),
         )
     } else {
         view.alert(
