@@ -44,6 +44,16 @@ async fn the_shell_works_in_chromium() {
     );
     let host = TestHost::start().await;
     let shots = screenshots();
+    // The plate lottery's journey plays the quota office too: it closes and
+    // draws the period with the office's token and announces the draw
+    // with a department token, as the office's system does.
+    let office = host.backend_url("plate-lottery");
+    let office_token =
+        std::fs::read_to_string(host.data_dir().join("backends/plate-lottery/office-token"))
+            .unwrap();
+    let events_token = host
+        .department_token("11330100002501933H", &["events"])
+        .await;
     let output = tokio::task::spawn_blocking(move || {
         Command::new("node")
             .args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
@@ -51,6 +61,9 @@ async fn the_shell_works_in_chromium() {
             .env("CITYHOST_BASE", &host.base)
             .env("CITYHOST_SCREENSHOTS", &shots)
             .env("CHROMIUM", &browser)
+            .env("CITYHOST_LOTTERY_OFFICE", &office)
+            .env("CITYHOST_LOTTERY_OFFICE_TOKEN", office_token.trim())
+            .env("CITYHOST_LOTTERY_EVENTS_TOKEN", &events_token)
             .output()
             .expect("running node (Node.js 20 or newer is needed)")
     })

@@ -17,6 +17,7 @@ mod crash;
 mod divisions;
 mod id_tokens;
 mod identity;
+mod lottery;
 mod no_id_number_in_logs;
 mod notifications;
 mod outbound;
