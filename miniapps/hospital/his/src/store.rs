@@ -204,7 +204,7 @@ pub struct Booking {
 
 impl Booking {
     /// The booking with [`Status::Expired`] for an unpaid one past its hold.
-    fn as_of(mut self, now: u64) -> Booking {
+    fn seen_at(mut self, now: u64) -> Booking {
         if self.status == Status::Pending && now >= self.hold_until {
             self.status = Status::Expired;
         }
@@ -487,7 +487,7 @@ impl Store {
             .values()
             .find(|b| b.slot == slot.id && b.patient == patient && b.is_active(now))
         {
-            return Ok(Recorded::Again(mine.clone().as_of(now)));
+            return Ok(Recorded::Again(mine.clone().seen_at(now)));
         }
         let standing = standing_of(&data, patient, now);
         if let Some(until) = standing.suspended_until {
@@ -556,7 +556,7 @@ impl Store {
         data.bookings
             .get(id)
             .filter(|b| patient.is_none_or(|p| b.patient == p))
-            .map(|b| b.clone().as_of(now))
+            .map(|b| b.clone().seen_at(now))
             .ok_or_else(|| HisError::NoBooking(id.into()))
     }
 
@@ -567,7 +567,7 @@ impl Store {
             .bookings
             .values()
             .filter(|b| b.patient == patient)
-            .map(|b| b.clone().as_of(now))
+            .map(|b| b.clone().seen_at(now))
             .collect();
         mine.sort_by(|a, b| b.start_at.cmp(&a.start_at).then(b.id.cmp(&a.id)));
         mine
@@ -597,7 +597,7 @@ impl Store {
             .ok_or_else(|| HisError::NoBooking(id.into()))?;
         match (&booking.out_trade_no, booking.status) {
             (Some(no), _) if *no == payment.out_trade_no => {
-                return Ok(Recorded::Again(booking.as_of(now)));
+                return Ok(Recorded::Again(booking.seen_at(now)));
             }
             (Some(no), _) => return Err(HisError::PaidByOther(no.clone())),
             (None, Status::Pending) => {}
@@ -716,7 +716,7 @@ impl Store {
         match booking.status {
             s if s == wanted => return Ok(booking),
             Status::Booked => {}
-            _ => return Err(HisError::WrongStatus(booking.as_of(now).status)),
+            _ => return Err(HisError::WrongStatus(booking.seen_at(now).status)),
         }
         let mut next = data.clone();
         let marked = next.bookings.get_mut(id).expect("checked above");
