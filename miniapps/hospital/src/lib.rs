@@ -201,8 +201,23 @@ fn doctor(req: &Request) -> Page {
     if slots.is_empty() {
         view = view.alert(AlertLevel::Info, "未来 7 天暂无可预约号源。");
     } else {
+        view = view.heading("号源");
+        if standing.suspended_until.is_none() {
+            // One button per slot with room; full ones are only listed.
+            for s in slots.iter().filter(|s| s.remaining > 0) {
+                view = view.button(
+                    format!(
+                        "预约 {} · 余 {}",
+                        slot_time(s.start_at, s.end_at),
+                        s.remaining
+                    ),
+                    Action::post("/book", [("slot", s.id.as_str())]),
+                );
+            }
+        }
+        let shown = |s: &&his::Slot| standing.suspended_until.is_some() || s.remaining == 0;
         let mut table = Table::new(["就诊时间", "余号"]);
-        for s in &slots {
+        for s in slots.iter().filter(shown) {
             let left = if s.remaining == 0 {
                 "约满".to_string()
             } else {
@@ -210,14 +225,8 @@ fn doctor(req: &Request) -> Page {
             };
             table = table.row([slot_time(s.start_at, s.end_at), left]);
         }
-        view = view.heading("号源").table(table);
-        if standing.suspended_until.is_none() {
-            for s in slots.iter().filter(|s| s.remaining > 0) {
-                view = view.button(
-                    format!("预约 {}", slot_time(s.start_at, s.end_at)),
-                    Action::post("/book", [("slot", s.id.as_str())]),
-                );
-            }
+        if !table.is_empty() {
+            view = view.table(table);
         }
     }
     let back = format!("/doctors?department={}", d.department);
