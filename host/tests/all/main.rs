@@ -15,6 +15,7 @@ mod consent;
 mod contract;
 mod crash;
 mod divisions;
+mod hospital;
 mod id_tokens;
 mod identity;
 mod lottery;
