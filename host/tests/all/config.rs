@@ -100,7 +100,9 @@ async fn departments_configure_apps_and_secrets_stay_sealed() {
         }));
     }
     let base = rx
-        .recv_timeout(Duration::from_secs(120))
+        // A fresh data directory: every component is compiled before the
+        // host listens, minutes on 2 cores busy with the other tests.
+        .recv_timeout(Duration::from_secs(300))
         .expect("the host prints its address");
     let http = reqwest::Client::new();
     let operator = std::fs::read_to_string(data_dir.join("operator-token")).unwrap();

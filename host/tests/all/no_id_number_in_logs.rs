@@ -104,7 +104,9 @@ async fn the_raw_number_is_in_no_log_audit_record_or_store_file() {
         }
     });
     let base = rx
-        .recv_timeout(Duration::from_secs(120))
+        // A fresh data directory: every component is compiled before the
+        // host listens, minutes on 2 cores busy with the other tests.
+        .recv_timeout(Duration::from_secs(300))
         .expect("the host prints its address");
 
     let http = reqwest::Client::builder()
