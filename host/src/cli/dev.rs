@@ -73,6 +73,10 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
     for citizen in super::demo::DEMO_CITIZENS {
         println!("  {} {}", citizen.phone, citizen.name);
     }
+    println!(
+        "SMS codes (development channel): http://{}/dev/sms",
+        listener.local_addr()?
+    );
     println!("watching {} for changes", args.dir.join("src").display());
     tokio::spawn(print_view_reports(platform.views.subscribe()));
     tokio::spawn(watch(platform.clone(), args.dir.clone(), build_args));

@@ -70,6 +70,9 @@ pub(super) async fn serve(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
         "CityHost is serving {} mini-app(s) at http://{address}",
         platform.registry.list().len()
     );
+    if platform.dev_sms.is_some() {
+        println!("SMS codes (development channel, sent to no phone): http://{address}/dev/sms");
+    }
     if demo {
         println!(
             "Demo citizens (password {}, payment PIN {}):",
