@@ -367,20 +367,8 @@ impl Store {
     /// cannot be made, or the file cannot be read or is not HIS data (it
     /// is then left as it is).
     pub fn open(dir: &Path) -> anyhow::Result<Self> {
-        use anyhow::Context;
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let path = dir.join(DATA_FILE);
-        let data = if path.exists() {
-            let text =
-                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-            serde_json::from_slice(&text).with_context(|| format!("parsing {}", path.display()))?
-        } else {
-            let data: Data = serde_json::from_str(SEED).context("the bundled seed")?;
-            write_atomically(&path, &data)
-                .with_context(|| format!("writing {}", path.display()))?;
-            tracing::info!(path = %path.display(), "created the HIS data from the seed");
-            data
-        };
+        let data = cityhost_backend::data_file::load_or_seed(&path, SEED)?;
         Ok(Self {
             path,
             data: Mutex::new(data),
@@ -730,7 +718,8 @@ impl Store {
     /// Writes `next` and makes it the data.
     fn commit(&self, data: &mut Data, next: Data) -> Result<(), HisError> {
         // The file first: memory changes only once the change is durable.
-        write_atomically(&self.path, &next).map_err(|e| HisError::Io(e.to_string()))?;
+        cityhost_backend::data_file::write_atomically(&self.path, &next)
+            .map_err(|e| HisError::Io(e.to_string()))?;
         *data = next;
         Ok(())
     }
@@ -849,22 +838,6 @@ fn standing_of(data: &Data, patient: &str, now: u64) -> Standing {
 }
 
 /// Writes `data` to `path` through a temporary file renamed over it.
-fn write_atomically(path: &Path, data: &Data) -> std::io::Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension("json.tmp");
-    let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(&serde_json::to_vec_pretty(data)?)?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&tmp, path)?;
-    // The rename itself is durable once the directory is synced.
-    if let Some(dir) = path.parent()
-        && let Ok(dir) = std::fs::File::open(dir)
-    {
-        let _ = dir.sync_all();
-    }
-    Ok(())
-}
 
 #[cfg(test)]
 mod tests {

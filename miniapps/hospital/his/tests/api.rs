@@ -1,50 +1,27 @@
 //! The HIS as its callers see it: the binary started on a free port with a
 //! temporary data directory, spoken to over real HTTP.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 
+use cityhost_backend::testing::Running;
 use serde_json::{Value, json};
 
 /// A running `hzhospital-his`, killed when dropped.
 struct Service {
-    child: Child,
+    _running: Running,
     base: String,
     staff_token: String,
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Service {
     /// Starts the binary on `127.0.0.1:0` with `data` and reads the port
     /// from its one line on standard output.
     fn start(data: &Path) -> Service {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hzhospital-his"))
-            .args(["--bind", "127.0.0.1:0", "--data"])
-            .arg(data)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
-        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+        let running = Running::start(env!("CARGO_BIN_EXE_hzhospital-his"), data);
+        let base = running.base.clone();
         let staff_token = std::fs::read_to_string(data.join("staff-token")).unwrap();
         Service {
-            child,
+            _running: running,
             base,
             staff_token,
         }
@@ -403,4 +380,13 @@ async fn malformed_requests_name_their_field() {
         .await
         .unwrap();
     assert_eq!(r.status(), 405);
+}
+
+#[test]
+fn it_stops_when_its_standard_input_closes() {
+    let data = tempfile::tempdir().unwrap();
+    cityhost_backend::testing::assert_stops_when_stdin_closes(
+        env!("CARGO_BIN_EXE_hzhospital-his"),
+        data.path(),
+    );
 }

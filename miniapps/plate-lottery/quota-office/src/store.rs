@@ -223,20 +223,8 @@ impl Store {
     /// made, or the file cannot be read or is not the office's data (it is
     /// then left as it is).
     pub fn open(dir: &Path) -> anyhow::Result<Self> {
-        use anyhow::Context;
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let path = dir.join(DATA_FILE);
-        let data = if path.exists() {
-            let text =
-                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-            serde_json::from_slice(&text).with_context(|| format!("parsing {}", path.display()))?
-        } else {
-            let data: Data = serde_json::from_str(SEED).context("the bundled seed")?;
-            write_atomically(&path, &data)
-                .with_context(|| format!("writing {}", path.display()))?;
-            tracing::info!(path = %path.display(), "created the office's data from the seed");
-            data
-        };
+        let data = cityhost_backend::data_file::load_or_seed(&path, SEED)?;
         Ok(Self {
             path,
             data: Mutex::new(data),
@@ -249,7 +237,8 @@ impl Store {
         let mut data = self.lock();
         let (record, next) = open_in(&data, now);
         if let Some(next) = next {
-            write_atomically(&self.path, &next).map_err(|e| OfficeError::Io(e.to_string()))?;
+            cityhost_backend::data_file::write_atomically(&self.path, &next)
+                .map_err(|e| OfficeError::Io(e.to_string()))?;
             tracing::info!(period = %record.period, commitment = %record.commitment, "period opened");
             *data = next;
         }
@@ -332,7 +321,8 @@ impl Store {
         };
         next.applications
             .insert(application.code.clone(), application.clone());
-        write_atomically(&self.path, &next).map_err(|e| ApplyError::Io(e.to_string()))?;
+        cityhost_backend::data_file::write_atomically(&self.path, &next)
+            .map_err(|e| ApplyError::Io(e.to_string()))?;
         *data = next;
         tracing::info!(period = %application.period, "application filed");
         Ok(application)
@@ -370,7 +360,8 @@ impl Store {
         let record = next.periods.get_mut(period).expect("checked above");
         record.closed_early_at = Some(now);
         let record = record.clone();
-        write_atomically(&self.path, &next).map_err(|e| OfficeError::Io(e.to_string()))?;
+        cityhost_backend::data_file::write_atomically(&self.path, &next)
+            .map_err(|e| OfficeError::Io(e.to_string()))?;
         *data = next;
         tracing::info!(period, "applications closed early");
         Ok(record)
@@ -400,7 +391,8 @@ impl Store {
         record.drawn_at = Some(now);
         record.winners = Some(winners);
         let record = record.clone();
-        write_atomically(&self.path, &next).map_err(|e| OfficeError::Io(e.to_string()))?;
+        cityhost_backend::data_file::write_atomically(&self.path, &next)
+            .map_err(|e| OfficeError::Io(e.to_string()))?;
         *data = next;
         tracing::info!(period, codes = codes.len(), "drawn");
         Ok(record)
@@ -559,22 +551,6 @@ fn checks(data: &Data, period: &str, id_number: &str, name: &str) -> Vec<Check> 
 }
 
 /// Writes `data` to `path` through a temporary file renamed over it.
-fn write_atomically(path: &Path, data: &Data) -> std::io::Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension("json.tmp");
-    let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(&serde_json::to_vec_pretty(data)?)?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&tmp, path)?;
-    // The rename itself is durable once the directory is synced.
-    if let Some(dir) = path.parent()
-        && let Ok(dir) = std::fs::File::open(dir)
-    {
-        let _ = dir.sync_all();
-    }
-    Ok(())
-}
 
 #[cfg(test)]
 mod tests {

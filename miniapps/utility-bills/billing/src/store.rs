@@ -142,20 +142,8 @@ impl Store {
     /// made, or the file cannot be read or is not billing data (it is
     /// then left as it is).
     pub fn open(dir: &Path) -> anyhow::Result<Self> {
-        use anyhow::Context;
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let path = dir.join(DATA_FILE);
-        let data = if path.exists() {
-            let text =
-                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-            serde_json::from_slice(&text).with_context(|| format!("parsing {}", path.display()))?
-        } else {
-            let data: Data = serde_json::from_str(SEED).context("the bundled seed")?;
-            write_atomically(&path, &data)
-                .with_context(|| format!("writing {}", path.display()))?;
-            tracing::info!(path = %path.display(), "created the billing data from the seed");
-            data
-        };
+        let data = cityhost_backend::data_file::load_or_seed(&path, SEED)?;
         Ok(Self {
             path,
             data: Mutex::new(data),
@@ -214,7 +202,8 @@ impl Store {
         paid.paid_at = Some(payment.paid_at);
         let paid = paid.clone();
         // The file first: memory changes only once the change is durable.
-        write_atomically(&self.path, &next).map_err(|e| PaymentError::Io(e.to_string()))?;
+        cityhost_backend::data_file::write_atomically(&self.path, &next)
+            .map_err(|e| PaymentError::Io(e.to_string()))?;
         *data = next;
         Ok(Recorded::New(paid))
     }
@@ -227,22 +216,6 @@ impl Store {
 }
 
 /// Writes `data` to `path` through a temporary file renamed over it.
-fn write_atomically(path: &Path, data: &Data) -> std::io::Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension("json.tmp");
-    let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(&serde_json::to_vec_pretty(data)?)?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&tmp, path)?;
-    // The rename itself is durable once the directory is synced.
-    if let Some(dir) = path.parent()
-        && let Ok(dir) = std::fs::File::open(dir)
-    {
-        let _ = dir.sync_all();
-    }
-    Ok(())
-}
 
 #[cfg(test)]
 mod tests {

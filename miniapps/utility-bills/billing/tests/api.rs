@@ -1,47 +1,27 @@
 //! The billing service as its callers see it: the binary started on a free
 //! port with a temporary data directory, spoken to over real HTTP.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 
+use cityhost_backend::testing::Running;
 use serde_json::{Value, json};
 
 /// A running `hzwater-billing`, killed when dropped.
 struct Service {
-    child: Child,
+    _running: Running,
     base: String,
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Service {
     /// Starts the binary on `127.0.0.1:0` with `data` and reads the port
     /// from its one line on standard output.
     fn start(data: &Path) -> Service {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hzwater-billing"))
-            .args(["--bind", "127.0.0.1:0", "--data"])
-            .arg(data)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
-        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
-        Service { child, base }
+        let running = Running::start(env!("CARGO_BIN_EXE_hzwater-billing"), data);
+        let base = running.base.clone();
+        Service {
+            _running: running,
+            base,
+        }
     }
 
     async fn get(&self, path: &str) -> (u16, Value) {
@@ -209,27 +189,8 @@ async fn bad_input_is_a_4xx_naming_the_field() {
 #[test]
 fn it_stops_when_its_standard_input_closes() {
     let data = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hzwater-billing"))
-        .args(["--bind", "127.0.0.1:0", "--exit-with-stdin", "--data"])
-        .arg(data.path())
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert!(line.starts_with("listening on http://"), "{line}");
-    drop(child.stdin.take());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "{status}");
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "still running");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    cityhost_backend::testing::assert_stops_when_stdin_closes(
+        env!("CARGO_BIN_EXE_hzwater-billing"),
+        data.path(),
+    );
 }
