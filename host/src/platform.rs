@@ -43,6 +43,10 @@ pub enum SmsConfig {
     Off,
 }
 
+/// The SMS channel the services send through (none: no messages), and the
+/// development channel again when that is the one (for its page).
+pub type SmsChannels = (Option<Arc<dyn SmsChannel>>, Option<Arc<DevSms>>);
+
 /// Identity settings of a host.
 #[derive(Debug, Clone, Default)]
 pub struct IdentityConfig {
@@ -85,7 +89,7 @@ impl IdentityConfig {
     /// The SMS channel to open the services with, and the development
     /// channel again when it is one (for the dev page). Errors: an
     /// unusable gateway URL (`invalid-argument("sms-gateway")`).
-    pub fn sms_channel(&self) -> ServiceResult<(Option<Arc<dyn SmsChannel>>, Option<Arc<DevSms>>)> {
+    pub fn sms_channel(&self) -> ServiceResult<SmsChannels> {
         Ok(match &self.sms {
             SmsConfig::Dev => {
                 let dev = Arc::new(DevSms::default());

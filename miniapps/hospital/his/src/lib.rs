@@ -85,7 +85,6 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -139,11 +138,9 @@ pub fn router(store: Store, staff_token: String) -> Router {
         .route("/bookings/{id}/cancel", post(cancel))
         .route("/staff/slots", post(add_slot))
         .route("/staff/bookings/{id}/attendance", post(attendance))
-        .fallback(|| async {
-            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such path", None)
-        })
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "no such path", None) })
         .method_not_allowed_fallback(|| async {
-            ApiError::new(
+            error(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
                 "method not allowed",
@@ -153,41 +150,23 @@ pub fn router(store: Store, staff_token: String) -> Router {
         .with_state(his)
 }
 
-/// An error answer: status and `{"error", "code", "field"}` plus details.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    body: Value,
+pub use cityhost_backend::api::ApiError;
+
+/// An error answer with the HIS's machine-readable `code` beside the
+/// message and field.
+fn error(status: StatusCode, code: &str, message: &str, field: Option<&str>) -> ApiError {
+    ApiError::new(status, message, field).with("code", code)
 }
 
-impl ApiError {
-    fn new(status: StatusCode, code: &str, error: &str, field: Option<&str>) -> Self {
-        Self {
-            status,
-            body: json!({"error": error, "code": code, "field": field}),
-        }
-    }
-
-    fn invalid(field: &str, error: &str) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid", error, Some(field))
-    }
-
-    fn with(mut self, key: &str, value: impl Serialize) -> Self {
-        self.body[key] = json!(value);
-        self
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
-    }
+/// A 400 naming `field`.
+fn invalid(field: &str, message: &str) -> ApiError {
+    error(StatusCode::BAD_REQUEST, "invalid", message, Some(field))
 }
 
 impl From<HisError> for ApiError {
     fn from(e: HisError) -> Self {
         let message = e.to_string();
-        let err = |status, code, field| ApiError::new(status, code, &message, Some(field));
+        let err = |status, code, field| error(status, code, &message, Some(field));
         match e {
             HisError::NoDepartment(_) => err(StatusCode::NOT_FOUND, "not_found", "department"),
             HisError::NoDoctor(_) => err(StatusCode::NOT_FOUND, "not_found", "doctor"),
@@ -223,7 +202,7 @@ impl From<HisError> for ApiError {
             HisError::Invalid { field, .. } => err(StatusCode::BAD_REQUEST, "invalid", field),
             HisError::Io(ref why) => {
                 tracing::error!(error = %why, "not saved");
-                ApiError::new(
+                error(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "unavailable",
                     "the change could not be saved; try again",
@@ -245,31 +224,14 @@ fn checked_id<'a>(id: &'a str, field: &str) -> Result<&'a str, ApiError> {
     {
         Ok(id)
     } else {
-        Err(ApiError::invalid(field, "1-64 of A-Z a-z 0-9 - _"))
+        Err(invalid(field, "1-64 of A-Z a-z 0-9 - _"))
     }
 }
 
 /// A JSON body of type `T`, or a 400 naming the field at fault (`body`
 /// for JSON that is not an object).
 fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let message = e.inner().to_string();
-        // `.` is the body itself, `?` a place serde could not name.
-        let field = if path != "." && path != "?" {
-            path
-        } else if let Some(name) = message
-            .strip_prefix("missing field `")
-            .or_else(|| message.strip_prefix("unknown field `"))
-            .and_then(|rest| rest.split('`').next())
-        {
-            name.to_string()
-        } else {
-            "body".to_string()
-        };
-        ApiError::invalid(&field, &message)
-    })
+    cityhost_backend::api::json_body(bytes).map_err(|e| e.with("code", "invalid"))
 }
 
 fn staff(his: &His, headers: &HeaderMap) -> Result<(), ApiError> {
@@ -288,7 +250,7 @@ fn staff(his: &His, headers: &HeaderMap) -> Result<(), ApiError> {
     if ok {
         Ok(())
     } else {
-        Err(ApiError::new(
+        Err(error(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "the staff token is missing or wrong",
@@ -410,10 +372,7 @@ async fn booking(
         patient: Some(patient),
     })) = query
     else {
-        return Err(ApiError::invalid(
-            "patient",
-            "the patient's openid is required",
-        ));
+        return Err(invalid("patient", "the patient's openid is required"));
     };
     let patient = checked_id(&patient, "patient")?;
     Ok(Json(his.store.booking(
@@ -442,7 +401,7 @@ async fn pay(
     let p: PaymentBody = body(&bytes)?;
     checked_id(&p.out_trade_no, "out_trade_no")?;
     if p.amount_fen == 0 {
-        return Err(ApiError::invalid("amount_fen", "at least 1 fen"));
+        return Err(invalid("amount_fen", "at least 1 fen"));
     }
     let payment = Payment {
         out_trade_no: p.out_trade_no,
@@ -538,7 +497,7 @@ mod tests {
     #[test]
     fn a_bad_body_names_its_field() {
         let field =
-            |text: &str| body::<PaymentBody>(text.as_bytes()).unwrap_err().body["field"].clone();
+            |text: &str| body::<PaymentBody>(text.as_bytes()).unwrap_err().body()["field"].clone();
         assert_eq!(field(r#"{"amount_fen":1,"paid_at":1}"#), "out_trade_no");
         assert_eq!(
             field(r#"{"out_trade_no":"a","amount_fen":-1,"paid_at":1}"#),
@@ -556,7 +515,7 @@ mod tests {
     fn ids_are_checked() {
         assert!(checked_id("d101-20261207-0800", "slot").is_ok());
         for bad in ["", "a b", "../x", &"a".repeat(65), "医生"] {
-            assert_eq!(checked_id(bad, "slot").unwrap_err().body["field"], "slot");
+            assert_eq!(checked_id(bad, "slot").unwrap_err().body()["field"], "slot");
         }
     }
 }

@@ -837,8 +837,6 @@ fn standing_of(data: &Data, patient: &str, now: u64) -> Standing {
     }
 }
 
-/// Writes `data` to `path` through a temporary file renamed over it.
-
 #[cfg(test)]
 mod tests {
     use super::*;

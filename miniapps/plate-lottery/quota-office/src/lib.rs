@@ -92,7 +92,6 @@ use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -211,32 +210,8 @@ pub async fn draw_on_schedule(office: Arc<Office>, every: std::time::Duration) {
     }
 }
 
-/// An error answer: status and `{"error", "field"}` plus any details.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    body: Value,
-}
-
-impl ApiError {
-    fn new(status: StatusCode, error: &str, field: Option<&str>) -> Self {
-        Self {
-            status,
-            body: json!({"error": error, "field": field}),
-        }
-    }
-
-    fn with(mut self, key: &str, value: impl Serialize) -> Self {
-        self.body[key] = json!(value);
-        self
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
-    }
-}
+pub use cityhost_backend::api::ApiError;
+use cityhost_backend::api::json_body;
 
 impl From<OfficeError> for ApiError {
     fn from(e: OfficeError) -> Self {
@@ -409,33 +384,10 @@ struct Applicant {
     name: String,
 }
 
-/// `body` as `T`, or a 400 naming the field at fault (`body` for JSON
-/// that is not an object).
-fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let message = e.inner().to_string();
-        // `.` is the body itself, `?` a place serde could not name.
-        let field = if path != "." && path != "?" {
-            path
-        } else if let Some(name) = message
-            .strip_prefix("missing field `")
-            .or_else(|| message.strip_prefix("unknown field `"))
-            .and_then(|rest| rest.split('`').next())
-        {
-            name.to_string()
-        } else {
-            "body".to_string()
-        };
-        ApiError::new(StatusCode::BAD_REQUEST, &message, Some(&field))
-    })
-}
-
 /// The applicant of a body, checked: the identity number upper-cased and
 /// valid per GB 11643, the name 1-32 characters without control characters.
 fn applicant(body: &[u8]) -> Result<Applicant, ApiError> {
-    let mut a: Applicant = parse_body(body)?;
+    let mut a: Applicant = json_body(body)?;
     a.id_number = a.id_number.trim().to_ascii_uppercase();
     if !is_id_number(&a.id_number) {
         return Err(ApiError::new(
@@ -594,7 +546,7 @@ mod tests {
 
     #[test]
     fn a_bad_applicant_body_names_its_field() {
-        let field = |body: &str| applicant(body.as_bytes()).unwrap_err().body["field"].clone();
+        let field = |body: &str| applicant(body.as_bytes()).unwrap_err().body()["field"].clone();
         assert_eq!(field(r#"{"name":"张三"}"#), "id_number");
         assert_eq!(field(r#"{"id_number":"123","name":"张三"}"#), "id_number");
         assert_eq!(field(r#"{"id_number":"33010619900101123X"}"#), "name");

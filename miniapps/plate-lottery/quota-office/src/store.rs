@@ -550,8 +550,6 @@ fn checks(data: &Data, period: &str, id_number: &str, name: &str) -> Vec<Check> 
     ]
 }
 
-/// Writes `data` to `path` through a temporary file renamed over it.
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -61,10 +61,8 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 use store::{Account, Bill, Payment, PaymentError, Recorded, Store};
 
@@ -81,32 +79,7 @@ pub fn router(store: Arc<Store>) -> Router {
         .with_state(store)
 }
 
-/// An error answer: status and `{"error", "field"}` plus any details.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    body: Value,
-}
-
-impl ApiError {
-    fn new(status: StatusCode, error: &str, field: Option<&str>) -> Self {
-        Self {
-            status,
-            body: json!({"error": error, "field": field}),
-        }
-    }
-
-    fn with(mut self, key: &str, value: impl Serialize) -> Self {
-        self.body[key] = json!(value);
-        self
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
-    }
-}
+pub use cityhost_backend::api::ApiError;
 
 /// An account as answered: the holder's name masked.
 #[derive(Debug, Serialize)]
@@ -193,24 +166,7 @@ struct PaymentBody {
 /// The body read, or a 400 naming the field at fault (`body` for JSON
 /// that is not an object).
 fn payment_body(body: &[u8]) -> Result<Payment, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let parsed: PaymentBody = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let message = e.inner().to_string();
-        // `.` is the body itself, `?` a place serde could not name.
-        let field = if path != "." && path != "?" {
-            path
-        } else if let Some(name) = message
-            .strip_prefix("missing field `")
-            .or_else(|| message.strip_prefix("unknown field `"))
-            .and_then(|rest| rest.split('`').next())
-        {
-            name.to_string()
-        } else {
-            "body".to_string()
-        };
-        ApiError::new(StatusCode::BAD_REQUEST, &message, Some(&field))
-    })?;
+    let parsed: PaymentBody = cityhost_backend::api::json_body(body)?;
     let no = &parsed.out_trade_no;
     if no.is_empty()
         || no.len() > 64
@@ -292,7 +248,7 @@ mod tests {
 
     #[test]
     fn a_bad_payment_body_names_its_field() {
-        let field = |body: &str| payment_body(body.as_bytes()).unwrap_err().body["field"].clone();
+        let field = |body: &str| payment_body(body.as_bytes()).unwrap_err().body()["field"].clone();
         assert_eq!(field(r#"{"amount_fen":1,"paid_at":1}"#), "out_trade_no");
         assert_eq!(
             field(r#"{"out_trade_no":"a","amount_fen":-1,"paid_at":1}"#),

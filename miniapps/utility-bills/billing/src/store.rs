@@ -215,8 +215,6 @@ impl Store {
     }
 }
 
-/// Writes `data` to `path` through a temporary file renamed over it.
-
 #[cfg(test)]
 mod tests {
     use super::*;
