@@ -77,8 +77,8 @@ test('a citizen applies for the plate lottery, gets the result message and reads
   await shot(page, 'lottery-consent');
   await page.click('[data-testid=consent-grant]');
   await page.waitForURL(new RegExp(`#/app/${APP}/`));
-  await page.waitForSelector('[data-testid=view] [data-block=table]');
-  const checks = await page.textContent('[data-testid=view] [data-block=table]');
+  await page.waitForSelector('[data-testid=view] [data-block=list]');
+  const checks = await page.textContent('[data-testid=view] [data-block=list]');
   assert.ok(checks.includes('名下无本市登记的小客车'), checks);
   assert.ok(!checks.includes('不符合'), `张三 is eligible: ${checks}`);
   await shot(page, 'lottery-eligibility');

@@ -30,7 +30,7 @@
 
 mod office;
 
-use cityhost_sdk::view::{Action, AlertLevel, Table};
+use cityhost_sdk::view::{Action, AlertLevel, ListItem, Table};
 use cityhost_sdk::{
     AppEvent, Error, Request, Response, Result, Router, View, identity, log, notify, storage, time,
 };
@@ -151,9 +151,11 @@ fn index(_req: &Request) -> Page {
     Ok(Response::view(view))
 }
 
-/// The checks as a table.
-fn checks_table(checks: &[Check]) -> Table {
-    let mut table = Table::new(["条件", "结果", "说明"]);
+/// The checks as a list: each condition, its result at the side and the
+/// office's explanation under it (a list wraps on a phone; a three-column
+/// table cut the explanation off).
+fn checks_list(checks: &[Check]) -> Vec<ListItem> {
+    let mut rows = Vec::new();
     for c in checks {
         let label = match c.check.as_str() {
             "identity" => "身份核验",
@@ -164,9 +166,9 @@ fn checks_table(checks: &[Check]) -> Table {
             _ => "其他",
         };
         let result = if c.passed { "符合" } else { "不符合" };
-        table = table.row([label.to_string(), result.to_string(), c.detail.clone()]);
+        rows.push(ListItem::new(label).meta(result).subtitle(c.detail.clone()));
     }
-    table
+    rows
 }
 
 /// `GET /apply`: the office's checks for the citizen, and the apply button.
@@ -176,7 +178,7 @@ fn eligibility(_req: &Request) -> Page {
     let mut view = View::new("申请摇号")
         .kv([("申请期数", answer.period.clone())])
         .heading("资格核验")
-        .table(checks_table(&answer.checks));
+        .list(checks_list(&answer.checks));
     view = if answer.eligible {
         view.alert(AlertLevel::Success, "您符合申请条件。").button(
             "提交申请",
@@ -187,7 +189,7 @@ fn eligibility(_req: &Request) -> Page {
     } else {
         view.alert(
             AlertLevel::Warning,
-            "您暂不符合申请条件，详见上表。如有疑问请拨打 0571-12345 咨询。",
+            "您暂不符合申请条件，详见上方。如有疑问请拨打 0571-12345 咨询。",
         )
     };
     Ok(Response::view(
@@ -265,7 +267,7 @@ fn apply(_req: &Request) -> Page {
         Applied::Ineligible(checks) => {
             let view = View::new(TITLE)
                 .alert(AlertLevel::Warning, "您暂不符合申请条件，申请未提交。")
-                .table(checks_table(&checks))
+                .list(checks_list(&checks))
                 .link("返回首页", "/");
             Ok(Response::view(view).status(422))
         }
@@ -500,7 +502,7 @@ mod tests {
             passed: false,
             detail: "名下已有本市登记的小客车：浙A12345".into(),
         }];
-        let view = View::new("t").table(checks_table(&checks));
+        let view = View::new("t").list(checks_list(&checks));
         let json = serde_json::to_string(&view).unwrap();
         assert!(
             json.contains("名下无本市小客车")
