@@ -1,7 +1,7 @@
 //! The licence-plate lottery's draw (杭州市小客车摇号), in one place: the
 //! quota office's system (`hz-quota-office`) runs it, and anyone recomputes
 //! it from the published files with the `verify-lottery` program, so the
-//! two can never diverge. The algorithm is documented in `docs/lottery.md`;
+//! two can never diverge. The algorithm is documented in `docs/services/lottery.md`;
 //! its name in the published files is [`ALGORITHM`].
 //!
 //! 1. Before applications close the office publishes the **commitment**:
@@ -298,7 +298,7 @@ pub fn verify(commitment_file: &CommitmentFile, draw: &DrawFile) -> Result<Vec<S
 mod tests {
     use super::*;
 
-    /// The fixed vector of docs/lottery.md (computed independently with
+    /// The fixed vector of docs/services/lottery.md (computed independently with
     /// Python's hashlib).
     fn vector() -> (Seed, Vec<String>) {
         let seed = Seed((0u8..32).collect::<Vec<_>>().try_into().unwrap());

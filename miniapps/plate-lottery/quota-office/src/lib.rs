@@ -2,7 +2,7 @@
 //! licence-plate lottery, the department system behind the `plate-lottery`
 //! mini-app. The mini-app reaches it only through the host's `http`
 //! capability, at the origin `http://lottery.hzxkctk.internal` that its
-//! manifest lists. The draw is documented in `docs/lottery.md` and
+//! manifest lists. The draw is documented in `docs/services/lottery.md` and
 //! computed by the `verify-lottery` library, the same code anyone runs to
 //! check it.
 //!
