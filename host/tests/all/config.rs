@@ -48,25 +48,28 @@ async fn departments_configure_apps_and_secrets_stay_sealed() {
     let components = tokio::task::spawn_blocking(components).await.unwrap();
     let data = tempfile::tempdir().unwrap();
     let data_dir = data.path().join("data");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cityhost"))
-        .arg("demo")
-        .arg("--data")
-        .arg(&data_dir)
-        .arg("--bind")
-        .arg("127.0.0.1:0")
-        .arg("--apps")
-        .arg(workspace().join("miniapps"))
-        .arg("--apps")
-        .arg(workspace().join("examples"))
-        .arg("--apps")
-        .arg(workspace().join("host/tests/fixtures"))
-        .arg("--components")
-        .arg(components)
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    // Killed however the test ends, a panic included.
+    let mut child = crate::support::Reaped(
+        Command::new(env!("CARGO_BIN_EXE_cityhost"))
+            .arg("demo")
+            .arg("--data")
+            .arg(&data_dir)
+            .arg("--bind")
+            .arg("127.0.0.1:0")
+            .arg("--apps")
+            .arg(workspace().join("miniapps"))
+            .arg("--apps")
+            .arg(workspace().join("examples"))
+            .arg("--apps")
+            .arg(workspace().join("host/tests/fixtures"))
+            .arg("--components")
+            .arg(components)
+            .env("RUST_LOG", "debug")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let logs = Arc::new(Mutex::new(Vec::new()));
     let mut threads = Vec::new();
     let (tx, rx) = std::sync::mpsc::channel();

@@ -59,24 +59,27 @@ async fn the_raw_number_is_in_no_log_audit_record_or_store_file() {
     output.extend_from_slice(&import.stderr);
 
     // Serve with debug logging.
-    let mut child = bin()
-        .arg("serve")
-        .arg("--dev-sms")
-        .arg("--data")
-        .arg(&data_dir)
-        .arg("--bind")
-        .arg("127.0.0.1:0")
-        .arg("--apps")
-        .arg(workspace().join("miniapps"))
-        .arg("--apps")
-        .arg(workspace().join("host/tests/fixtures"))
-        .arg("--components")
-        .arg(components)
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    // Killed however the test ends, a panic included.
+    let mut child = crate::support::Reaped(
+        bin()
+            .arg("serve")
+            .arg("--dev-sms")
+            .arg("--data")
+            .arg(&data_dir)
+            .arg("--bind")
+            .arg("127.0.0.1:0")
+            .arg("--apps")
+            .arg(workspace().join("miniapps"))
+            .arg("--apps")
+            .arg(workspace().join("host/tests/fixtures"))
+            .arg("--components")
+            .arg(components)
+            .env("RUST_LOG", "debug")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let logs = Arc::new(Mutex::new(Vec::new()));
     let mut stderr = child.stderr.take().unwrap();
     let sink = logs.clone();
