@@ -3,7 +3,8 @@
 //! to a temporary file, synced, renamed over the old one, the directory
 //! synced — so a crash leaves the old data or the new, never a mix.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
 use anyhow::Context;
 use serde::Serialize;
@@ -47,6 +48,40 @@ pub fn write_atomically<T: Serialize>(path: &Path, data: &T) -> std::io::Result<
     Ok(())
 }
 
+/// A backend's data: in memory behind one lock, and in its file. A change
+/// is made on a copy and [`DataFile::commit`]ted: the file first, then the
+/// memory, so the memory never holds what the file does not.
+pub struct DataFile<T> {
+    path: PathBuf,
+    data: Mutex<T>,
+}
+
+impl<T: Serialize + DeserializeOwned> DataFile<T> {
+    /// The data in `path`, seeded from `seed` on first start (see
+    /// [`load_or_seed`]).
+    pub fn open(path: PathBuf, seed: &str) -> anyhow::Result<Self> {
+        let data = load_or_seed(&path, seed)?;
+        Ok(Self {
+            path,
+            data: Mutex::new(data),
+        })
+    }
+
+    /// The data, locked. A panic while it was held cannot have left it half
+    /// changed (changes replace it whole), so a poisoned lock is still good.
+    pub fn lock(&self) -> MutexGuard<'_, T> {
+        self.data.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes `next` to the file and then makes it `data` (the locked
+    /// data). Errors: the file could not be written; `data` is unchanged.
+    pub fn commit(&self, data: &mut T, next: T) -> std::io::Result<()> {
+        write_atomically(&self.path, &next)?;
+        *data = next;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -67,6 +102,27 @@ mod tests {
         let again: Data = load_or_seed(&path, r#"{"a": 9}"#).unwrap();
         assert_eq!(again, data);
         assert!(!path.with_extension("json.tmp").exists());
+    }
+
+    #[test]
+    fn a_commit_reaches_the_file_before_the_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.json");
+        let file = DataFile::<Data>::open(path.clone(), r#"{"a": 1}"#).unwrap();
+        let mut data = file.lock();
+        let mut next = data.clone();
+        next.insert("b".into(), 2);
+        file.commit(&mut data, next).unwrap();
+        assert_eq!(data["b"], 2);
+        drop(data);
+        let reread: Data = load_or_seed(&path, "{}").unwrap();
+        assert_eq!(reread, *file.lock());
+        // A file that cannot be written leaves the memory as it was.
+        std::fs::remove_dir_all(dir.path()).unwrap();
+        let mut data = file.lock();
+        let next = Data::new();
+        assert!(file.commit(&mut data, next).is_err());
+        assert_eq!(data["a"], 1);
     }
 
     #[test]

@@ -16,9 +16,9 @@
 //! (加号, [`Store::add_slot`]). All times are UTC ms.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::path::Path;
 
+use cityhost_backend::data_file::DataFile;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::{self, DAY_MS, HOUR_MS, MINUTE_MS};
@@ -357,8 +357,7 @@ pub enum HisError {
 
 /// The HIS data, in memory and in its file.
 pub struct Store {
-    path: PathBuf,
-    data: Mutex<Data>,
+    file: DataFile<Data>,
 }
 
 impl Store {
@@ -367,11 +366,8 @@ impl Store {
     /// cannot be made, or the file cannot be read or is not HIS data (it
     /// is then left as it is).
     pub fn open(dir: &Path) -> anyhow::Result<Self> {
-        let path = dir.join(DATA_FILE);
-        let data = cityhost_backend::data_file::load_or_seed(&path, SEED)?;
         Ok(Self {
-            path,
-            data: Mutex::new(data),
+            file: DataFile::open(dir.join(DATA_FILE), SEED)?,
         })
     }
 
@@ -717,17 +713,13 @@ impl Store {
 
     /// Writes `next` and makes it the data.
     fn commit(&self, data: &mut Data, next: Data) -> Result<(), HisError> {
-        // The file first: memory changes only once the change is durable.
-        cityhost_backend::data_file::write_atomically(&self.path, &next)
-            .map_err(|e| HisError::Io(e.to_string()))?;
-        *data = next;
-        Ok(())
+        self.file
+            .commit(data, next)
+            .map_err(|e| HisError::Io(e.to_string()))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Data> {
-        // A panic while holding the lock cannot leave the data half
-        // changed (it is replaced whole), so a poisoned lock is still good.
-        self.data.lock().unwrap_or_else(|e| e.into_inner())
+        self.file.lock()
     }
 }
 

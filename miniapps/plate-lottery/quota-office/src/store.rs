@@ -9,9 +9,9 @@
 //! changes only once the file is written. Times are UTC milliseconds.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::path::Path;
 
+use cityhost_backend::data_file::DataFile;
 use rand::{Rng, RngCore};
 use serde::{Deserialize, Serialize};
 use verify_lottery::{ALGORITHM, CommitmentFile, DrawFile, Seed};
@@ -213,8 +213,7 @@ pub enum OfficeError {
 
 /// The office's data, kept in memory and in its file.
 pub struct Store {
-    path: PathBuf,
-    data: Mutex<Data>,
+    file: DataFile<Data>,
 }
 
 impl Store {
@@ -223,11 +222,8 @@ impl Store {
     /// made, or the file cannot be read or is not the office's data (it is
     /// then left as it is).
     pub fn open(dir: &Path) -> anyhow::Result<Self> {
-        let path = dir.join(DATA_FILE);
-        let data = cityhost_backend::data_file::load_or_seed(&path, SEED)?;
         Ok(Self {
-            path,
-            data: Mutex::new(data),
+            file: DataFile::open(dir.join(DATA_FILE), SEED)?,
         })
     }
 
@@ -237,10 +233,10 @@ impl Store {
         let mut data = self.lock();
         let (record, next) = open_in(&data, now);
         if let Some(next) = next {
-            cityhost_backend::data_file::write_atomically(&self.path, &next)
+            self.file
+                .commit(&mut data, next)
                 .map_err(|e| OfficeError::Io(e.to_string()))?;
             tracing::info!(period = %record.period, commitment = %record.commitment, "period opened");
-            *data = next;
         }
         Ok(record)
     }
@@ -321,9 +317,9 @@ impl Store {
         };
         next.applications
             .insert(application.code.clone(), application.clone());
-        cityhost_backend::data_file::write_atomically(&self.path, &next)
+        self.file
+            .commit(&mut data, next)
             .map_err(|e| ApplyError::Io(e.to_string()))?;
-        *data = next;
         tracing::info!(period = %application.period, "application filed");
         Ok(application)
     }
@@ -360,9 +356,9 @@ impl Store {
         let record = next.periods.get_mut(period).expect("checked above");
         record.closed_early_at = Some(now);
         let record = record.clone();
-        cityhost_backend::data_file::write_atomically(&self.path, &next)
+        self.file
+            .commit(&mut data, next)
             .map_err(|e| OfficeError::Io(e.to_string()))?;
-        *data = next;
         tracing::info!(period, "applications closed early");
         Ok(record)
     }
@@ -391,9 +387,9 @@ impl Store {
         record.drawn_at = Some(now);
         record.winners = Some(winners);
         let record = record.clone();
-        cityhost_backend::data_file::write_atomically(&self.path, &next)
+        self.file
+            .commit(&mut data, next)
             .map_err(|e| OfficeError::Io(e.to_string()))?;
-        *data = next;
         tracing::info!(period, codes = codes.len(), "drawn");
         Ok(record)
     }
@@ -415,9 +411,7 @@ impl Store {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Data> {
-        // A panic while holding the lock cannot leave the data half
-        // changed (it is replaced whole), so a poisoned lock is still good.
-        self.data.lock().unwrap_or_else(|e| e.into_inner())
+        self.file.lock()
     }
 }
 

@@ -6,9 +6,9 @@
 //! crash leaves either the old data or the new, never half a file.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::path::Path;
 
+use cityhost_backend::data_file::DataFile;
 use serde::{Deserialize, Serialize};
 
 /// The seed: accounts 3301001 and 3301002 with paid and unpaid bills.
@@ -132,8 +132,7 @@ pub enum PaymentError {
 
 /// The billing data, kept in memory and in its file.
 pub struct Store {
-    path: PathBuf,
-    data: Mutex<Data>,
+    file: DataFile<Data>,
 }
 
 impl Store {
@@ -142,11 +141,8 @@ impl Store {
     /// made, or the file cannot be read or is not billing data (it is
     /// then left as it is).
     pub fn open(dir: &Path) -> anyhow::Result<Self> {
-        let path = dir.join(DATA_FILE);
-        let data = cityhost_backend::data_file::load_or_seed(&path, SEED)?;
         Ok(Self {
-            path,
-            data: Mutex::new(data),
+            file: DataFile::open(dir.join(DATA_FILE), SEED)?,
         })
     }
 
@@ -201,17 +197,14 @@ impl Store {
         paid.out_trade_no = Some(payment.out_trade_no.clone());
         paid.paid_at = Some(payment.paid_at);
         let paid = paid.clone();
-        // The file first: memory changes only once the change is durable.
-        cityhost_backend::data_file::write_atomically(&self.path, &next)
+        self.file
+            .commit(&mut data, next)
             .map_err(|e| PaymentError::Io(e.to_string()))?;
-        *data = next;
         Ok(Recorded::New(paid))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Data> {
-        // A panic while holding the lock cannot leave the data half
-        // changed (it is replaced whole), so a poisoned lock is still good.
-        self.data.lock().unwrap_or_else(|e| e.into_inner())
+        self.file.lock()
     }
 }
 
