@@ -45,10 +45,14 @@ impl GroupCommit {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Returns once everything written to `db` before the call is on disk.
+    /// Returns once everything written before the call is on disk; `flush`
+    /// (sled's `Db::flush` in the product) runs on a blocking thread.
     /// Errors: the flush failed (the writes may be lost; the caller must not
     /// report success).
-    pub(crate) async fn sync(self: &Arc<Self>, db: &sled::Db) -> Result<(), StoreError> {
+    pub(crate) async fn sync<F>(self: &Arc<Self>, flush: F) -> Result<(), StoreError>
+    where
+        F: Fn() -> Result<(), StoreError> + Clone + Send + 'static,
+    {
         let ticket = {
             let mut state = self.state();
             state.issued += 1;
@@ -79,15 +83,14 @@ impl GroupCommit {
                     // so a leader that stops waiting (its request dropped)
                     // never leaves `flushing` set.
                     let group = Arc::clone(self);
-                    let db = db.clone();
-                    let flush = tokio::task::spawn_blocking(move || {
-                        let result = db.flush();
+                    let flush = flush.clone();
+                    let running = tokio::task::spawn_blocking(move || {
+                        let result = flush();
                         group.finish(covers, result.is_ok());
                         result
                     });
-                    match flush.await {
-                        Ok(Ok(_)) => {}
-                        Ok(Err(e)) => return Err(crate::open::backend_error(e)),
+                    match running.await {
+                        Ok(result) => result?,
                         Err(e) => return Err(StoreError::Backend(format!("flush: {e}"))),
                     }
                 }
@@ -109,5 +112,63 @@ impl GroupCommit {
     /// Flushes run so far.
     pub(crate) fn flushes(&self) -> u64 {
         self.state().flushes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+
+    const CALLERS: u64 = 64;
+
+    /// Every caller takes its ticket while the first flush is still
+    /// running (the flush waits for them), so whatever the scheduling the
+    /// crowd costs the first flush plus one more.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn callers_arriving_during_a_flush_share_the_next_one() {
+        let group = Arc::new(GroupCommit::default());
+        let watched = Arc::clone(&group);
+        let flush = move || {
+            while watched.state().issued < CALLERS {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            Ok(())
+        };
+        let tasks: Vec<_> = (0..CALLERS)
+            .map(|_| {
+                let group = Arc::clone(&group);
+                let flush = flush.clone();
+                tokio::spawn(async move { group.sync(flush).await })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        assert!((1..=2).contains(&group.flushes()), "{}", group.flushes());
+        group.sync(|| Ok(())).await.unwrap();
+        assert_eq!(group.state().flushed, CALLERS + 1);
+    }
+
+    /// A failed flush covers nobody: its callers get the error and the
+    /// next caller flushes again.
+    #[tokio::test]
+    async fn a_failed_flush_is_reported_and_retried_by_the_next_caller() {
+        let group = Arc::new(GroupCommit::default());
+        let fail = Arc::new(AtomicBool::new(true));
+        let flag = Arc::clone(&fail);
+        let flush = move || {
+            if flag.load(Ordering::SeqCst) {
+                Err(StoreError::Backend("disk full".into()))
+            } else {
+                Ok(())
+            }
+        };
+        assert!(group.sync(flush.clone()).await.is_err());
+        assert_eq!(group.state().flushed, 0);
+        fail.store(false, Ordering::SeqCst);
+        group.sync(flush).await.unwrap();
+        assert_eq!((group.flushes(), group.state().flushed), (2, 2));
     }
 }

@@ -142,7 +142,9 @@ impl Backend for SledBackend {
     }
 
     async fn sync(&self) -> Result<(), StoreError> {
-        self.inner.group.sync(&self.inner.db).await
+        let db = self.inner.db.clone();
+        let flush = move || db.flush().map(drop).map_err(backend_error);
+        self.inner.group.sync(flush).await
     }
 
     async fn next_id(&self) -> Result<u64, StoreError> {
