@@ -13,6 +13,7 @@ use crate::directory::Directory;
 use crate::error::{ServiceError, ServiceResult};
 use crate::events::Outbox;
 use crate::identity::accounts::Accounts;
+use crate::identity::appeals::Appeals;
 use crate::identity::authority::{IdentityAuthority, PopulationRegistry};
 use crate::identity::consent::Consents;
 use crate::identity::id_tokens::IdTokens;
@@ -64,6 +65,8 @@ pub struct Services {
     pub population: PopulationRegistry,
     /// Real-name verification against the configured identity authority.
     pub real_name: RealName,
+    /// Appeals that move a verified identity to the person it belongs to.
+    pub appeals: Appeals,
     /// ID tokens and their JWK Set.
     pub id_tokens: IdTokens,
     /// Apps' signing keys, signatures and JWK Sets.
@@ -98,14 +101,16 @@ impl Services {
         let directory = Directory::new(db.clone());
         let signing = AppSigning::new(db.clone(), vault.clone());
         let config = AppConfig::new(db.clone(), vault.clone());
-        let population = PopulationRegistry::new(db.clone(), vault);
+        let population = PopulationRegistry::new(db.clone(), vault.clone());
         let authority = authority.unwrap_or_else(|| Arc::new(population.clone()));
         let data_dir = keys.dir.parent().unwrap_or(&keys.dir);
         let id_tokens = IdTokens::open(data_dir, issuer)
             .map_err(|e| ServiceError::Unavailable(format!("ID-token keys: {e}")))?;
         let events = Outbox::new(db.clone());
+        let real_name = RealName::new(db.clone(), accounts.clone(), directory.clone(), authority);
         Ok(Self {
-            real_name: RealName::new(db.clone(), accounts.clone(), directory.clone(), authority),
+            appeals: Appeals::new(db.clone(), accounts.clone(), real_name.clone(), vault),
+            real_name,
             population,
             id_tokens,
             accounts,

@@ -87,7 +87,7 @@ pub async fn seed(platform: &Arc<Platform>) -> anyhow::Result<()> {
         // the demo residents: then the demo citizens stay at level 1.
         if let Err(e) = services
             .real_name
-            .verify(&citizen, demo.name, demo.id_number)
+            .verify(&citizen, demo.name, demo.id_number, "demo-seeding")
             .await
         {
             tracing::warn!(phone = demo.phone, error = %e, "demo citizen not verified");

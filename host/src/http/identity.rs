@@ -11,7 +11,10 @@
 //! | 400 | `invalid_argument` | `name` | `length`, `characters` |
 //! | 400 | `invalid_argument` | `id_number` | `format`, `birth_date`, `province`, `check_character` |
 //! | 422 | `identity_mismatch` | `name` | — |
-//! | 409 | `conflict` | `id_number` | `already_verified` / another account holds it |
+//! | 429 | `rate_limited` | — | mismatch limits (`identity::verify_throttle`), with `Retry-After` |
+//! | 422 | `identity_mismatch` | `name` | — |
+//! | 409 | `conflict` | `id_number` | `already_verified` (this account, another identity) |
+//! | 409 | `identity_held` | `id_number` | `held_by_another_account`: appeal (`http::appeals`) |
 //! | 503 | `unavailable` | — | `identity_authority` |
 
 use std::sync::Arc;
@@ -24,8 +27,10 @@ use axum::routing::post;
 use serde::Serialize;
 
 use super::auth::OperatorAuth;
+use super::client_addr::ClientAddr;
 use super::error::{ApiError, ApiResult};
 use super::extract::{JsonBody, SignedIn};
+use crate::identity::accounts::Citizen;
 use crate::identity::authority::ImportReport;
 use crate::identity::id_tokens::Rotation;
 use crate::identity::verification::VerifyError;
@@ -43,7 +48,10 @@ pub(super) fn api_routes() -> axum::Router<Arc<Platform>> {
 /// JSON and each field taken by hand, so that a wrongly typed value (an
 /// identity number sent as a JSON number) is refused without serde quoting
 /// it in the error message.
-fn text_field<'a>(body: &'a serde_json::Value, field: &'static str) -> ApiResult<&'a str> {
+pub(super) fn text_field<'a>(
+    body: &'a serde_json::Value,
+    field: &'static str,
+) -> ApiResult<&'a str> {
     match body.get(field) {
         Some(serde_json::Value::String(s)) => Ok(s),
         Some(_) => Err(ApiError {
@@ -60,6 +68,22 @@ pub(super) struct Verified {
     name_masked: Option<String>,
     id_number_masked: String,
     assurance_level: u8,
+}
+
+impl Verified {
+    /// The masked answer for a verified `citizen`.
+    pub(super) fn of(platform: &Platform, citizen: &Citizen) -> ApiResult<Self> {
+        let number = platform
+            .services
+            .accounts
+            .id_number(citizen)?
+            .unwrap_or_default();
+        Ok(Self {
+            name_masked: citizen.masked_name(),
+            id_number_masked: crate::identity::idcard::mask(&number),
+            assurance_level: citizen.assurance_level,
+        })
+    }
 }
 
 impl From<VerifyError> for ApiError {
@@ -87,6 +111,11 @@ impl From<VerifyError> for ApiError {
                 reason: Some("already_verified"),
                 ..ApiError::new(StatusCode::CONFLICT, "conflict", message)
             },
+            VerifyError::HeldByAnother => ApiError {
+                field: Some("id_number".into()),
+                reason: Some("held_by_another_account"),
+                ..ApiError::new(StatusCode::CONFLICT, "identity_held", message)
+            },
             VerifyError::Authority(e) => {
                 tracing::warn!(error = %e, "identity authority");
                 ApiError {
@@ -106,20 +135,16 @@ impl From<VerifyError> for ApiError {
 async fn verify(
     State(platform): State<Arc<Platform>>,
     who: SignedIn,
+    ClientAddr(client): ClientAddr,
     JsonBody(body): JsonBody<serde_json::Value>,
 ) -> ApiResult<Json<Verified>> {
     let (name, id_number) = (text_field(&body, "name")?, text_field(&body, "id_number")?);
-    let services = &platform.services;
-    let citizen = services
+    let citizen = platform
+        .services
         .real_name
-        .verify(&who.citizen, name, id_number)
+        .verify(&who.citizen, name, id_number, &client.to_string())
         .await?;
-    let number = services.accounts.id_number(&citizen)?.unwrap_or_default();
-    Ok(Json(Verified {
-        name_masked: citizen.masked_name(),
-        id_number_masked: crate::identity::idcard::mask(&number),
-        assurance_level: citizen.assurance_level,
-    }))
+    Ok(Json(Verified::of(&platform, &citizen)?))
 }
 
 /// `GET /.well-known/jwks.json`: the ID-token public keys (RFC 7517),

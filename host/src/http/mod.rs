@@ -2,6 +2,7 @@
 //! under `/apps/{app_id}/...`, the web shell at `/`, and `/healthz`.
 
 mod accounts;
+mod appeals;
 mod apps;
 pub(crate) mod auth;
 pub mod client_addr;
@@ -66,6 +67,7 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .merge(payments::routes())
         .merge(notifications::routes())
         .merge(identity::api_routes())
+        .merge(appeals::api_routes())
         .merge(publishing::routes())
         .merge(divisions::routes())
         .merge(signing::api_routes())

@@ -13,6 +13,8 @@ use crate::support::TestHost;
 
 /// 王五, a demo resident with no account (see `cli::demo::DEMO_RESIDENTS`).
 const WANG_WU: (&str, &str) = ("王五", "330106199203041023");
+/// 赵六, another demo resident with no account.
+pub const ZHAO_LIU: (&str, &str) = ("赵六", "330183197809053014");
 
 async fn verify(c: &crate::support::Citizen, name: &str, number: &str) -> (u16, Value) {
     let r = c
@@ -317,21 +319,97 @@ async fn openids_per_app_and_unionids_per_department() {
     assert!(!a.to_string().contains(&citizen.id));
 }
 
+/// A well-formed identity number (real structure and check character)
+/// born in Xihu district, Hangzhou, on 1990-01-01, with sequence `seq`
+/// (three digits): the population registry holds none of these.
+pub fn unregistered_number(seq: u16) -> String {
+    let first17 = format!("33010619900101{seq:03}");
+    let check = cityhost::identity::idcard::check_character(first17.as_bytes());
+    format!("{first17}{}", check as char)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn mismatches_are_limited_per_citizen() {
     let host = TestHost::start().await;
     let c = host.new_citizen("13900000107").await;
-    let (_, number) = WANG_WU;
-    for guess in ["王一", "王二", "王三", "王四", "王六"] {
-        assert_eq!(verify(&c, guess, number).await.0, 422, "{guess}");
+    for seq in 1..=5 {
+        let number = unregistered_number(seq);
+        assert_eq!(verify(&c, "王五", &number).await.0, 422, "{number}");
     }
-    // Even the right name is not checked any more today.
-    let (status, body) = verify(&c, WANG_WU.0, number).await;
+    // Even the right name and number are not checked any more today.
+    let (status, body) = verify(&c, WANG_WU.0, WANG_WU.1).await;
     assert_eq!(status, 429, "{body}");
     assert_eq!(body["error"]["code"], "rate_limited");
     // Structural errors are still answered (they never reach the authority).
     assert_eq!(verify(&c, WANG_WU.0, "1").await.0, 400);
     // Another citizen is not affected.
     let other = host.new_citizen("13900000108").await;
-    assert_eq!(verify(&other, WANG_WU.0, number).await.0, 200);
+    assert_eq!(verify(&other, WANG_WU.0, WANG_WU.1).await.0, 200);
+}
+
+/// Guessing a stranger's name across fresh accounts does not work: from
+/// the third mismatch on one number, from any accounts, each next check of
+/// that number waits (a delay, so the real person still gets through).
+#[tokio::test(flavor = "multi_thread")]
+async fn mismatches_on_one_number_from_many_accounts_delay_its_next_check() {
+    let host = TestHost::start().await;
+    let (name, number) = ZHAO_LIU;
+    for (i, guess) in ["赵一", "赵二", "赵三"].into_iter().enumerate() {
+        let squatter = host.new_citizen(&format!("1390000012{i}")).await;
+        assert_eq!(verify(&squatter, guess, number).await.0, 422, "{guess}");
+    }
+    // The next check of that number, even with the right name from a new
+    // account, waits a minute, and says so.
+    let late = host.new_citizen("13900000129").await;
+    let r = late
+        .post_json(
+            "/api/me/verification",
+            &json!({"name": name, "id_number": number}),
+        )
+        .await;
+    assert_eq!(r.status(), 429);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((55..=60).contains(&wait), "{wait}");
+    assert_eq!(late.get_json("/api/me", 200).await["assurance_level"], 1);
+    // Other numbers are not delayed.
+    assert_eq!(verify(&late, WANG_WU.0, WANG_WU.1).await.0, 200);
+}
+
+/// One address guessing across many numbers and accounts is stopped for
+/// the hour; citizens behind other addresses are not.
+#[tokio::test(flavor = "multi_thread")]
+async fn mismatches_from_one_client_across_numbers_are_limited() {
+    let host = TestHost::start_behind_proxy().await;
+    let from = |c: &crate::support::Citizen, ip: &str, name: &str, number: &str| {
+        c.request(reqwest::Method::POST, "/api/me/verification")
+            .header("x-forwarded-for", ip)
+            .json(&json!({"name": name, "id_number": number}))
+            .send()
+    };
+    let mut seq = 0;
+    for account in 0..6 {
+        let guesser = host.new_citizen(&format!("1390000013{account}")).await;
+        for _ in 0..5 {
+            seq += 1;
+            let number = unregistered_number(seq);
+            let r = from(&guesser, "203.0.113.7", "王五", &number)
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 422, "guess {seq}");
+        }
+    }
+    let citizen = host.new_citizen("13900000139").await;
+    let r = from(&citizen, "203.0.113.7", WANG_WU.0, WANG_WU.1)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    let r = from(&citizen, "198.51.100.9", WANG_WU.0, WANG_WU.1)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
 }

@@ -7,6 +7,7 @@
 #![allow(unreachable_pub)]
 
 mod accounts;
+mod appeals;
 mod apps;
 mod audit;
 mod browser;

@@ -7,7 +7,7 @@
 // Screenshot names are listed in docs/shell.md.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fieldError, launch, phone, register, shot } from './harness.mjs';
+import { BASE, fieldError, launch, phone, register, shot } from './harness.mjs';
 
 /** A demo resident of the population registry who has no account yet. */
 const RESIDENT = { name: '王五', idNumber: '330106199203041023' };
@@ -104,6 +104,44 @@ test('a new citizen sees each verification error at its field, then verifies to 
   assert.ok(!id.includes(RESIDENT.idNumber.slice(6, 14)), `the identity number is shown masked: ${id}`);
   assert.equal(await page.isVisible('[data-testid=verify-start]'), false, 'nothing left to verify');
   await shot(page, 'verify-done-me');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+/** A demo resident whom another account verifies first in the scenario below. */
+const SQUATTED = { name: '赵六', idNumber: '330183197809053014' };
+
+test('a citizen whose identity another account holds files an appeal from the verification page', async () => {
+  // Someone else verifies with 赵六's name and number first.
+  const first = await phone(browser);
+  await register(first.page, '13900000402');
+  await first.page.goto(`${BASE}/#/verify`);
+  await first.page.waitForSelector('[data-testid=verify-form]');
+  assert.equal(await submit(first.page, SQUATTED.name, SQUATTED.idNumber), 200);
+  await first.context.close();
+
+  const { context, page, errors } = await phone(browser);
+  await register(page, '13900000403');
+  await page.goto(`${BASE}/#/verify`);
+  await page.waitForSelector('[data-testid=verify-form]');
+  assert.equal(await submit(page, SQUATTED.name, SQUATTED.idNumber), 409);
+  await page.waitForSelector('[data-testid=identity-held]');
+  const held = await page.textContent('[data-testid=identity-held]');
+  assert.match(held, /其他账号/);
+  assert.match(held, /身份证原件/);
+  await shot(page, 'verify-identity-held');
+
+  const filed = page.waitForResponse((r) => r.url().endsWith('/api/me/verification/appeals') && r.request().method() === 'POST');
+  await page.click('[data-testid=appeal-file]');
+  assert.equal((await filed).status(), 202);
+  await page.waitForSelector('[data-testid=appeal-status]');
+  assert.match(await page.textContent('[data-testid=appeal-status]'), /等待人工复核/);
+  await shot(page, 'verify-appeal-pending');
+
+  // Coming back to the page later shows where the appeal stands.
+  await page.reload();
+  await page.waitForSelector('[data-testid=appeal-status]');
+  assert.match(await page.textContent('[data-testid=appeal-status]'), /等待人工复核/);
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -51,11 +51,7 @@ impl Citizen {
 
     /// Name with all but the last character starred: `*三`.
     pub fn masked_name(&self) -> Option<String> {
-        self.name.as_ref().map(|name| {
-            let chars: Vec<char> = name.chars().collect();
-            let last = chars.last().copied().unwrap_or('*');
-            format!("{}{}", "*".repeat(chars.len().saturating_sub(1)), last)
-        })
+        self.name.as_deref().map(super::idcard::mask_name)
     }
 }
 
@@ -242,6 +238,71 @@ impl Accounts {
                 citizen.assurance_level = citizen.assurance_level.max(2);
                 tx.put(&CITIZENS, &citizen.id, &citizen).await?;
                 Ok(citizen)
+            })
+            .await
+    }
+
+    /// The blind index of a normalised identity number: the key of the
+    /// tables that find a number (`id_index`, mismatch counters, appeals).
+    pub fn id_index(&self, id_number: &str) -> String {
+        self.vault.blind_index(id_number)
+    }
+
+    /// The account verified with the normalised `id_number`, if any.
+    pub async fn verified_with(&self, id_number: &str) -> ServiceResult<Option<Citizen>> {
+        match self
+            .db
+            .get(&ID_INDEX, &self.vault.blind_index(id_number))
+            .await?
+        {
+            Some(holder) => self.get(&holder).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Moves the verified identity `name` / `id_number` to `claimant_id`
+    /// in one transaction: the account that held it (if any) loses its
+    /// name and number and drops to level 1; the claimant is verified with
+    /// them. Returns `(holder id, the claimant's account)`. Errors:
+    /// `NotFound("citizen")` if the claimant has no account;
+    /// `Conflict("claimant")` if the claimant is meanwhile verified with
+    /// another identity.
+    pub async fn move_real_name(
+        &self,
+        claimant_id: &str,
+        name: &str,
+        id_number: &str,
+    ) -> ServiceResult<(Option<String>, Citizen)> {
+        let index = &self.vault.blind_index(id_number);
+        let vault = &self.vault;
+        self.db
+            .transact(|tx| async move {
+                let mut claimant = tx
+                    .get(&CITIZENS, claimant_id)
+                    .await?
+                    .ok_or(ServiceError::NotFound("citizen"))?;
+                let holder = tx.get(&ID_INDEX, index).await?;
+                if claimant.assurance_level >= 2 && holder.as_deref() != Some(claimant_id) {
+                    return Err(ServiceError::Conflict {
+                        field: "claimant",
+                        reason: "the claimant is verified with another identity".into(),
+                    });
+                }
+                let previous = holder.filter(|holder| holder != claimant_id);
+                if let Some(holder_id) = &previous
+                    && let Some(mut holder) = tx.get(&CITIZENS, holder_id).await?
+                {
+                    holder.name = None;
+                    holder.id_number_sealed = None;
+                    holder.assurance_level = holder.assurance_level.min(1);
+                    tx.put(&CITIZENS, holder_id, &holder).await?;
+                }
+                tx.put(&ID_INDEX, index, &claimant_id.to_string()).await?;
+                claimant.name = Some(name.to_string());
+                claimant.id_number_sealed = Some(vault.seal(id_number, &claimant.id));
+                claimant.assurance_level = claimant.assurance_level.max(2);
+                tx.put(&CITIZENS, claimant_id, &claimant).await?;
+                Ok((previous, claimant))
             })
             .await
     }

@@ -183,6 +183,13 @@ pub fn mask(number: &str) -> String {
     }
 }
 
+/// A name with all but the last character starred: `张三` → `*三`.
+pub fn mask_name(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let last = chars.last().copied().unwrap_or('*');
+    format!("{}{}", "*".repeat(chars.len().saturating_sub(1)), last)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@
 //! these services. Reference: `docs/identity.md`.
 
 pub mod accounts;
+pub mod appeals;
 pub mod assurance;
 pub mod authority;
 pub mod consent;
@@ -21,3 +22,4 @@ pub mod sealed;
 pub mod sessions;
 pub(crate) mod tables;
 pub mod verification;
+pub mod verify_throttle;

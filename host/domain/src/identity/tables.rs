@@ -8,12 +8,13 @@
 use cityhost_store::Table;
 
 use super::accounts::Citizen;
+use super::appeals::Appeal;
 use super::authority::PopulationRecord;
 use super::consent::Grant;
 use super::login_throttle::FailedLogins;
 use super::phone_codes::{ClientSends, PhoneCode};
 use super::sessions::SessionRecord;
-use super::verification::Mismatches;
+use super::verify_throttle::Mismatches;
 
 /// `citizen_id` → citizen account ([`Citizen`]).
 pub(crate) const CITIZENS: Table<String, Citizen> = Table::new("citizens");
@@ -49,5 +50,16 @@ pub(crate) const ID_INDEX: Table<String, String> = Table::new("id_index");
 /// identity-number blind index (hex) → population record (name sealed):
 /// the host's own identity authority.
 pub(crate) const POPULATION: Table<String, PopulationRecord> = Table::new("population");
-/// `citizen_id` → real-name mismatches in the current window.
+/// `citizen_id` → real-name mismatches in the current window
+/// ([`super::verify_throttle`]).
 pub(crate) const VERIFY_FAILURES: Table<String, Mismatches> = Table::new("verify_failures");
+/// identity-number blind index (hex) → real-name mismatches on the number
+/// from any accounts, and the delay before its next check.
+pub(crate) const VERIFY_FAILURES_BY_NUMBER: Table<String, Mismatches> =
+    Table::new("verify_failures_by_number");
+/// client (address) → real-name mismatches from it in the current window.
+pub(crate) const VERIFY_FAILURES_BY_CLIENT: Table<String, Mismatches> =
+    Table::new("verify_failures_by_client");
+/// appeal id → an appeal to move a verified identity to the account of
+/// the person it belongs to ([`super::appeals`]).
+pub(crate) const APPEALS: Table<String, Appeal> = Table::new("identity_appeals");

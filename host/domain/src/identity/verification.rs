@@ -12,9 +12,13 @@
 //!
 //! then records the verified identity (assurance level 2) with the number
 //! sealed. Each failure is its own [`VerifyError`] variant; none carries
-//! the number. A citizen whose name and number the authority did not match
-//! [`MAX_MISMATCHES`] times within [`MISMATCH_WINDOW_MS`] must wait until
-//! the window ends (the authority must not become a name lookup).
+//! the number. Before the authority is asked, the mismatch counters of
+//! `identity::verify_throttle` (per account, per number, per client) may
+//! make the attempt wait, so that the authority never becomes a name
+//! lookup. A match for a number another account holds is
+//! [`VerifyError::HeldByAnother`]: only someone who knows the name and
+//! number learns that, and their way forward is an appeal
+//! (`identity::appeals`).
 
 use std::sync::Arc;
 
@@ -23,21 +27,9 @@ use cityhost_store::{Db, now_ms};
 use super::accounts::{Accounts, Citizen};
 use super::authority::{AuthorityError, IdentityAuthority, Verdict};
 use super::idcard::{self, IdNumberError, NameError};
-use super::tables::VERIFY_FAILURES;
+use super::verify_throttle;
 use crate::directory::Directory;
 use crate::error::ServiceError;
-
-/// Mismatches a citizen may have in one window.
-pub const MAX_MISMATCHES: u32 = 5;
-/// The window of [`MAX_MISMATCHES`]: 24 hours, in ms.
-pub const MISMATCH_WINDOW_MS: u64 = 24 * 60 * 60 * 1000;
-
-/// A citizen's mismatches ([`VERIFY_FAILURES`]).
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
-pub(crate) struct Mismatches {
-    count: u32,
-    window_start_ms: u64,
-}
 
 /// Why a verification failed.
 #[derive(Debug, thiserror::Error)]
@@ -54,13 +46,33 @@ pub enum VerifyError {
     /// The citizen is already verified (with another identity).
     #[error("this account is already real-name verified")]
     AlreadyVerified,
+    /// The authority matched, but another account is verified with this
+    /// identity; the person it belongs to may appeal
+    /// (`identity::appeals`).
+    #[error(
+        "another account is verified with this identity; if it is yours, file an appeal for an operator to review"
+    )]
+    HeldByAnother,
     /// The authority could not answer; nothing was recorded.
     #[error(transparent)]
     Authority(AuthorityError),
-    /// Recording failed, or the number belongs to another account
-    /// (`Conflict("id_number")`).
+    /// Recording failed, or a limit makes the attempt wait (`RateLimited`).
     #[error(transparent)]
     Service(#[from] ServiceError),
+}
+
+/// What [`RealName::check`] found.
+#[derive(Debug)]
+pub enum Checked {
+    /// The citizen is already verified with this identity.
+    Recorded(Citizen),
+    /// The authority holds this name with this number (normalised).
+    Matched {
+        /// The validated name.
+        name: String,
+        /// The normalised number (upper-case `X`).
+        number: String,
+    },
 }
 
 /// Runs real-name verification against an identity authority.
@@ -89,52 +101,13 @@ impl RealName {
         }
     }
 
-    /// `RateLimited` while the citizen has used up the window's mismatches.
-    async fn check_mismatches(&self, citizen_id: &str) -> Result<(), ServiceError> {
-        let now = now_ms();
-        let record = self
-            .db
-            .get(&VERIFY_FAILURES, citizen_id)
-            .await?
-            .unwrap_or_default();
-        let window_end = record.window_start_ms + MISMATCH_WINDOW_MS;
-        if record.count >= MAX_MISMATCHES && window_end > now {
-            return Err(ServiceError::RateLimited {
-                retry_after_ms: window_end - now,
-            });
-        }
-        Ok(())
-    }
-
-    /// Counts a mismatch: one atomic read-modify-write, so that parallel
-    /// attempts cannot each see the same count and slip past the limit.
-    async fn count_mismatch(&self, citizen_id: &str) -> Result<(), ServiceError> {
-        let now = now_ms();
-        self.db
-            .transact(|tx| async move {
-                let mut record = tx
-                    .get(&VERIFY_FAILURES, citizen_id)
-                    .await?
-                    .unwrap_or_default();
-                if record.window_start_ms + MISMATCH_WINDOW_MS <= now {
-                    record = Mismatches {
-                        count: 0,
-                        window_start_ms: now,
-                    };
-                }
-                record.count += 1;
-                tx.put(&VERIFY_FAILURES, citizen_id, &record).await?;
-                Ok::<_, ServiceError>(())
-            })
-            .await
-    }
-
     /// The authority in use.
     pub fn authority(&self) -> &Arc<dyn IdentityAuthority> {
         &self.authority
     }
 
-    /// Checks `name` and `id_number` in the order of the module docs and,
+    /// Checks `name` and `id_number` for `citizen`, whose request comes
+    /// from `client` (its address), in the order of the module docs and,
     /// on a match, records them for the citizen. Verifying again with the
     /// identity already recorded succeeds without asking the authority.
     pub async fn verify(
@@ -142,19 +115,38 @@ impl RealName {
         citizen: &Citizen,
         name: &str,
         id_number: &str,
+        client: &str,
     ) -> Result<Citizen, VerifyError> {
+        match self.check(citizen, name, id_number, client).await? {
+            Checked::Recorded(citizen) => Ok(citizen),
+            Checked::Matched { name, number } => self.record(citizen, &name, &number).await,
+        }
+    }
+
+    /// Steps 1-6 without recording: [`Checked::Recorded`] if the citizen
+    /// is already verified with this identity, else the matched name and
+    /// normalised number. Errors: as [`RealName::verify`] (never
+    /// `HeldByAnother`).
+    pub async fn check(
+        &self,
+        citizen: &Citizen,
+        name: &str,
+        id_number: &str,
+        client: &str,
+    ) -> Result<Checked, VerifyError> {
         let name = idcard::validate_name(name).map_err(VerifyError::Name)?;
         let number = self.validate_number(id_number).await?;
         if citizen.assurance_level >= 2 {
             let same = citizen.name.as_deref() == Some(name.as_str())
                 && self.accounts.id_number(citizen)?.as_deref() == Some(number.as_str());
             return if same {
-                Ok(citizen.clone())
+                Ok(Checked::Recorded(citizen.clone()))
             } else {
                 Err(VerifyError::AlreadyVerified)
             };
         }
-        self.check_mismatches(&citizen.id).await?;
+        let key = self.accounts.id_index(&number);
+        verify_throttle::admit(&self.db, &citizen.id, &key, client, now_ms()).await?;
         let verdict = self
             .authority
             .check(&name, &number)
@@ -166,14 +158,30 @@ impl RealName {
             "real-name check"
         );
         match verdict {
-            Verdict::Match => Ok(self
-                .accounts
-                .set_real_name(&citizen.id, &name, &number)
-                .await?),
+            Verdict::Match => {
+                verify_throttle::matched(&self.db, &key).await?;
+                Ok(Checked::Matched { name, number })
+            }
             Verdict::Mismatch => {
-                self.count_mismatch(&citizen.id).await?;
+                verify_throttle::mismatched(&self.db, &citizen.id, &key, client, now_ms()).await?;
                 Err(VerifyError::Mismatch)
             }
+        }
+    }
+
+    /// Records a matched identity for `citizen`. Errors: `HeldByAnother`
+    /// when another account holds the number.
+    pub async fn record(
+        &self,
+        citizen: &Citizen,
+        name: &str,
+        number: &str,
+    ) -> Result<Citizen, VerifyError> {
+        match self.accounts.set_real_name(&citizen.id, name, number).await {
+            Err(ServiceError::Conflict {
+                field: "id_number", ..
+            }) => Err(VerifyError::HeldByAnother),
+            other => Ok(other?),
         }
     }
 

@@ -65,6 +65,7 @@ export function errorText(err, ctx = '') {
       case 'pin_not_set': return 'error.pinNotSet';
       case 'pin_already_set': return 'error.pinAlreadySet';
       case 'identity_mismatch': return 'error.identityMismatch';
+      case 'identity_held': return 'error.verify.id_number.held_by_another_account';
       case 'assurance_required': return 'error.assuranceRequired';
       default: return null;
     }
