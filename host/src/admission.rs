@@ -5,7 +5,8 @@
 //! 1. per citizen: at most [`AdmissionConfig::per_citizen`] of one
 //!    citizen's requests run at once, across every app;
 //! 2. per app: at most [`AdmissionConfig::per_app`] requests of one app run
-//!    at once (host events included);
+//!    at once (host events included), or the operator's cap for that app
+//!    ([`Admission::set_app_cap`]);
 //! 3. the pool: at most as many requests as the pool has instance slots.
 //!
 //! A request that finds a limit taken waits in its queue, for at most
@@ -123,6 +124,19 @@ impl Admission {
         admitted.ok_or(busy)
     }
 
+    /// Sets (`Some`) or removes (`None`) the cap on `app`'s concurrent
+    /// requests in place of [`AdmissionConfig::per_app`]. Requests admitted
+    /// from now on count against the new cap; those already running finish
+    /// under the old one.
+    pub fn set_app_cap(&self, app: &str, cap: Option<usize>) {
+        self.apps.set_cap(app, cap);
+    }
+
+    /// The cap of apps without their own ([`AdmissionConfig::per_app`]).
+    pub fn default_app_cap(&self) -> usize {
+        self.apps.cap
+    }
+
     /// Requests waiting for their turn now.
     pub fn waiting(&self) -> usize {
         self.waiting.load(Ordering::Acquire)
@@ -133,6 +147,8 @@ impl Admission {
 /// removed when its last holder and waiter are gone.
 struct Keyed {
     cap: usize,
+    /// Caps of single keys in place of `cap`.
+    caps: Mutex<HashMap<String, usize>>,
     map: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
 }
 
@@ -140,15 +156,35 @@ impl Keyed {
     fn new(cap: usize) -> Self {
         Self {
             cap,
+            caps: Mutex::default(),
             map: Arc::default(),
         }
     }
 
+    /// Sets or removes `key`'s own cap; its current semaphore is dropped
+    /// from the map, so the next request makes one with the new cap.
+    fn set_cap(&self, key: &str, cap: Option<usize>) {
+        let mut caps = self.caps.lock().unwrap_or_else(|e| e.into_inner());
+        match cap {
+            Some(cap) => caps.insert(key.to_string(), cap.max(1)),
+            None => caps.remove(key),
+        };
+        drop(caps);
+        self.map
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+
     async fn acquire(&self, key: &str, deadline: Instant) -> Option<KeyedPermit> {
+        let cap = {
+            let caps = self.caps.lock().unwrap_or_else(|e| e.into_inner());
+            caps.get(key).copied().unwrap_or(self.cap)
+        };
         let semaphore = {
             let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
             map.entry(key.to_string())
-                .or_insert_with(|| Arc::new(Semaphore::new(self.cap)))
+                .or_insert_with(|| Arc::new(Semaphore::new(cap)))
                 .clone()
         };
         let permit = tokio::time::timeout_at(deadline, semaphore.clone().acquire_owned()).await;
@@ -219,6 +255,49 @@ mod tests {
         let _d = admission.admit("other", None).await.unwrap();
         drop((a, b));
         assert!(admission.admit("slow", Some("c1")).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn an_operators_cap_on_one_app_binds_only_that_app() {
+        let admission = Admission::new(config(8, 4, 50), 16);
+        admission.set_app_cap("costly", Some(1));
+        let running = admission.admit("costly", Some("c1")).await.unwrap();
+        assert!(admission.admit("costly", Some("c2")).await.is_err());
+        let mut others = Vec::new();
+        for i in 0..4 {
+            others.push(
+                admission
+                    .admit("other", Some(&format!("o{i}")))
+                    .await
+                    .unwrap(),
+            );
+        }
+        // Raised above the default: the app gets more of the pool.
+        drop(running);
+        admission.set_app_cap("costly", Some(6));
+        let mut held = Vec::new();
+        for i in 0..6 {
+            held.push(
+                admission
+                    .admit("costly", Some(&format!("c{i}")))
+                    .await
+                    .unwrap(),
+            );
+        }
+        assert!(admission.admit("costly", Some("c9")).await.is_err());
+        // Removed: the default again, for requests admitted from now on.
+        drop(held);
+        admission.set_app_cap("costly", None);
+        let mut held = Vec::new();
+        for i in 0..4 {
+            held.push(
+                admission
+                    .admit("costly", Some(&format!("c{i}")))
+                    .await
+                    .unwrap(),
+            );
+        }
+        assert!(admission.admit("costly", Some("c9")).await.is_err());
     }
 
     #[tokio::test]

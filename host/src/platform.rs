@@ -295,6 +295,9 @@ impl Platform {
         });
         let caps = platform.services.publishing.caps().await?;
         platform.outbound.set_domains(caps.http_domains);
+        for (app, cap) in platform.services.publishing.concurrency.all().await? {
+            platform.admission.set_app_cap(&app, Some(cap as usize));
+        }
         platform.restore_releases().await;
         Ok(platform)
     }

@@ -2,6 +2,7 @@
 //! under `/apps/{app_id}/...`, the web shell at `/`, and `/healthz`.
 
 mod accounts;
+mod app_concurrency;
 mod appeals;
 mod apps;
 pub(crate) mod auth;
@@ -68,6 +69,7 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .merge(notifications::routes())
         .merge(identity::api_routes())
         .merge(appeals::api_routes())
+        .merge(app_concurrency::api_routes())
         .merge(publishing::routes())
         .merge(divisions::routes())
         .merge(signing::api_routes())

@@ -9,7 +9,7 @@ use cityhost::admission::AdmissionConfig;
 use cityhost::manifest::Manifest;
 use cityhost::registry::{self, AppLoadError};
 use cityhost::runtime::{LoadError, RuntimeConfig};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::support::{TestHost, components, workspace};
 
@@ -454,4 +454,80 @@ async fn hop_by_hop_and_forwarding_headers_never_reach_an_app() {
         // The host's own request id still arrives.
         assert!(names.contains(&"x-cityhost-request-id"), "{path}: {body}");
     }
+}
+
+/// Statuses of `n` concurrent requests to the probe's 30 s sleep (each
+/// stopped at the 1 s deadline once it runs).
+async fn concurrent_sleepers(citizen: &crate::support::Citizen, n: usize) -> Vec<u16> {
+    let requests: Vec<_> = (0..n)
+        .map(|_| {
+            let (http, url) = (citizen.http.clone(), citizen.url("/apps/probe/sleep"));
+            tokio::spawn(async move { http.get(url).send().await.unwrap().status().as_u16() })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for request in requests {
+        statuses.push(request.await.unwrap());
+    }
+    statuses.sort_unstable();
+    statuses
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operators_concurrency_cap_holds_one_app_to_its_share() {
+    let host = TestHost::start().await;
+    let citizen = host.demo_citizen("13800000001").await;
+    let url = format!("{}/api/operator/apps/probe/concurrency", host.base);
+    let put = |body: Value, url: String| {
+        reqwest::Client::new()
+            .put(url)
+            .bearer_auth(&host.platform.operator_token)
+            .json(&body)
+            .send()
+    };
+    // Bad caps name the field; an app nobody owns is not found.
+    for bad in [json!({"max": 0}), json!({"max": 5000}), json!({"max": "4"})] {
+        let r = put(bad.clone(), url.clone()).await.unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+    }
+    let r = put(json!({"max": 0}), url.clone()).await.unwrap();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "max");
+    let nobody = format!("{}/api/operator/apps/nobody/concurrency", host.base);
+    assert_eq!(put(json!({"max": 2}), nobody).await.unwrap().status(), 404);
+
+    // Capped at one: of five sleepers, one runs per second while the
+    // others' 2 s wait runs out, so at least two are refused.
+    let r = put(json!({"max": 1}), url.clone()).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let cap: Value = r.json().await.unwrap();
+    assert_eq!(
+        (cap["max"].as_u64(), cap["default"].as_u64()),
+        (Some(1), Some(64))
+    );
+    let statuses = concurrent_sleepers(&citizen, 5).await;
+    let refused = statuses.iter().filter(|s| **s == 503).count();
+    assert!(refused >= 2, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| [503, 504].contains(s)),
+        "{statuses:?}"
+    );
+
+    // Back to the default: all five run and are stopped at the deadline.
+    put(json!({"max": null}), url.clone()).await.unwrap();
+    assert_eq!(
+        host.operator_json("/api/operator/apps/probe/concurrency")
+            .await["max"],
+        Value::Null
+    );
+    assert_eq!(concurrent_sleepers(&citizen, 5).await, [504; 5]);
+    let log = host.operator_json("/api/operator/actions").await;
+    let changes: Vec<_> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] == "app.concurrency")
+        .map(|a| a["detail"].as_str().unwrap())
+        .collect();
+    assert_eq!(changes, ["1", "default"]);
 }

@@ -19,6 +19,7 @@
 //! (upload checks, review, release, rollback, bundled apps) are the host's
 //! (`cityhost::releases`). The guide for department developers is `docs/publishing.md`.
 
+pub mod concurrency;
 pub mod departments;
 pub mod operators;
 pub mod package;
@@ -76,6 +77,8 @@ pub struct Publishing {
     pub operators: operators::Operators,
     /// Versions, packages and release plans.
     pub versions: versions::Versions,
+    /// Operators' per-app concurrency caps.
+    pub concurrency: concurrency::AppConcurrency,
     db: Db,
     /// The key the host signs bundled mini-apps with (`cityhost::releases::bundled`).
     pub bundled_key: ed25519_dalek::SigningKey,
@@ -157,6 +160,10 @@ impl Publishing {
             tokens: tokens::DepartmentTokens::new(db.clone(), session_key),
             operators: operators::Operators::new(db.clone()),
             versions: versions::Versions::new(db.clone()),
+            concurrency: concurrency::AppConcurrency::new(
+                db.clone(),
+                operators::Operators::new(db.clone()),
+            ),
             db,
             bundled_key: package::bundled_signing_key(session_key),
             changes: tokio::sync::Mutex::new(()),

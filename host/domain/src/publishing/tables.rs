@@ -26,3 +26,6 @@ pub(crate) const APP_VERSIONS: Table<(String, String), VersionRecord> = Table::n
 pub(crate) const PACKAGES: Table<String, Vec<u8>, Raw> = Table::new("packages");
 /// `app_id` → [`ReleasePlan`].
 pub(crate) const APP_RELEASES: Table<String, ReleasePlan> = Table::new("app_releases");
+/// `app_id` → the operator's cap on the app's concurrent requests
+/// ([`super::concurrency`]).
+pub(crate) const APP_CONCURRENCY: Table<String, u32> = Table::new("app_concurrency");
