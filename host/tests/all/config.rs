@@ -6,14 +6,12 @@
 //! host runs as a child process (`cityhost demo`) with debug logging, so
 //! its whole output is searched.
 
-use std::io::Read;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{components, workspace};
+use crate::child_host::ChildHost;
+use crate::support::workspace;
 
 const APP: &str = "config-probe";
 /// The department of `config-probe` (and of `probe`).
@@ -45,68 +43,15 @@ fn files(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn departments_configure_apps_and_secrets_stay_sealed() {
-    let components = tokio::task::spawn_blocking(components).await.unwrap();
     let data = tempfile::tempdir().unwrap();
     let data_dir = data.path().join("data");
-    // Killed however the test ends, a panic included.
-    let mut child = crate::support::Reaped(
-        Command::new(env!("CARGO_BIN_EXE_cityhost"))
-            .arg("demo")
-            .arg("--data")
-            .arg(&data_dir)
-            .arg("--bind")
-            .arg("127.0.0.1:0")
-            .arg("--apps")
-            .arg(workspace().join("miniapps"))
-            .arg("--apps")
-            .arg(workspace().join("examples"))
-            .arg("--apps")
-            .arg(workspace().join("host/tests/fixtures"))
-            .arg("--components")
-            .arg(components)
-            .env("RUST_LOG", "debug")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let logs = Arc::new(Mutex::new(Vec::new()));
-    let mut threads = Vec::new();
-    let (tx, rx) = std::sync::mpsc::channel();
-    for mut stream in [
-        Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
-        Box::new(child.stderr.take().unwrap()),
-    ] {
-        let sink = logs.clone();
-        let tx = tx.clone();
-        threads.push(std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            let mut found = false;
-            while let Ok(n) = stream.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                let mut sink = sink.lock().unwrap();
-                sink.extend_from_slice(&buf[..n]);
-                if found {
-                    continue;
-                }
-                let text = String::from_utf8_lossy(&sink);
-                if let Some(at) = text.split("mini-app(s) at http://").nth(1)
-                    && let Some(address) = at.split_whitespace().next()
-                    && at.contains('\n')
-                {
-                    found = true;
-                    let _ = tx.send(format!("http://{address}"));
-                }
-            }
-        }));
+    let apps = ["miniapps", "examples", "host/tests/fixtures"].map(|dir| workspace().join(dir));
+    let mut args = Vec::new();
+    for dir in &apps {
+        args.extend(["--apps", dir.to_str().unwrap()]);
     }
-    let base = rx
-        // A fresh data directory: every component is compiled before the
-        // host listens, minutes on 2 cores busy with the other tests.
-        .recv_timeout(Duration::from_secs(300))
-        .expect("the host prints its address");
+    let host = ChildHost::start("demo", &data_dir, &args).await;
+    let base = host.base.clone();
     let http = reqwest::Client::new();
     let operator = std::fs::read_to_string(data_dir.join("operator-token")).unwrap();
     let operator = operator.trim().to_string();
@@ -320,12 +265,7 @@ async fn departments_configure_apps_and_secrets_stay_sealed() {
     let audit = r.bytes().await.unwrap();
     assert!(contains(&audit, "config.secret"), "the reads are audited");
 
-    let _ = child.kill();
-    let _ = child.wait();
-    for thread in threads {
-        let _ = thread.join();
-    }
-    let logs = logs.lock().unwrap().clone();
+    let logs = host.stop();
     assert!(contains(&logs, "BILLING_KEY"), "the logs were captured");
     for secret in [SECRET, NEW_SECRET] {
         assert!(!contains(&logs, secret), "a secret in the host's output");

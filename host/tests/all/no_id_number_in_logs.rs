@@ -5,14 +5,12 @@
 //! ID-token journeys; then its output, the audit records and every file of
 //! the data directory are searched for the number.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::support::{components, csrf_cookie, workspace};
+use crate::child_host::ChildHost;
+use crate::support::{csrf_cookie, workspace};
 
 const NAME: &str = "钱七";
 const NUMBER: &str = "330106200506305562";
@@ -29,7 +27,6 @@ fn contains_number(haystack: &[u8]) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_raw_number_is_in_no_log_audit_record_or_store_file() {
-    let components = tokio::task::spawn_blocking(components).await.unwrap();
     let data = tempfile::tempdir().unwrap();
     let data_dir = data.path().join("data");
     let csv = data.path().join("population.csv");
@@ -59,58 +56,16 @@ async fn the_raw_number_is_in_no_log_audit_record_or_store_file() {
     output.extend_from_slice(&import.stderr);
 
     // Serve with debug logging.
-    // Killed however the test ends, a panic included.
-    let mut child = crate::support::Reaped(
-        bin()
-            .arg("serve")
-            .arg("--dev-sms")
-            .arg("--data")
-            .arg(&data_dir)
-            .arg("--bind")
-            .arg("127.0.0.1:0")
-            .arg("--apps")
-            .arg(workspace().join("miniapps"))
-            .arg("--apps")
-            .arg(workspace().join("host/tests/fixtures"))
-            .arg("--components")
-            .arg(components)
-            .env("RUST_LOG", "debug")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let logs = Arc::new(Mutex::new(Vec::new()));
-    let mut stderr = child.stderr.take().unwrap();
-    let sink = logs.clone();
-    let stderr_thread = std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = stderr.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock().unwrap().extend_from_slice(&buf[..n]);
-        }
-    });
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    let stdout_sink = logs.clone();
-    let stdout_thread = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if let Some(at) = line.split(" at ").nth(1) {
-                let _ = tx.send(at.trim().to_string());
-            }
-            let mut sink = stdout_sink.lock().unwrap();
-            sink.extend_from_slice(line.as_bytes());
-            sink.push(b'\n');
-        }
-    });
-    let base = rx
-        // A fresh data directory: every component is compiled before the
-        // host listens, minutes on 2 cores busy with the other tests.
-        .recv_timeout(Duration::from_secs(300))
-        .expect("the host prints its address");
+    let apps = [
+        workspace().join("miniapps"),
+        workspace().join("host/tests/fixtures"),
+    ];
+    let mut args = vec!["--dev-sms"];
+    for dir in &apps {
+        args.extend(["--apps", dir.to_str().unwrap()]);
+    }
+    let host = ChildHost::start("serve", &data_dir, &args).await;
+    let base = host.base.clone();
 
     let http = reqwest::Client::builder()
         .cookie_store(true)
@@ -207,20 +162,8 @@ async fn the_raw_number_is_in_no_log_audit_record_or_store_file() {
         "the audit names the call"
     );
 
-    // Stop the host gracefully (SIGTERM) so that the store is flushed.
-    let status = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = child.wait().unwrap();
-    assert!(exit.success(), "{exit:?}");
-    stderr_thread.join().unwrap();
-    stdout_thread.join().unwrap();
-
-    let logs = logs.lock().unwrap().clone();
-    output.extend_from_slice(&logs);
+    // Stopped gracefully, so that the store is flushed.
+    output.extend_from_slice(&host.stop());
     let text = String::from_utf8_lossy(&output);
     assert!(text.contains("real-name check"), "debug logs were captured");
     assert!(text.contains("DEBUG"), "debug logs were captured");
