@@ -77,6 +77,10 @@ test('a citizen reads their social insurance record and takes a signed certifica
   }
   assert.match(record, /2018-03 至 2018-05 断缴 3 个月；2018-03 至 2018-05 领取失业保险金/);
   await shot(page, 'social-insurance-record');
+  // Further down: the accounts and the gap.
+  assert.equal(await kv(page, '医保个人账户'), '¥12,654.30');
+  await page.locator('[data-testid=view] .alert').first().scrollIntoViewIfNeeded();
+  await shot(page, 'social-insurance-accounts');
 
   // The monthly contributions, newest first, 12 a page.
   await nextContent(page, () => viewButtons(page, 'open').filter({ hasText: '缴费明细' }).click());
