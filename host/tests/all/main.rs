@@ -32,6 +32,7 @@ mod sandbox;
 mod schedule;
 mod security;
 mod signing;
+mod social_insurance;
 mod standard;
 mod storage;
 mod support;
