@@ -3,13 +3,11 @@
 //! `[dev.backend]`, and the `verify-lottery` program anyone runs on the
 //! published files.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 use serde_json::{Value, json};
 
-use crate::support::{Citizen, TestHost, actions, eventually};
+use crate::support::{Citizen, TestHost, actions, eventually, package_binary};
 
 const APP: &str = "plate-lottery";
 /// 杭州市小客车总量调控管理办公室.
@@ -28,23 +26,6 @@ async fn view(r: reqwest::Response, status: u16) -> Value {
     body
 }
 
-/// The `verify-lottery` binary, built once per test run as the backends
-/// are (`cargo build --release`, into `{target}/backends`).
-fn verifier() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap();
-        let target = cityhost::cli::backends::target_dir(target);
-        let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-            .args(["build", "--release", "-p", "verify-lottery"])
-            .env("CARGO_TARGET_DIR", &target)
-            .status()
-            .expect("running cargo");
-        assert!(status.success(), "building verify-lottery");
-        target.join("release/verify-lottery")
-    })
-}
-
 /// Runs `verify-lottery` on the two files: exit code and standard output.
 fn recompute(commitment: &Value, draw: &Value) -> (i32, String) {
     let dir = tempfile::tempdir().unwrap();
@@ -52,7 +33,11 @@ fn recompute(commitment: &Value, draw: &Value) -> (i32, String) {
     let d = dir.path().join("draw.json");
     std::fs::write(&c, commitment.to_string()).unwrap();
     std::fs::write(&d, draw.to_string()).unwrap();
-    let out = Command::new(verifier()).arg(&c).arg(&d).output().unwrap();
+    let out = Command::new(package_binary("verify-lottery"))
+        .arg(&c)
+        .arg(&d)
+        .output()
+        .unwrap();
     (
         out.status.code().unwrap(),
         String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -3,16 +3,15 @@
 //! `[dev.backend]` (`zj-social-insurance`), and the offline verifier
 //! (`examples/verify-signature`, library and binary) on the certificate.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::OnceLock;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use verify_signature::{Refused, load_jwks, verify};
 
-use crate::support::{Citizen, TestHost, actions};
+use crate::support::{Citizen, TestHost, actions, package_binary};
 
 const APP: &str = "social-insurance";
 const VIEW: &str = "application/vnd.cityhost.view+json";
@@ -55,27 +54,10 @@ fn qr_data(view: &Value) -> Vec<String> {
         .collect()
 }
 
-/// The `verify-signature` binary, built once per test run as the backends
-/// are (`cargo build --release`, into `{target}/backends`).
-fn verifier() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap();
-        let target = cityhost::cli::backends::target_dir(target);
-        let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-            .args(["build", "--release", "-p", "verify-signature"])
-            .env("CARGO_TARGET_DIR", &target)
-            .status()
-            .expect("running cargo");
-        assert!(status.success(), "building verify-signature");
-        target.join("release/verify-signature")
-    })
-}
-
 /// `cargo run -p verify-signature -- jwks.json social-insurance TOKEN`:
 /// exit code and standard output.
 fn verify_offline(jwks: &Path, token: &str) -> (i32, String) {
-    let out = Command::new(verifier())
+    let out = Command::new(package_binary("verify-signature"))
         .arg(jwks)
         .arg(APP)
         .arg(token)

@@ -495,6 +495,27 @@ where
     panic!("timed out waiting for {what}");
 }
 
+/// The binary of workspace package `package` (an example's verifier),
+/// built once per test run as the backends are (`cargo build --release`,
+/// into `{target}/backends`, so it never waits on the tests' own build).
+pub fn package_binary(package: &str) -> PathBuf {
+    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap();
+    let target = backends::target_dir(target);
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if !built.iter().any(|p| p == package) {
+        let status =
+            std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+                .args(["build", "--release", "-p", package])
+                .env("CARGO_TARGET_DIR", &target)
+                .status()
+                .expect("running cargo");
+        assert!(status.success(), "building {package}");
+        built.push(package.to_string());
+    }
+    target.join("release").join(package)
+}
+
 /// A child process (a host a test started) killed and reaped when dropped,
 /// also when the test panics, so that it never outlives the test.
 pub struct Reaped(pub std::process::Child);

@@ -108,11 +108,14 @@ test('a new citizen sees each verification error at its field, then verifies to 
   await context.close();
 });
 
-/** A demo resident whom another account verifies first in the scenario below. */
-const SQUATTED = { name: '赵六', idNumber: '330183197809053014' };
+/**
+ * A demo resident whom another account verifies first in the scenario below
+ * (no other scenario verifies him: 王五 verifies above, 赵六 in social-insurance).
+ */
+const SQUATTED = { name: '买买提·艾力', idNumber: '440304199511200034' };
 
 test('a citizen whose identity another account holds files an appeal from the verification page', async () => {
-  // Someone else verifies with 赵六's name and number first.
+  // Someone else verifies with his name and number first.
   const first = await phone(browser);
   await register(first.page, '13900000402');
   await first.page.goto(`${BASE}/#/verify`);
