@@ -233,11 +233,14 @@ fn method(method: &axum::http::Method) -> ApiResult<Method> {
         "HEAD" => Method::Head,
         "OPTIONS" => Method::Options,
         _ => {
-            return Err(ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "mini-apps accept GET, POST, PUT, PATCH, DELETE, HEAD and OPTIONS",
-            ));
+            return Err(ApiError {
+                field: Some("method".into()),
+                ..ApiError::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method_not_allowed",
+                    "mini-apps accept GET, POST, PUT, PATCH, DELETE, HEAD and OPTIONS",
+                )
+            });
         }
     })
 }

@@ -237,7 +237,17 @@ pub async fn json_errors(
         s if s.is_client_error() => "bad_request",
         _ => "unavailable",
     };
-    let mut out = ApiError::new(parts.status, code, message).into_response();
+    // The part of the request at fault, where the status alone says it.
+    let field = match status {
+        StatusCode::METHOD_NOT_ALLOWED => Some("method".to_string()),
+        StatusCode::PAYLOAD_TOO_LARGE => Some("body".to_string()),
+        _ => None,
+    };
+    let mut out = ApiError {
+        field,
+        ..ApiError::new(parts.status, code, message)
+    }
+    .into_response();
     out.headers_mut().extend(
         parts
             .headers

@@ -32,11 +32,14 @@ pub(crate) fn require_json(headers: &axum::http::HeaderMap, what: &str) -> Resul
     if is_json {
         Ok(())
     } else {
-        Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            format!("send {what} as application/json"),
-        ))
+        Err(ApiError {
+            field: Some("content-type".into()),
+            ..ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!("send {what} as application/json"),
+            )
+        })
     }
 }
 
@@ -58,11 +61,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
-            let field = missing_field(&inner.to_string()).unwrap_or(if path == "." {
-                "body".to_string()
-            } else {
-                path
-            });
+            // Broken JSON (cut short, bad syntax) is the body's fault, not
+            // the field the parser had reached.
+            let field = match missing_field(&inner.to_string()) {
+                _ if inner.is_syntax() || inner.is_eof() => "body".to_string(),
+                Some(name) => name,
+                None if path == "." => "body".to_string(),
+                None => path,
+            };
             ApiError::invalid(field, inner.to_string())
         })?;
         de.end()

@@ -173,6 +173,10 @@ async fn a_json_body_is_one_object_and_nothing_after_it() {
         r#"{"phone": "13800000001", "password": "not the password"} trailing"#,
         r#"{"phone": "13800000001", "password": "not the password"}{}"#,
         r#""13800000001""#,
+        // Cut short or broken: the body's fault, not the field reached.
+        r#"{"phone":"#,
+        r#"{"phone": "13800000001", "password": "#,
+        r#"{"phone" "13800000001"}"#,
     ];
     for body in cases {
         let r = c
@@ -187,6 +191,27 @@ async fn a_json_body_is_one_object_and_nothing_after_it() {
         let error = r.json::<serde_json::Value>().await.unwrap();
         assert_eq!(error["error"]["field"], "body", "{body}: {error}");
     }
+    // A form body names the content type; a method the route lacks, the
+    // method.
+    let r = c
+        .http
+        .post(format!("{}/api/login", host.base))
+        .form(&[("phone", "13800000001")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    let error = r.json::<serde_json::Value>().await.unwrap();
+    assert_eq!(error["error"]["field"], "content-type", "{error}");
+    let r = c
+        .http
+        .delete(format!("{}/api/login", host.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    let error = r.json::<serde_json::Value>().await.unwrap();
+    assert_eq!(error["error"]["field"], "method", "{error}");
     // None of them counted as a failed login: the right password works at
     // once, five times over the lockout's threshold later.
     let right = json!({"phone": "13800000001", "password": "cityhost-demo"});

@@ -33,6 +33,16 @@ test('a new citizen registers and lands on the service grid', async () => {
   await page.click('[data-testid=auth-submit]');
   await page.waitForSelector('[name=code][aria-invalid=true]');
 
+  // Editing the number back and forth frees the button, but the host
+  // still holds the number to one message a minute: the page says how long.
+  await page.fill('[name=phone]', '13900000112');
+  await page.fill('[name=phone]', '13900000111');
+  const refused = page.waitForResponse((r) => r.url().endsWith('/api/register/code'));
+  await page.click('[data-testid=send-code]');
+  assert.equal((await refused).status(), 429);
+  await page.waitForSelector('[data-testid=form-error]:not([hidden])');
+  assert.match(await page.textContent('[data-testid=form-error]'), /请 \d+ (秒|分钟)后再试/);
+
   await register(page, '13900000101');
   await page.waitForSelector('[data-testid=service-hello]');
   assert.ok(await page.isVisible('[data-testid=category-utilities]'), 'utilities category');

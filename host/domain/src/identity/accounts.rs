@@ -325,12 +325,17 @@ impl Accounts {
     }
 }
 
-/// Mainland mobile numbers: 11 digits, `1` then `3`-`9`.
+/// Passwords: 8 to 128 characters, not all white space.
 fn check_password(password: &str) -> ServiceResult<()> {
-    if (8..=128).contains(&password.chars().count()) {
-        Ok(())
-    } else {
+    if !(8..=128).contains(&password.chars().count()) {
         Err(ServiceError::invalid("password", "use 8 to 128 characters"))
+    } else if password.chars().all(char::is_whitespace) {
+        Err(ServiceError::invalid(
+            "password",
+            "use 8 to 128 characters, not only spaces",
+        ))
+    } else {
+        Ok(())
     }
 }
 
@@ -415,6 +420,29 @@ mod tests {
                     .is_empty()
             );
         }
+    }
+
+    #[tokio::test]
+    async fn a_password_is_8_to_128_characters_and_not_only_spaces() {
+        let (_dir, db) = crate::testing::temp_db();
+        let accounts = Accounts::new(db, Vault::new(&[1; 32], &[2; 32]));
+        let long = "x".repeat(129);
+        for bad in ["short", "        ", "\t\t\t\t \u{3000}   ", long.as_str()] {
+            assert!(
+                matches!(
+                    accounts.register("13800000010", bad).await,
+                    Err(ServiceError::InvalidArgument {
+                        field: "password",
+                        ..
+                    })
+                ),
+                "{bad:?}"
+            );
+        }
+        accounts
+            .register("13800000010", "  spaced out  ")
+            .await
+            .unwrap();
     }
 
     #[tokio::test]

@@ -5,7 +5,7 @@ import { arr, str } from './util.js';
 
 /** An error answer of the host API (`{ error: { code, message, field, reason, error_id } }`). */
 export class ApiError extends Error {
-  constructor(status, body, handled = false) {
+  constructor(status, body, handled = false, retryAfter = 0) {
     const e = (body && typeof body === 'object' && body.error && typeof body.error === 'object') ? body.error : {};
     super(str(e.message) || `HTTP ${status}`);
     this.serverMessage = str(e.message); // English, for people who debug; shown only as a detail
@@ -15,6 +15,7 @@ export class ApiError extends Error {
     this.reason = str(e.reason);
     this.errorId = str(e.error_id || (body && body.error_id));
     this.handled = handled; // already dealt with (redirected to login)
+    this.retryAfter = retryAfter; // seconds, from a 429's Retry-After (0: not said)
   }
 }
 
@@ -50,7 +51,7 @@ export async function api(method, url, body, { auth = true } = {}) {
     toLogin();
     throw new ApiError(401, data, true);
   }
-  if (!res.ok) throw new ApiError(res.status, data);
+  if (!res.ok) throw new ApiError(res.status, data, false, Number(res.headers.get('retry-after')) || 0);
   return data;
 }
 

@@ -20,6 +20,11 @@ export function defaultMessage(status) {
   return t('error.status.other', { status });
 }
 
+/** How long a wait of `secs` seconds is, in words: seconds under a minute, else minutes rounded up. */
+function waitText(secs) {
+  return secs < 60 ? t('wait.seconds', { n: secs }) : t('wait.minutes', { n: Math.ceil(secs / 60) });
+}
+
 /** A real-name verification error by field and reason (see docs/identity.md), or null. */
 function verifyError(field, reason) {
   const key = `error.verify.${field}.${reason}`;
@@ -72,6 +77,7 @@ export function errorText(err, ctx = '') {
   })();
   const byReason = (code === 'invalid_argument' || code === 'conflict') ? verifyError(field, err.reason) : null;
   if (byReason) return { text: byReason, detail: '' };
+  if (key === 'error.rateLimited' && err.retryAfter > 0) return { text: t('error.rateLimitedWait', { wait: waitText(err.retryAfter) }), detail: '' };
   if (key) return { text: t(key), detail: '' };
   let text = defaultMessage(status);
   if (status === 400) text = t('error.status.400');
