@@ -57,6 +57,9 @@ const UNREACHABLE_ALERT: &str = "浙江省教育考试院的成绩系统暂时�
 /// What a 考生号 is, as the citizen is told.
 const EXAM_NUMBER_RULE: &str = "考生号为 14 位数字：年份后两位、报名所在县（市、区）代码（以 33 开头）和 6 位顺序号，如 26330106000123。";
 
+/// What a malformed 考生号 is told (after 「exam_number」).
+const EXAM_NUMBER_REFUSED: &str = "应为 14 位数字：年份后两位、报名所在县（市、区）代码（以 33 开头）和 6 位顺序号，如 26330106000123";
+
 fn app() -> Router {
     Router::new()
         .get("/", |req: &Request| answer(index(req)))
@@ -246,7 +249,7 @@ struct LookupForm {
 fn checked_exam_number(req: &Request) -> Result<String> {
     let number = req.form::<LookupForm>()?.exam_number.trim().to_string();
     if !is_exam_number(&number) {
-        return Err(Error::bad_request("exam_number", EXAM_NUMBER_RULE));
+        return Err(Error::bad_request("exam_number", EXAM_NUMBER_REFUSED));
     }
     Ok(number)
 }
@@ -347,7 +350,7 @@ fn lookup(req: &Request) -> Page {
             Response::view(view).status(429)
         }
         Looked::BadInput(field) => {
-            return Err(Error::bad_request(field, EXAM_NUMBER_RULE).into());
+            return Err(Error::bad_request(field, "不符合要求，请核对后重试").into());
         }
     })
 }
@@ -382,7 +385,7 @@ fn remind(_req: &Request) -> Page {
         if storage::get_json::<Subscriber>(&key)?.is_none() {
             storage::set_json(&key, &Subscriber { notified: false })?;
         }
-        arm(&exam)?;
+        arm_quietly(&exam);
         view.alert(
             AlertLevel::Success,
             format!(
