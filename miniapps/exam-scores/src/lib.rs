@@ -220,10 +220,12 @@ fn index(_req: &Request) -> Page {
     ))
 }
 
-fn exam_number_form() -> Form {
+/// The lookup form, its field holding `typed`.
+fn exam_number_form(typed: &str) -> Form {
     Form::post("/lookup", "查询成绩").field(
         Field::text("exam_number", "考生号")
             .required()
+            .value(typed)
             .placeholder("14 位数字，如 26330106000123"),
     )
 }
@@ -234,7 +236,7 @@ fn lookup_form(_req: &Request) -> Page {
     let view = View::new("查询成绩")
         .kv([("考生姓名", me.name)])
         .text("请输入您本人的考生号，将以您实名认证的身份证号核对。")
-        .form(exam_number_form())
+        .form(exam_number_form(""))
         .text(EXAM_NUMBER_RULE)
         .link("返回首页", "/");
     Ok(Response::view(view))
@@ -245,13 +247,27 @@ struct LookupForm {
     exam_number: String,
 }
 
-/// The exam number of the form, checked: a 400 naming `exam_number`.
-fn checked_exam_number(req: &Request) -> Result<String> {
-    let number = req.form::<LookupForm>()?.exam_number.trim().to_string();
-    if !is_exam_number(&number) {
-        return Err(Error::bad_request("exam_number", EXAM_NUMBER_REFUSED));
+/// The exam number of the form, checked; a malformed one is answered with
+/// a 400 view naming `exam_number` and the form again, holding what was
+/// typed.
+fn checked_exam_number(req: &Request) -> std::result::Result<String, Response> {
+    let typed = req
+        .form::<LookupForm>()
+        .map_err(Error::into_response)?
+        .exam_number;
+    let number = typed.trim();
+    if is_exam_number(number) {
+        return Ok(number.to_string());
     }
-    Ok(number)
+    let shown: String = typed.chars().take(32).collect();
+    let view = View::new("查询成绩")
+        .alert(
+            AlertLevel::Error,
+            format!("「考生号」（exam_number）{EXAM_NUMBER_REFUSED}。"),
+        )
+        .form(exam_number_form(&shown))
+        .link("返回首页", "/");
+    Err(Response::view(view).status(400))
 }
 
 /// The highest batch line the total reaches, in words.
@@ -304,12 +320,15 @@ fn scores_view(scores: &Scores) -> View {
 
 /// `POST /lookup`: the citizen's scores.
 fn lookup(req: &Request) -> Page {
-    let exam_number = checked_exam_number(req)?;
+    let exam_number = match checked_exam_number(req) {
+        Ok(number) => number,
+        Err(refused) => return Ok(refused),
+    };
     let me = identity::real_identity()?;
     let looked = authority::lookup(&exam_number, &me.id_number)?;
     let again = || {
         View::new(TITLE)
-            .form(exam_number_form())
+            .form(exam_number_form(""))
             .link("返回首页", "/")
     };
     Ok(match looked {
@@ -331,7 +350,7 @@ fn lookup(req: &Request) -> Page {
                     AlertLevel::Warning,
                     "未查询到您本人的成绩：请核对考生号。只能查询以您本人身份证号报名的考生号。",
                 )
-                .form(exam_number_form())
+                .form(exam_number_form(""))
                 .link("返回首页", "/");
             Response::view(view).status(404)
         }
