@@ -128,6 +128,8 @@ test('a citizen subscribes before the release, gets the message and reads their 
     assert.ok(tables.includes(part), `${part}: ${tables}`);
   }
   await shot(page, 'exam-scores');
+  await page.locator('[data-testid=view] > *').last().scrollIntoViewIfNeeded();
+  await shot(page, 'exam-scores-lines');
 
   assert.deepEqual(errors, []);
   await context.close();
