@@ -54,6 +54,12 @@ async fn the_shell_works_in_chromium() {
     let events_token = host
         .department_token("11330100002501933H", &["events"])
         .await;
+    // The exam-scores journey plays the examinations authority: it moves
+    // the release time with the authority's token.
+    let exam_authority = host.backend_url("exam-scores");
+    let exam_token =
+        std::fs::read_to_string(host.data_dir().join("backends/exam-scores/authority-token"))
+            .unwrap();
     let output = tokio::task::spawn_blocking(move || {
         Command::new("node")
             .args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
@@ -64,6 +70,8 @@ async fn the_shell_works_in_chromium() {
             .env("CITYHOST_LOTTERY_OFFICE", &office)
             .env("CITYHOST_LOTTERY_OFFICE_TOKEN", office_token.trim())
             .env("CITYHOST_LOTTERY_EVENTS_TOKEN", &events_token)
+            .env("CITYHOST_EXAM_AUTHORITY", &exam_authority)
+            .env("CITYHOST_EXAM_AUTHORITY_TOKEN", exam_token.trim())
             .output()
             .expect("running node (Node.js 20 or newer is needed)")
     })

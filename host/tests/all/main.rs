@@ -17,6 +17,7 @@ mod consent;
 mod contract;
 mod crash;
 mod divisions;
+mod exam_scores;
 mod hospital;
 mod id_tokens;
 mod identity;
