@@ -55,11 +55,12 @@ impl Service {
 
     /// A slot of `capacity` for doctor `d101`, `in_ms` from now (staff).
     async fn extra_slot(&self, in_ms: u64, capacity: u32) -> Value {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64;
-        let start_at = (now + in_ms) / 60_000 * 60_000 + 60_000;
+        let start_at = (now_ms() + in_ms) / 60_000 * 60_000 + 60_000;
+        self.slot_at(start_at, capacity).await
+    }
+
+    /// A staff slot of d101 at `start_at`, UTC ms.
+    async fn slot_at(&self, start_at: u64, capacity: u32) -> Value {
         let (status, slot) = self
             .staff(
                 "/staff/slots",
@@ -72,6 +73,22 @@ impl Service {
 }
 
 const DAY_MS: u64 = 86_400_000;
+/// Shanghai's offset from UTC (UTC+8, no daylight saving), ms.
+const SHANGHAI_MS: u64 = 8 * 3_600_000;
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// 10:00 Shanghai time, `days` days after today's Shanghai date, UTC ms:
+/// a slot whose day does not depend on when the test runs.
+fn ten_oclock_in(days: u64) -> u64 {
+    let day = (now_ms() + SHANGHAI_MS) / DAY_MS + days;
+    day * DAY_MS + 10 * 3_600_000 - SHANGHAI_MS
+}
 
 #[tokio::test]
 async fn departments_doctors_and_slots_come_from_the_seed() {
@@ -163,7 +180,7 @@ async fn many_patients_on_one_slot_get_exactly_its_capacity() {
 async fn a_booking_is_paid_cancelled_and_its_rules_hold() {
     let data = tempfile::tempdir().unwrap();
     let his = Service::start(data.path());
-    let slot = his.extra_slot(DAY_MS, 3).await;
+    let slot = his.slot_at(ten_oclock_in(2), 3).await;
     let id = slot["id"].as_str().unwrap();
     let (status, booking) = his
         .post("/bookings", &json!({"slot": id, "patient": "alice"}))
