@@ -8,6 +8,7 @@
 //!   standard input open for as long as the backend should run.
 //! - [`api`]: error answers that name the field, and JSON bodies read
 //!   the same way.
+//! - [`bearer`]: the staff's bearer token, kept in the data directory.
 //! - [`data_file`]: the backend's data as one JSON file, seeded on first
 //!   start and replaced atomically on every change.
 //! - [`testing`]: the backend's binary started the host's way, for its own
@@ -17,6 +18,7 @@
 //! reaches it at the origin the operator configures.
 
 pub mod api;
+pub mod bearer;
 pub mod data_file;
 pub mod launch;
 pub mod testing;

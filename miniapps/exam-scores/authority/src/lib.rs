@@ -69,6 +69,7 @@
 pub mod limits;
 pub mod store;
 
+use cityhost_backend::bearer::BearerToken;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -97,7 +98,7 @@ pub struct Authority {
     pub store: Store,
     /// The lookup counts.
     pub limits: Limits,
-    token: String,
+    token: BearerToken,
 }
 
 impl Authority {
@@ -105,21 +106,8 @@ impl Authority {
     /// token from `{dir}/authority-token`, making one (32 random bytes,
     /// hex) on first start.
     pub fn open(dir: &Path) -> anyhow::Result<Authority> {
-        use anyhow::Context;
         let store = Store::open(dir)?;
-        let path = dir.join(TOKEN_FILE);
-        let token = match std::fs::read_to_string(&path) {
-            Ok(text) if text.trim().len() >= 32 => text.trim().to_string(),
-            _ => {
-                let mut bytes = [0u8; 32];
-                getrandom::getrandom(&mut bytes)
-                    .map_err(|e| anyhow::anyhow!("random bytes for the token: {e}"))?;
-                let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-                write_private(&path, &token)
-                    .with_context(|| format!("writing {}", path.display()))?;
-                token
-            }
-        };
+        let token = BearerToken::load_or_create(dir, TOKEN_FILE)?;
         Ok(Authority {
             store,
             limits: Limits::default(),
@@ -130,37 +118,8 @@ impl Authority {
     /// Whether `headers` carry the authority's bearer token (compared in
     /// constant time).
     fn is_authority(&self, headers: &HeaderMap) -> bool {
-        let given = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or_default();
-        given.len() == self.token.len()
-            && given
-                .bytes()
-                .zip(self.token.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
+        self.token.admits(headers)
     }
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    std::fs::write(path, text)
 }
 
 /// Now, UTC ms.
@@ -173,15 +132,13 @@ pub fn now_ms() -> u64 {
 
 /// The service's routes over `authority`.
 pub fn router(authority: Arc<Authority>) -> Router {
-    Router::new()
-        .route("/exam", get(exam))
-        .route("/lookups", post(lookup))
-        .route("/authority/release", put(set_release))
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such path", None) })
-        .method_not_allowed_fallback(|| async {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed", None)
-        })
-        .with_state(authority)
+    cityhost_backend::api::with_fallbacks(
+        Router::new()
+            .route("/exam", get(exam))
+            .route("/lookups", post(lookup))
+            .route("/authority/release", put(set_release)),
+    )
+    .with_state(authority)
 }
 
 /// Whether `number` is an exam number: 14 ASCII digits, the year's two,

@@ -77,6 +77,7 @@
 pub mod clock;
 pub mod store;
 
+use cityhost_backend::bearer::BearerToken;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -98,56 +99,37 @@ pub const STAFF_TOKEN_FILE: &str = "staff-token";
 /// What the handlers share.
 struct His {
     store: Store,
-    staff_token: String,
+    staff_token: BearerToken,
 }
 
 type Shared = State<Arc<His>>;
 
-/// The staff token in `dir/staff-token`, made (32 random bytes, hex) on
-/// first start. Staff tools and tests read it from there.
-pub fn staff_token(dir: &Path) -> anyhow::Result<String> {
-    use anyhow::Context;
-    let path = dir.join(STAFF_TOKEN_FILE);
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        let token = text.trim().to_string();
-        if token.len() >= 32 {
-            return Ok(token);
-        }
-    }
-    let mut bytes = [0u8; 32];
-    getrandom::getrandom(&mut bytes)
-        .map_err(|e| anyhow::anyhow!("random bytes for the staff token: {e}"))?;
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    std::fs::write(&path, &token).with_context(|| format!("writing {}", path.display()))?;
-    Ok(token)
+/// The staff token in `dir/staff-token`, made on first start
+/// ([`BearerToken::load_or_create`]). Staff tools and tests read it from
+/// there.
+pub fn staff_token(dir: &Path) -> anyhow::Result<BearerToken> {
+    BearerToken::load_or_create(dir, STAFF_TOKEN_FILE)
 }
 
 /// The service's routes over `store`; staff calls need `staff_token`.
-pub fn router(store: Store, staff_token: String) -> Router {
+pub fn router(store: Store, staff_token: BearerToken) -> Router {
     let his = Arc::new(His { store, staff_token });
-    Router::new()
-        .route("/departments", get(departments))
-        .route("/departments/{id}/doctors", get(doctors))
-        .route("/doctors/{id}", get(doctor))
-        .route("/doctors/{id}/slots", get(slots))
-        .route("/patients/{openid}/standing", get(standing))
-        .route("/patients/{openid}/bookings", get(bookings))
-        .route("/bookings", post(book))
-        .route("/bookings/{id}", get(booking))
-        .route("/bookings/{id}/payment", post(pay))
-        .route("/bookings/{id}/cancel", post(cancel))
-        .route("/staff/slots", post(add_slot))
-        .route("/staff/bookings/{id}/attendance", post(attendance))
-        .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "no such path", None) })
-        .method_not_allowed_fallback(|| async {
-            error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "method not allowed",
-                None,
-            )
-        })
-        .with_state(his)
+    cityhost_backend::api::with_fallbacks(
+        Router::new()
+            .route("/departments", get(departments))
+            .route("/departments/{id}/doctors", get(doctors))
+            .route("/doctors/{id}", get(doctor))
+            .route("/doctors/{id}/slots", get(slots))
+            .route("/patients/{openid}/standing", get(standing))
+            .route("/patients/{openid}/bookings", get(bookings))
+            .route("/bookings", post(book))
+            .route("/bookings/{id}", get(booking))
+            .route("/bookings/{id}/payment", post(pay))
+            .route("/bookings/{id}/cancel", post(cancel))
+            .route("/staff/slots", post(add_slot))
+            .route("/staff/bookings/{id}/attendance", post(attendance)),
+    )
+    .with_state(his)
 }
 
 pub use cityhost_backend::api::ApiError;
@@ -235,18 +217,7 @@ fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 }
 
 fn staff(his: &His, headers: &HeaderMap) -> Result<(), ApiError> {
-    let given = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    // Compared in constant time: the token is the only staff credential.
-    let ok = given.is_some_and(|g| {
-        g.len() == his.staff_token.len()
-            && g.bytes()
-                .zip(his.staff_token.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
-    });
+    let ok = his.staff_token.admits(headers);
     if ok {
         Ok(())
     } else {

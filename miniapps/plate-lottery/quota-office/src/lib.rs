@@ -82,6 +82,7 @@
 pub mod calendar;
 pub mod store;
 
+use cityhost_backend::bearer::BearerToken;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -105,7 +106,7 @@ pub const TOKEN_FILE: &str = "office-token";
 pub struct Office {
     /// The data.
     pub store: Store,
-    token: String,
+    token: BearerToken,
 }
 
 impl Office {
@@ -113,62 +114,15 @@ impl Office {
     /// token from `{dir}/office-token`, making one (32 random bytes, hex)
     /// on first start.
     pub fn open(dir: &Path) -> anyhow::Result<Office> {
-        use anyhow::Context;
         let store = Store::open(dir)?;
-        let path = dir.join(TOKEN_FILE);
-        let token = if path.exists() {
-            std::fs::read_to_string(&path)
-                .with_context(|| format!("reading {}", path.display()))?
-                .trim()
-                .to_string()
-        } else {
-            let mut bytes = [0u8; 32];
-            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
-            let token = hex::encode(bytes);
-            write_private(&path, &token).with_context(|| format!("writing {}", path.display()))?;
-            token
-        };
-        anyhow::ensure!(
-            token.len() >= 32,
-            "{} holds too short a token",
-            path.display()
-        );
+        let token = BearerToken::load_or_create(dir, TOKEN_FILE)?;
         Ok(Office { store, token })
     }
 
     /// Whether `headers` carry the office's bearer token.
     fn is_office(&self, headers: &HeaderMap) -> bool {
-        let given = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or_default();
-        // Compared in constant time: the answer's timing says nothing.
-        given.len() == self.token.len()
-            && given
-                .bytes()
-                .zip(self.token.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
+        self.token.admits(headers)
     }
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    std::fs::write(path, text)
 }
 
 /// Now, UTC ms.
@@ -181,19 +135,17 @@ pub fn now_ms() -> u64 {
 
 /// The service's routes over `office`.
 pub fn router(office: Arc<Office>) -> Router {
-    Router::new()
-        .route("/public/periods", get(periods))
-        .route("/public/periods/{period}", get(period))
-        .route("/public/periods/{period}/{file}", get(published))
-        .route("/applications/{code}", get(application))
-        .route("/eligibility", post(eligibility))
-        .route("/applications", post(apply))
-        .route("/office/periods/{period}/{action}", post(office_action))
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such path", None) })
-        .method_not_allowed_fallback(|| async {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed", None)
-        })
-        .with_state(office)
+    cityhost_backend::api::with_fallbacks(
+        Router::new()
+            .route("/public/periods", get(periods))
+            .route("/public/periods/{period}", get(period))
+            .route("/public/periods/{period}/{file}", get(published))
+            .route("/applications/{code}", get(application))
+            .route("/eligibility", post(eligibility))
+            .route("/applications", post(apply))
+            .route("/office/periods/{period}/{action}", post(office_action)),
+    )
+    .with_state(office)
 }
 
 /// Draws every period whose time has come, now and then every `every`,

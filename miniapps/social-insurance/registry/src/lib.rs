@@ -89,20 +89,13 @@ pub const DEFAULT_PER_PAGE: u32 = 12;
 
 /// The service's routes over `store`.
 pub fn router(store: Store) -> Router {
-    Router::new()
-        .route("/rates", get(rates))
-        .route("/persons/{id_number}/summary", get(summary))
-        .route("/persons/{id_number}/contributions", get(contributions))
-        .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "no such path", None) })
-        .method_not_allowed_fallback(|| async {
-            error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "method not allowed",
-                None,
-            )
-        })
-        .with_state(Arc::new(store))
+    cityhost_backend::api::with_fallbacks(
+        Router::new()
+            .route("/rates", get(rates))
+            .route("/persons/{id_number}/summary", get(summary))
+            .route("/persons/{id_number}/contributions", get(contributions)),
+    )
+    .with_state(Arc::new(store))
 }
 
 /// An error answer with the service's machine-readable `code`.

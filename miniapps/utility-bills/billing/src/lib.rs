@@ -68,15 +68,13 @@ use store::{Account, Bill, Payment, PaymentError, Recorded, Store};
 
 /// The service's routes over `store`.
 pub fn router(store: Arc<Store>) -> Router {
-    Router::new()
-        .route("/accounts/{account}", get(account))
-        .route("/accounts/{account}/bills", get(bills))
-        .route("/bills/{bill_id}/payments", post(pay))
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such path", None) })
-        .method_not_allowed_fallback(|| async {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed", None)
-        })
-        .with_state(store)
+    cityhost_backend::api::with_fallbacks(
+        Router::new()
+            .route("/accounts/{account}", get(account))
+            .route("/accounts/{account}/bills", get(bills))
+            .route("/bills/{bill_id}/payments", post(pay)),
+    )
+    .with_state(store)
 }
 
 pub use cityhost_backend::api::ApiError;
