@@ -1,4 +1,5 @@
-//! The backend interface: what sled implements now and PostgreSQL later.
+//! The backend interface: what sled (`cityhost-store-sled`) and PostgreSQL
+//! (`cityhost-store-postgres`) implement.
 //! Byte keys and values, tables by name; the typed layer ([`Db`](crate::Db),
 //! [`Tx`](crate::Tx)) sits on top.
 

@@ -1,6 +1,6 @@
 //! CityHost's state seam: the one API every domain service uses to keep
 //! state, over a pluggable engine ([`Backend`]; sled in
-//! `cityhost-store-sled`, PostgreSQL later).
+//! `cityhost-store-sled`, PostgreSQL in `cityhost-store-postgres`).
 //!
 //! * [`Table`]s are typed: a name, a key type ([`Key`]: `String`,
 //!   `Vec<u8>`, `u64`, `i64`, tuples of those) and a value codec ([`Json`]
@@ -36,6 +36,9 @@ mod key;
 mod scan;
 mod table;
 mod tx;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
 
 #[cfg(test)]
 mod mem;
