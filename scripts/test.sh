@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what the tests need
 # (Debian's Chromium and CJK fonts for the browser tests, playwright-core from
-# npm; the wasm32-wasip2 target is added by the test support through rustup),
+# npm, Debian's PostgreSQL for a throwaway cluster; the wasm32-wasip2 target
+# is added by the test support through rustup),
 # then runs every test of the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,5 +24,10 @@ fi
 
 # playwright-core drives the installed Chromium; it never downloads a browser.
 npm ci --prefix host/tests/browser --no-audit --no-fund --loglevel=error
+
+# A throwaway PostgreSQL cluster (Debian's, installed when missing) for the
+# PostgreSQL backend's tests; stopped and deleted when the run ends.
+eval "$(scripts/postgres.sh start)"
+trap 'scripts/postgres.sh stop "$CITYHOST_TEST_POSTGRES_DIR"' EXIT
 
 cargo test --release --workspace "$@"

@@ -1,0 +1,30 @@
+//! PostgreSQL's and the pool's errors as the seam's error.
+
+use cityhost_store::StoreError;
+use tokio_postgres::error::SqlState;
+
+/// A PostgreSQL error as the seam's: serialization failures and deadlocks
+/// (a concurrent transaction won) are [`StoreError::Conflict`]; anything
+/// else is [`StoreError::Backend`] with the server's message and SQLSTATE.
+pub(crate) fn pg_error(e: tokio_postgres::Error) -> StoreError {
+    match e.code() {
+        Some(code) if *code == SqlState::T_R_SERIALIZATION_FAILURE => StoreError::Conflict,
+        Some(code) if *code == SqlState::T_R_DEADLOCK_DETECTED => StoreError::Conflict,
+        _ => match e.as_db_error() {
+            Some(db) => StoreError::Backend(format!(
+                "PostgreSQL: {} (SQLSTATE {})",
+                db.message(),
+                db.code().code()
+            )),
+            None => StoreError::Backend(format!("PostgreSQL: {e}")),
+        },
+    }
+}
+
+/// A failure to get a pooled connection.
+pub(crate) fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
+    match e {
+        deadpool_postgres::PoolError::Backend(e) => pg_error(e),
+        e => StoreError::Backend(format!("PostgreSQL connection: {e}")),
+    }
+}

@@ -1,0 +1,245 @@
+//! CityHost's state seam ([`cityhost_store`]) over PostgreSQL, for
+//! deployments where several hosts share one database.
+//!
+//! * One PostgreSQL table per store table, `kv_{name}` with `k bytea`
+//!   (primary key) and `v bytea`, created on first use (under an advisory
+//!   lock, so hosts starting together do not race) and listed in
+//!   `cityhost_tables`. `bytea` orders bytewise, as the seam's key encoding
+//!   needs, so scans are index range scans.
+//! * The seam's own schema (the id sequence, the table list) is created and
+//!   upgraded by versioned migrations ([`schema`]) when a backend connects;
+//!   a database written by a newer CityHost is refused.
+//! * Transactions run at `SERIALIZABLE`: PostgreSQL's serialization and
+//!   deadlock failures become [`StoreError::Conflict`], which
+//!   [`Db::transact`](cityhost_store::Db::transact) retries. Reads outside a
+//!   transaction are single statements (each sees one committed state).
+//! * A commit is durable when it returns (PostgreSQL's default
+//!   `synchronous_commit`), so [`Backend::sync`] has nothing left to do.
+//! * Ids come from the sequence `cityhost_ids`: unique and increasing across
+//!   every host and restart.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), cityhost_store::StoreError> {
+//! use cityhost_store::Db;
+//! use cityhost_store_postgres::PgBackend;
+//! let db = Db::new(PgBackend::connect("postgres://cityhost@127.0.0.1:5432/cityhost").await?);
+//! # Ok(()) }
+//! ```
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cityhost_store::{Backend, BackendTx, RawRows, RawScan, StoreError};
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::types::ToSql;
+
+mod error;
+pub mod schema;
+mod sql;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod tx;
+
+use error::{pg_error, pool_error};
+
+/// Connections a backend opens at most, unless told otherwise
+/// ([`PgBackend::connect_with`]).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 16;
+
+/// How long a caller waits for a free connection, or for a new one to
+/// open, before the call fails with [`StoreError::Backend`].
+pub const CONNECTION_WAIT: Duration = Duration::from_secs(10);
+
+/// The PostgreSQL backend. Cheap to clone (clones share the pool).
+#[derive(Clone)]
+pub struct PgBackend {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    /// Connections for reads and transactions.
+    pool: Pool,
+    /// A few connections of their own for what a transaction may need
+    /// while it holds a connection of `pool` (creating a table, taking an
+    /// id), so a full `pool` can never wait for itself.
+    side: Pool,
+    /// Store tables known to exist (created by this or another host).
+    tables: Mutex<HashSet<&'static str>>,
+}
+
+impl Inner {
+    /// A pooled connection. Errors: none free within [`CONNECTION_WAIT`],
+    /// or the server refused a new one.
+    pub(crate) async fn client(&self) -> Result<Object, StoreError> {
+        self.pool.get().await.map_err(pool_error)
+    }
+
+    /// Makes sure the PostgreSQL table of `table` exists; returns its name.
+    /// The first use in this process asks the server (one short
+    /// transaction on its own connection); later ones only check a set.
+    pub(crate) async fn table(&self, table: &'static str) -> Result<String, StoreError> {
+        let name = sql::table_name(table)?;
+        if self.known(table) {
+            return Ok(name);
+        }
+        let mut client = self.side.get().await.map_err(pool_error)?;
+        schema::create_table(&mut client, table, &name).await?;
+        self.tables
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(table);
+        Ok(name)
+    }
+
+    fn known(&self, table: &'static str) -> bool {
+        self.tables
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(table)
+    }
+}
+
+impl PgBackend {
+    /// Connects to the database at `url` (`postgres://user:password@host:port/db`
+    /// or libpq's `key=value` form; plain TCP or a Unix socket, no TLS) with
+    /// at most [`DEFAULT_MAX_CONNECTIONS`] connections, and brings the
+    /// seam's schema up to date. Errors: [`StoreError::Backend`] — the URL
+    /// does not parse, the server cannot be reached or refuses the login, or
+    /// the database was written by a newer CityHost. The message never
+    /// contains the password.
+    pub async fn connect(url: &str) -> Result<PgBackend, StoreError> {
+        Self::connect_with(url, DEFAULT_MAX_CONNECTIONS).await
+    }
+
+    /// [`connect`](Self::connect) with at most `max_connections` for reads
+    /// and transactions (at least 1), and 2 more for creating tables and
+    /// taking ids.
+    pub async fn connect_with(url: &str, max_connections: usize) -> Result<PgBackend, StoreError> {
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::Backend(format!("the PostgreSQL URL does not parse: {e}")))?;
+        if config.get_application_name().is_none() {
+            config.application_name("cityhost");
+        }
+        let inner = Arc::new(Inner {
+            pool: pool(config.clone(), max_connections.max(1))?,
+            side: pool(config, SIDE_CONNECTIONS)?,
+            tables: Mutex::new(HashSet::new()),
+        });
+        let mut client = inner.side.get().await.map_err(pool_error)?;
+        schema::migrate(&mut client).await?;
+        Ok(PgBackend { inner })
+    }
+
+    /// The store tables that exist in the database, sorted (for tools).
+    /// Errors: the database cannot be read.
+    pub async fn table_names(&self) -> Result<Vec<String>, StoreError> {
+        let client = self.inner.client().await?;
+        let rows = client
+            .query("SELECT name FROM cityhost_tables ORDER BY name", &[])
+            .await
+            .map_err(pg_error)?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
+    }
+}
+
+/// Connections of the side pool (see [`Inner::side`]).
+const SIDE_CONNECTIONS: usize = 2;
+
+/// A pool of at most `size` connections to the server `config` names.
+fn pool(config: tokio_postgres::Config, size: usize) -> Result<Pool, StoreError> {
+    let manager = Manager::from_config(
+        config,
+        tokio_postgres::NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(size)
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(CONNECTION_WAIT))
+        .create_timeout(Some(CONNECTION_WAIT))
+        .build()
+        .map_err(|e| StoreError::Backend(format!("PostgreSQL pool: {e}")))
+}
+
+impl std::fmt::Debug for PgBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgBackend").finish_non_exhaustive()
+    }
+}
+
+/// Runs a read of `table` on `client`: the committed state when `client`
+/// is outside a transaction, the transaction's view inside one.
+pub(crate) async fn get_on(
+    client: &Object,
+    name: &str,
+    key: &[u8],
+) -> Result<Option<Vec<u8>>, StoreError> {
+    let statement = client
+        .prepare_cached(&sql::get(name))
+        .await
+        .map_err(pg_error)?;
+    let row = client
+        .query_opt(&statement, &[&key])
+        .await
+        .map_err(pg_error)?;
+    Ok(row.map(|row| row.get(0)))
+}
+
+/// Runs `scan` of `table` on `client` (see [`get_on`]).
+pub(crate) async fn scan_on(
+    client: &Object,
+    name: &str,
+    scan: &RawScan,
+) -> Result<RawRows, StoreError> {
+    if scan.is_empty() {
+        return Ok(Vec::new());
+    }
+    let query = sql::scan(name, scan);
+    let statement = client.prepare_cached(&query.text).await.map_err(pg_error)?;
+    let params: Vec<&(dyn ToSql + Sync)> = query
+        .params
+        .iter()
+        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+        .collect();
+    let rows = client.query(&statement, &params).await.map_err(pg_error)?;
+    Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+}
+
+#[cityhost_store::async_trait]
+impl Backend for PgBackend {
+    async fn get(&self, table: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let name = self.inner.table(table).await?;
+        let client = self.inner.client().await?;
+        get_on(&client, &name, key).await
+    }
+
+    async fn scan(&self, table: &'static str, scan: &RawScan) -> Result<RawRows, StoreError> {
+        let name = self.inner.table(table).await?;
+        let client = self.inner.client().await?;
+        scan_on(&client, &name, scan).await
+    }
+
+    async fn begin(&self) -> Result<Box<dyn BackendTx>, StoreError> {
+        Ok(Box::new(
+            tx::PgTx::begin(Arc::clone(&self.inner), self.inner.client().await?).await?,
+        ))
+    }
+
+    async fn sync(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn next_id(&self) -> Result<u64, StoreError> {
+        let client = self.inner.side.get().await.map_err(pool_error)?;
+        let row = client
+            .query_one("SELECT nextval('cityhost_ids')", &[])
+            .await
+            .map_err(pg_error)?;
+        let id: i64 = row.get(0);
+        u64::try_from(id).map_err(|_| StoreError::Backend(format!("negative id {id}")))
+    }
+}

@@ -1,0 +1,138 @@
+//! The PostgreSQL backend through the seam, against the real server of the
+//! throwaway cluster the test command starts: the checks every backend
+//! passes (`cityhost_store::conformance`), then what is PostgreSQL's own
+//! (migrations, several backends on one database, conflicts under
+//! contention, a dropped transaction).
+
+use cityhost_store::{Db, StoreError, Table};
+use cityhost_store_postgres::testing::fresh_database;
+use cityhost_store_postgres::{PgBackend, schema};
+
+const COUNTER: Table<String, u64> = Table::new("counter");
+const NOTES: Table<(String, u64), String> = Table::new("notes");
+
+async fn fresh() -> ((), Db) {
+    let url = fresh_database().await;
+    ((), Db::new(PgBackend::connect(&url).await.unwrap()))
+}
+
+cityhost_store::conformance_tests!(fresh);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hosts_on_one_database_see_each_others_commits_and_share_ids() {
+    let url = fresh_database().await;
+    let (a, b) = (
+        Db::new(PgBackend::connect(&url).await.unwrap()),
+        Db::new(PgBackend::connect(&url).await.unwrap()),
+    );
+    a.put(&COUNTER, "from-a", &1).await.unwrap();
+    assert_eq!(b.get(&COUNTER, "from-a").await.unwrap(), Some(1));
+    // Increments from both hosts at once: none lost.
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let db = if i % 2 == 0 { a.clone() } else { b.clone() };
+            tokio::spawn(async move {
+                db.transact(|tx| async move {
+                    let n = tx.get(&COUNTER, "n").await?.unwrap_or(0);
+                    tx.put(&COUNTER, "n", &(n + 1)).await
+                })
+                .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(a.get(&COUNTER, "n").await.unwrap(), Some(40));
+    let (x, y, z) = (
+        a.next_id().await.unwrap(),
+        b.next_id().await.unwrap(),
+        a.next_id().await.unwrap(),
+    );
+    assert!(x < y && y < z, "{x} {y} {z}");
+}
+
+#[tokio::test]
+async fn migrations_run_once_and_a_newer_schema_is_refused() {
+    let url = fresh_database().await;
+    let first = PgBackend::connect(&url).await.unwrap();
+    let db = Db::new(first.clone());
+    db.put(&NOTES, ("c", 1u64), &"kept".to_string())
+        .await
+        .unwrap();
+    // A second connect (a restart, another host) applies nothing again and
+    // keeps the records.
+    let again = Db::new(PgBackend::connect(&url).await.unwrap());
+    assert_eq!(
+        again.get(&NOTES, ("c", 1u64)).await.unwrap().as_deref(),
+        Some("kept")
+    );
+    assert_eq!(first.table_names().await.unwrap(), ["notes"]);
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let versions: Vec<i32> = client
+        .query("SELECT version FROM cityhost_schema ORDER BY version", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(
+        versions,
+        (1..=schema::current_version()).collect::<Vec<_>>()
+    );
+    client
+        .execute(
+            "INSERT INTO cityhost_schema (version) VALUES ($1)",
+            &[&(schema::current_version() + 1)],
+        )
+        .await
+        .unwrap();
+    match PgBackend::connect(&url).await {
+        Err(StoreError::Backend(message)) => {
+            assert!(message.contains("newer CityHost"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_transaction_dropped_midway_leaves_nothing_and_frees_its_connection() {
+    let url = fresh_database().await;
+    // Two connections: the dropped transaction's must come back clean.
+    let db = Db::new(PgBackend::connect_with(&url, 2).await.unwrap());
+    db.put(&COUNTER, "warm", &0).await.unwrap();
+    for _ in 0..5 {
+        let stuck = db.transact(|tx| async move {
+            tx.put(&COUNTER, "half", &1).await?;
+            std::future::pending::<()>().await;
+            Ok::<_, StoreError>(())
+        });
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_millis(200), stuck)
+                .await
+                .is_err()
+        );
+    }
+    db.put(&COUNTER, "after", &2).await.unwrap();
+    assert_eq!(db.get(&COUNTER, "half").await.unwrap(), None);
+    assert_eq!(db.get(&COUNTER, "after").await.unwrap(), Some(2));
+}
+
+#[tokio::test]
+async fn a_wrong_url_or_server_is_a_clear_error_without_the_password() {
+    for url in [
+        "postgres://cityhost:s3cret-pass@127.0.0.1:1/none",
+        "not a url at all ::",
+    ] {
+        match PgBackend::connect(url).await {
+            Err(StoreError::Backend(message)) => {
+                assert!(!message.contains("s3cret-pass"), "{message}");
+                assert!(message.contains("PostgreSQL"), "{message}");
+            }
+            other => panic!("{url}: {other:?}"),
+        }
+    }
+}
