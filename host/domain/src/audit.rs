@@ -46,6 +46,7 @@ use queue::{Receiver, Sender, channel};
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::sync::mpsc::RecvTimeoutError;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -138,10 +139,16 @@ enum Message {
 }
 
 /// The writer thread; dropping the last [`AuditLog`] closes its queue, so
-/// the thread writes what is queued and ends, and joins it.
+/// the thread writes what is queued and ends, and waits for it (bounded,
+/// see the `Drop` impl).
 struct Writer {
     thread: Option<JoinHandle<()>>,
+    /// Disconnected when the thread ends (it holds the sender).
+    exited: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
 }
+
+/// How long dropping the last [`AuditLog`] waits for its writer thread.
+pub const WRITER_EXIT_WAIT: Duration = Duration::from_secs(5);
 
 impl AuditLog {
     /// Starts the log over `db`: its writer thread writes through the
@@ -152,15 +159,20 @@ impl AuditLog {
             .map_err(|e| ServiceError::Unavailable(format!("audit writer: {e}")))?;
         let (queue, received) = channel();
         let writer_db = db.clone();
+        let (running, exited) = std::sync::mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("cityhost-audit".into())
-            .spawn(move || write_blocks(&runtime, &writer_db, &received))
+            .spawn(move || {
+                let _running = running;
+                write_blocks(&runtime, &writer_db, &received)
+            })
             .map_err(|e| ServiceError::Unavailable(format!("audit writer: {e}")))?;
         Ok(Self {
             db,
             queue,
             _writer: Arc::new(Writer {
                 thread: Some(thread),
+                exited: std::sync::Mutex::new(exited),
             }),
         })
     }
@@ -252,9 +264,23 @@ impl AuditLog {
 }
 
 impl Drop for Writer {
+    /// Waits up to [`WRITER_EXIT_WAIT`] for the thread to write what is
+    /// queued and end. It writes through the runtime the log was opened on
+    /// (a PostgreSQL store's connections are that runtime's tasks), so a
+    /// worker of that runtime dropping the last log while the runtime
+    /// shuts down would otherwise wait forever; past the wait the thread is
+    /// left to finish on its own and the host goes on stopping (callers
+    /// that need every record written call [`AuditLog::flush`] first).
     fn drop(&mut self) {
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        let exited = self.exited.lock().unwrap_or_else(|e| e.into_inner());
+        match exited.recv_timeout(WRITER_EXIT_WAIT) {
+            Err(RecvTimeoutError::Disconnected) => {
+                let _ = thread.join();
+            }
+            _ => tracing::warn!("the audit writer is still writing; not waiting for it"),
         }
     }
 }

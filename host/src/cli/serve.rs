@@ -6,7 +6,7 @@ use super::ServeArgs;
 use super::backends::{self, Backends};
 use super::build_apps;
 use crate::outbound::OutboundConfig;
-use crate::platform::{HostConfig, IdentityConfig, Platform};
+use crate::platform::{HostConfig, IdentityConfig, Platform, StoreConfig};
 use crate::runtime::RuntimeConfig;
 
 /// Opens the data directory, loads the apps and serves until ctrl-c. With
@@ -55,6 +55,7 @@ pub(super) async fn serve(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
             local_origins,
             extra_roots: args.http_ca_files.clone(),
         },
+        store: StoreConfig::parse(args.store.as_deref())?,
     })
     .await
     .with_context(|| format!("opening data directory {}", args.data.display()))?;
@@ -90,7 +91,10 @@ pub(super) async fn serve(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
         }
     }
     let background = crate::background::Background::start(&platform);
+    let audit = platform.services.audit.clone();
     crate::http::serve(listener, platform).await?;
+    // Every audit record of the requests served is written before exit.
+    audit.flush().await?;
     drop(background);
     drop(backends);
     Ok(())
