@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use cityhost_store::Db;
+use cityhost_store_postgres::PgBackend;
 use cityhost_store_sled::SledBackend;
 
 use crate::admission::Admission;
@@ -126,6 +127,51 @@ pub struct HostConfig {
     /// The operator's settings for mini-apps' outbound calls (local-use
     /// origins, extra CA certificates).
     pub outbound: OutboundConfig,
+    /// Where the records live (`--store`): the embedded database in
+    /// `data_dir` by default.
+    pub store: StoreConfig,
+}
+
+/// Where the host keeps its records (`--store`, `CITYHOST_STORE`). The data
+/// directory holds the host's keys and compiled-component cache either way.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub enum StoreConfig {
+    /// The embedded sled database in `<data dir>/db`, for one host.
+    #[default]
+    Embedded,
+    /// A PostgreSQL database that several hosts may share: its URL
+    /// (`postgres://user:password@host:port/db`; see
+    /// [`PgBackend::connect`]).
+    Postgres(String),
+}
+
+impl StoreConfig {
+    /// From the `--store` setting: absent or empty is [`Embedded`](Self::Embedded);
+    /// a `postgres://` or `postgresql://` URL is [`Postgres`](Self::Postgres).
+    /// Error: any other value (the message never repeats it, as it may
+    /// hold a password).
+    pub fn parse(setting: Option<&str>) -> anyhow::Result<StoreConfig> {
+        match setting.map(str::trim) {
+            None | Some("") => Ok(StoreConfig::Embedded),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(StoreConfig::Postgres(url.to_string()))
+            }
+            Some(_) => anyhow::bail!(
+                "--store (CITYHOST_STORE) must be a postgres:// or postgresql:// URL, \
+                 or absent for the embedded database in the data directory"
+            ),
+        }
+    }
+}
+
+impl std::fmt::Debug for StoreConfig {
+    /// Never prints the URL (it may hold a password).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreConfig::Embedded => f.write_str("Embedded"),
+            StoreConfig::Postgres(_) => f.write_str("Postgres(..)"),
+        }
+    }
 }
 
 impl HostConfig {
@@ -141,6 +187,7 @@ impl HostConfig {
             public_origins: Vec::new(),
             trusted_proxies: Vec::new(),
             outbound: OutboundConfig::default(),
+            store: StoreConfig::Embedded,
         }
     }
 }
@@ -165,6 +212,20 @@ pub async fn open_db(data_dir: &Path) -> Result<Db, cityhost_store::StoreError> 
         .await
         .map_err(|e| cityhost_store::StoreError::Backend(format!("opening the database: {e}")))??;
     Ok(Db::new(backend))
+}
+
+/// Opens the store `store` names: the embedded database in `data_dir`
+/// ([`open_db`]) or the PostgreSQL database, whose schema is brought up to
+/// date first. Errors: as [`open_db`], or the PostgreSQL server cannot be
+/// reached, refuses the login or holds a newer schema.
+pub async fn open_store(
+    data_dir: &Path,
+    store: &StoreConfig,
+) -> Result<Db, cityhost_store::StoreError> {
+    match store {
+        StoreConfig::Embedded => open_db(data_dir).await,
+        StoreConfig::Postgres(url) => Ok(Db::new(PgBackend::connect(url).await?)),
+    }
 }
 
 /// Refuses a data directory written before the state seam (its records in
@@ -243,7 +304,7 @@ impl Platform {
         create_private_dir(&config.data_dir)?;
         let keys = HostKeys::load_or_create(&config.data_dir)?;
         refuse_old_layout(&config.data_dir)?;
-        let db = open_db(&config.data_dir).await?;
+        let db = open_store(&config.data_dir, &config.store).await?;
         let (sms, dev_sms) = config.identity.sms_channel()?;
         let mut services = Services::open_with(
             db,

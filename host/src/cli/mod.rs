@@ -8,6 +8,7 @@ pub mod demo;
 pub mod dev;
 mod identity;
 mod ledger;
+mod migrate_store;
 pub mod publish;
 pub mod scaffold;
 mod serve;
@@ -44,6 +45,10 @@ enum Command {
     /// Verify the ledger, top up a citizen's card, print a settlement
     /// statement (with the host stopped).
     Ledger(ledger::LedgerArgs),
+    /// Copy an embedded deployment's records (`DATA_DIR/db`, host stopped)
+    /// into an empty PostgreSQL database, check every record and the
+    /// ledger there.
+    MigrateStore(migrate_store::MigrateStoreArgs),
     /// Import a CSV of `name,id_number` records into the host's population
     /// registry (with the host stopped; while it runs use
     /// `POST /api/operator/population`).
@@ -82,6 +87,17 @@ pub struct ServeArgs {
     /// Data directory (database, keys, compiled-component cache).
     #[arg(long, default_value = "data", env = "CITYHOST_DATA")]
     pub data: PathBuf,
+    /// Keep the records in PostgreSQL instead of the data directory's
+    /// embedded database: `postgres://user:password@host:port/db` (prefer
+    /// the environment variable, which keeps a password out of the process
+    /// list). The host creates and upgrades its tables at start.
+    #[arg(
+        long,
+        env = "CITYHOST_STORE",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub store: Option<String>,
     /// Directories holding one mini-app each (with its `cityhost.toml`), or
     /// parents of such directories; repeat to add more (e.g. `--apps
     /// miniapps --apps examples` to serve the examples too).
@@ -238,6 +254,7 @@ pub fn main() -> ExitCode {
         }
         Command::Audit(args) => runtime().block_on(audit::run(args)),
         Command::Ledger(args) => runtime().block_on(ledger::run(args)),
+        Command::MigrateStore(args) => runtime().block_on(migrate_store::run(args)),
         Command::ImportPopulation(args) => runtime().block_on(identity::import_population(args)),
         Command::RotateIdKey(args) => identity::rotate_id_key(args),
         Command::New(args) => scaffold::new(args),

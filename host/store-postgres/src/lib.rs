@@ -165,6 +165,25 @@ fn pool(config: tokio_postgres::Config, size: usize) -> Result<Pool, StoreError>
         .map_err(|e| StoreError::Backend(format!("PostgreSQL pool: {e}")))
 }
 
+impl PgBackend {
+    /// Moves the id sequence so the next id is greater than `id` (ids
+    /// taken from another store before a migration stay unique). Never
+    /// moves it back. Errors: the database cannot be written.
+    pub async fn raise_ids(&self, id: u64) -> Result<(), StoreError> {
+        let id = i64::try_from(id)
+            .map_err(|_| StoreError::Backend(format!("id {id} is beyond PostgreSQL's bigint")))?;
+        let client = self.inner.side.get().await.map_err(pool_error)?;
+        client
+            .execute(
+                "SELECT setval('cityhost_ids', greatest($1, (SELECT last_value FROM cityhost_ids)))",
+                &[&id],
+            )
+            .await
+            .map_err(pg_error)?;
+        Ok(())
+    }
+}
+
 impl std::fmt::Debug for PgBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PgBackend").finish_non_exhaustive()

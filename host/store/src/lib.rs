@@ -30,6 +30,7 @@
 //! ```
 
 mod backend;
+pub mod copy;
 mod db;
 mod error;
 mod key;

@@ -27,6 +27,7 @@ mod no_id_number_in_logs;
 mod notifications;
 mod outbound;
 mod payments;
+mod postgres;
 mod publishing;
 mod registration;
 mod sandbox;

@@ -9,7 +9,7 @@ use cityhost::payments::orders::Payee;
 use cityhost::platform::{HostConfig, Platform};
 use serde_json::{Value, json};
 
-use crate::support::{TestHost, actions, app_dirs, components, eventually};
+use crate::support::{TestHost, actions, app_dirs, components, eventually, test_store};
 
 const SCHOOL: &str = "桐庐县实验小学";
 /// The school's Unified Social Credit Code (tuition's `[department] uscc`):
@@ -440,7 +440,10 @@ async fn pin_funds_lockout_cancel_and_over_refund() {
 #[tokio::test(flavor = "multi_thread")]
 async fn event_retries_survive_a_restart() {
     let data = tempfile::tempdir().unwrap();
-    let config = HostConfig::new(data.path());
+    let config = HostConfig {
+        store: test_store().await,
+        ..HostConfig::new(data.path())
+    };
     let components = tokio::task::spawn_blocking(components).await.unwrap();
 
     // First life: the tuition app is not loaded, so every attempt fails.

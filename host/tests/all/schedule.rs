@@ -12,7 +12,7 @@ use cityhost::gateway::AppRequest;
 use cityhost::platform::{HostConfig, Platform};
 use serde_json::{Value, json};
 
-use crate::support::{Citizen, TestHost, app_dirs, components, eventually};
+use crate::support::{Citizen, TestHost, app_dirs, components, eventually, test_store};
 
 const APP: &str = "schedule-probe";
 /// The fixture's department (Zhejiang's big-data bureau).
@@ -152,7 +152,10 @@ async fn bad_timers_are_refused_naming_the_field() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_timer_survives_a_restart_and_fires_once() {
     let data = tempfile::tempdir().unwrap();
-    let config = HostConfig::new(data.path());
+    let config = HostConfig {
+        store: test_store().await,
+        ..HostConfig::new(data.path())
+    };
     let components = tokio::task::spawn_blocking(components).await.unwrap();
     let get = |path: &str| AppRequest {
         method: Method::Get,

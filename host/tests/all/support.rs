@@ -7,13 +7,26 @@ use std::time::Duration;
 
 use cityhost::cli::backends::{self, Backends};
 use cityhost::cli::{build_apps, demo};
-use cityhost::platform::{HostConfig, IdentityConfig, Platform};
+use cityhost::platform::{HostConfig, IdentityConfig, Platform, StoreConfig};
 use cityhost::runtime::RuntimeConfig;
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::Value;
 
 /// The workspace root.
+/// The store the suite runs on: the embedded database in each host's data
+/// directory, or with `CITYHOST_TEST_STORE=postgres` a fresh PostgreSQL
+/// database per host on the throwaway cluster the test command starts.
+pub async fn test_store() -> StoreConfig {
+    match std::env::var("CITYHOST_TEST_STORE").as_deref() {
+        Ok("postgres") => {
+            StoreConfig::Postgres(cityhost_store_postgres::testing::fresh_database().await)
+        }
+        Ok("sled") | Err(_) => StoreConfig::Embedded,
+        Ok(other) => panic!("CITYHOST_TEST_STORE={other}: use postgres or sled"),
+    }
+}
+
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -187,6 +200,7 @@ impl TestHost {
         // Every test citizen comes from 127.0.0.1: as many citizens behind
         // one address.
         config.identity.sms_per_client_hour.get_or_insert(10_000);
+        config.store = test_store().await;
         configure(&mut config);
         let platform = Platform::open(&config).await.unwrap();
         let failures = platform.load_apps(&app_dirs(), components).await;
