@@ -31,3 +31,11 @@ eval "$(scripts/postgres.sh start)"
 trap 'scripts/postgres.sh stop "$CITYHOST_TEST_POSTGRES_DIR"' EXIT
 
 cargo test --release --workspace "$@"
+
+# Without arguments, the host suite once more with every test host on its
+# own PostgreSQL schema (the browser journeys, which drive the shell rather
+# than the store, run only above).
+if [ "$#" -eq 0 ]; then
+  echo "the host suite on PostgreSQL (CITYHOST_TEST_STORE=postgres)"
+  CITYHOST_TEST_STORE=postgres cargo test --release --workspace --test all -- --skip browser
+fi

@@ -4,6 +4,9 @@
 //!
 //! Run with: `cargo bench -p cityhost --bench payments`
 //! (optional arguments: concurrent payers, payments per payer; default 64 200).
+//! With `CITYHOST_BENCH_STORE=postgres://…` the same run goes to that
+//! PostgreSQL database (it must be empty of CityHost tables, e.g. a fresh
+//! schema) instead of sled in a temporary directory.
 //!
 //! Each payer is a task that has entered its PIN once (argon2 is
 //! deliberately slow and is not what is measured) and pays its own created
@@ -25,9 +28,21 @@ async fn main() {
     let payers: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(64);
     let per_payer: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(200);
     let dir = tempfile::tempdir().unwrap();
-    // The one backend today; its flush counter shows the group commit.
-    let backend = cityhost_store_sled::SledBackend::open(dir.path()).unwrap();
-    let db = Db::new(backend.clone());
+    // sled's flush counter shows the group commit; PostgreSQL commits
+    // durably without a separate flush.
+    let (db, sled) = match std::env::var("CITYHOST_BENCH_STORE") {
+        Ok(url) => {
+            let backend = cityhost_store_postgres::PgBackend::connect(&url)
+                .await
+                .unwrap();
+            (Db::new(backend), None)
+        }
+        Err(_) => {
+            let backend = cityhost_store_sled::SledBackend::open(dir.path()).unwrap();
+            (Db::new(backend.clone()), Some(backend))
+        }
+    };
+    let flushes = || sled.as_ref().map_or(0, |b| b.flushes());
     let payments = Payments::new(db.clone(), Outbox::new(db.clone()));
     let pins = PaymentPins::new(db.clone());
     let payee = Payee {
@@ -61,7 +76,7 @@ async fn main() {
         work.push((pins.verify(&citizen, "258036").await.unwrap(), orders));
     }
     db.sync().await.unwrap();
-    let flushes_before = backend.flushes();
+    let flushes_before = flushes();
     let started = Instant::now();
     let tasks: Vec<_> = work
         .into_iter()
@@ -79,14 +94,20 @@ async fn main() {
     }
     let elapsed = started.elapsed();
     let total = payers * per_payer;
-    let flushes = backend.flushes() - flushes_before;
+    let flushes = flushes() - flushes_before;
     let v = payments.ledger.verify().await.unwrap();
     assert!(v.is_balanced(), "{v:?}");
+    let group_commit = match sled {
+        Some(_) => format!(
+            "{flushes} fsyncs, {:.1} payments per fsync",
+            total as f64 / flushes.max(1) as f64
+        ),
+        None => "PostgreSQL".to_string(),
+    };
     println!(
-        "durable payments: {total} by {payers} payers in {:.2} s = {:.0} payments/s ({flushes} fsyncs, {:.1} payments per fsync); ledger balanced over {} transfers",
+        "durable payments: {total} by {payers} payers in {:.2} s = {:.0} payments/s ({group_commit}); ledger balanced over {} transfers",
         elapsed.as_secs_f64(),
         total as f64 / elapsed.as_secs_f64(),
-        total as f64 / flushes.max(1) as f64,
         v.transfers
     );
 }

@@ -9,10 +9,14 @@
 //! * The seam's own schema (the id sequence, the table list) is created and
 //!   upgraded by versioned migrations ([`schema`]) when a backend connects;
 //!   a database written by a newer CityHost is refused.
-//! * Transactions run at `SERIALIZABLE`: PostgreSQL's serialization and
-//!   deadlock failures become [`StoreError::Conflict`], which
+//! * One write transaction at a time per backend (per host), as on sled:
+//!   a crowd on one hot record (a department's merchant balance) waits in
+//!   line instead of colliding. Across hosts transactions run at
+//!   `SERIALIZABLE`: PostgreSQL's serialization and deadlock failures become
+//!   [`StoreError::Conflict`], which
 //!   [`Db::transact`](cityhost_store::Db::transact) retries. Reads outside a
-//!   transaction are single statements (each sees one committed state).
+//!   transaction are single statements (each sees one committed state) and
+//!   never wait for the line.
 //! * A commit is durable when it returns (PostgreSQL's default
 //!   `synchronous_commit`), so [`Backend::sync`] has nothing left to do.
 //! * Ids come from the sequence `cityhost_ids`: unique and increasing across
@@ -66,6 +70,8 @@ pub(crate) struct Inner {
     side: Pool,
     /// Store tables known to exist (created by this or another host).
     tables: Mutex<HashSet<&'static str>>,
+    /// Held by the one running transaction of this backend.
+    writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Inner {
@@ -126,6 +132,7 @@ impl PgBackend {
             pool: pool(config.clone(), max_connections.max(1))?,
             side: pool(config, SIDE_CONNECTIONS)?,
             tables: Mutex::new(HashSet::new()),
+            writer: Arc::new(tokio::sync::Mutex::new(())),
         });
         let mut client = inner.side.get().await.map_err(pool_error)?;
         schema::migrate(&mut client).await?;
@@ -243,8 +250,10 @@ impl Backend for PgBackend {
     }
 
     async fn begin(&self) -> Result<Box<dyn BackendTx>, StoreError> {
+        let turn = Arc::clone(&self.inner.writer).lock_owned().await;
+        let client = self.inner.client().await?;
         Ok(Box::new(
-            tx::PgTx::begin(Arc::clone(&self.inner), self.inner.client().await?).await?,
+            tx::PgTx::begin(Arc::clone(&self.inner), client, turn).await?,
         ))
     }
 

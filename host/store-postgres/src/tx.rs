@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use cityhost_store::{BackendTx, RawRows, RawScan, StoreError};
 use deadpool_postgres::Object;
+use tokio::sync::OwnedMutexGuard;
 
 use crate::error::pg_error;
 use crate::{Inner, get_on, scan_on, sql};
@@ -18,11 +19,17 @@ pub(crate) struct PgTx {
     /// `None` once the transaction ended.
     client: Option<Object>,
     failed: Option<StoreError>,
+    /// The backend's one-at-a-time turn, held until the end.
+    _turn: OwnedMutexGuard<()>,
 }
 
 impl PgTx {
-    /// Starts a transaction on `client`.
-    pub(crate) async fn begin(inner: Arc<Inner>, client: Object) -> Result<PgTx, StoreError> {
+    /// Starts a transaction on `client`, holding the backend's `turn`.
+    pub(crate) async fn begin(
+        inner: Arc<Inner>,
+        client: Object,
+        turn: OwnedMutexGuard<()>,
+    ) -> Result<PgTx, StoreError> {
         client
             .batch_execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
             .await
@@ -31,6 +38,7 @@ impl PgTx {
             inner,
             client: Some(client),
             failed: None,
+            _turn: turn,
         })
     }
 

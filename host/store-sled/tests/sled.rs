@@ -36,31 +36,20 @@ async fn fresh() -> (tempfile::TempDir, Db) {
 
 cityhost_store::conformance_tests!(fresh);
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_multi_table_commit_names_its_trees_and_survives_a_reopen() {
     let (dir, backend, db) = open();
-    let order = Order { amount_fen: 1_250 };
-    db.transact(|tx| {
-        let order = order.clone();
-        async move {
-            tx.put(&ORDERS, "o-1", &order).await?;
-            tx.put(&ORDER_KEYS, ("app", "trade-1"), &s("o-1")).await?;
-            tx.put(&COUNTER, "orders", &1).await?;
-            Ok::<_, StoreError>(())
-        }
-    })
-    .await
-    .unwrap();
-    assert_eq!(db.get(&ORDERS, "o-1").await.unwrap(), Some(order.clone()));
-    assert_eq!(
-        db.get(&ORDER_KEYS, ("app", "trade-1")).await.unwrap(),
-        Some(s("o-1"))
-    );
+    cityhost_store::conformance::a_commit_over_several_tables_is_atomic(&db).await;
     assert_eq!(backend.table_names(), ["counter", "order_keys", "orders"]);
     db.sync().await.unwrap();
     drop((db, backend));
     let db = Db::new(SledBackend::open(dir.path()).unwrap());
+    let order = Order { amount_fen: 1_250 };
     assert_eq!(db.get(&ORDERS, "o-1").await.unwrap(), Some(order));
+    assert_eq!(
+        db.get(&ORDER_KEYS, ("app", "trade-1")).await.unwrap(),
+        Some(s("o-1"))
+    );
     assert_eq!(db.get(&COUNTER, "orders").await.unwrap(), Some(1));
 }
 
