@@ -81,6 +81,11 @@ impl Inner {
         self.pool.get().await.map_err(pool_error)
     }
 
+    /// A connection of the side pool (see [`Inner::side`]).
+    async fn side_client(&self) -> Result<Object, StoreError> {
+        self.side.get().await.map_err(pool_error)
+    }
+
     /// Makes sure the PostgreSQL table of `table` exists; returns its name.
     /// The first use in this process asks the server (one short
     /// transaction on its own connection); later ones only check a set.
@@ -89,7 +94,7 @@ impl Inner {
         if self.known(table) {
             return Ok(name);
         }
-        let mut client = self.side.get().await.map_err(pool_error)?;
+        let mut client = self.side_client().await?;
         schema::create_table(&mut client, table, &name).await?;
         self.tables
             .lock()
@@ -134,7 +139,7 @@ impl PgBackend {
             tables: Mutex::new(HashSet::new()),
             writer: Arc::new(tokio::sync::Mutex::new(())),
         });
-        let mut client = inner.side.get().await.map_err(pool_error)?;
+        let mut client = inner.side_client().await?;
         schema::migrate(&mut client).await?;
         Ok(PgBackend { inner })
     }
@@ -179,7 +184,7 @@ impl PgBackend {
     pub async fn raise_ids(&self, id: u64) -> Result<(), StoreError> {
         let id = i64::try_from(id)
             .map_err(|_| StoreError::Backend(format!("id {id} is beyond PostgreSQL's bigint")))?;
-        let client = self.inner.side.get().await.map_err(pool_error)?;
+        let client = self.inner.side_client().await?;
         client
             .execute(
                 "SELECT setval('cityhost_ids', greatest($1, (SELECT last_value FROM cityhost_ids)))",
@@ -262,7 +267,7 @@ impl Backend for PgBackend {
     }
 
     async fn next_id(&self) -> Result<u64, StoreError> {
-        let client = self.inner.side.get().await.map_err(pool_error)?;
+        let client = self.inner.side_client().await?;
         let row = client
             .query_one("SELECT nextval('cityhost_ids')", &[])
             .await

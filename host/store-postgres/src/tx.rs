@@ -5,6 +5,7 @@ use std::sync::Arc;
 use cityhost_store::{BackendTx, RawRows, RawScan, StoreError};
 use deadpool_postgres::Object;
 use tokio::sync::OwnedMutexGuard;
+use tokio_postgres::types::ToSql;
 
 use crate::error::pg_error;
 use crate::{Inner, get_on, scan_on, sql};
@@ -67,28 +68,15 @@ impl PgTx {
         let name = self.inner.table(table).await?;
         let result = async {
             let client = self.live()?;
-            match value {
-                Some(value) => {
-                    let statement = client
-                        .prepare_cached(&sql::put(&name))
-                        .await
-                        .map_err(pg_error)?;
-                    client
-                        .execute(&statement, &[&key, &value])
-                        .await
-                        .map_err(pg_error)?;
-                }
-                None => {
-                    let statement = client
-                        .prepare_cached(&sql::delete(&name))
-                        .await
-                        .map_err(pg_error)?;
-                    client
-                        .execute(&statement, &[&key])
-                        .await
-                        .map_err(pg_error)?;
-                }
-            }
+            let (text, params): (String, Vec<&(dyn ToSql + Sync)>) = match &value {
+                Some(value) => (sql::put(&name), vec![&key, value]),
+                None => (sql::delete(&name), vec![&key]),
+            };
+            let statement = client.prepare_cached(&text).await.map_err(pg_error)?;
+            client
+                .execute(&statement, &params)
+                .await
+                .map_err(pg_error)?;
             Ok(())
         }
         .await;

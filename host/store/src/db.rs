@@ -25,10 +25,6 @@ tokio::task_local! {
 #[derive(Clone)]
 pub struct Db {
     backend: Arc<dyn Backend>,
-    /// Held by each retry of a transaction that met a conflict, so this
-    /// process's losers run again one at a time instead of colliding
-    /// again (see [`Db::transact`]).
-    retrying: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Db {
@@ -42,7 +38,6 @@ impl Db {
     pub fn new(backend: impl Backend) -> Db {
         Db {
             backend: Arc::new(backend),
-            retrying: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
@@ -143,10 +138,10 @@ impl Db {
     /// `E::from`). The closure may therefore run more than once: no side
     /// effects (live pushes, wakeups, messages) inside it — do them after
     /// `transact` returned `Ok`. A retry first waits a short random pause
-    /// (up to 1, 2, 4 … 32 ms) and then runs alone among this process's
-    /// retries, so a crowd on one hot record drains instead of colliding
-    /// on every round (backends that serialise writers, like sled, never
-    /// get here).
+    /// (up to 1, 2, 4 … 32 ms), so transactions that collided spread out.
+    /// (Both backends run one write transaction at a time per process, so
+    /// conflicts come only from other processes sharing a PostgreSQL
+    /// database.)
     ///
     /// ```
     /// # use cityhost_store::{Db, StoreError, Table};
@@ -176,12 +171,9 @@ impl Db {
              use the closure's Tx"
         );
         for attempt in 0..MAX_ATTEMPTS {
-            let _alone = if attempt > 0 {
+            if attempt > 0 {
                 tokio::time::sleep(backoff(attempt)).await;
-                Some(self.retrying.lock().await)
-            } else {
-                None
-            };
+            }
             let tx = Tx::new(self.backend.begin().await?);
             let result = IN_TRANSACTION.scope((), f(tx.clone())).await;
             let (backend_tx, conflicted) = tx.finish().await;
