@@ -21,6 +21,8 @@
 //!   `synchronous_commit`), so [`Backend::sync`] has nothing left to do.
 //! * Ids come from the sequence `cityhost_ids`: unique and increasing across
 //!   every host and restart.
+//! * Signals to the other hosts ([`cityhost_store::Signal`]) travel by
+//!   `NOTIFY` / `LISTEN` on a connection of their own (`signals`).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), cityhost_store::StoreError> {
@@ -40,6 +42,7 @@ use tokio_postgres::types::ToSql;
 
 mod error;
 pub mod schema;
+mod signals;
 mod sql;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -72,6 +75,8 @@ pub(crate) struct Inner {
     tables: Mutex<HashSet<&'static str>>,
     /// Held by the one running transaction of this backend.
     writer: Arc<tokio::sync::Mutex<()>>,
+    /// Signals to and from the other hosts.
+    signals: signals::Signals,
 }
 
 impl Inner {
@@ -133,14 +138,22 @@ impl PgBackend {
         if config.get_application_name().is_none() {
             config.application_name("cityhost");
         }
+        let side = pool(config.clone(), SIDE_CONNECTIONS)?;
+        let mut client = side.get().await.map_err(pool_error)?;
+        schema::migrate(&mut client).await?;
+        let row = client
+            .query_one("SELECT current_schema()", &[])
+            .await
+            .map_err(pg_error)?;
+        let schema: String = row.get(0);
+        drop(client);
         let inner = Arc::new(Inner {
             pool: pool(config.clone(), max_connections.max(1))?,
-            side: pool(config, SIDE_CONNECTIONS)?,
+            side,
             tables: Mutex::new(HashSet::new()),
             writer: Arc::new(tokio::sync::Mutex::new(())),
+            signals: signals::Signals::start(config, &schema).await?,
         });
-        let mut client = inner.side_client().await?;
-        schema::migrate(&mut client).await?;
         Ok(PgBackend { inner })
     }
 
@@ -274,5 +287,22 @@ impl Backend for PgBackend {
             .map_err(pg_error)?;
         let id: i64 = row.get(0);
         u64::try_from(id).map_err(|_| StoreError::Backend(format!("negative id {id}")))
+    }
+
+    async fn signal(&self, channel: &'static str, payload: &str) -> Result<(), StoreError> {
+        let signals = &self.inner.signals;
+        let client = self.inner.side_client().await?;
+        client
+            .execute(
+                "SELECT pg_notify($1, $2)",
+                &[&signals.channel, &signals.frame(channel, payload)],
+            )
+            .await
+            .map_err(pg_error)?;
+        Ok(())
+    }
+
+    fn listen(&self) -> Option<tokio::sync::broadcast::Receiver<cityhost_store::Heard>> {
+        Some(self.inner.signals.subscribe())
     }
 }

@@ -136,3 +136,81 @@ async fn a_wrong_url_or_server_is_a_clear_error_without_the_password() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn signals_reach_the_other_hosts_of_the_store_only() {
+    use cityhost_store::{Heard, Signal};
+    use std::time::Duration;
+    let url = fresh_database().await;
+    let a = Db::new(PgBackend::connect(&url).await.unwrap());
+    let b = Db::new(PgBackend::connect(&url).await.unwrap());
+    // Another store (schema) of the same database.
+    let elsewhere = Db::new(PgBackend::connect(&fresh_database().await).await.unwrap());
+    let (mut on_a, mut on_b, mut on_elsewhere) = (a.listen(), b.listen(), elsewhere.listen());
+
+    a.signal("session.revoked", "s-1").await.unwrap();
+    let heard = tokio::time::timeout(Duration::from_secs(2), on_b.next())
+        .await
+        .expect("b hears a's signal");
+    assert_eq!(
+        heard,
+        Heard::Signal(Signal {
+            channel: "session.revoked".into(),
+            payload: "s-1".into()
+        })
+    );
+    // Neither the sender nor another store hears it.
+    let quiet = Duration::from_millis(300);
+    assert!(tokio::time::timeout(quiet, on_a.next()).await.is_err());
+    assert!(
+        tokio::time::timeout(quiet, on_elsewhere.next())
+            .await
+            .is_err()
+    );
+
+    // Payloads keep newlines; too large a signal is refused before sending.
+    b.signal("inbox", "line one\nline two").await.unwrap();
+    let heard = tokio::time::timeout(Duration::from_secs(2), on_a.next())
+        .await
+        .unwrap();
+    assert!(matches!(heard, Heard::Signal(s) if s.payload == "line one\nline two"));
+    let huge = "x".repeat(cityhost_store::MAX_SIGNAL_BYTES);
+    assert!(matches!(
+        a.signal("inbox", &huge).await,
+        Err(StoreError::Encode(_))
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_host_whose_signal_connection_drops_hears_that_it_missed_signals() {
+    use cityhost_store::Heard;
+    use std::time::Duration;
+    let url = fresh_database().await;
+    let a = Db::new(PgBackend::connect(&url).await.unwrap());
+    let b = Db::new(PgBackend::connect(&url).await.unwrap());
+    let mut on_b = b.listen();
+    // End every listening connection of the store, as a failover would.
+    let (admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let ended = admin
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE query = 'LISTEN \"cityhost.' || current_schema() || '\"'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(!ended.is_empty(), "no listening connection found");
+    let heard = tokio::time::timeout(Duration::from_secs(5), on_b.next())
+        .await
+        .expect("b notices the lost connection");
+    assert_eq!(heard, Heard::Missed);
+    // Listening again: signals arrive as before.
+    a.signal("release", "hello").await.unwrap();
+    let heard = tokio::time::timeout(Duration::from_secs(5), on_b.next())
+        .await
+        .unwrap();
+    assert!(matches!(heard, Heard::Signal(s) if s.channel == "release"));
+}

@@ -5,6 +5,7 @@
 
 use crate::error::StoreError;
 use crate::scan::RawScan;
+use crate::signal::Heard;
 
 /// Encoded `(key, value)` records, as scans return them.
 pub type RawRows = Vec<(Vec<u8>, Vec<u8>)>;
@@ -29,6 +30,21 @@ pub trait Backend: Send + Sync + 'static {
     /// A unique id, greater than every id returned before (also across
     /// restarts).
     async fn next_id(&self) -> Result<u64, StoreError>;
+
+    /// Sends `payload` on `channel` to every other host sharing the store
+    /// (not to this one). The caller checked the size
+    /// ([`MAX_SIGNAL_BYTES`](crate::MAX_SIGNAL_BYTES)). By default nothing:
+    /// a store only one host opens has nobody to tell.
+    async fn signal(&self, channel: &'static str, payload: &str) -> Result<(), StoreError> {
+        let _ = (channel, payload);
+        Ok(())
+    }
+
+    /// A receiver of the other hosts' signals, or `None` for a store only
+    /// one host opens (the default).
+    fn listen(&self) -> Option<tokio::sync::broadcast::Receiver<Heard>> {
+        None
+    }
 }
 
 /// One transaction of a [`Backend`]. Reads see the transaction's own writes.

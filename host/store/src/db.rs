@@ -209,6 +209,29 @@ impl Db {
     pub async fn next_id(&self) -> Result<u64, StoreError> {
         self.backend.next_id().await
     }
+
+    /// Tells every other host sharing the store `payload` on `channel`
+    /// (see [`crate::signal`]); send it after the change it announces has
+    /// committed. Nothing happens on a store only this host opens. Errors:
+    /// channel and payload together exceed
+    /// [`MAX_SIGNAL_BYTES`](crate::MAX_SIGNAL_BYTES)
+    /// ([`StoreError::Encode`]), or the backend failed.
+    pub async fn signal(&self, channel: &'static str, payload: &str) -> Result<(), StoreError> {
+        if channel.len() + payload.len() > crate::MAX_SIGNAL_BYTES {
+            return Err(StoreError::Encode(format!(
+                "a signal on {channel} of {} bytes; at most {} with its channel",
+                payload.len(),
+                crate::MAX_SIGNAL_BYTES
+            )));
+        }
+        self.backend.signal(channel, payload).await
+    }
+
+    /// Starts listening for the other hosts' signals: the listener hears
+    /// every signal sent from now on.
+    pub fn listen(&self) -> crate::Listener {
+        crate::Listener::new(self.backend.listen())
+    }
 }
 
 /// The pause before retry `attempt` (1, 2, …): uniformly random up to

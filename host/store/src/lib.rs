@@ -35,6 +35,7 @@ mod db;
 mod error;
 mod key;
 mod scan;
+mod signal;
 mod table;
 mod tx;
 
@@ -51,6 +52,7 @@ pub use db::{Db, MAX_ATTEMPTS};
 pub use error::StoreError;
 pub use key::{Key, KeyError, KeyPrefix, KeyRef};
 pub use scan::{RawScan, Scan};
+pub use signal::{Heard, Listener, MAX_SIGNAL_BYTES, Signal};
 pub use table::{Codec, Json, Raw, Table};
 pub use tx::Tx;
 
