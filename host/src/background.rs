@@ -1,5 +1,6 @@
-//! The host's background tasks: event delivery ([`crate::event_delivery`])
-//! and the cron task ([`crate::cron_task`]), started together by every
+//! The host's background tasks: event delivery ([`crate::event_delivery`]),
+//! the cron task ([`crate::cron_task`]) and the signal task
+//! ([`crate::signal_task`]), started together by every
 //! way of serving (`serve`, `demo`, `dev`, the tests) and stopped when the
 //! handle drops.
 
@@ -19,6 +20,7 @@ impl Background {
             tasks: vec![
                 crate::event_delivery::spawn_delivery(platform.clone()),
                 crate::cron_task::spawn_cron(platform.clone()),
+                crate::signal_task::spawn_signals(platform.clone()),
             ],
         }
     }

@@ -8,7 +8,9 @@
 //! `/_cityhost/events/{event}`. App events (timers, cron schedules, the
 //! department's events) reach every component as that `POST`.
 //!
-//! One task per host walks the outbox in due order. A 2xx answer removes
+//! One task per host walks the outbox in due order and claims each due
+//! event before its attempt ([`Outbox::claim`]), so hosts sharing a store
+//! never attempt one event at once. A 2xx answer removes
 //! the event; anything else (an error status, a trap, a timeout, the app
 //! not loaded) records the outcome and moves the event to its next due time
 //! — both in one transaction — or, after the last attempt, keeps it
@@ -65,6 +67,9 @@ async fn deliver_due(platform: &Platform, outbox: &Outbox) -> Result<usize, Stor
     let due = outbox.due(BATCH).await?;
     let count = due.len();
     for due in due {
+        let Some(due) = outbox.claim(&due).await? else {
+            continue;
+        };
         match attempt(platform, &due.event).await {
             Ok(()) => {
                 outbox.delivered(&due).await?;

@@ -36,6 +36,7 @@ pub mod public_origins;
 pub mod registry;
 pub mod releases;
 pub mod runtime;
+pub mod signal_task;
 pub mod sms_gateway;
 pub mod views;
 

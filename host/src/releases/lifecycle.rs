@@ -12,7 +12,9 @@
 //! request uses it, requests already running finish on the release they
 //! started with. Those steps hold [`Publishing::changes`](crate::publishing::Publishing)
 //! from reading the plan to the swap, so plans change one at a time and the
-//! registry ends with the plan the store ends with.
+//! registry ends with the plan the store ends with. Hosts sharing the
+//! store hear of each change ([`RELEASE_CHANGED`], a store signal) and load
+//! the app's plan from the store ([`Platform::reload_release`]).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -31,6 +33,10 @@ use crate::publishing::steps::PlanChange;
 use crate::publishing::versions::{ReleasePlan, VersionRecord, VersionState};
 use crate::registry::{App, ReleaseSet};
 use crate::runtime::{LoadError, LoadedComponent};
+
+/// The store signal sent to the other hosts when an app's release plan
+/// changed; its payload is the app id.
+pub const RELEASE_CHANGED: &str = "release.changed";
 
 impl Platform {
     /// Checks and stores an uploaded package of `department`; the new version
@@ -203,7 +209,21 @@ impl Platform {
             .commit_plan(app_id, &change)
             .await?;
         self.registry.replace(app_id, set);
+        if let Err(e) = self.services.db.signal(RELEASE_CHANGED, app_id).await {
+            tracing::error!(app = %app_id, error = %e, "the other hosts were not told of a release change");
+        }
         Ok(change.plan)
+    }
+
+    /// Loads `app_id`'s release plan from the store and serves it (another
+    /// host changed it). Releases already loaded are reused; a new one is
+    /// compiled (or read from this host's component cache). Errors: the
+    /// plan's component cannot be loaded here — this host keeps serving
+    /// what it served.
+    pub async fn reload_release(self: &Arc<Self>, app_id: &str) -> ServiceResult<()> {
+        let _changes = self.services.publishing.changes.lock().await;
+        let plan = self.services.publishing.versions.plan(app_id).await?;
+        self.apply_plan(app_id, &plan).await
     }
 
     /// Builds the app's release set for `plan` and swaps it in. Releases

@@ -20,7 +20,7 @@ use tokio_postgres::AsyncMessage;
 use crate::error::pg_error;
 
 /// Pause before opening a new listening connection after one failed.
-pub const RECONNECT_PAUSE: Duration = Duration::from_secs(1);
+pub(crate) const RECONNECT_PAUSE: Duration = Duration::from_secs(1);
 
 /// Signals a listener may fall behind by before it hears
 /// [`Heard::Missed`].

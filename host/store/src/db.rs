@@ -227,6 +227,11 @@ impl Db {
         self.backend.signal(channel, payload).await
     }
 
+    /// Whether other hosts may share this store (its signals reach someone).
+    pub fn shared(&self) -> bool {
+        self.backend.listen().is_some()
+    }
+
     /// Starts listening for the other hosts' signals: the listener hears
     /// every signal sent from now on.
     pub fn listen(&self) -> crate::Listener {

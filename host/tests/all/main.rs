@@ -33,6 +33,7 @@ mod registration;
 mod sandbox;
 mod schedule;
 mod security;
+mod several_hosts;
 mod signing;
 mod social_insurance;
 mod standard;

@@ -11,20 +11,20 @@ use crate::support::{Citizen, TestHost};
 
 /// One server-sent event.
 #[derive(Debug, Default)]
-struct SseEvent {
-    event: String,
-    id: Option<String>,
-    data: String,
+pub(crate) struct SseEvent {
+    pub(crate) event: String,
+    pub(crate) id: Option<String>,
+    pub(crate) data: String,
 }
 
 /// Reads events from a streaming response.
-struct EventStream {
+pub(crate) struct EventStream {
     response: reqwest::Response,
     buf: Vec<u8>,
 }
 
 impl EventStream {
-    async fn open(c: &Citizen, base: &str, last_event_id: Option<&str>) -> EventStream {
+    pub(crate) async fn open(c: &Citizen, base: &str, last_event_id: Option<&str>) -> EventStream {
         let mut request = c.http.get(format!("{base}/api/inbox/stream"));
         if let Some(id) = last_event_id {
             request = request.header("last-event-id", id);
@@ -44,7 +44,7 @@ impl EventStream {
     }
 
     /// The next event (comments skipped); `None` when the stream ends.
-    async fn next(&mut self) -> Option<SseEvent> {
+    pub(crate) async fn next(&mut self) -> Option<SseEvent> {
         loop {
             if let Some(end) = self.buf.windows(2).position(|w| w == b"\n\n") {
                 let block: Vec<u8> = self.buf.drain(..end + 2).collect();
@@ -80,7 +80,7 @@ impl EventStream {
     }
 
     /// The next event within `limit`, which must be of `kind`.
-    async fn expect(&mut self, kind: &str, limit: Duration) -> SseEvent {
+    pub(crate) async fn expect(&mut self, kind: &str, limit: Duration) -> SseEvent {
         let event = tokio::time::timeout(limit, self.next())
             .await
             .unwrap_or_else(|_| panic!("no `{kind}` event within {limit:?}"))
@@ -90,7 +90,7 @@ impl EventStream {
     }
 }
 
-fn data(event: &SseEvent) -> Value {
+pub(crate) fn data(event: &SseEvent) -> Value {
     serde_json::from_str(&event.data).unwrap()
 }
 
@@ -114,7 +114,7 @@ async fn new_citizen(host: &TestHost, phone: &str) -> Citizen {
     c
 }
 
-async fn ask_to_move(c: &Citizen, plate: &str) -> String {
+pub(crate) async fn ask_to_move(c: &Citizen, plate: &str) -> String {
     let r = c
         .post_form("/apps/move-my-car/requests", &[("plate", plate)])
         .await;

@@ -161,6 +161,27 @@ impl TestHost {
         .await
     }
 
+    /// Starts a host on the PostgreSQL database at `url`, sharing it with
+    /// the hosts already there: it takes the keys and operator token of
+    /// `keys_from`'s data directory (every host of one deployment holds
+    /// the same), or makes its own for the first host.
+    pub async fn start_sharing(url: &str, keys_from: Option<&TestHost>) -> TestHost {
+        let url = url.to_string();
+        let keys_from = keys_from.map(|host| host.data_dir().to_path_buf());
+        Self::start_host(
+            "http",
+            RuntimeConfig::default(),
+            IdentityConfig::default(),
+            move |config| {
+                config.store = StoreConfig::Postgres(url);
+                if let Some(from) = keys_from {
+                    copy_keys(&from, &config.data_dir);
+                }
+            },
+        )
+        .await
+    }
+
     async fn start_at(
         scheme: &str,
         runtime: RuntimeConfig,
@@ -342,6 +363,18 @@ impl TestHost {
     }
 }
 
+/// Copies a host's keys (`keys/`) and operator token to the data
+/// directory `to`, as an operator sets up another host of a deployment.
+fn copy_keys(from: &Path, to: &Path) {
+    let keys = to.join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    for entry in std::fs::read_dir(from.join("keys")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), keys.join(entry.file_name())).unwrap();
+    }
+    std::fs::copy(from.join("operator-token"), to.join("operator-token")).unwrap();
+}
+
 /// An HTTP client with a cookie jar.
 pub struct Citizen {
     base: String,
@@ -363,6 +396,16 @@ pub fn csrf_cookie(response: &Response) -> Option<String> {
 }
 
 impl Citizen {
+    /// The same client (cookies and all) talking to the host at `base`,
+    /// as a citizen's requests reach any host behind a load balancer.
+    pub fn at(&self, base: &str) -> Citizen {
+        Citizen {
+            base: base.to_string(),
+            http: self.http.clone(),
+            jar: self.jar.clone(),
+        }
+    }
+
     /// The absolute URL of `path` on the host.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)

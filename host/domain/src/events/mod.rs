@@ -13,6 +13,12 @@
 //! Alipay's notification schedule) until the app answers 2xx. Delivery is
 //! at least once: an app may see the same event twice and must treat it as
 //! idempotent (the order id says which order).
+//!
+//! Several hosts sharing a store each run a delivery task; before an
+//! attempt, a host claims the event ([`Outbox::claim`]): one transaction
+//! moves it to [`CLAIM_LEASE`] from now, so exactly one host attempts it at
+//! a time, and if that host dies mid-attempt the event falls due again
+//! when the lease ends, for any host.
 
 pub mod cron;
 pub(crate) mod tables;
@@ -53,6 +59,12 @@ impl Source {
         }
     }
 }
+
+/// How long a claimed event is left to the host that claimed it
+/// ([`Outbox::claim`]): far longer than an attempt may run (an app's
+/// deadline is capped at seconds). A host that dies mid-attempt delays the
+/// event by this much.
+pub const CLAIM_LEASE: Duration = Duration::from_secs(60);
 
 /// Largest JSON payload of an app event, bytes: 16 KiB.
 pub const MAX_APP_EVENT_BYTES: usize = 16 * 1024;
@@ -195,6 +207,32 @@ impl Outbox {
             }
         }
         Ok(events)
+    }
+
+    /// Claims a due event for one attempt by this host: moves it to
+    /// [`CLAIM_LEASE`] from now in one transaction, so no other host
+    /// attempts it meanwhile. Returns the claimed event (its new due time
+    /// is what [`Outbox::delivered`] and [`Outbox::failed`] expect), or
+    /// `None` if it is no longer where `due` saw it (another host claimed
+    /// it, or a timer was cancelled).
+    pub async fn claim(&self, due: &DueEvent) -> Result<Option<DueEvent>, StoreError> {
+        let (at, event) = (due.due, &due.event);
+        let until = now_ms() + CLAIM_LEASE.as_millis() as u64;
+        let claimed = self
+            .db
+            .transact(|tx| async move {
+                let key = (at, event.id.as_str());
+                let Some(current) = tx.get(&EVENT_OUTBOX, key).await? else {
+                    return Ok(None);
+                };
+                tx.delete(&EVENT_OUTBOX, key).await?;
+                tx.put(&EVENT_OUTBOX, (until, event.id.as_str()), &current)
+                    .await?;
+                timers::moved(&tx, &current, until).await?;
+                Ok::<_, StoreError>(Some(current))
+            })
+            .await?;
+        Ok(claimed.map(|event| DueEvent { due: until, event }))
     }
 
     /// Removes an event its app accepted (and a timer's entry).

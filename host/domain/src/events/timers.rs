@@ -147,8 +147,8 @@ pub(super) async fn forget(tx: &Tx, event: &PendingEvent) -> Result<(), StoreErr
     Ok(())
 }
 
-/// Records a timer's new due time after a failed attempt; nothing for
-/// other events.
+/// Records a timer's new due time after a claim or a failed attempt;
+/// nothing for other events.
 pub(super) async fn moved(tx: &Tx, event: &PendingEvent, due: u64) -> Result<(), StoreError> {
     if is_timer(event) {
         tx.put(

@@ -12,6 +12,10 @@
 //! cache in step with the table; a record read from the table is cached
 //! only if it is still there afterwards, so a logout racing a check cannot
 //! leave a revoked session cached. Expiry is checked on every request.
+//! Hosts sharing a store tell each other of each logout
+//! ([`SESSION_ENDED`], a store signal), and each drops the record from its
+//! cache ([`Sessions::forget`]); a host that may have missed such a signal
+//! drops them all ([`Sessions::forget_all`]).
 
 use std::sync::Arc;
 
@@ -25,6 +29,10 @@ use sha2::Sha256;
 
 use super::tables::SESSIONS;
 use crate::error::{ServiceError, ServiceResult};
+
+/// The store signal sent to the other hosts when a session ends; its
+/// payload is the session id.
+pub const SESSION_ENDED: &str = "session.ended";
 
 /// Name of the session cookie.
 pub const COOKIE: &str = "cityhost_session";
@@ -212,11 +220,28 @@ impl Sessions {
         Ok(Some(record))
     }
 
-    /// Ends a session (logout).
+    /// Ends a session (logout), on every host sharing the store: the
+    /// others hear [`SESSION_ENDED`]. A signal that cannot be sent is
+    /// logged; the session is ended in the store either way.
     pub async fn revoke(&self, session_id: &str) -> ServiceResult<()> {
         self.db.delete(&SESSIONS, session_id).await?;
         self.records.remove(session_id);
+        if let Err(e) = self.db.signal(SESSION_ENDED, session_id).await {
+            tracing::error!(error = %e, "the other hosts were not told of a logout");
+        }
         Ok(())
+    }
+
+    /// Drops session `session_id` from this host's cache (another host
+    /// ended it).
+    pub fn forget(&self, session_id: &str) {
+        self.records.remove(session_id);
+    }
+
+    /// Drops every cached session record (signals from other hosts may
+    /// have been missed); each is read from the store again when next used.
+    pub fn forget_all(&self) {
+        self.records.clear();
     }
 }
 

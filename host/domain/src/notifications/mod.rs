@@ -124,7 +124,7 @@ impl Notifications {
     /// The service over `db`, with the inbox channel and the default rate
     /// caps.
     pub fn new(db: Db) -> Self {
-        let live = Arc::new(LiveHub::default());
+        let live = Arc::new(LiveHub::relaying_to(&db));
         Self {
             inbox: Inbox::new(db.clone()),
             subscriptions: Subscriptions::new(db.clone()),

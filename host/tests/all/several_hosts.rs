@@ -1,0 +1,152 @@
+//! Three hosts sharing one PostgreSQL database, as behind a load balancer:
+//! a citizen signed in on one is signed in on all, a logout on one ends
+//! the session on every host, a message sent through one reaches the
+//! citizen's live stream held by another, a release made on one is served
+//! by the others, and each event is delivered once though every host runs
+//! a delivery task.
+
+use std::time::{Duration, Instant};
+
+use cityhost_store_postgres::testing::fresh_database;
+use serde_json::Value;
+
+use crate::notifications::{EventStream, ask_to_move, data};
+use crate::support::{Citizen, TestHost};
+
+/// Waits until `check` holds, up to `limit`; returns how long it took.
+async fn within<F, Fut>(limit: Duration, what: &str, mut check: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !check().await {
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    start.elapsed()
+}
+
+async fn three_hosts() -> [TestHost; 3] {
+    let url = fresh_database().await;
+    let a = TestHost::start_sharing(&url, None).await;
+    let b = TestHost::start_sharing(&url, Some(&a)).await;
+    let c = TestHost::start_sharing(&url, Some(&a)).await;
+    [a, b, c]
+}
+
+async fn signed_in(citizen: &Citizen) -> bool {
+    citizen.get("/api/me").await.status() == 200
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_hosts_on_one_database_serve_as_one_platform() {
+    let [a, b, c] = three_hosts().await;
+
+    // Registered on A, signed in on B and C (each caches the session).
+    let citizen = a.new_citizen("13900000041").await;
+    let (on_b, on_c) = (citizen.at(&b.base), citizen.at(&c.base));
+    assert!(signed_in(&on_b).await && signed_in(&on_c).await);
+
+    // A message asked for through B reaches the owner's stream held by C.
+    let owner = c.demo_citizen("13800000002").await;
+    let mut stream = EventStream::open(&owner, &c.base, None).await;
+    stream.expect("ready", Duration::from_secs(5)).await;
+    let requester = b.demo_citizen("13800000001").await;
+    let asked = Instant::now();
+    ask_to_move(&requester, "浙A12345").await;
+    let pushed = stream.expect("message", Duration::from_secs(1)).await;
+    assert_eq!(data(&pushed)["message"]["template"], "move-request");
+    let live = asked.elapsed();
+    // Reading it on A updates the count on C's stream.
+    let id = data(&pushed)["message"]["id"].as_str().unwrap().to_string();
+    let r = owner
+        .at(&a.base)
+        .post_json(&format!("/api/inbox/{id}/read"), &serde_json::json!({}))
+        .await;
+    assert_eq!(r.status(), 200);
+    let unread = stream.expect("unread", Duration::from_secs(1)).await;
+    assert_eq!(data(&unread)["unread"], 0);
+
+    // Logout on A ends the session on B and C within a second.
+    let r = citizen
+        .post_json("/api/logout", &serde_json::json!({}))
+        .await;
+    assert_eq!(r.status(), 204);
+    let logout = within(
+        Duration::from_secs(1),
+        "logout reaching B and C",
+        || async { !signed_in(&on_b).await && !signed_in(&on_c).await },
+    )
+    .await;
+
+    // A release made on A is served by C.
+    let version = |r: &reqwest::Response| {
+        r.headers()
+            .get("x-cityhost-release")
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    let before = version(&owner.get("/apps/probe/").await);
+    a.republish_fixture("probe", |text| text).await;
+    let released = Instant::now();
+    let after = a
+        .platform
+        .registry
+        .get("probe")
+        .unwrap()
+        .manifest
+        .version
+        .clone();
+    assert_ne!(before.as_deref(), Some(after.as_str()));
+    let reload = within(Duration::from_secs(5), "the release reaching C", || async {
+        version(&owner.get("/apps/probe/").await).as_deref() == Some(after.as_str())
+    })
+    .await;
+    let _ = released;
+    eprintln!("across hosts: live message {live:?}, logout {logout:?}, release {reload:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_event_is_delivered_once_though_every_host_delivers() {
+    let [a, b, c] = three_hosts().await;
+    const EVENTS: usize = 40;
+    let outbox = &a.platform.services.events;
+    let mut ids = Vec::new();
+    for i in 0..EVENTS {
+        let id = outbox
+            .stage_app_event(
+                "schedule-probe",
+                cityhost::events::Source::Department,
+                "bill-issued",
+                format!("{{\"n\":{i}}}"),
+                None,
+            )
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    // Every host looks at the outbox at once.
+    for host in [&a, &b, &c] {
+        host.platform.services.events.wake();
+    }
+    let reader = a.demo_citizen("13800000001").await;
+    let seen = || async {
+        let seen = reader.get_json("/apps/schedule-probe/seen", 200).await;
+        seen.as_array().unwrap().clone()
+    };
+    within(Duration::from_secs(20), "every event delivered", || async {
+        let seen = seen().await;
+        ids.iter()
+            .all(|id| seen.iter().any(|e| e["id"] == id.as_str()))
+    })
+    .await;
+    // Give any second attempt time to land, then count.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for event in seen().await {
+        assert_eq!(
+            event["deliveries"],
+            Value::from(1),
+            "delivered twice: {event}"
+        );
+    }
+}
