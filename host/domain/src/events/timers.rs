@@ -7,11 +7,13 @@
 //! event id is the timer id, the same on every attempt). An entry per
 //! pending timer (`app_timers`) finds it for [`Outbox::cancel_timer`] and
 //! counts an app's pending timers against [`MAX_PENDING_TIMERS`]; it goes
-//! when the event is delivered, given up or cancelled.
+//! when the event is delivered, given up or cancelled. The app's count is
+//! a record of its own (`app_timer_counts`), changed with the entries, so
+//! setting a timer costs the same however many are pending.
 
 use cityhost_store::{Scan, StoreError, Tx, now_ms};
 
-use super::tables::{APP_TIMERS, EVENT_OUTBOX};
+use super::tables::{APP_TIMER_COUNTS, APP_TIMERS, EVENT_OUTBOX};
 use super::{Outbox, PendingEvent, Source, check_app_event};
 
 /// Pending timers one app may hold.
@@ -86,20 +88,15 @@ impl Outbox {
         let pending = &pending;
         self.db
             .transact(|tx| async move {
-                let held = tx
-                    .scan(
-                        &APP_TIMERS,
-                        Scan::prefix((app_id,)).limit(MAX_PENDING_TIMERS),
-                    )
-                    .await?
-                    .len();
-                if held >= MAX_PENDING_TIMERS {
-                    return Err(TimerError::LimitReached(held));
+                let held = held(&tx, app_id).await?;
+                if held >= MAX_PENDING_TIMERS as u64 {
+                    return Err(TimerError::LimitReached(held as usize));
                 }
                 tx.put(&EVENT_OUTBOX, (due, pending.id.as_str()), pending)
                     .await?;
                 tx.put(&APP_TIMERS, (app_id, pending.id.as_str()), &due)
                     .await?;
+                tx.put(&APP_TIMER_COUNTS, app_id, &(held + 1)).await?;
                 Ok(())
             })
             .await?;
@@ -116,7 +113,7 @@ impl Outbox {
                 let Some(due) = tx.get(&APP_TIMERS, (app_id, id)).await? else {
                     return Ok(false);
                 };
-                tx.delete(&APP_TIMERS, (app_id, id)).await?;
+                remove_entry(&tx, app_id, id).await?;
                 tx.delete(&EVENT_OUTBOX, (due, id)).await?;
                 Ok(true)
             })
@@ -126,23 +123,38 @@ impl Outbox {
     /// How many timers `app_id` holds pending (at most
     /// [`MAX_PENDING_TIMERS`]).
     pub async fn pending_timers(&self, app_id: &str) -> Result<usize, StoreError> {
-        Ok(self
+        let held = self
             .db
-            .scan(
-                &APP_TIMERS,
-                Scan::prefix((app_id,)).limit(MAX_PENDING_TIMERS),
-            )
-            .await?
-            .len())
+            .transact(|tx| async move { held(&tx, app_id).await })
+            .await?;
+        Ok(held as usize)
     }
+}
+
+/// How many timers `app_id` holds pending: its count, or (for timers set
+/// before counts were kept) its entries counted.
+async fn held(tx: &Tx, app_id: &str) -> Result<u64, StoreError> {
+    if let Some(count) = tx.get(&APP_TIMER_COUNTS, app_id).await? {
+        return Ok(count);
+    }
+    let entries = tx.scan(&APP_TIMERS, Scan::prefix((app_id,))).await?;
+    Ok(entries.len() as u64)
+}
+
+/// Removes the entry of `app_id`'s timer `id` (present) and counts it out.
+async fn remove_entry(tx: &Tx, app_id: &str, id: &str) -> Result<(), StoreError> {
+    let held = held(tx, app_id).await?;
+    tx.delete(&APP_TIMERS, (app_id, id)).await?;
+    tx.put(&APP_TIMER_COUNTS, app_id, &held.saturating_sub(1))
+        .await
 }
 
 /// Drops a timer's entry once its event is gone from the outbox (delivered
 /// or given up); nothing for other events.
 pub(super) async fn forget(tx: &Tx, event: &PendingEvent) -> Result<(), StoreError> {
-    if is_timer(event) {
-        tx.delete(&APP_TIMERS, (event.app_id.as_str(), event.id.as_str()))
-            .await?;
+    let (app_id, id) = (event.app_id.as_str(), event.id.as_str());
+    if is_timer(event) && tx.contains(&APP_TIMERS, (app_id, id)).await? {
+        remove_entry(tx, app_id, id).await?;
     }
     Ok(())
 }
