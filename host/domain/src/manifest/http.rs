@@ -255,6 +255,7 @@ impl Origin {
                 if name.is_empty() {
                     return Err("the host is empty".into());
                 }
+                check_host_name(name)?;
                 name.to_ascii_lowercase()
             }
             Some(url::Host::Ipv4(ip)) => ip.to_string(),
@@ -294,6 +295,36 @@ impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}://{}", self.scheme.as_str(), self.authority())
     }
+}
+
+/// Checks a DNS host name (already in ASCII, IDNA applied): at most 253
+/// bytes, labels of 1-63 letters, digits, `-` or `_` (RFC 1035 §2.3.4,
+/// with the underscore some internal names use), not starting or ending
+/// with `-`.
+fn check_host_name(name: &str) -> Result<(), String> {
+    if name.len() > 253 {
+        return Err("the host name is longer than 253 characters".into());
+    }
+    for label in name.split('.') {
+        if label.is_empty() {
+            return Err(format!("`{name}` has an empty label (`..`)"));
+        }
+        if label.len() > 63 {
+            return Err(format!("`{name}` has a label longer than 63 characters"));
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err(format!("`{name}`: a label cannot start or end with `-`"));
+        }
+        if !label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(format!(
+                "`{name}`: a host name has only letters, digits, `-` and `_`"
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -336,6 +367,8 @@ mod tests {
             ("billing.example", "not an origin"),
             ("file:///etc/passwd", "scheme `file`"),
             ("https://a.example:0", "port 0"),
+            ("https://example..com", "empty label"),
+            ("https://-bad.example", "start or end with `-`"),
         ] {
             let e = Origin::parse(text).unwrap_err();
             assert!(e.contains(why), "{text}: {e}");

@@ -130,6 +130,9 @@ impl CronSchedule {
                 "use 5 fields: minute hour day-of-month month day-of-week (Asia/Shanghai)".into(),
             );
         }
+        for (text, field) in at.split_whitespace().zip(FIELDS) {
+            field.check(text)?;
+        }
         let cron = parser
             .parse(at)
             .map_err(|e| format!("not a cron expression: {e}"))?;
@@ -147,6 +150,79 @@ impl CronSchedule {
             .with_timezone(&offset);
         let next = self.cron.find_next_occurrence(&after, false).ok()?;
         u64::try_from(next.timestamp_millis()).ok()
+    }
+}
+
+/// One of the five fields of a cron expression, with its numeric range.
+struct Field {
+    name: &'static str,
+    min: u32,
+    max: u32,
+}
+
+/// The fields in order (day-of-week 0 and 7 are both Sunday).
+const FIELDS: [Field; 5] = [
+    Field {
+        name: "minute",
+        min: 0,
+        max: 59,
+    },
+    Field {
+        name: "hour",
+        min: 0,
+        max: 23,
+    },
+    Field {
+        name: "day-of-month",
+        min: 1,
+        max: 31,
+    },
+    Field {
+        name: "month",
+        min: 1,
+        max: 12,
+    },
+    Field {
+        name: "day-of-week",
+        min: 0,
+        max: 7,
+    },
+];
+
+impl Field {
+    /// Checks what a parser would report only vaguely, naming this field:
+    /// empty list entries, a step below 1, numbers out of range. Names
+    /// (`JAN`, `MON`) and the day-field extensions (`L`, `W`, `#`) are left
+    /// to the parser.
+    fn check(&self, text: &str) -> Result<(), String> {
+        let Field { name, min, max } = *self;
+        for part in text.split(',') {
+            if part.is_empty() {
+                return Err(format!("{name}: `{text}` has an empty list entry"));
+            }
+            let (range, step) = match part.split_once('/') {
+                Some((range, step)) => (range, Some(step)),
+                None => (part, None),
+            };
+            if let Some(step) = step {
+                match step.parse::<u32>() {
+                    Ok(1..) => {}
+                    _ => {
+                        return Err(format!(
+                            "{name}: the step in `{part}` must be a whole number of at least 1"
+                        ));
+                    }
+                }
+            }
+            for number in range.split('-') {
+                if let Ok(n) = number.parse::<u32>()
+                    && !(min..=max).contains(&n)
+                {
+                    return Err(format!("{name}: {n} is out of range; use {min}-{max}"));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -252,8 +328,23 @@ mod tests {
             "0 9 * * * 2027",
             "0 0 30 2 *",
             "",
+            "1,,2 * * * *",
+            "*/0 * * * *",
         ] {
             assert_eq!(field(section("two", at)), "schedule.cron[1].at", "{at}");
+        }
+        // Each refusal names the field and the rule.
+        for (at, says) in [
+            ("60 * * * *", "minute: 60 is out of range; use 0-59"),
+            ("0 24 * * *", "hour: 24 is out of range; use 0-23"),
+            ("0 0 0 * *", "day-of-month: 0 is out of range; use 1-31"),
+            ("0 0 1 13 *", "month: 13 is out of range; use 1-12"),
+            ("0 0 * * 8", "day-of-week: 8 is out of range; use 0-7"),
+            ("1,,2 * * * *", "minute: `1,,2` has an empty list entry"),
+            ("*/0 * * * *", "minute: the step in `*/0` must be"),
+        ] {
+            let reason = section("two", at).schedules().unwrap_err().1;
+            assert!(reason.contains(says), "{at}: {reason}");
         }
         assert!(
             section("two", "0 9 1-5 JAN-MAR MON-FRI")
