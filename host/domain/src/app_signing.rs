@@ -292,8 +292,8 @@ impl AppSigning {
     }
 }
 
-/// The app's claims as a JSON object, checked: size, object, reserved
-/// claims, `exp`.
+/// The app's claims as a JSON object, checked: size, object, no key
+/// twice, reserved claims, `exp`.
 fn check_claims(claims_json: &str) -> ServiceResult<serde_json::Map<String, serde_json::Value>> {
     if claims_json.len() > MAX_CLAIMS_BYTES {
         return Err(ServiceError::invalid(
@@ -301,7 +301,7 @@ fn check_claims(claims_json: &str) -> ServiceResult<serde_json::Map<String, serd
             format!("larger than {MAX_CLAIMS_BYTES} bytes"),
         ));
     }
-    let value: serde_json::Value = serde_json::from_str(claims_json)
+    let value = crate::unique_json::parse(claims_json)
         .map_err(|e| ServiceError::invalid("claims", format!("not JSON: {e}")))?;
     let serde_json::Value::Object(claims) = value else {
         return Err(ServiceError::invalid("claims", "not a JSON object"));
@@ -415,6 +415,7 @@ mod tests {
         };
         assert_eq!(field("[1, 2]"), "claims");
         assert_eq!(field("not json"), "claims");
+        assert_eq!(field(r#"{"seat": "1A", "seat": "9Z"}"#), "claims");
         assert_eq!(field(r#"{"iss": "other-app"}"#), "iss");
         assert_eq!(field(r#"{"iat": 1}"#), "iat");
         assert_eq!(field(r#"{"exp": "tomorrow"}"#), "exp");

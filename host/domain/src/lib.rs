@@ -38,6 +38,7 @@ pub mod services;
 pub mod sms;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod unique_json;
 pub mod uscc;
 // Added capabilities' services.
 pub mod app_config;
