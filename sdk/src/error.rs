@@ -112,7 +112,9 @@ impl Error {
     }
 
     /// The response for the citizen: [`Error::status`] and a view that says
-    /// what happened, naming the field, scope or quota. Consent errors carry
+    /// what happened, naming the field, scope or quota — never the host's
+    /// reason for a refusal or an outage (it may name the department's
+    /// internal systems; the host's audit record of the call has it). Consent errors carry
     /// a button with action `{"kind": "consent", "scope": ...}`.
     pub fn into_response(self) -> Response {
         let status = self.status();
@@ -141,9 +143,10 @@ impl Error {
                     wait_text(retry_after_ms)
                 ),
             ),
-            Error::NotPermitted(reason) => View::new("无法完成操作")
-                .alert(AlertLevel::Error, "此服务没有完成该操作所需的权限，或您尚未登录。")
-                .text(format!("详情：{reason}")),
+            // The reason (an origin, a host name) is for the developer, who
+            // finds it in the host's audit record of the call.
+            Error::NotPermitted(_) => View::new("无法完成操作")
+                .alert(AlertLevel::Error, "此服务没有完成该操作所需的权限，或您尚未登录。"),
             Error::InvalidArgument(field) => View::new("请求有误").alert(
                 AlertLevel::Error,
                 format!("参数「{field}」不符合要求，请检查后重试。"),
@@ -156,9 +159,8 @@ impl Error {
                 AlertLevel::Error,
                 format!("「{key}」与之前的请求不一致，请刷新页面后重试。"),
             ),
-            Error::Unavailable(reason) => View::new("服务暂不可用")
-                .alert(AlertLevel::Warning, "平台暂时无法完成该操作，请稍后再试。")
-                .text(format!("详情：{reason}")),
+            Error::Unavailable(_) => View::new("服务暂不可用")
+                .alert(AlertLevel::Warning, "平台暂时无法完成该操作，请稍后再试。"),
             Error::BadRequest { field, reason } => View::new("请求有误")
                 .alert(AlertLevel::Error, format!("「{field}」{reason}。")),
             Error::NotFound(what) => {
@@ -246,6 +248,17 @@ mod tests {
     }
 
     #[test]
+    fn refusals_and_outages_do_not_show_the_citizen_the_hosts_reason() {
+        for error in [
+            Error::NotPermitted("origin http://slots.dept.internal is not allowed".into()),
+            Error::Unavailable("resolve slots.dept.internal: failed to lookup".into()),
+        ] {
+            let (_, view) = view_json(error);
+            assert!(!view.to_string().contains("dept.internal"), "{view}");
+        }
+    }
+
+    #[test]
     fn consent_required_becomes_403_with_a_consent_button() {
         let (status, view) = view_json(Error::ConsentRequired("auth_user".into()));
         assert_eq!(status, 403);
@@ -263,7 +276,7 @@ mod tests {
     #[test]
     fn each_variant_has_its_status_and_names_its_subject() {
         let cases = [
-            (Error::NotPermitted("no citizen".into()), 403, "no citizen"),
+            (Error::NotPermitted("no citizen".into()), 403, "权限"),
             (
                 Error::InvalidArgument("amount-fen".into()),
                 400,
@@ -271,7 +284,7 @@ mod tests {
             ),
             (Error::QuotaExceeded("storage".into()), 429, "storage"),
             (Error::Conflict("out-trade-no".into()), 409, "out-trade-no"),
-            (Error::Unavailable("down".into()), 503, "down"),
+            (Error::Unavailable("down".into()), 503, "稍后再试"),
             (Error::bad_request("account", "为必填项"), 400, "account"),
             (Error::NotSubscribed("receipt".into()), 403, "receipt"),
             (
