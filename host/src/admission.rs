@@ -53,12 +53,41 @@ impl Default for AdmissionConfig {
 
 /// A request was not admitted: its wait passed, or too many wait already.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "the host is at its limit of concurrent mini-app requests; try again in {retry_after_secs} s"
-)]
+#[error("{}; try again in {retry_after_secs} s", limit.describe())]
 pub struct Busy {
+    /// Which limit held it back.
+    pub limit: Limit,
     /// When to try again, in whole seconds (the `Retry-After` header).
     pub retry_after_secs: u64,
+}
+
+/// The limit a [`Busy`] request met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// The citizen's own requests running at once
+    /// ([`AdmissionConfig::per_citizen`]).
+    Citizen,
+    /// The app's requests running at once ([`AdmissionConfig::per_app`] or
+    /// the operator's cap).
+    App,
+    /// The host's instance slots.
+    Pool,
+    /// The host-wide number of waiting requests
+    /// ([`AdmissionConfig::max_waiting`]).
+    Queue,
+}
+
+impl Limit {
+    /// The limit in a sentence, for the error message.
+    fn describe(self) -> &'static str {
+        match self {
+            Limit::Citizen => "too many of your requests are running at once",
+            Limit::App => "this mini-app is at its limit of concurrent requests",
+            Limit::Pool | Limit::Queue => {
+                "the host is at its limit of concurrent mini-app requests"
+            }
+        }
+    }
 }
 
 /// The three limits in front of the instance pool (see the module docs).
@@ -93,27 +122,38 @@ impl Admission {
     /// citizen's, within [`AdmissionConfig::wait`]. Errors: [`Busy`] when
     /// the wait passes or too many requests already wait.
     pub async fn admit(&self, app: &str, citizen: Option<&str>) -> Result<Admitted, Busy> {
-        let busy = Busy {
+        let busy = |limit| Busy {
+            limit,
             retry_after_secs: self.config.wait.as_secs().max(1),
         };
         if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.config.max_waiting {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
-            return Err(busy);
+            return Err(busy(Limit::Queue));
         }
         let deadline = Instant::now() + self.config.wait;
         let admitted = async {
             // A citizen's own queue first, so their requests wait without
             // holding a share of the app or the pool.
             let citizen = match citizen {
-                Some(id) => Some(self.citizens.acquire(id, deadline).await?),
+                Some(id) => Some(
+                    self.citizens
+                        .acquire(id, deadline)
+                        .await
+                        .ok_or(busy(Limit::Citizen))?,
+                ),
                 None => None,
             };
-            let app = self.apps.acquire(app, deadline).await?;
+            let app = self
+                .apps
+                .acquire(app, deadline)
+                .await
+                .ok_or(busy(Limit::App))?;
             let pool = tokio::time::timeout_at(deadline, self.pool.clone().acquire_owned())
                 .await
-                .ok()?
-                .ok()?;
-            Some(Admitted {
+                .ok()
+                .and_then(Result::ok)
+                .ok_or(busy(Limit::Pool))?;
+            Ok(Admitted {
                 _pool: pool,
                 _app: app,
                 _citizen: citizen,
@@ -121,7 +161,7 @@ impl Admission {
         }
         .await;
         self.waiting.fetch_sub(1, Ordering::AcqRel);
-        admitted.ok_or(busy)
+        admitted
     }
 
     /// Sets (`Some`) or removes (`None`) the cap on `app`'s concurrent
@@ -247,8 +287,17 @@ mod tests {
         assert_eq!(
             admission.admit("slow", Some("c1")).await.err(),
             Some(Busy {
+                limit: Limit::Citizen,
                 retry_after_secs: 1
             })
+        );
+        assert!(
+            Busy {
+                limit: Limit::Citizen,
+                retry_after_secs: 1
+            }
+            .to_string()
+            .starts_with("too many of your requests are running at once")
         );
         // ...while another citizen and a host event are admitted at once.
         let _c = admission.admit("slow", Some("c2")).await.unwrap();
@@ -262,7 +311,14 @@ mod tests {
         let admission = Admission::new(config(8, 4, 50), 16);
         admission.set_app_cap("costly", Some(1));
         let running = admission.admit("costly", Some("c1")).await.unwrap();
-        assert!(admission.admit("costly", Some("c2")).await.is_err());
+        assert_eq!(
+            admission
+                .admit("costly", Some("c2"))
+                .await
+                .err()
+                .map(|b| b.limit),
+            Some(Limit::App)
+        );
         let mut others = Vec::new();
         for i in 0..4 {
             others.push(
@@ -332,7 +388,14 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
         // One waits already: the next is refused without waiting.
         let started = std::time::Instant::now();
-        assert!(admission.admit("a", Some("c3")).await.is_err());
+        assert_eq!(
+            admission
+                .admit("a", Some("c3"))
+                .await
+                .err()
+                .map(|b| b.limit),
+            Some(Limit::Queue)
+        );
         assert!(started.elapsed() < Duration::from_millis(500));
         drop(held);
         assert!(waiter.await.unwrap());
