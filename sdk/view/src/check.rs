@@ -5,7 +5,7 @@ use std::fmt;
 
 use base64::Engine as _;
 
-use crate::{Block, Image, VIEW_CONTENT_TYPE};
+use crate::{Action, Block, Button, Image, VIEW_CONTENT_TYPE};
 
 /// Largest image of an `image` block, decoded: 256 KiB, enough for a
 /// photo of a certificate at phone resolution while keeping a view (and
@@ -48,6 +48,23 @@ pub enum Problem {
     },
     /// An `image` block has an empty `alt`.
     ImageAlt,
+    /// A path that should be one of the app's (or the host's payment page)
+    /// is not: it must start with one `/` (no scheme, no `//host`, no `\`).
+    NotAppPath {
+        /// Where in the block, e.g. `items[0].actions[1].action.path`.
+        at: String,
+        /// The path as given.
+        path: String,
+    },
+    /// A `table` row does not have one cell per column.
+    RowWidth {
+        /// The row's index.
+        row: usize,
+        /// Its cells.
+        cells: usize,
+        /// The table's columns.
+        columns: usize,
+    },
 }
 
 impl fmt::Display for Problem {
@@ -72,6 +89,18 @@ impl fmt::Display for Problem {
                 "image: {bytes} bytes or more, at most {MAX_IMAGE_BYTES} (256 KiB) decoded"
             ),
             Problem::ImageAlt => f.write_str("image: `alt` (the text alternative) is empty"),
+            Problem::NotAppPath { at, path } => write!(
+                f,
+                "{at}: `{path}` is not an app path; write one starting with `/`"
+            ),
+            Problem::RowWidth {
+                row,
+                cells,
+                columns,
+            } => write!(
+                f,
+                "table: rows[{row}] has {cells} cells for {columns} columns; give one per column"
+            ),
         }
     }
 }
@@ -82,7 +111,9 @@ impl Block {
     /// Whether the block keeps the limits of `docs/views.md` that its type
     /// does not carry: a `qr` block's data fits a QR code, an `image`
     /// block's `src` is a PNG, JPEG or WebP of at most [`MAX_IMAGE_BYTES`]
-    /// whose bytes match the declared type and its `alt` is not empty.
+    /// whose bytes match the declared type and its `alt` is not empty;
+    /// every path a link, form or action leads to is an app path (starting
+    /// with one `/`); a table has one cell per column in every row.
     /// Cheap: an image is decoded once, and not at all when its text is
     /// already too long.
     pub fn check(&self) -> Result<(), Problem> {
@@ -92,9 +123,63 @@ impl Block {
                 bytes: qr.data.len(),
             }),
             Block::Image(image) => check_image(image),
+            Block::Link { path, .. } => check_path("path", path),
+            Block::Form(form) => check_path("action", &form.action),
+            Block::Button(button) => check_action("action", &button.action),
+            Block::List { items } => items.iter().enumerate().try_for_each(|(i, item)| {
+                check_buttons(&format!("items[{i}].actions"), &item.actions)
+            }),
+            Block::Card(card) => check_buttons("actions", &card.actions),
+            Block::Table(table) => {
+                let columns = table.columns.len();
+                match table.rows.iter().position(|row| row.len() != columns) {
+                    Some(row) => Err(Problem::RowWidth {
+                        row,
+                        cells: table.rows[row].len(),
+                        columns,
+                    }),
+                    None => Ok(()),
+                }
+            }
             _ => Ok(()),
         }
     }
+}
+
+/// Whether `path` is an app path: starts with one `/`, and has no `\`
+/// (which browsers read as `/`) and no control character.
+fn is_app_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.chars().any(|c| c == '\\' || c.is_control())
+}
+
+fn check_path(at: &str, path: &str) -> Result<(), Problem> {
+    if is_app_path(path) {
+        Ok(())
+    } else {
+        Err(Problem::NotAppPath {
+            at: at.to_string(),
+            path: path.to_string(),
+        })
+    }
+}
+
+fn check_action(at: &str, action: &Action) -> Result<(), Problem> {
+    match action {
+        Action::Open { path } | Action::Post { path, .. } => {
+            check_path(&format!("{at}.path"), path)
+        }
+        Action::Pay { pay_url, .. } => check_path(&format!("{at}.pay_url"), pay_url),
+        _ => Ok(()),
+    }
+}
+
+fn check_buttons(at: &str, buttons: &[Button]) -> Result<(), Problem> {
+    buttons
+        .iter()
+        .enumerate()
+        .try_for_each(|(j, button)| check_action(&format!("{at}[{j}].action"), &button.action))
 }
 
 fn check_image(image: &Image) -> Result<(), Problem> {
@@ -237,5 +322,66 @@ mod tests {
         ));
         assert!(!is_view_content_type("application/json"));
         assert!(!is_view_content_type("application/vnd.cityhost.view+jsonx"));
+    }
+
+    #[test]
+    fn paths_lead_into_the_app_and_tables_have_one_cell_per_column() {
+        use serde_json::json;
+        let block = |value: serde_json::Value| serde_json::from_value::<Block>(value).unwrap();
+        let open = |path: &str| json!({"kind": "open", "path": path});
+        for path in ["/", "/bookings?id=1", "/a/b#c"] {
+            assert_eq!(
+                block(json!({"type": "link", "label": "x", "path": path})).check(),
+                Ok(())
+            );
+        }
+        for (value, at) in [
+            (
+                json!({"type": "link", "label": "x", "path": "javascript:alert(1)"}),
+                "path",
+            ),
+            (
+                json!({"type": "link", "label": "x", "path": "//evil.example"}),
+                "path",
+            ),
+            (
+                json!({"type": "link", "label": "x", "path": "/\\evil.example"}),
+                "path",
+            ),
+            (
+                json!({"type": "form", "action": "https://evil.example", "method": "post", "submit": "s", "fields": []}),
+                "action",
+            ),
+            (
+                json!({"type": "button", "label": "x", "action": open("evil")}),
+                "action.path",
+            ),
+            (
+                json!({"type": "button", "label": "x", "action": {"kind": "pay", "order_id": "o", "pay_url": "https://evil.example/pay"}}),
+                "action.pay_url",
+            ),
+            (
+                json!({"type": "list", "items": [{"title": "t", "actions": [{"label": "ok", "action": open("/")}, {"label": "x", "action": open("http://x")}]}]}),
+                "items[0].actions[1].action.path",
+            ),
+            (
+                json!({"type": "card", "title": "t", "items": [], "actions": [{"label": "x", "action": open("x")}]}),
+                "actions[0].action.path",
+            ),
+        ] {
+            match block(value.clone()).check() {
+                Err(Problem::NotAppPath { at: found, .. }) => assert_eq!(found, at, "{value}"),
+                other => panic!("{value}: {other:?}"),
+            }
+        }
+        let table = json!({"type": "table", "columns": ["a", "b"], "rows": [["1", "2"], ["1"]]});
+        assert_eq!(
+            block(table).check(),
+            Err(Problem::RowWidth {
+                row: 1,
+                cells: 1,
+                columns: 2
+            })
+        );
     }
 }
