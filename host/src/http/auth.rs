@@ -50,9 +50,9 @@ impl DepartmentAuth {
 
     /// The loaded app `app_id` of department `uscc` (both from the path),
     /// for a call that needs `scope`. Errors: `400 uscc` for a malformed
-    /// code; `403` for a token without the scope or another department's
-    /// token; `404 app` for an app the department does not publish or
-    /// that is not loaded.
+    /// code; `403` for a token without the scope, or another department's
+    /// token (field `uscc`); `404` with field `app` for an app the
+    /// department does not publish or that is not loaded.
     pub(crate) fn published_app(
         &self,
         platform: &Platform,
@@ -68,15 +68,21 @@ impl DepartmentAuth {
         })?;
         self.require(scope)?;
         if self.department.uscc != department.as_str() {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "the token is another department's",
-            ));
+            return Err(ApiError {
+                field: Some("uscc".into()),
+                ..ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    "the token is another department's",
+                )
+            });
         }
         match platform.registry.get(app_id) {
             Some(app) if self.department.apps.iter().any(|a| a == app_id) => Ok(app),
-            _ => Err(ApiError::not_found("app")),
+            _ => Err(ApiError {
+                field: Some("app".into()),
+                ..ApiError::not_found("app")
+            }),
         }
     }
 }

@@ -117,9 +117,6 @@ async fn send(
     if let Ok(id) = &result {
         audit.detail("event_id", id.as_str());
     }
-    audit.finish(match &result {
-        Ok(_) => "202",
-        Err(e) => e.code,
-    });
+    audit.finish(ApiError::audit_outcome(&result));
     Ok((StatusCode::ACCEPTED, Json(Accepted { event_id: result? })))
 }

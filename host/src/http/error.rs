@@ -78,6 +78,17 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// A call's outcome in the audit log, in the words capability calls
+    /// use there: `ok`, or the error's code with `-` (`invalid-argument`).
+    pub fn audit_outcome<T>(result: &Result<T, ApiError>) -> String {
+        match result {
+            Ok(_) => "ok".into(),
+            Err(e) => e.code.replace('_', "-"),
+        }
+    }
+}
+
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         let message = e.to_string();

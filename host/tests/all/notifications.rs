@@ -582,7 +582,7 @@ async fn a_departments_system_messages_a_subscribed_citizen_by_openid() {
         .collect();
     assert!(
         sent.iter()
-            .any(|r| r["outcome"] == "201" && r["openid"] == openid),
+            .any(|r| r["outcome"] == "ok" && r["openid"] == openid),
         "{records}"
     );
 }

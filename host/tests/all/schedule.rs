@@ -293,10 +293,18 @@ async fn a_departments_system_sends_its_app_the_events_it_accepts() {
     assert_eq!(code, 403);
     const WATER: &str = "91330100143044481D";
     let water = host.department_token(WATER, &["events"]).await;
-    let (code, _) = send(BUREAU, APP, &water, json!({"event": "bill-issued"})).await;
-    assert_eq!(code, 403, "another department's token");
-    let (code, _) = send(WATER, APP, &water, json!({"event": "bill-issued"})).await;
-    assert_eq!(code, 404, "not the water company's app");
+    let (code, body) = send(BUREAU, APP, &water, json!({"event": "bill-issued"})).await;
+    assert_eq!(
+        (code, field(&body).as_deref()),
+        (403, Some("uscc")),
+        "another department's token: {body}"
+    );
+    let (code, body) = send(WATER, APP, &water, json!({"event": "bill-issued"})).await;
+    assert_eq!(
+        (code, field(&body).as_deref()),
+        (404, Some("app")),
+        "not the water company's app: {body}"
+    );
 }
 
 /// A `* * * * *` schedule reaches the app within a minute (a real minute:

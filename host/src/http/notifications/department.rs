@@ -89,10 +89,7 @@ pub(super) async fn send(
         Ok::<_, ApiError>(sent.0.id.clone())
     }
     .await;
-    audit.finish(match &result {
-        Ok(_) => "201",
-        Err(e) => e.code,
-    });
+    audit.finish(ApiError::audit_outcome(&result));
     Ok((
         StatusCode::CREATED,
         Json(Sent {
