@@ -61,6 +61,7 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
     let component = tokio::task::block_in_place(|| build(&build_args))?;
     install(&platform, &args.dir, &component).await?;
     super::demo::seed(&platform).await?;
+    let department_token = department_token(&platform, &args.dir).await?;
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("binding {}", args.bind))?;
@@ -77,6 +78,11 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
         "SMS codes (development channel): http://{}/dev/sms",
         listener.local_addr()?
     );
+    println!(
+        "department API (cityhost config, the department's events and messages):\n  \
+         export CITYHOST_HOST=http://{} CITYHOST_TOKEN={department_token}",
+        listener.local_addr()?
+    );
     println!("watching {} for changes", args.dir.join("src").display());
     tokio::spawn(print_view_reports(platform.views.subscribe()));
     tokio::spawn(watch(platform.clone(), args.dir.clone(), build_args));
@@ -86,6 +92,35 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
     drop(background);
     drop(backends);
     Ok(())
+}
+
+/// The account of the app's department on the dev host (created from
+/// `[department]`, with `[dev.publisher]` or a placeholder contact) and a
+/// new API token with every scope, so the developer can try the department
+/// API (`cityhost config`, events, messages) against the dev host.
+async fn department_token(platform: &Platform, dir: &Path) -> anyhow::Result<String> {
+    use crate::manifest::DevPublisher;
+    use crate::publishing::tokens::TokenScope;
+    let manifest = Manifest::load(&dir.join(MANIFEST_FILE))?;
+    let publisher = manifest.dev.publisher.clone().unwrap_or(DevPublisher {
+        uscc: None,
+        contact_name: "本机开发者".into(),
+        contact_phone: "0571-00000000".into(),
+    });
+    let uscc = platform.ensure_department(&manifest, &publisher).await?;
+    let scopes = [
+        TokenScope::Publish,
+        TokenScope::Statements,
+        TokenScope::Messages,
+        TokenScope::Events,
+    ];
+    let issued = platform
+        .services
+        .publishing
+        .tokens
+        .issue(uscc.as_str(), &scopes, None)
+        .await?;
+    Ok(issued.token)
 }
 
 async fn install(platform: &Platform, dir: &Path, component: &Path) -> anyhow::Result<()> {

@@ -18,7 +18,7 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use crate::error::ServiceError;
-use crate::manifest::{Manifest, ManifestError};
+use crate::manifest::{DevPublisher, Manifest, ManifestError};
 use crate::platform::Platform;
 use crate::publishing::PublishError;
 use crate::publishing::departments::NewDepartment;
@@ -62,30 +62,17 @@ pub enum BundleError {
 }
 
 impl Platform {
-    /// Publishes the app in `dir` (its `cityhost.toml`) with its component
-    /// from `components_dir`; returns its stable release.
-    pub async fn publish_bundled(
-        self: &Arc<Self>,
-        dir: &Path,
-        components_dir: &Path,
-    ) -> Result<Arc<App>, BundleError> {
-        let text = std::fs::read_to_string(dir.join(MANIFEST_FILE)).map_err(|source| {
-            ManifestError::Io {
-                path: dir.join(MANIFEST_FILE).display().to_string(),
-                source,
-            }
-        })?;
-        let manifest = Manifest::parse(&text)?;
-        let path = components_dir.join(format!("{}.wasm", manifest.id.replace('-', "_")));
-        let bytes = std::fs::read(&path).map_err(|e| BundleError::MissingComponent {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        let publisher = manifest
-            .dev
-            .publisher
-            .clone()
-            .ok_or(BundleError::NoPublisher)?;
+    /// Makes sure `manifest`'s department (`[department]`) has an account,
+    /// creating it with `publisher` as its contact if not (an operator log
+    /// entry records it), and that the account owns the app. Returns the
+    /// department's code. For bundled apps and for `cityhost dev`.
+    /// Errors: the code or the account's fields are malformed, the store
+    /// failed.
+    pub async fn ensure_department(
+        &self,
+        manifest: &Manifest,
+        publisher: &DevPublisher,
+    ) -> Result<Uscc, BundleError> {
         let publishing = &self.services.publishing;
         // The department's one key is `[department] uscc` (checked at parse).
         let uscc = Uscc::parse(manifest.department_key()?)
@@ -119,6 +106,35 @@ impl Platform {
             .departments
             .assign_app(uscc.as_str(), &manifest.id)
             .await?;
+        Ok(uscc)
+    }
+
+    /// Publishes the app in `dir` (its `cityhost.toml`) with its component
+    /// from `components_dir`; returns its stable release.
+    pub async fn publish_bundled(
+        self: &Arc<Self>,
+        dir: &Path,
+        components_dir: &Path,
+    ) -> Result<Arc<App>, BundleError> {
+        let text = std::fs::read_to_string(dir.join(MANIFEST_FILE)).map_err(|source| {
+            ManifestError::Io {
+                path: dir.join(MANIFEST_FILE).display().to_string(),
+                source,
+            }
+        })?;
+        let manifest = Manifest::parse(&text)?;
+        let path = components_dir.join(format!("{}.wasm", manifest.id.replace('-', "_")));
+        let bytes = std::fs::read(&path).map_err(|e| BundleError::MissingComponent {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let publisher = manifest
+            .dev
+            .publisher
+            .clone()
+            .ok_or(BundleError::NoPublisher)?;
+        let uscc = self.ensure_department(&manifest, &publisher).await?;
+        let publishing = &self.services.publishing;
         let key = &publishing.bundled_key;
         let public =
             base64::engine::general_purpose::STANDARD.encode(key.verifying_key().to_bytes());
