@@ -172,6 +172,33 @@ impl Admission {
         self.apps.set_cap(app, cap);
     }
 
+    /// Replaces every app's own cap with `caps` (an app not in it gets
+    /// [`AdmissionConfig::per_app`]); caps that do not change are left
+    /// alone, with the requests they count.
+    pub fn set_app_caps(&self, caps: HashMap<String, usize>) {
+        let current = self
+            .apps
+            .caps
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for app in current.keys().filter(|app| !caps.contains_key(*app)) {
+            self.set_app_cap(app, None);
+        }
+        for (app, cap) in caps {
+            if current.get(&app) != Some(&cap.max(1)) {
+                self.set_app_cap(&app, Some(cap));
+            }
+        }
+    }
+
+    /// How many of `app`'s requests may run at once: its own cap, or the
+    /// default.
+    pub fn app_cap(&self, app: &str) -> usize {
+        let caps = self.apps.caps.lock().unwrap_or_else(|e| e.into_inner());
+        caps.get(app).copied().unwrap_or(self.apps.cap)
+    }
+
     /// The cap of apps without their own ([`AdmissionConfig::per_app`]).
     pub fn default_app_cap(&self) -> usize {
         self.apps.cap

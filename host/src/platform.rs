@@ -354,15 +354,41 @@ impl Platform {
             views: Default::default(),
             dev_sms,
         });
-        let caps = platform.services.publishing.caps().await?;
-        platform.outbound.set_domains(caps.http_domains);
-        for (app, cap) in platform.services.publishing.concurrency.all().await? {
-            platform.admission.set_app_cap(&app, Some(cap as usize));
-        }
+        platform.load_operator_settings().await?;
         platform.restore_releases().await;
         Ok(platform)
     }
+
+    /// Applies the operator's settings from the store: the caps (outbound
+    /// domains) and each app's concurrency cap. At start, and when another
+    /// host changed them ([`OPERATOR_SETTINGS_CHANGED`]).
+    pub async fn load_operator_settings(&self) -> ServiceResult<()> {
+        let publishing = &self.services.publishing;
+        let caps = publishing.caps().await?;
+        self.outbound.set_domains(caps.http_domains);
+        let concurrency = publishing.concurrency.all().await?;
+        self.admission.set_app_caps(
+            concurrency
+                .into_iter()
+                .map(|(app, cap)| (app, cap as usize))
+                .collect(),
+        );
+        Ok(())
+    }
+
+    /// Tells the other hosts sharing the store that the operator's settings
+    /// changed (after they were stored); a failure is logged.
+    pub async fn operator_settings_changed(&self) {
+        if let Err(e) = self.services.db.signal(OPERATOR_SETTINGS_CHANGED, "").await {
+            tracing::error!(error = %e, "the other hosts were not told of new operator settings");
+        }
+    }
 }
+
+/// The store signal sent to the other hosts when the operator's caps or an
+/// app's concurrency cap changed (no payload): they reload them
+/// ([`Platform::load_operator_settings`]).
+pub const OPERATOR_SETTINGS_CHANGED: &str = "operator.settings";
 
 #[cfg(test)]
 mod tests {

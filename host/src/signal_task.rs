@@ -2,9 +2,11 @@
 //! store ([`cityhost_store::Signal`]) and brings what this host keeps in
 //! memory in step — a session ended elsewhere leaves the session cache, a
 //! message or unread count reaches the citizen's open streams here, a
-//! release changed elsewhere is loaded here. When signals may have been
+//! release changed elsewhere is loaded here, new operator settings (caps,
+//! an app's concurrency cap) are applied here. When signals may have been
 //! missed it drops every cached session, tells every open stream to catch
-//! up from the store and reloads every app's release plan. On an embedded
+//! up from the store and reloads the operator settings and every app's
+//! release plan. On an embedded
 //! store (one host) it hears nothing.
 
 use std::sync::Arc;
@@ -13,7 +15,7 @@ use cityhost_store::{Heard, Signal};
 
 use crate::identity::sessions::SESSION_ENDED;
 use crate::notifications::live::LIVE_SIGNAL;
-use crate::platform::Platform;
+use crate::platform::{OPERATOR_SETTINGS_CHANGED, Platform};
 use crate::releases::lifecycle::RELEASE_CHANGED;
 
 /// Starts the signal task for `platform`. It runs until the runtime stops
@@ -47,6 +49,11 @@ async fn apply(platform: &Arc<Platform>, signal: Signal) {
                 }
             }
         }
+        OPERATOR_SETTINGS_CHANGED => {
+            if let Err(e) = platform.load_operator_settings().await {
+                tracing::error!(error = %e, "operator settings changed on another host; not reloaded");
+            }
+        }
         other => tracing::warn!(channel = other, "unknown store signal ignored"),
     }
 }
@@ -56,6 +63,9 @@ async fn resync(platform: &Arc<Platform>) {
     tracing::warn!("store signals may have been missed; reloading sessions, streams and releases");
     platform.services.sessions.forget_all();
     platform.services.notifications.live().all_stale();
+    if let Err(e) = platform.load_operator_settings().await {
+        tracing::error!(error = %e, "operator settings not reloaded");
+    }
     for (app_id, e) in platform.restore_releases().await {
         tracing::error!(app = %app_id, error = %e, "release not reloaded");
     }

@@ -76,5 +76,6 @@ async fn set_cap(
     platform
         .admission
         .set_app_cap(&app, body.max.map(|m| m as usize));
+    platform.operator_settings_changed().await;
     answer(&platform, app).await
 }

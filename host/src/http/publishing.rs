@@ -564,6 +564,7 @@ async fn set_caps(
     let publishing = &platform.services.publishing;
     let caps = publishing.set_caps(caps).await?;
     platform.outbound.set_domains(caps.http_domains.clone());
+    platform.operator_settings_changed().await;
     publishing
         .operators
         .record(

@@ -2,7 +2,7 @@
 //! a citizen signed in on one is signed in on all, a logout on one ends
 //! the session on every host, a message sent through one reaches the
 //! citizen's live stream held by another, a release made on one is served
-//! by the others, and each event is delivered once though every host runs
+//! by the others, an operator's cap set on one holds on all, and each event is delivered once though every host runs
 //! a delivery task.
 
 use std::time::{Duration, Instant};
@@ -103,7 +103,27 @@ async fn three_hosts_on_one_database_serve_as_one_platform() {
     })
     .await;
     let _ = released;
-    eprintln!("across hosts: live message {live:?}, logout {logout:?}, release {reload:?}");
+
+    // An operator's concurrency cap set on B holds on A and C.
+    let r = reqwest::Client::new()
+        .put(format!("{}/api/operator/apps/probe/concurrency", b.base))
+        .bearer_auth(&b.platform.operator_token)
+        .json(&serde_json::json!({"max": 3}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let cap = within(
+        Duration::from_secs(1),
+        "the cap reaching A and C",
+        || async {
+            a.platform.admission.app_cap("probe") == 3 && c.platform.admission.app_cap("probe") == 3
+        },
+    )
+    .await;
+    eprintln!(
+        "across hosts: live message {live:?}, logout {logout:?}, release {reload:?}, cap {cap:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
