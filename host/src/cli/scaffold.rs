@@ -106,6 +106,9 @@ crate-type = ["cdylib", "rlib"]
 
 [dependencies]
 cityhost-sdk = {{ path = "{sdk}" }}
+# Forms and JSON bodies into your own types, claims for `sign`.
+serde = {{ version = "1", features = ["derive"] }}
+serde_json = "1"
 
 # Its own workspace: build it on its own.
 [workspace]
