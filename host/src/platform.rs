@@ -305,6 +305,7 @@ impl Platform {
         let keys = HostKeys::load_or_create(&config.data_dir)?;
         refuse_old_layout(&config.data_dir)?;
         let db = open_store(&config.data_dir, &config.store).await?;
+        keys.check_store(&db).await?;
         let (sms, dev_sms) = config.identity.sms_channel()?;
         let mut services = Services::open_with(
             db,

@@ -7,6 +7,7 @@
 
 use std::time::{Duration, Instant};
 
+use cityhost::platform::{HostConfig, Platform, StoreConfig};
 use cityhost_store_postgres::testing::fresh_database;
 use serde_json::Value;
 
@@ -32,6 +33,15 @@ async fn three_hosts() -> [TestHost; 3] {
     let a = TestHost::start_sharing(&url, None).await;
     let b = TestHost::start_sharing(&url, Some(&a)).await;
     let c = TestHost::start_sharing(&url, Some(&a)).await;
+    // A host with keys of its own is refused: its openids, sessions and
+    // sealed identity numbers would not match the others'.
+    let stranger = tempfile::tempdir().unwrap();
+    let config = HostConfig {
+        store: StoreConfig::Postgres(url),
+        ..HostConfig::new(stranger.path())
+    };
+    let refused = Platform::open(&config).await.err().expect("refused");
+    assert!(refused.to_string().contains("copy keys/"), "{refused}");
     [a, b, c]
 }
 
@@ -145,9 +155,14 @@ async fn every_event_is_delivered_once_though_every_host_delivers() {
             .unwrap();
         ids.push(id);
     }
-    // Every host looks at the outbox at once.
+    // Every host looks at the outbox at once. An attempt the app refuses
+    // (under this contention its storage calls may run out of retries) is
+    // tried again soon rather than in minutes; a second *successful*
+    // delivery is what must not happen.
     for host in [&a, &b, &c] {
-        host.platform.services.events.wake();
+        let events = &host.platform.services.events;
+        events.set_retry_delays(vec![Duration::from_millis(200); 7]);
+        events.wake();
     }
     let reader = a.demo_citizen("13800000001").await;
     let seen = || async {

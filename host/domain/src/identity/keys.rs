@@ -5,7 +5,13 @@
 use std::io::Write;
 use std::path::Path;
 
+use cityhost_store::Db;
+use hmac::{Hmac, Mac};
 use rand::RngCore;
+use sha2::Sha256;
+
+use super::tables::HOST_KEYS;
+use crate::error::{ServiceError, ServiceResult};
 
 /// The host's secrets.
 #[derive(Clone)]
@@ -36,6 +42,58 @@ impl HostKeys {
             id_number: key_file(&dir.join("id-number.key"))?,
             id_index: key_file(&dir.join("id-index.key"))?,
         })
+    }
+}
+
+impl HostKeys {
+    /// A fingerprint of the four keys (HMAC-SHA256 of a fixed label under
+    /// each, hashed together; hex): equal for equal keys, and no help in
+    /// finding them.
+    pub fn fingerprint(&self) -> String {
+        let mut all = Vec::with_capacity(128);
+        for key in [&self.openid, &self.session, &self.id_number, &self.id_index] {
+            let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key");
+            mac.update(b"cityhost host-key fingerprint");
+            all.extend_from_slice(&mac.finalize().into_bytes());
+        }
+        let mut mac = Hmac::<Sha256>::new_from_slice(&all).expect("HMAC takes any key");
+        mac.update(b"cityhost host keys");
+        hex::encode(&mac.finalize().into_bytes()[..16])
+    }
+
+    /// Checks that the store was written with these keys, recording their
+    /// fingerprint on first use. Every host sharing a store must hold the
+    /// same keys (openids, sessions and sealed identity numbers depend on
+    /// them). Errors: the store holds another fingerprint
+    /// ([`ServiceError::Forbidden`], saying what to copy), or the store
+    /// failed.
+    pub async fn check_store(&self, db: &Db) -> ServiceResult<()> {
+        let mine = self.fingerprint();
+        let key = "fingerprint";
+        let recorded = db
+            .transact(|tx| {
+                let mine = mine.clone();
+                async move {
+                    match tx.get(&HOST_KEYS, key).await? {
+                        Some(recorded) => Ok::<_, cityhost_store::StoreError>(recorded),
+                        None => {
+                            tx.put(&HOST_KEYS, key, &mine).await?;
+                            Ok(mine)
+                        }
+                    }
+                }
+            })
+            .await?;
+        if recorded == mine {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden(format!(
+                "the store was written by hosts with other keys than those in {}: every host \
+                 sharing a store needs the same keys; copy keys/ and operator-token from the \
+                 data directory of a host that serves this store",
+                self.dir.display()
+            )))
+        }
     }
 }
 
@@ -76,4 +134,28 @@ pub fn operator_token(data_dir: &Path) -> std::io::Result<String> {
     let token = hex::encode(bytes);
     write_private(&path, token.as_bytes())?;
     Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_store_serves_only_hosts_with_its_keys() {
+        let (_dir, db) = crate::testing::temp_db();
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let keys = HostKeys::load_or_create(a.path()).unwrap();
+        keys.check_store(&db).await.unwrap();
+        // The same keys again (a restart, or a second host with a copy).
+        let copy = HostKeys::load_or_create(a.path()).unwrap();
+        assert_eq!(copy.fingerprint(), keys.fingerprint());
+        copy.check_store(&db).await.unwrap();
+        // Another host's own keys: refused, saying what to copy.
+        let other = HostKeys::load_or_create(b.path()).unwrap();
+        assert_ne!(other.fingerprint(), keys.fingerprint());
+        match other.check_store(&db).await {
+            Err(ServiceError::Forbidden(why)) => assert!(why.contains("copy keys/"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -63,3 +63,7 @@ pub(crate) const VERIFY_FAILURES_BY_CLIENT: Table<String, Mismatches> =
 /// appeal id → an appeal to move a verified identity to the account of
 /// the person it belongs to ([`super::appeals`]).
 pub(crate) const APPEALS: Table<String, Appeal> = Table::new("identity_appeals");
+
+/// `"fingerprint"` → the fingerprint of the host keys the store was first
+/// written with ([`super::keys::HostKeys::check_store`]).
+pub(crate) const HOST_KEYS: Table<String, String> = Table::new("host_keys");
