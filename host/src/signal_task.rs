@@ -6,8 +6,9 @@
 //! an app's concurrency cap) are applied here. When signals may have been
 //! missed it drops every cached session, tells every open stream to catch
 //! up from the store and reloads the operator settings and every app's
-//! release plan. On an embedded
-//! store (one host) it hears nothing.
+//! release plan. A release is loaded on a task of its own (a compile takes
+//! up to a second), so signals behind it — a logout — are not held up. On
+//! an embedded store (one host) it hears nothing.
 
 use std::sync::Arc;
 
@@ -39,15 +40,17 @@ async fn apply(platform: &Arc<Platform>, signal: Signal) {
         SESSION_ENDED => services.sessions.forget(&signal.payload),
         LIVE_SIGNAL => services.notifications.live().relayed(&signal.payload),
         RELEASE_CHANGED => {
-            let app_id = signal.payload;
-            match platform.reload_release(&app_id).await {
-                Ok(()) => {
-                    tracing::info!(app = %app_id, "release changed on another host; reloaded")
+            let (platform, app_id) = (platform.clone(), signal.payload);
+            tokio::spawn(async move {
+                match platform.reload_release(&app_id).await {
+                    Ok(()) => {
+                        tracing::info!(app = %app_id, "release changed on another host; reloaded")
+                    }
+                    Err(e) => {
+                        tracing::error!(app = %app_id, error = %e, "release changed on another host; not loaded here");
+                    }
                 }
-                Err(e) => {
-                    tracing::error!(app = %app_id, error = %e, "release changed on another host; not loaded here");
-                }
-            }
+            });
         }
         OPERATOR_SETTINGS_CHANGED => {
             if let Err(e) = platform.load_operator_settings().await {

@@ -185,3 +185,59 @@ async fn every_event_is_delivered_once_though_every_host_delivers() {
         );
     }
 }
+
+/// A host that claimed an event and died before its attempt (here: claimed
+/// it and never attempted) leaves it to the others when the lease ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_event_claimed_by_a_host_that_died_is_delivered_by_another() {
+    let [mut a, b, _c] = three_hosts().await;
+    // A's own delivery task must not take the event: A "dies" (its tasks
+    // stop) once it has claimed it.
+    a.stop_background();
+    let outbox = &a.platform.services.events;
+    outbox.set_claim_lease(Duration::from_secs(2));
+    // (B or C may, rarely, claim a new event in the moment before A does:
+    // then try another.)
+    let mut attempt = None;
+    for _ in 0..5 {
+        let id = outbox
+            .stage_app_event(
+                "schedule-probe",
+                cityhost::events::Source::Department,
+                "bill-issued",
+                "{}".into(),
+                None,
+            )
+            .await
+            .unwrap();
+        let due = outbox.due(64).await.unwrap();
+        if let Some(due) = due.into_iter().find(|d| d.event.id == id)
+            && let Some(claimed) = outbox.claim(&due).await.unwrap()
+        {
+            attempt = Some((id, claimed));
+            break;
+        }
+    }
+    let (id, claimed) = attempt.expect("A claims an event");
+    // B sees nothing due until the lease ends, then delivers it once.
+    let reader = b.demo_citizen("13800000001").await;
+    let seen = || async {
+        let seen = reader.get_json("/apps/schedule-probe/seen", 200).await;
+        seen.as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["id"] == id.as_str())
+            .cloned()
+    };
+    assert!(seen().await.is_none(), "delivered while A held the claim");
+    let waited = within(
+        Duration::from_secs(10),
+        "B delivering A's claimed event",
+        || async { seen().await.is_some() },
+    )
+    .await;
+    assert_eq!(seen().await.unwrap()["deliveries"], Value::from(1));
+    // A, back too late, finds its claim gone and changes nothing.
+    assert!(outbox.claim(&claimed).await.unwrap().is_none());
+    eprintln!("a dead host's claimed event delivered by another after {waited:?}");
+}

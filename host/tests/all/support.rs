@@ -78,7 +78,7 @@ pub struct TestHost {
     pub base: String,
     /// The host's state.
     pub platform: Arc<Platform>,
-    _background: cityhost::background::Background,
+    background: Option<cityhost::background::Background>,
     /// The department backends, started for this host as `cityhost demo`
     /// starts them (data under `{data dir}/backends`); stopped with it.
     pub backends: Backends,
@@ -232,10 +232,16 @@ impl TestHost {
         TestHost {
             base,
             platform,
-            _background: background,
+            background: Some(background),
             backends,
             _data: data,
         }
+    }
+
+    /// Stops the host's background tasks (event delivery, cron, signals),
+    /// as if the host had died while its HTTP side answers on.
+    pub fn stop_background(&mut self) {
+        self.background = None;
     }
 
     /// GET `path` (under `/api/operator`) with the operator's bearer token,

@@ -61,9 +61,10 @@ impl Source {
 }
 
 /// How long a claimed event is left to the host that claimed it
-/// ([`Outbox::claim`]): far longer than an attempt may run (an app's
-/// deadline is capped at seconds). A host that dies mid-attempt delays the
-/// event by this much.
+/// ([`Outbox::claim`]), unless set otherwise
+/// ([`Outbox::set_claim_lease`]): far longer than an attempt may run (an
+/// app's deadline is capped at seconds). A host that dies mid-attempt
+/// delays the event by this much.
 pub const CLAIM_LEASE: Duration = Duration::from_secs(60);
 
 /// Largest JSON payload of an app event, bytes: 16 KiB.
@@ -121,6 +122,7 @@ pub struct Outbox {
     pub(crate) db: Db,
     wake: Arc<tokio::sync::Notify>,
     delays: Arc<RwLock<Vec<Duration>>>,
+    lease_ms: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Due time of events that gave up: never due.
@@ -151,7 +153,23 @@ impl Outbox {
             db,
             wake: Arc::new(tokio::sync::Notify::new()),
             delays: Arc::new(RwLock::new(RETRY_DELAYS.to_vec())),
+            lease_ms: Arc::new(
+                CLAIM_LEASE
+                    .as_millis()
+                    .try_into()
+                    .unwrap_or(u64::MAX)
+                    .into(),
+            ),
         }
+    }
+
+    /// Replaces [`CLAIM_LEASE`]: how long a claimed event waits before
+    /// another host may attempt it. For operators whose apps' deadlines
+    /// are longer, and for tests.
+    pub fn set_claim_lease(&self, lease: Duration) {
+        let ms = u64::try_from(lease.as_millis()).unwrap_or(u64::MAX);
+        self.lease_ms
+            .store(ms, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Replaces the pauses between attempts (the number of attempts is
@@ -209,15 +227,16 @@ impl Outbox {
         Ok(events)
     }
 
-    /// Claims a due event for one attempt by this host: moves it to
-    /// [`CLAIM_LEASE`] from now in one transaction, so no other host
+    /// Claims a due event for one attempt by this host: moves it to the
+    /// claim lease ([`CLAIM_LEASE`]) from now in one transaction, so no other host
     /// attempts it meanwhile. Returns the claimed event (its new due time
     /// is what [`Outbox::delivered`] and [`Outbox::failed`] expect), or
     /// `None` if it is no longer where `due` saw it (another host claimed
     /// it, or a timer was cancelled).
     pub async fn claim(&self, due: &DueEvent) -> Result<Option<DueEvent>, StoreError> {
         let (at, event) = (due.due, &due.event);
-        let until = now_ms() + CLAIM_LEASE.as_millis() as u64;
+        let lease = self.lease_ms.load(std::sync::atomic::Ordering::Relaxed);
+        let until = now_ms().saturating_add(lease);
         let claimed = self
             .db
             .transact(|tx| async move {
