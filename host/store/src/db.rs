@@ -217,7 +217,7 @@ impl Db {
     /// [`MAX_SIGNAL_BYTES`](crate::MAX_SIGNAL_BYTES)
     /// ([`StoreError::Encode`]), or the backend failed.
     pub async fn signal(&self, channel: &'static str, payload: &str) -> Result<(), StoreError> {
-        if channel.len() + payload.len() > crate::MAX_SIGNAL_BYTES {
+        if !crate::signal_fits(channel, payload) {
             return Err(StoreError::Encode(format!(
                 "a signal on {channel} of {} bytes; at most {} with its channel",
                 payload.len(),

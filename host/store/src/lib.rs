@@ -52,7 +52,7 @@ pub use db::{Db, MAX_ATTEMPTS};
 pub use error::StoreError;
 pub use key::{Key, KeyError, KeyPrefix, KeyRef};
 pub use scan::{RawScan, Scan};
-pub use signal::{Heard, Listener, MAX_SIGNAL_BYTES, Signal};
+pub use signal::{Heard, Listener, MAX_SIGNAL_BYTES, Signal, signal_fits};
 pub use table::{Codec, Json, Raw, Table};
 pub use tx::Tx;
 

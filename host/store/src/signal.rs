@@ -15,10 +15,16 @@ use tokio::sync::broadcast;
 /// `NOTIFY` payload limit is 8,000 bytes; some is kept for framing).
 pub const MAX_SIGNAL_BYTES: usize = 7_000;
 
+/// Whether a signal on `channel` with `payload` is within
+/// [`MAX_SIGNAL_BYTES`].
+pub fn signal_fits(channel: &str, payload: &str) -> bool {
+    channel.len() + payload.len() <= MAX_SIGNAL_BYTES
+}
+
 /// A signal from another host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signal {
-    /// What it is about, e.g. `session.revoked` (named by the sender's
+    /// What it is about, e.g. `session.ended` (named by the sender's
     /// module).
     pub channel: String,
     /// Its text, e.g. a session id.

@@ -38,8 +38,14 @@ pub enum LiveEvent {
     Message(Arc<Message>, u64),
     /// The unread count changed (read, all read, deleted).
     Unread(u64),
-    /// News was lost on the way (from another host): catch up from the
-    /// store. Streams hear it as [`Heard::Lagged`].
+}
+
+/// What a citizen's channel carries: news, or word that news was lost on
+/// the way from another host (streams hear it as [`Heard::Lagged`] and
+/// catch up from the store).
+#[derive(Debug, Clone)]
+enum Sent {
+    Event(LiveEvent),
     Stale,
 }
 
@@ -51,12 +57,13 @@ struct Relayed {
     /// The new message, if the event is one and it fits in a signal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     message: Option<Message>,
-    /// The unread count after the event; absent for [`LiveEvent::Stale`].
+    /// The unread count after the event; absent when the news did not fit
+    /// ("catch up from the store").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     unread: Option<u64>,
 }
 
-type Channels = Arc<Mutex<HashMap<String, broadcast::Sender<LiveEvent>>>>;
+type Channels = Arc<Mutex<HashMap<String, broadcast::Sender<Sent>>>>;
 
 /// The open streams, by citizen.
 pub struct LiveHub {
@@ -108,15 +115,15 @@ impl LiveHub {
         if let Some(db) = &self.relay {
             relay(db, citizen_id, &event);
         }
-        self.publish_here(citizen_id, event)
+        self.publish_here(citizen_id, Sent::Event(event))
     }
 
     /// Sends `event` to the citizen's open streams on this host only.
-    fn publish_here(&self, citizen_id: &str, event: LiveEvent) -> usize {
+    fn publish_here(&self, citizen_id: &str, sent: Sent) -> usize {
         let channels = self.channels.lock().expect("live hub lock");
         channels
             .get(citizen_id)
-            .and_then(|sender| sender.send(event).ok())
+            .and_then(|sender| sender.send(sent).ok())
             .unwrap_or(0)
     }
 
@@ -132,9 +139,11 @@ impl LiveHub {
             }
         };
         let event = match (relayed.message, relayed.unread) {
-            (Some(message), Some(unread)) => LiveEvent::Message(Arc::new(message), unread),
-            (None, Some(unread)) => LiveEvent::Unread(unread),
-            _ => LiveEvent::Stale,
+            (Some(message), Some(unread)) => {
+                Sent::Event(LiveEvent::Message(Arc::new(message), unread))
+            }
+            (None, Some(unread)) => Sent::Event(LiveEvent::Unread(unread)),
+            _ => Sent::Stale,
         };
         self.publish_here(&relayed.citizen, event);
     }
@@ -144,7 +153,7 @@ impl LiveHub {
     pub fn all_stale(&self) {
         let channels = self.channels.lock().expect("live hub lock");
         for sender in channels.values() {
-            let _ = sender.send(LiveEvent::Stale);
+            let _ = sender.send(Sent::Stale);
         }
     }
 
@@ -162,7 +171,7 @@ impl LiveHub {
 
 /// One open stream's view of the hub.
 pub struct LiveSubscription {
-    receiver: broadcast::Receiver<LiveEvent>,
+    receiver: broadcast::Receiver<Sent>,
     citizen_id: String,
     channels: Channels,
     closing: watch::Receiver<bool>,
@@ -189,8 +198,8 @@ impl LiveSubscription {
         tokio::select! {
             _ = self.closing.wait_for(|closing| *closing) => Heard::Closing,
             received = self.receiver.recv() => match received {
-                Ok(LiveEvent::Stale) => Heard::Lagged,
-                Ok(event) => Heard::Event(event),
+                Ok(Sent::Event(event)) => Heard::Event(event),
+                Ok(Sent::Stale) => Heard::Lagged,
                 Err(broadcast::error::RecvError::Lagged(_)) => Heard::Lagged,
                 Err(broadcast::error::RecvError::Closed) => Heard::Closing,
             },
@@ -200,7 +209,7 @@ impl LiveSubscription {
 
 /// Sends `event` to the other hosts sharing `db`, in the background (a
 /// stream that misses it catches up from the store). A message too large
-/// for a signal goes as [`LiveEvent::Stale`].
+/// for a signal goes as "catch up from the store".
 fn relay(db: &Db, citizen_id: &str, event: &LiveEvent) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return;
@@ -216,10 +225,9 @@ fn relay(db: &Db, citizen_id: &str, event: &LiveEvent) {
             relayed.unread = Some(*unread);
         }
         LiveEvent::Unread(unread) => relayed.unread = Some(*unread),
-        LiveEvent::Stale => {}
     }
     let mut payload = serde_json::to_string(&relayed).unwrap_or_default();
-    if payload.len() + LIVE_SIGNAL.len() > cityhost_store::MAX_SIGNAL_BYTES {
+    if !cityhost_store::signal_fits(LIVE_SIGNAL, &payload) {
         relayed.message = None;
         relayed.unread = None;
         payload = serde_json::to_string(&relayed).unwrap_or_default();

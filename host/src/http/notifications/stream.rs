@@ -124,7 +124,7 @@ impl Feed {
             }
             let caught_up = match self.live.next().await {
                 Heard::Closing => return None,
-                Heard::Lagged | Heard::Event(LiveEvent::Stale) => self.catch_up(u64::MAX).await,
+                Heard::Lagged => self.catch_up(u64::MAX).await,
                 Heard::Event(LiveEvent::Unread(unread)) => {
                     self.queue_unread("unread", unread);
                     Ok(())
