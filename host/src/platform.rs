@@ -290,7 +290,15 @@ pub struct Platform {
     /// The development SMS channel, when the host sends its messages there
     /// (its page: `/dev/sms`).
     pub dev_sms: Option<Arc<DevSms>>,
+    /// Held while a bundled app is uploaded and released, so apps loaded
+    /// together create their department once ([`Platform::load_apps`]).
+    pub(crate) bundling: tokio::sync::Mutex<()>,
 }
+
+/// Apps loaded at once at start ([`Platform::restore_releases`],
+/// [`Platform::load_apps`]): each waits mostly on the store, so a few
+/// together keep a shared database busy without crowding the pool.
+pub(crate) const LOADS_AT_ONCE: usize = 8;
 
 impl Platform {
     /// Opens the data directory (creating what is missing), loads the
@@ -327,6 +335,10 @@ impl Platform {
                 "phone numbers re-keyed by their blind index"
             );
         }
+        let indexed = services.publishing.departments.index_apps().await?;
+        if indexed > 0 {
+            tracing::info!(apps = indexed, "apps indexed by their department");
+        }
         let services = Arc::new(services);
         let runtime = Runtime::new(&config.runtime, &config.data_dir.join("cache"))?;
         let operator_token = crate::identity::keys::operator_token(&config.data_dir)?;
@@ -354,6 +366,7 @@ impl Platform {
             outbound: Arc::new(Outbound::new(&config.outbound)?),
             views: Default::default(),
             dev_sms,
+            bundling: Default::default(),
         });
         platform.load_operator_settings().await?;
         platform.restore_releases().await;

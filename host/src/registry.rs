@@ -30,9 +30,6 @@ pub struct App {
     pub division_path: Vec<Division>,
     /// The compiled component.
     pub component: LoadedComponent,
-    /// The directory the manifest came from (for demo seed files); empty
-    /// for a package uploaded over the API.
-    pub source_dir: PathBuf,
 }
 
 /// Why an app was not loaded.
@@ -209,7 +206,6 @@ pub async fn load_app(
     directory: &Directory,
     manifest: Manifest,
     bytes: &[u8],
-    source_dir: &Path,
 ) -> Result<App, AppLoadError> {
     let division_path = division_path(directory, &manifest.department.division).await?;
     let component = runtime.load(&manifest, bytes)?;
@@ -217,7 +213,6 @@ pub async fn load_app(
         manifest: Arc::new(manifest),
         division_path,
         component,
-        source_dir: source_dir.to_path_buf(),
     })
 }
 
@@ -235,7 +230,7 @@ pub async fn load_app_dir(
         path: path.display().to_string(),
         reason: e.to_string(),
     })?;
-    load_app(runtime, directory, manifest, &bytes, app_dir).await
+    load_app(runtime, directory, manifest, &bytes).await
 }
 
 /// The app directories under `apps_dir` (those with a `cityhost.toml`),

@@ -3,7 +3,9 @@
 //! operator's caps, `crate::publishing::OperatorCaps`),
 //! `divisions_edition` (the edition of the divisions in the store,
 //! `crate::directory`) and `phone_keys_indexed` (no phone number keys a
-//! table in clear, `crate::identity::accounts`).
+//! table in clear, `crate::identity::accounts`) and
+//! `department_apps_indexed` (every app has its `department_apps` row,
+//! `crate::publishing::departments`).
 
 use cityhost_store::Table;
 

@@ -135,12 +135,12 @@ async fn seed_app(platform: &Arc<Platform>, app: &Arc<App>) -> anyhow::Result<()
     }
     // Only bundled apps have their seed files at hand (an app uploaded as a
     // package has no source directory).
-    let bundled = !app.source_dir.as_os_str().is_empty();
-    if !bundled {
+    let source_dir = platform.registry.source_dir(&app.manifest.id);
+    if source_dir.as_os_str().is_empty() {
         return Ok(());
     }
     if let Some(file) = &dev.storage_seed {
-        let path = app.source_dir.join(file);
+        let path = source_dir.join(file);
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {}", path.display()))?;
         let entries: BTreeMap<String, serde_json::Value> =

@@ -131,9 +131,9 @@ async fn install(platform: &Platform, dir: &Path, component: &Path) -> anyhow::R
         &platform.services.directory,
         manifest,
         &bytes,
-        dir,
     )
     .await?;
+    platform.registry.set_source_dir(&app.manifest.id, dir);
     tracing::info!(app = %app.manifest.id, version = %app.manifest.version, "mini-app (re)loaded");
     platform.registry.install(app);
     Ok(())

@@ -53,7 +53,7 @@ impl DepartmentAuth {
     /// code; `403` for a token without the scope, or another department's
     /// token (field `uscc`); `404` with field `app` for an app the
     /// department does not publish or that is not loaded.
-    pub(crate) fn published_app(
+    pub(crate) async fn published_app(
         &self,
         platform: &Platform,
         uscc: &str,
@@ -77,8 +77,9 @@ impl DepartmentAuth {
                 )
             });
         }
+        let departments = &platform.services.publishing.departments;
         match platform.registry.get(app_id) {
-            Some(app) if self.department.apps.iter().any(|a| a == app_id) => Ok(app),
+            Some(app) if departments.owns(department.as_str(), app_id).await? => Ok(app),
             _ => Err(ApiError {
                 field: Some("app".into()),
                 ..ApiError::not_found("app")

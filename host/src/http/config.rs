@@ -52,9 +52,10 @@ pub(super) struct SetBody {
 
 /// 403 unless the caller is the department `uscc` (with the `publish`
 /// scope) and owns `app`.
-fn owner(who: &DepartmentAuth, uscc: &str, app: &str) -> ApiResult<()> {
+async fn owner(platform: &Platform, who: &DepartmentAuth, uscc: &str, app: &str) -> ApiResult<()> {
     who.require(TokenScope::Publish)?;
-    if who.department.uscc.as_str() != uscc || !who.department.apps.iter().any(|a| a == app) {
+    let departments = &platform.services.publishing.departments;
+    if who.department.uscc.as_str() != uscc || !departments.owns(uscc, app).await? {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -69,7 +70,7 @@ async fn list(
     who: DepartmentAuth,
     Path((uscc, app)): Path<(String, String)>,
 ) -> ApiResult<Json<ConfigList>> {
-    owner(&who, &uscc, &app)?;
+    owner(&platform, &who, &uscc, &app).await?;
     Ok(Json(platform.services.config.list(&app).await?))
 }
 
@@ -80,7 +81,7 @@ async fn set(
     kind: Kind,
     value: &str,
 ) -> ApiResult<StatusCode> {
-    owner(who, &uscc, &app)?;
+    owner(platform, who, &uscc, &app).await?;
     platform
         .services
         .config
@@ -96,7 +97,7 @@ async fn unset(
     (uscc, app, name): (String, String, String),
     kind: Kind,
 ) -> ApiResult<StatusCode> {
-    owner(who, &uscc, &app)?;
+    owner(platform, who, &uscc, &app).await?;
     if platform.services.config.unset(&app, kind, &name).await? {
         tracing::info!(app, name, kind = ?kind, "department unset an app's configuration");
         Ok(StatusCode::NO_CONTENT)

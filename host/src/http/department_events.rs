@@ -65,7 +65,9 @@ async fn send(
     Path((uscc, app_id)): Path<(String, String)>,
     JsonBody(body): JsonBody<EventBody>,
 ) -> ApiResult<(StatusCode, Json<Accepted>)> {
-    let app = who.published_app(&platform, &uscc, &app_id, TokenScope::Events)?;
+    let app = who
+        .published_app(&platform, &uscc, &app_id, TokenScope::Events)
+        .await?;
     let manifest = &app.manifest;
     let services = &platform.services;
     let mut audit = services.audit.begin(

@@ -30,7 +30,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::JsonBody;
 use crate::manifest::Manifest;
 use crate::platform::Platform;
-use crate::publishing::departments::{Department, NewDepartment, SigningKeyRecord};
+use crate::publishing::departments::{DepartmentAccount, NewDepartment, SigningKeyRecord};
 use crate::publishing::operators::OperatorAction;
 use crate::publishing::package::{DecodeError, MAX_PACKAGE_BODY_BYTES, PackageUpload};
 use crate::publishing::reach::Reach;
@@ -170,9 +170,17 @@ impl From<PublishError> for ApiError {
 
 // ---- department API ----------------------------------------------------
 
-async fn own_department(who: DepartmentAuth) -> ApiResult<Json<Department>> {
+async fn own_department(
+    State(platform): State<Arc<Platform>>,
+    who: DepartmentAuth,
+) -> ApiResult<Json<DepartmentAccount>> {
     who.require(TokenScope::Publish)?;
-    Ok(Json(who.department))
+    let departments = &platform.services.publishing.departments;
+    let apps = departments.apps(&who.department.uscc).await?;
+    Ok(Json(DepartmentAccount {
+        department: who.department,
+        apps,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -239,7 +247,8 @@ async fn own_app(
     Path(app): Path<String>,
 ) -> ApiResult<Json<AppVersions>> {
     who.require(TokenScope::Publish)?;
-    if !who.department.apps.contains(&app) {
+    let departments = &platform.services.publishing.departments;
+    if !departments.owns(&who.department.uscc, &app).await? {
         return Err(ApiError::not_found("app"));
     }
     app_versions(&platform, &app).await
@@ -286,7 +295,7 @@ async fn create_department(
     State(platform): State<Arc<Platform>>,
     who: OperatorAuth,
     JsonBody(new): JsonBody<NewDepartment>,
-) -> ApiResult<(StatusCode, Json<Department>)> {
+) -> ApiResult<(StatusCode, Json<DepartmentAccount>)> {
     let publishing = &platform.services.publishing;
     let department = publishing
         .departments
@@ -297,8 +306,8 @@ async fn create_department(
         .record(
             &who.operator.name,
             "department.create",
-            &department.uscc,
-            &department.name,
+            &department.department.uscc,
+            &department.department.name,
         )
         .await?;
     Ok((StatusCode::CREATED, Json(department)))
@@ -307,7 +316,7 @@ async fn create_department(
 async fn list_departments(
     State(platform): State<Arc<Platform>>,
     _who: OperatorAuth,
-) -> ApiResult<Json<Vec<Department>>> {
+) -> ApiResult<Json<Vec<DepartmentAccount>>> {
     Ok(Json(platform.services.publishing.departments.list().await?))
 }
 
@@ -315,12 +324,12 @@ async fn get_department(
     State(platform): State<Arc<Platform>>,
     _who: OperatorAuth,
     Path(uscc): Path<String>,
-) -> ApiResult<Json<Department>> {
+) -> ApiResult<Json<DepartmentAccount>> {
     platform
         .services
         .publishing
         .departments
-        .get(&uscc)
+        .account(&uscc)
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found("department"))
@@ -340,14 +349,15 @@ async fn rename_department(
     who: OperatorAuth,
     Path(uscc): Path<String>,
     JsonBody(body): JsonBody<NameBody>,
-) -> ApiResult<Json<Department>> {
+) -> ApiResult<Json<DepartmentAccount>> {
     let publishing = &platform.services.publishing;
     let department = publishing.departments.rename(&uscc, &body.name).await?;
     publishing
         .operators
         .record(&who.operator.name, "department.rename", &uscc, &body.name)
         .await?;
-    Ok(Json(department))
+    let apps = publishing.departments.apps(&uscc).await?;
+    Ok(Json(DepartmentAccount { department, apps }))
 }
 
 #[derive(Deserialize)]
@@ -361,9 +371,9 @@ async fn assign_app(
     who: OperatorAuth,
     Path(uscc): Path<String>,
     JsonBody(body): JsonBody<AppBody>,
-) -> ApiResult<Json<Department>> {
+) -> ApiResult<Json<DepartmentAccount>> {
     let publishing = &platform.services.publishing;
-    let department = publishing
+    publishing
         .departments
         .assign_app(&uscc, &body.app_id)
         .await?;
@@ -376,7 +386,10 @@ async fn assign_app(
             &body.app_id,
         )
         .await?;
-    Ok(Json(department))
+    let department = publishing.departments.account(&uscc).await?;
+    department
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("department"))
 }
 
 async fn add_key(

@@ -15,13 +15,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use base64::Engine as _;
+use futures_util::StreamExt as _;
 use sha2::{Digest, Sha256};
 
 use crate::error::ServiceError;
 use crate::manifest::{DevPublisher, Manifest, ManifestError};
-use crate::platform::Platform;
+use crate::platform::{LOADS_AT_ONCE, Platform};
 use crate::publishing::PublishError;
-use crate::publishing::departments::NewDepartment;
+use crate::publishing::departments::{Department, NewDepartment};
 use crate::publishing::package::Package;
 use crate::publishing::rules::Decision;
 use crate::publishing::uscc::Uscc;
@@ -124,33 +125,30 @@ impl Platform {
         })?;
         let manifest = Manifest::parse(&text)?;
         let path = components_dir.join(format!("{}.wasm", manifest.id.replace('-', "_")));
-        let bytes = std::fs::read(&path).map_err(|e| BundleError::MissingComponent {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
+        // Read and hashed off the async threads: apps load several at a
+        // time, and a component is megabytes.
+        let (bytes, sha256) = tokio::task::spawn_blocking(move || {
+            let bytes = std::fs::read(&path).map_err(|e| BundleError::MissingComponent {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+            let sha256 = hex::encode(Sha256::digest(&bytes));
+            Ok::<_, BundleError>((bytes, sha256))
+        })
+        .await
+        .map_err(|e| match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(_) => {
+                BundleError::Service(ServiceError::Unavailable("the host is stopping".into()))
+            }
+        })??;
         let publisher = manifest
             .dev
             .publisher
             .clone()
             .ok_or(BundleError::NoPublisher)?;
-        let uscc = self.ensure_department(&manifest, &publisher).await?;
-        let publishing = &self.services.publishing;
-        let key = &publishing.bundled_key;
-        let public =
-            base64::engine::general_purpose::STANDARD.encode(key.verifying_key().to_bytes());
-        let department = {
-            publishing
-                .departments
-                .add_key(uscc.as_str(), &public)
-                .await?;
-            publishing
-                .departments
-                .get(uscc.as_str())
-                .await?
-                .ok_or(ServiceError::NotFound("department"))?
-        };
         self.registry.set_source_dir(&manifest.id, dir);
-        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let publishing = &self.services.publishing;
         match publishing
             .versions
             .get(&manifest.id, &manifest.version)
@@ -159,27 +157,65 @@ impl Platform {
             Some(existing) if existing.component_sha256 != sha256 => {
                 return Err(BundleError::ChangedWithoutNewVersion(manifest.version));
             }
+            // Released at an earlier start: restored with the others.
             Some(existing) if existing.state == VersionState::Released => {}
-            Some(_) => {
-                // Published earlier but not released: finish the way.
-                self.finish_bundled(&manifest).await?;
-            }
-            None => {
-                let package = Package::sign(key, &manifest.id, &manifest.version, text, bytes);
-                self.upload_package(&department, &package).await?;
-                self.finish_bundled(&manifest).await?;
+            _ => {
+                let _one = self.bundling.lock().await;
+                // Read again: a directory holding the same app may have
+                // published it meanwhile.
+                match publishing
+                    .versions
+                    .get(&manifest.id, &manifest.version)
+                    .await?
+                {
+                    Some(existing) if existing.state == VersionState::Released => {}
+                    Some(_) => {
+                        // Published earlier but not released: finish the way.
+                        self.finish_bundled(&manifest).await?;
+                    }
+                    None => {
+                        let department = self.bundled_department(&manifest, &publisher).await?;
+                        let key = &publishing.bundled_key;
+                        let package =
+                            Package::sign(key, &manifest.id, &manifest.version, text, bytes);
+                        self.upload_package(&department, &package).await?;
+                        self.finish_bundled(&manifest).await?;
+                    }
+                }
             }
         }
-        // Reload so the release knows its source directory (seed files).
+        if let Some(app) = self.registry.get(&manifest.id) {
+            return Ok(app);
+        }
+        // Released earlier, but its release was not restored at start.
         {
             let _changes = publishing.changes.lock().await;
             let plan = publishing.versions.plan(&manifest.id).await?;
-            self.registry.replace(&manifest.id, Default::default());
             self.apply_plan(&manifest.id, &plan).await?;
         }
         self.registry
             .get(&manifest.id)
             .ok_or(BundleError::Service(ServiceError::NotFound("release")))
+    }
+
+    /// The department account a bundled app is uploaded under
+    /// ([`Platform::ensure_department`]), with the host's bundled-app key
+    /// registered.
+    async fn bundled_department(
+        &self,
+        manifest: &Manifest,
+        publisher: &DevPublisher,
+    ) -> Result<Department, BundleError> {
+        let uscc = self.ensure_department(manifest, publisher).await?;
+        let departments = &self.services.publishing.departments;
+        let key = &self.services.publishing.bundled_key;
+        let public =
+            base64::engine::general_purpose::STANDARD.encode(key.verifying_key().to_bytes());
+        departments.add_key(uscc.as_str(), &public).await?;
+        Ok(departments
+            .get(uscc.as_str())
+            .await?
+            .ok_or(ServiceError::NotFound("department"))?)
     }
 
     async fn finish_bundled(self: &Arc<Self>, manifest: &Manifest) -> Result<(), BundleError> {
@@ -205,16 +241,21 @@ impl Platform {
     }
 
     /// Publishes every app directory in `app_dirs` (see
-    /// [`Platform::publish_bundled`]). An app that fails is logged with the
-    /// reason and left out; the others are served. Returns the failures.
+    /// [`Platform::publish_bundled`]), [`LOADS_AT_ONCE`] at a time. An app
+    /// that fails is logged with the reason and left out; the others are
+    /// served. Returns the failures, in `app_dirs` order.
     pub async fn load_apps(
         self: &Arc<Self>,
         app_dirs: &[PathBuf],
         components_dir: &Path,
     ) -> Vec<(PathBuf, BundleError)> {
+        let published = futures_util::stream::iter(app_dirs)
+            .map(|dir| async move { (dir, self.publish_bundled(dir, components_dir).await) })
+            .buffered(LOADS_AT_ONCE);
+        futures_util::pin_mut!(published);
         let mut failures = Vec::new();
-        for dir in app_dirs {
-            match self.publish_bundled(dir, components_dir).await {
+        while let Some((dir, result)) = published.next().await {
+            match result {
                 Ok(app) => tracing::info!(
                     app = %app.manifest.id,
                     version = %app.manifest.version,

@@ -20,11 +20,12 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use cityhost_store::now_ms;
+use futures_util::StreamExt as _;
 use sha2::{Digest, Sha256};
 
 use crate::error::{ServiceError, ServiceResult};
 use crate::manifest::Manifest;
-use crate::platform::Platform;
+use crate::platform::{LOADS_AT_ONCE, Platform};
 use crate::publishing::PublishError;
 use crate::publishing::departments::Department;
 use crate::publishing::package::Package;
@@ -32,7 +33,7 @@ use crate::publishing::rules::check_caps;
 use crate::publishing::steps::PlanChange;
 use crate::publishing::versions::{ReleasePlan, VersionRecord, VersionState};
 use crate::registry::{App, ReleaseSet};
-use crate::runtime::{LoadError, LoadedComponent};
+use crate::runtime::{LoadError, Runtime};
 
 /// The store signal sent to the other hosts when an app's release plan
 /// changed; its payload is the app id.
@@ -66,7 +67,11 @@ impl Platform {
                 expected: department.uscc.clone(),
             });
         }
-        if !department.apps.contains(&manifest.id) {
+        if !publishing
+            .departments
+            .owns(&department.uscc, &manifest.id)
+            .await?
+        {
             return Err(PublishError::WrongDepartment(manifest.id));
         }
         if manifest.department.name != department.name {
@@ -99,7 +104,13 @@ impl Platform {
             )));
         }
         // The compile (or cache hit) checks the world and the imports.
-        self.compile(&manifest, package.component.clone()).await?;
+        let digest = hex::encode(Sha256::digest(&package.component));
+        {
+            let (manifest, digest) = (manifest.clone(), digest.clone());
+            let bytes = package.component.clone();
+            self.on_blocking_pool(move |runtime| runtime.load_stored(&manifest, &digest, &bytes))
+                .await?;
+        }
         let now = now_ms();
         let record = VersionRecord {
             app_id: manifest.id.clone(),
@@ -107,7 +118,7 @@ impl Platform {
             department: department.uscc.clone(),
             state: VersionState::Uploaded,
             reason: None,
-            component_sha256: hex::encode(Sha256::digest(&package.component)),
+            component_sha256: digest,
             component_bytes: package.component.len() as u64,
             manifest: package.manifest.clone(),
             signed_by: key.id.clone(),
@@ -184,9 +195,16 @@ impl Platform {
             Ok(plans) => plans,
             Err(e) => return vec![(String::new(), e)],
         };
+        let restored = futures_util::stream::iter(plans)
+            .map(|(app_id, plan)| async move {
+                let result = self.apply_plan(&app_id, &plan).await;
+                (app_id, result)
+            })
+            .buffered(LOADS_AT_ONCE);
         let mut failures = Vec::new();
-        for (app_id, plan) in plans {
-            if let Err(e) = self.apply_plan(&app_id, &plan).await {
+        futures_util::pin_mut!(restored);
+        while let Some((app_id, result)) = restored.next().await {
+            if let Err(e) = result {
                 tracing::error!(app = %app_id, error = %e, "release not restored");
                 failures.push((app_id, e));
             }
@@ -296,43 +314,58 @@ impl Platform {
         }
     }
 
-    /// Compiles (or loads from the cache) a stored version.
+    /// Loads a stored version: from the compiled-component caches when
+    /// they hold its component (its package is then not read), else
+    /// compiled from its package.
     async fn load_version(self: &Arc<Self>, app_id: &str, version: &str) -> ServiceResult<App> {
         let versions = &self.services.publishing.versions;
         let record = versions.require(app_id, version).await?;
-        let bytes = versions
-            .package(&record.component_sha256)
-            .await?
-            .ok_or(ServiceError::NotFound("package"))?;
-        let manifest = Manifest::parse(&record.manifest)
-            .map_err(|e| ServiceError::invalid("manifest", e.to_string()))?;
+        let manifest = Arc::new(
+            Manifest::parse(&record.manifest)
+                .map_err(|e| ServiceError::invalid("manifest", e.to_string()))?,
+        );
         let division_path =
             crate::registry::division_path(&self.services.directory, &manifest.department.division)
                 .await
                 .map_err(|e| ServiceError::invalid("component", e.to_string()))?;
-        let component = self
-            .compile(&manifest, bytes)
-            .await
-            .map_err(|e| ServiceError::invalid("component", e.to_string()))?;
+        let digest = Arc::new(record.component_sha256);
+        let invalid = |e: LoadError| ServiceError::invalid("component", e.to_string());
+        let compiled = {
+            let (manifest, digest) = (manifest.clone(), digest.clone());
+            self.on_blocking_pool(move |runtime| runtime.load_compiled(&manifest, &digest))
+                .await
+                .map_err(invalid)?
+        };
+        let component = match compiled {
+            Some(component) => component,
+            None => {
+                let bytes = versions
+                    .package(&digest)
+                    .await?
+                    .ok_or(ServiceError::NotFound("package"))?;
+                let manifest = manifest.clone();
+                self.on_blocking_pool(move |runtime| {
+                    runtime.load_stored(&manifest, &digest, &bytes)
+                })
+                .await
+                .map_err(invalid)?
+            }
+        };
         Ok(App {
-            manifest: Arc::new(manifest),
+            manifest,
             division_path,
             component,
-            source_dir: self.registry.source_dir(app_id),
         })
     }
 
-    /// Compiles (or loads from the cache) a component on the blocking pool:
-    /// a compile takes the better part of a second, which no request task
-    /// should wait behind.
-    async fn compile(
+    /// Runs a load on the blocking pool: a compile takes the better part
+    /// of a second, which no request task should wait behind.
+    async fn on_blocking_pool<T: Send + 'static>(
         self: &Arc<Self>,
-        manifest: &Manifest,
-        bytes: Vec<u8>,
-    ) -> Result<LoadedComponent, LoadError> {
+        load: impl FnOnce(&Runtime) -> Result<T, LoadError> + Send + 'static,
+    ) -> Result<T, LoadError> {
         let platform = Arc::clone(self);
-        let manifest = manifest.clone();
-        match tokio::task::spawn_blocking(move || platform.runtime.load(&manifest, &bytes)).await {
+        match tokio::task::spawn_blocking(move || load(&platform.runtime)).await {
             Ok(loaded) => loaded,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(_) => Err(LoadError::Invalid(

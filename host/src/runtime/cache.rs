@@ -53,30 +53,48 @@ impl ComponentCache {
         bytes: &[u8],
         digest: &str,
     ) -> wasmtime::Result<(Component, bool)> {
-        let loaded = || self.loaded.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(component) = loaded().get(digest) {
-            return Ok((component.clone(), true));
+        if let Some(component) = self.compiled(engine, digest) {
+            return Ok((component, true));
         }
-        let (component, cached) = self.load_from_disk(engine, bytes, digest)?;
-        loaded().insert(digest.to_string(), component.clone());
-        Ok((component, cached))
+        let component = self.compile(engine, bytes, digest)?;
+        self.loaded().insert(digest.to_string(), component.clone());
+        Ok((component, false))
     }
 
-    fn load_from_disk(
-        &self,
-        engine: &Engine,
-        bytes: &[u8],
-        digest: &str,
-    ) -> wasmtime::Result<(Component, bool)> {
-        let path = self.dir.join(format!("{digest}-{}.cwasm", self.engine_key));
-        if path.exists() {
-            match deserialize(engine, &path) {
-                Ok(component) => return Ok((component, true)),
-                Err(e) => {
-                    tracing::warn!(path = %path.display(), error = %e, "discarding unloadable cached component")
-                }
+    /// The compiled component `digest` from memory or, when present and
+    /// loadable, from the disk cache (then kept in memory); `None` when it
+    /// must be compiled.
+    pub fn compiled(&self, engine: &Engine, digest: &str) -> Option<Component> {
+        if let Some(component) = self.loaded().get(digest) {
+            return Some(component.clone());
+        }
+        let path = self.path(digest);
+        if !path.exists() {
+            return None;
+        }
+        match deserialize(engine, &path) {
+            Ok(component) => {
+                self.loaded().insert(digest.to_string(), component.clone());
+                Some(component)
+            }
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "discarding unloadable cached component");
+                None
             }
         }
+    }
+
+    fn loaded(&self) -> std::sync::MutexGuard<'_, HashMap<String, Component>> {
+        self.loaded.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn path(&self, digest: &str) -> PathBuf {
+        self.dir.join(format!("{digest}-{}.cwasm", self.engine_key))
+    }
+
+    /// Compiles `bytes` and writes the artifact to the disk cache.
+    fn compile(&self, engine: &Engine, bytes: &[u8], digest: &str) -> wasmtime::Result<Component> {
+        let path = self.path(digest);
         let component = Component::new(engine, bytes)?;
         let tmp = path.with_extension(format!("tmp{}", std::process::id()));
         let written = std::fs::write(&tmp, component.serialize()?)
@@ -84,7 +102,7 @@ impl ComponentCache {
         if let Err(e) = written {
             tracing::warn!(path = %path.display(), error = %e, "cannot write compiled component to the cache");
         }
-        Ok((component, false))
+        Ok(component)
     }
 }
 

@@ -251,11 +251,48 @@ impl Runtime {
     /// permission, every other import a WASI interface the host links, and
     /// it must export one of the two entry points ([`EntryPoint`]).
     pub fn load(&self, manifest: &Manifest, bytes: &[u8]) -> Result<LoadedComponent, LoadError> {
-        let digest = ComponentCache::digest(bytes);
+        self.load_stored(manifest, &ComponentCache::digest(bytes), bytes)
+    }
+
+    /// [`Runtime::load`] for bytes whose `digest` (hex SHA-256) is known,
+    /// such as a stored package, which is keyed by it: the bytes are not
+    /// hashed again.
+    pub fn load_stored(
+        &self,
+        manifest: &Manifest,
+        digest: &str,
+        bytes: &[u8],
+    ) -> Result<LoadedComponent, LoadError> {
         let (component, from_cache) = self
             .cache
-            .load(&self.engine, bytes, &digest)
+            .load(&self.engine, bytes, digest)
             .map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+        self.prepare(manifest, component, digest, from_cache)
+    }
+
+    /// [`Runtime::load_stored`] without the bytes, when the component
+    /// `digest` is compiled already (in memory or in the disk cache), so
+    /// loading a stored release need not read its package; `Ok(None)`
+    /// when it must be compiled from its bytes.
+    pub fn load_compiled(
+        &self,
+        manifest: &Manifest,
+        digest: &str,
+    ) -> Result<Option<LoadedComponent>, LoadError> {
+        match self.cache.compiled(&self.engine, digest) {
+            Some(component) => self.prepare(manifest, component, digest, true).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Checks a compiled component against its manifest and links it.
+    fn prepare(
+        &self,
+        manifest: &Manifest,
+        component: Component,
+        digest: &str,
+        from_cache: bool,
+    ) -> Result<LoadedComponent, LoadError> {
         check_imports(&self.engine, &component, manifest)?;
         let instance_pre = self
             .linker
@@ -272,7 +309,7 @@ impl Runtime {
             },
         };
         Ok(LoadedComponent {
-            digest,
+            digest: digest.to_string(),
             from_cache,
             pre,
         })

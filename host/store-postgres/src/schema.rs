@@ -40,7 +40,8 @@ pub async fn migrate(client: &mut Object) -> Result<i32, StoreError> {
         .await
         .map_err(pg_error)?;
     tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS cityhost_schema (
+        "SET LOCAL client_min_messages = warning;
+         CREATE TABLE IF NOT EXISTS cityhost_schema (
              version integer PRIMARY KEY,
              applied_at timestamptz NOT NULL DEFAULT now()
          )",
@@ -84,8 +85,10 @@ pub(crate) async fn create_table(
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
         .await
         .map_err(pg_error)?;
+    // Another host may have created it: no "already exists" notice.
     tx.batch_execute(&format!(
-        "CREATE TABLE IF NOT EXISTS {name} (k bytea PRIMARY KEY, v bytea NOT NULL)"
+        "SET LOCAL client_min_messages = warning;
+         CREATE TABLE IF NOT EXISTS {name} (k bytea PRIMARY KEY, v bytea NOT NULL)"
     ))
     .await
     .map_err(pg_error)?;

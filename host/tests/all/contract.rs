@@ -38,7 +38,7 @@ async fn a_component_built_against_contract_0_1_0_loads_and_runs() {
     }
     let manifest = Manifest::load(&dir.join("cityhost.toml")).unwrap();
     let p = &host.platform;
-    let app = registry::load_app(&p.runtime, &p.services.directory, manifest, &bytes, &dir)
+    let app = registry::load_app(&p.runtime, &p.services.directory, manifest, &bytes)
         .await
         .unwrap();
     p.registry.install(app);
@@ -110,7 +110,7 @@ async fn a_0_1_0_component_still_gets_its_events_as_requests() {
     let bytes = std::fs::read(dir.join("probe.wasm")).unwrap();
     let manifest = Manifest::load(&dir.join("cityhost.toml")).unwrap();
     let p = &host.platform;
-    let app = registry::load_app(&p.runtime, &p.services.directory, manifest, &bytes, &dir)
+    let app = registry::load_app(&p.runtime, &p.services.directory, manifest, &bytes)
         .await
         .unwrap();
     assert_eq!(

@@ -292,7 +292,7 @@ async fn apps_cannot_read_each_others_storage() {
         Manifest::parse(&text.replacen("id = \"probe\"", "id = \"probe-b\"", 1)).unwrap();
     let bytes = std::fs::read(components().join("probe.wasm")).unwrap();
     let p = &host.platform;
-    let app = registry::load_app(&p.runtime, &p.services.directory, manifest, &bytes, &dir)
+    let app = registry::load_app(&p.runtime, &p.services.directory, manifest, &bytes)
         .await
         .unwrap();
     p.registry.install(app);
@@ -321,8 +321,7 @@ async fn a_component_importing_an_undeclared_capability_is_refused() {
     manifest.permissions.retain(|p| p.name() != "payment");
     let bytes = std::fs::read(components().join("utility_bills.wasm")).unwrap();
     let p = &host.platform;
-    let refused =
-        registry::load_app(&p.runtime, &p.services.directory, manifest, &bytes, &dir).await;
+    let refused = registry::load_app(&p.runtime, &p.services.directory, manifest, &bytes).await;
     match refused {
         Err(AppLoadError::Load(e @ LoadError::UndeclaredImport { .. })) => {
             let message = e.to_string();
@@ -342,7 +341,6 @@ async fn a_component_importing_an_undeclared_capability_is_refused() {
             &p.services.directory,
             manifest,
             b"\0asm garbage",
-            &dir
         )
         .await,
         Err(AppLoadError::Load(LoadError::Invalid(_)))

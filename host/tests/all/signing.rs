@@ -284,7 +284,7 @@ async fn a_component_importing_sign_without_the_permission_is_refused() {
     manifest.permissions.retain(|p| p.name() != "sign");
     let bytes = std::fs::read(components().join("sign_probe.wasm")).unwrap();
     let p = &host.platform;
-    match registry::load_app(&p.runtime, &p.services.directory, manifest, &bytes, &dir).await {
+    match registry::load_app(&p.runtime, &p.services.directory, manifest, &bytes).await {
         Err(AppLoadError::Load(e @ LoadError::UndeclaredImport { .. })) => {
             let message = e.to_string();
             assert!(message.contains("cityhost:miniapp/sign@0.2.0"), "{message}");

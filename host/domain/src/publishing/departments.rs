@@ -3,9 +3,11 @@
 //! Zhejiang division it serves, a contact, the app ids it owns and the
 //! Ed25519 public keys it signs packages with. Created by an operator.
 //!
-//! Tables: `departments` (USCC → [`Department`]) and `app_owners` (app id →
-//! USCC); a department and the ownership of its apps change together, in
-//! one transaction.
+//! Tables: `departments` (USCC → [`Department`]), `app_owners` (app id →
+//! USCC) and `department_apps` (`(USCC, app id)` → assignment time, UTC
+//! ms); an app's two ownership rows change together, in one transaction.
+//! The department's record does not list its apps, so publishing one app
+//! costs the same whether the department has one app or twelve thousand.
 
 use base64::Engine as _;
 use cityhost_store::{Db, Scan, Tx, now_ms};
@@ -13,15 +15,22 @@ use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::tables::{APP_OWNERS, DEPARTMENTS};
+use super::tables::{APP_OWNERS, DEPARTMENT_APPS, DEPARTMENTS};
 use crate::directory::Directory;
 use crate::error::{ServiceError, ServiceResult};
+use crate::meta::META;
 use crate::uscc::Uscc;
+
+/// The `meta` marker set once every app in `app_owners` has its
+/// `department_apps` row and no department record lists its apps
+/// ([`Departments::index_apps`]).
+pub const DEPARTMENT_APPS_INDEXED: &str = "department_apps_indexed";
 
 /// Most signing keys one department may register.
 pub const MAX_KEYS: usize = 8;
 
-/// A department account.
+/// A department account as stored (without its apps: see
+/// [`DepartmentAccount`]).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Department {
     /// Unified Social Credit Code (GB 32100-2015); the department's id and
@@ -36,12 +45,21 @@ pub struct Department {
     pub contact_name: String,
     /// Contact phone: digits with optional `-`, 7–20 characters.
     pub contact_phone: String,
-    /// App ids the department may publish.
-    pub apps: Vec<String>,
     /// Registered signing keys.
     pub keys: Vec<SigningKeyRecord>,
     /// Creation time, UTC ms.
     pub created_at: u64,
+}
+
+/// A department account with the ids of the apps it may publish, in id
+/// order: what the operator and department APIs answer.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DepartmentAccount {
+    /// The account.
+    #[serde(flatten)]
+    pub department: Department,
+    /// App ids the department may publish.
+    pub apps: Vec<String>,
 }
 
 /// A registered Ed25519 public key.
@@ -96,7 +114,8 @@ impl Departments {
         Self { db }
     }
 
-    /// Creates a department. Errors name the field: `uscc` (GB 32100
+    /// Creates a department; answers it with its apps (in id order, once
+    /// each). Errors name the field: `uscc` (GB 32100
     /// structure and check characters; already registered → conflict),
     /// `division` (not a Zhejiang division), `name`, `contact_name`,
     /// `contact_phone`, `apps` (malformed id, or owned by another department
@@ -105,7 +124,7 @@ impl Departments {
         &self,
         new: NewDepartment,
         directory: &Directory,
-    ) -> ServiceResult<Department> {
+    ) -> ServiceResult<DepartmentAccount> {
         let uscc =
             Uscc::parse(&new.uscc).map_err(|e| ServiceError::invalid("uscc", e.to_string()))?;
         let name_len = new.name.chars().count();
@@ -135,24 +154,26 @@ impl Departments {
                 "use 7-20 digits, optionally with '-'",
             ));
         }
-        for app in &new.apps {
+        let mut apps = new.apps;
+        for app in &apps {
             check_app_id(app)?;
         }
+        apps.sort();
+        apps.dedup();
         let department = Department {
             uscc: uscc.to_string(),
             name: new.name,
             division: new.division,
             contact_name: new.contact_name,
             contact_phone: new.contact_phone,
-            apps: new.apps,
             keys: Vec::new(),
             created_at: now_ms(),
         };
         self.db
             .transact(|tx| {
-                let department = &department;
+                let (department, apps) = (&department, &apps);
                 async move {
-                    for app in &department.apps {
+                    for app in apps {
                         check_app_free(&tx, app, &department.uscc).await?;
                     }
                     if tx.contains(&DEPARTMENTS, &department.uscc).await? {
@@ -162,14 +183,14 @@ impl Departments {
                         });
                     }
                     tx.put(&DEPARTMENTS, &department.uscc, department).await?;
-                    for app in &department.apps {
-                        tx.put(&APP_OWNERS, app, &department.uscc).await?;
+                    for app in apps {
+                        own(&tx, &department.uscc, app, department.created_at).await?;
                     }
                     Ok(())
                 }
             })
             .await?;
-        Ok(department)
+        Ok(DepartmentAccount { department, apps })
     }
 
     /// The department with this code.
@@ -177,15 +198,43 @@ impl Departments {
         Ok(self.db.get(&DEPARTMENTS, uscc).await?)
     }
 
-    /// Every department, by code.
-    pub async fn list(&self) -> ServiceResult<Vec<Department>> {
+    /// The department with this code and its apps.
+    pub async fn account(&self, uscc: &str) -> ServiceResult<Option<DepartmentAccount>> {
+        let Some(department) = self.get(uscc).await? else {
+            return Ok(None);
+        };
+        let apps = self.apps(uscc).await?;
+        Ok(Some(DepartmentAccount { department, apps }))
+    }
+
+    /// The ids of the apps department `uscc` may publish, in id order.
+    pub async fn apps(&self, uscc: &str) -> ServiceResult<Vec<String>> {
+        let rows = self
+            .db
+            .scan(&DEPARTMENT_APPS, Scan::prefix((uscc,)))
+            .await?;
+        Ok(rows.into_iter().map(|((_, app), _)| app).collect())
+    }
+
+    /// Every department with its apps, by code.
+    pub async fn list(&self) -> ServiceResult<Vec<DepartmentAccount>> {
         let all = self.db.scan(&DEPARTMENTS, Scan::all()).await?;
-        Ok(all.into_iter().map(|(_, department)| department).collect())
+        let mut accounts = Vec::with_capacity(all.len());
+        for (uscc, department) in all {
+            let apps = self.apps(&uscc).await?;
+            accounts.push(DepartmentAccount { department, apps });
+        }
+        Ok(accounts)
     }
 
     /// The code of the department that owns `app`.
     pub async fn owner_of(&self, app: &str) -> ServiceResult<Option<String>> {
         Ok(self.db.get(&APP_OWNERS, app).await?)
+    }
+
+    /// Whether department `uscc` owns `app`.
+    pub async fn owns(&self, uscc: &str, app: &str) -> ServiceResult<bool> {
+        Ok(self.owner_of(app).await?.as_deref() == Some(uscc))
     }
 
     /// Renames the department (an operator action): its code stays its
@@ -211,25 +260,55 @@ impl Departments {
             .await
     }
 
-    /// Gives `app` to the department (an operator action). Conflict if
-    /// another department owns it.
-    pub async fn assign_app(&self, uscc: &str, app: &str) -> ServiceResult<Department> {
+    /// Gives `app` to the department (an operator action); giving it
+    /// again changes nothing. Errors: `apps` malformed, or owned by another
+    /// department (conflict); `NotFound("department")`.
+    pub async fn assign_app(&self, uscc: &str, app: &str) -> ServiceResult<()> {
         check_app_id(app)?;
+        if self.owns(uscc, app).await? {
+            return Ok(());
+        }
         self.db
             .transact(|tx| async move {
                 check_app_free(&tx, app, uscc).await?;
-                let mut department = tx
-                    .get(&DEPARTMENTS, uscc)
-                    .await?
-                    .ok_or(ServiceError::NotFound("department"))?;
-                if !department.apps.iter().any(|a| a == app) {
-                    department.apps.push(app.to_string());
+                if !tx.contains(&DEPARTMENTS, uscc).await? {
+                    return Err(ServiceError::NotFound("department"));
                 }
-                tx.put(&DEPARTMENTS, uscc, &department).await?;
-                tx.put(&APP_OWNERS, app, &uscc.to_string()).await?;
-                Ok(department)
+                own(&tx, uscc, app, now_ms()).await
             })
             .await
+    }
+
+    /// Gives every app in `app_owners` its `department_apps` row and
+    /// rewrites department records that hosts before that table stored
+    /// with their apps listed; returns how many apps were indexed. The
+    /// platform calls it at every start; once a pass has finished, the
+    /// `meta` marker [`DEPARTMENT_APPS_INDEXED`] makes later calls return
+    /// 0 without reading the tables.
+    pub async fn index_apps(&self) -> ServiceResult<usize> {
+        if self.db.contains(&META, DEPARTMENT_APPS_INDEXED).await? {
+            return Ok(0);
+        }
+        let owners = self.db.scan(&APP_OWNERS, Scan::all()).await?;
+        for (app, uscc) in &owners {
+            let assigned_at = self.get(uscc).await?.map_or_else(now_ms, |d| d.created_at);
+            self.db
+                .put(
+                    &DEPARTMENT_APPS,
+                    (uscc.as_str(), app.as_str()),
+                    &assigned_at,
+                )
+                .await?;
+        }
+        // Reading drops the old `apps` field; writing stores the record
+        // without it.
+        for (uscc, department) in self.db.scan(&DEPARTMENTS, Scan::all()).await? {
+            self.db.put(&DEPARTMENTS, &uscc, &department).await?;
+        }
+        self.db
+            .put(&META, DEPARTMENT_APPS_INDEXED, &true.into())
+            .await?;
+        Ok(owners.len())
     }
 
     /// Registers an Ed25519 public key (32 bytes, standard base64) for the
@@ -250,6 +329,14 @@ impl Departments {
             public_key: base64::engine::general_purpose::STANDARD.encode(array),
             added_at: now_ms(),
         };
+        // Registering a key it has is a read, not a write.
+        let department = self
+            .get(uscc)
+            .await?
+            .ok_or(ServiceError::NotFound("department"))?;
+        if let Some(existing) = department.keys.iter().find(|k| k.id == record.id) {
+            return Ok(existing.clone());
+        }
         let (_, result) = self
             .update(uscc, |d| {
                 if let Some(existing) = d.keys.iter().find(|k| k.id == record.id) {
@@ -319,6 +406,13 @@ fn check_app_id(app: &str) -> ServiceResult<()> {
     Ok(())
 }
 
+/// Records `app` as department `uscc`'s, in both ownership tables.
+async fn own(tx: &Tx, uscc: &str, app: &str, assigned_at: u64) -> ServiceResult<()> {
+    tx.put(&APP_OWNERS, app, &uscc.to_string()).await?;
+    tx.put(&DEPARTMENT_APPS, (uscc, app), &assigned_at).await?;
+    Ok(())
+}
+
 /// Conflict if another department than `uscc` owns `app`.
 async fn check_app_free(tx: &Tx, app: &str, uscc: &str) -> ServiceResult<()> {
     match tx.get(&APP_OWNERS, app).await? {
@@ -334,6 +428,7 @@ async fn check_app_free(tx: &Tx, app: &str, uscc: &str) -> ServiceResult<()> {
 mod tests {
     use super::*;
     use crate::testing::temp_db;
+    use cityhost_store::Table;
 
     const FIRST: &str = "91330100MA27XL0E96";
     const SECOND: &str = "113300000024820668";
@@ -364,7 +459,11 @@ mod tests {
             .create(new(FIRST, &["traffic", "parking"]), &directory)
             .await
             .unwrap();
-        assert_eq!(departments.get(FIRST).await.unwrap(), Some(created));
+        assert_eq!(departments.account(FIRST).await.unwrap(), Some(created));
+        assert_eq!(
+            departments.apps(FIRST).await.unwrap(),
+            ["parking", "traffic"]
+        );
         assert_eq!(
             departments.owner_of("parking").await.unwrap().as_deref(),
             Some(FIRST)
@@ -412,8 +511,8 @@ mod tests {
             Err(ServiceError::Conflict { field: "apps", .. })
         ));
         departments.assign_app(SECOND, "bills").await.unwrap();
-        let second = departments.assign_app(SECOND, "bills").await.unwrap();
-        assert_eq!(second.apps, ["bills"]);
+        departments.assign_app(SECOND, "bills").await.unwrap();
+        assert_eq!(departments.apps(SECOND).await.unwrap(), ["bills"]);
         assert_eq!(
             departments.owner_of("bills").await.unwrap().as_deref(),
             Some(SECOND)
@@ -425,6 +524,72 @@ mod tests {
             Err(ServiceError::NotFound("department"))
         ));
         assert_eq!(departments.owner_of("free-app").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_department_record_stays_one_size_however_many_apps_it_owns() {
+        let (_dir, db) = temp_db();
+        let directory = Directory::new(db.clone());
+        directory.load_shipped().await.unwrap();
+        let departments = Departments::new(db.clone());
+        departments
+            .create(new(FIRST, &["app-0"]), &directory)
+            .await
+            .unwrap();
+        let raw: Table<String, serde_json::Value> = Table::new("departments");
+        let size = async || {
+            db.get(&raw, FIRST)
+                .await
+                .unwrap()
+                .unwrap()
+                .to_string()
+                .len()
+        };
+        let before = size().await;
+        for i in 1..200 {
+            departments
+                .assign_app(FIRST, &format!("app-{i}"))
+                .await
+                .unwrap();
+        }
+        // Each publish reads the record: it must not grow with the
+        // catalogue.
+        assert_eq!(size().await, before);
+        let apps = departments.apps(FIRST).await.unwrap();
+        assert_eq!(apps.len(), 200);
+        assert!(apps.windows(2).all(|w| w[0] < w[1]), "in id order");
+        assert!(departments.owns(FIRST, "app-199").await.unwrap());
+        assert!(!departments.owns(SECOND, "app-199").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn apps_listed_in_an_older_department_record_are_indexed_once() {
+        let (_dir, db) = temp_db();
+        // What hosts before `department_apps` stored: the apps listed in
+        // the record, the owners table alone beside it.
+        let old: Table<String, serde_json::Value> = Table::new("departments");
+        let record = serde_json::json!({
+            "uscc": FIRST, "name": "杭州市公安局交通警察支队", "division": "3301",
+            "contact_name": "王工", "contact_phone": "0571-87000000",
+            "apps": ["traffic", "parking"], "keys": [], "created_at": 1_700_000_000_000u64,
+        });
+        db.put(&old, FIRST, &record).await.unwrap();
+        for app in ["traffic", "parking"] {
+            db.put(&APP_OWNERS, app, &FIRST.to_string()).await.unwrap();
+        }
+        let departments = Departments::new(db.clone());
+        assert_eq!(departments.apps(FIRST).await.unwrap(), Vec::<String>::new());
+        assert_eq!(departments.index_apps().await.unwrap(), 2);
+        assert_eq!(
+            departments.apps(FIRST).await.unwrap(),
+            ["parking", "traffic"]
+        );
+        assert!(departments.owns(FIRST, "traffic").await.unwrap());
+        let stored = db.get(&old, FIRST).await.unwrap().unwrap();
+        assert_eq!(stored.get("apps"), None, "the record no longer lists apps");
+        assert_eq!(stored["name"], "杭州市公安局交通警察支队");
+        // Once is enough: the marker stops later passes.
+        assert_eq!(departments.index_apps().await.unwrap(), 0);
     }
 
     #[tokio::test]

@@ -12,6 +12,9 @@ use super::versions::{ReleasePlan, VersionRecord};
 pub(crate) const DEPARTMENTS: Table<String, Department> = Table::new("departments");
 /// app id → the owning department's Unified Social Credit Code.
 pub(crate) const APP_OWNERS: Table<String, String> = Table::new("app_owners");
+/// `(uscc, app id)` → when the app was given to the department, UTC ms:
+/// a department's apps, by prefix.
+pub(crate) const DEPARTMENT_APPS: Table<(String, String), u64> = Table::new("department_apps");
 /// token id (`jti`) → [`TokenRecord`].
 pub(crate) const DEPARTMENT_TOKENS: Table<String, TokenRecord> = Table::new("department_tokens");
 /// operator name → [`Operator`] (the token stored as its SHA-256).

@@ -58,7 +58,9 @@ pub(super) async fn send(
     Path((uscc, app_id)): Path<(String, String)>,
     JsonBody(body): JsonBody<MessageBody>,
 ) -> ApiResult<(StatusCode, Json<Sent>)> {
-    let app = who.published_app(&platform, &uscc, &app_id, TokenScope::Messages)?;
+    let app = who
+        .published_app(&platform, &uscc, &app_id, TokenScope::Messages)
+        .await?;
     let manifest = &app.manifest;
     let services = &platform.services;
     let audit = services.audit.begin(
