@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # CityHost's benchmark suite: in-process runtime costs, capability calls,
-# HTTP load against `wasmtime serve` and a native handler, scale and a noisy
-# neighbour, written to docs/benchmarks.md. Takes up to 20 minutes (the
-# first run also compiles oha and wasmtime-cli from crates.io into
+# HTTP load against `wasmtime serve` and a native handler, scale (12,000
+# apps on the embedded store and on a throwaway PostgreSQL cluster) and a
+# noisy neighbour, written to docs/benchmarks.md. Takes up to 25 minutes
+# (the first run also compiles oha and wasmtime-cli from crates.io into
 # ~/.cache/cityhost-bench). Not part of the test command.
 #
 # Extra arguments go to `cityhost-bench suite` (e.g. `--seconds 5`).
@@ -27,6 +28,11 @@ cargo build --release -p cityhost -p cityhost-bench
 CARGO_TARGET_DIR="${TARGET}" "${TARGET}/release/cityhost" build-apps \
   --apps examples/hello-http --apps bench/guests
 
+# PostgreSQL for the scale measurement on the shared store (installed with
+# apt-get when missing; thrown away at exit).
+eval "$(scripts/postgres.sh start)"
+trap 'scripts/postgres.sh stop "${CITYHOST_TEST_POSTGRES_DIR}"' EXIT
+
 # Thousands of sockets in the load runs.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
@@ -35,4 +41,5 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
   --components "${TARGET}/guest/wasm32-wasip2/guest" \
   --cityhost "${TARGET}/release/cityhost" \
   --tools "${TOOLS}" \
+  --postgres "${CITYHOST_TEST_POSTGRES}" \
   --out docs/benchmarks.md "$@"

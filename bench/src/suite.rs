@@ -46,9 +46,15 @@ pub struct SuiteArgs {
     #[arg(long, default_value_t = 20_000, value_parser = at_least::<100>)]
     pub iterations: usize,
     /// Apps for the scale measurement (at least 1; the targets are for
-    /// 1,000).
-    #[arg(long, default_value_t = 1_000, value_parser = at_least::<1>)]
+    /// 12,000, the count of government organisations a province's
+    /// platform serves).
+    #[arg(long, default_value_t = 12_000, value_parser = at_least::<1>)]
     pub apps: usize,
+    /// An empty PostgreSQL database (`postgres://…`) to measure scale on
+    /// the shared store as well (`bench/run.sh` starts a throwaway
+    /// cluster); without it, scale is measured on the embedded store only.
+    #[arg(long)]
+    pub postgres: Option<String>,
     /// The report to write.
     #[arg(long, default_value = "docs/benchmarks.md")]
     pub out: PathBuf,
@@ -104,8 +110,9 @@ pub struct Figures {
     pub concurrency: Vec<Repeated>,
     /// Fixed-rate runs, in target order.
     pub rate: Vec<LoadResult>,
-    /// Scale figures.
-    pub scale: Scale,
+    /// Scale figures: the embedded store's, then PostgreSQL's when
+    /// measured.
+    pub scale: Vec<Scale>,
     /// Noisy neighbour: the well-behaved app alone, one run per round.
     pub quiet: Vec<LoadResult>,
     /// The well-behaved app while another app's requests spin, one run per
@@ -149,6 +156,8 @@ pub fn median_p99(runs: &[LoadResult]) -> f64 {
 
 /// Boot and memory with many apps.
 pub struct Scale {
+    /// The store: [`EMBEDDED`] or [`POSTGRES`].
+    pub store: &'static str,
     /// Apps loaded.
     pub apps: usize,
     /// Spawn to ready on an empty data directory.
@@ -178,6 +187,10 @@ pub const WASMTIME_HOST_SETTINGS: &str =
     "b′. wasmtime serve (pooling, keep-resident, pagemap-scan)";
 /// Target (c).
 pub const NATIVE: &str = "c. native axum handler";
+/// The scale measurement on the data directory's embedded database.
+pub const EMBEDDED: &str = "embedded (sled)";
+/// The scale measurement on PostgreSQL.
+pub const POSTGRES: &str = "PostgreSQL";
 
 /// Runs the suite and writes the report.
 pub async fn run(args: &SuiteArgs) -> anyhow::Result<()> {
@@ -339,15 +352,25 @@ pub async fn run(args: &SuiteArgs) -> anyhow::Result<()> {
     let spinner = spinner.expect("at least one round");
     drop(servers);
 
-    eprintln!("scale: {} apps", args.apps);
-    let scale = scale(args, &hello_http, &component, scratch.path()).await?;
+    eprintln!("scale: {} apps, {EMBEDDED}", args.apps);
+    let apps = gen_apps::generate(
+        &hello_http,
+        &component,
+        args.apps,
+        &scratch.path().join("scale"),
+    )?;
+    let mut scale_runs = vec![scale(args, &apps, None, scratch.path()).await?];
+    if let Some(url) = &args.postgres {
+        eprintln!("scale: {} apps, {POSTGRES}", args.apps);
+        scale_runs.push(scale(args, &apps, Some(url), scratch.path()).await?);
+    }
 
     let figures = Figures {
         in_process,
         capabilities,
         concurrency,
         rate,
-        scale,
+        scale: scale_runs,
         quiet,
         noisy,
         spinner,
@@ -403,32 +426,39 @@ fn cityhost_args(port: u16, data: &Path, components: &Path, apps: &[&Path]) -> V
     out
 }
 
+/// Boot, memory and first requests with the generated `(apps,
+/// components)` on the embedded store, or on PostgreSQL at `postgres`.
 async fn scale(
     args: &SuiteArgs,
-    app_dir: &Path,
-    component: &Path,
+    (apps, components): &(PathBuf, PathBuf),
+    postgres: Option<&str>,
     scratch: &Path,
 ) -> anyhow::Result<Scale> {
-    let (apps, components) =
-        gen_apps::generate(app_dir, component, args.apps, &scratch.join("scale"))?;
-    let data = scratch.join("scale-data");
-    let start = async |log: &str| {
+    let (store, name) = match postgres {
+        None => (EMBEDDED, "scale"),
+        Some(_) => (POSTGRES, "scale-postgres"),
+    };
+    let data = scratch.join(format!("{name}-data"));
+    let start = async |run: &str| {
         let port = http_load::free_port()?;
-        let cli = cityhost_args(port, &data, &components, &[&apps]);
+        let mut cli = cityhost_args(port, &data, components, &[apps]);
+        if let Some(url) = postgres {
+            cli.extend(["--store".into(), url.to_string()]);
+        }
         Server::start(
             CITYHOST,
             &args.cityhost,
             &cli,
             port,
             "/healthz",
-            &scratch.join(log),
+            &scratch.join(format!("{name}-{run}.log")),
         )
         .await
     };
-    let (server, cold_boot) = start("scale-cold.log").await?;
+    let (server, cold_boot) = start("cold").await?;
     drop(server);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let (mut server, warm_boot) = start("scale-warm.log").await?;
+    let (mut server, warm_boot) = start("warm").await?;
     let pid = server.pid().context("scale host pid")?;
     let (rss, _) = http_load::memory(pid)?;
     server.sign_in("13900000003", "/").await?;
@@ -442,6 +472,7 @@ async fn scale(
     }
     let (rss_after, peak) = http_load::memory(pid)?;
     Ok(Scale {
+        store,
         apps: args.apps,
         cold_boot,
         warm_boot,
