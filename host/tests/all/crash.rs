@@ -2,18 +2,23 @@
 //! several concurrent citizens paying and refunding, SIGKILL at random
 //! moments, restarts on the same data directory. After every restart the
 //! ledger balances, no order was paid twice, and every payment and refund a
-//! client saw succeed is there.
+//! client saw succeed is there. On PostgreSQL, one of two hosts sharing the
+//! database is killed again and again while the other carries on, and every
+//! payment's event reaches the app.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use cityhost_store_postgres::testing::fresh_database;
 use rand::Rng;
 use reqwest::Client;
 use serde_json::{Value, json};
 
-use crate::support::{components, csrf_cookie, workspace};
+use crate::support::{TestHost, components, copy_keys, csrf_cookie, workspace};
 
 const CLIENTS: usize = 4;
 const KILLS: usize = 20;
@@ -26,9 +31,12 @@ struct Host {
     base: String,
 }
 
-fn start(data: &std::path::Path, port: u16, components: &std::path::Path) -> Host {
+/// `cityhost serve` of the probe app on `data` at `port`, with `args`
+/// (e.g. `--store`).
+fn start(data: &Path, port: u16, components: &Path, args: &[&str]) -> Host {
     let child = Command::new(env!("CARGO_BIN_EXE_cityhost"))
         .arg("serve")
+        .args(args)
         .arg("--dev-sms")
         .arg("--bind")
         .arg(format!("127.0.0.1:{port}"))
@@ -72,9 +80,71 @@ fn client() -> Client {
 /// What one client saw succeed: order id → refunds (fen) seen done.
 type Seen = Arc<Mutex<BTreeMap<String, u64>>>;
 
-/// Pays and refunds until a request fails (the host was killed).
-async fn drive(http: Client, csrf: String, base: String, name: String, round: usize, seen: Seen) {
+/// A citizen with a PIN and funds: its client, CSRF token and what it saw
+/// succeed.
+type Payer = (Client, String, Seen);
+
+/// Registers citizens `{prefix}0`, `{prefix}1`, … on the host at `base`,
+/// each with the PIN and ¥100,000 (an operator top-up with `token`).
+async fn payers(base: &str, token: &str, prefix: &str, count: usize) -> Vec<Payer> {
+    let mut payers = Vec::new();
+    for i in 0..count {
+        let http = client();
+        let phone = format!("{prefix}{i}");
+        let r = crate::support::register(&http, base, &phone, "a good password").await;
+        assert_eq!(r.status(), 201);
+        let csrf = csrf_cookie(&r).expect("the CSRF cookie");
+        let r = http
+            .post(format!("{base}/api/payment/pin"))
+            .header("x-csrf-token", &csrf)
+            .json(&json!({"pin": PIN}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let r = http
+            .post(format!("{base}/api/operator/topups"))
+            .bearer_auth(token)
+            .json(&json!({"phone": phone, "amount_fen": 10_000_000}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        payers.push((http, csrf, Seen::default()));
+    }
+    payers
+}
+
+/// Orders the payers saw paid.
+fn paid(payers: &[Payer]) -> usize {
+    payers.iter().map(|(_, _, s)| s.lock().unwrap().len()).sum()
+}
+
+/// Waits (up to 10 s) until the payers have seen more than `before`
+/// orders paid.
+async fn more_paid_than(payers: &[Payer], before: usize) {
+    for _ in 0..500 {
+        if paid(payers) > before {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("no payment went through within 10 s");
+}
+
+/// Pays and refunds until a request fails (the host was killed) or `stop`
+/// is set.
+async fn drive(
+    (http, csrf, seen): Payer,
+    base: String,
+    name: String,
+    round: usize,
+    stop: Arc<AtomicBool>,
+) {
     for n in 0.. {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
         let otn = format!("{name}-{round}-{n}");
         let Ok(r) = http
             .get(format!(
@@ -122,7 +192,7 @@ async fn drive(http: Client, csrf: String, base: String, name: String, round: us
     }
 }
 
-async fn check(base: &str, token: &str, citizens: &[(Client, String, Seen)]) {
+async fn check(base: &str, token: &str, citizens: &[Payer]) {
     let verify: Value = client()
         .get(format!("{base}/api/operator/ledger/verify"))
         .bearer_auth(token)
@@ -165,68 +235,25 @@ async fn payments_survive_sigkill() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let mut host = start(data.path(), port, components);
+    let mut host = start(data.path(), port, components, &[]);
     let base = host.base.clone();
     wait_ready(&client(), &base).await;
     let token = std::fs::read_to_string(data.path().join("operator-token")).unwrap();
     let token = token.trim().to_string();
-
-    let mut citizens = Vec::new();
-    for i in 0..CLIENTS {
-        let http = client();
-        let phone = format!("1390000010{i}");
-        let r = crate::support::register(&http, &base, &phone, "a good password").await;
-        assert_eq!(r.status(), 201);
-        let csrf = csrf_cookie(&r).expect("the CSRF cookie");
-        let r = http
-            .post(format!("{base}/api/payment/pin"))
-            .header("x-csrf-token", &csrf)
-            .json(&json!({"pin": PIN}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
-        let r = http
-            .post(format!("{base}/api/operator/topups"))
-            .bearer_auth(&token)
-            .json(&json!({"phone": phone, "amount_fen": 10_000_000}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
-        citizens.push((http, csrf, Seen::default()));
-    }
+    let citizens = payers(&base, &token, "1390000010", CLIENTS).await;
 
     for round in 0..KILLS {
+        let before = paid(&citizens);
         let tasks: Vec<_> = citizens
             .iter()
             .enumerate()
-            .map(|(i, (http, csrf, seen))| {
-                tokio::spawn(drive(
-                    http.clone(),
-                    csrf.clone(),
-                    base.clone(),
-                    format!("c{i}"),
-                    round,
-                    seen.clone(),
-                ))
+            .map(|(i, payer)| {
+                let name = format!("c{i}");
+                tokio::spawn(drive(payer.clone(), base.clone(), name, round, stop()))
             })
             .collect();
         // Kill at a random moment once payments are flowing in this life.
-        let before: usize = citizens
-            .iter()
-            .map(|(_, _, s)| s.lock().unwrap().len())
-            .sum();
-        for _ in 0..500 {
-            let now: usize = citizens
-                .iter()
-                .map(|(_, _, s)| s.lock().unwrap().len())
-                .sum();
-            if now > before {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        more_paid_than(&citizens, before).await;
         let pause = rand::thread_rng().gen_range(0..300);
         tokio::time::sleep(Duration::from_millis(pause)).await;
         host.child.kill().unwrap(); // SIGKILL
@@ -234,18 +261,138 @@ async fn payments_survive_sigkill() {
         for t in tasks {
             t.await.unwrap();
         }
-        host = start(data.path(), port, components);
+        host = start(data.path(), port, components, &[]);
         wait_ready(&client(), &base).await;
         check(&base, &token, &citizens).await;
     }
-    let paid: usize = citizens
-        .iter()
-        .map(|(_, _, s)| s.lock().unwrap().len())
-        .sum();
+    let paid = paid(&citizens);
     assert!(
         paid >= KILLS,
         "only {paid} payments were made across {KILLS} kills"
     );
     host.child.kill().unwrap();
     host.child.wait().unwrap();
+}
+
+/// A stop flag never set.
+fn stop() -> Arc<AtomicBool> {
+    Arc::default()
+}
+
+/// A free port on 127.0.0.1.
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// Rounds of the two-host test: each kills the child host once.
+const ROUNDS: usize = 4;
+
+/// Two hosts on one PostgreSQL database, as behind a load balancer: one in
+/// this process, one a child process killed with SIGKILL in each round
+/// while citizens pay and refund through both, then started again. The
+/// host that lives carries on paying through every kill; after each round
+/// the ledger balances, no order was paid twice and every payment and
+/// refund a client saw succeed is there; at the end every payment's event
+/// has reached the app — those the killed host had claimed included, once
+/// their claim lapsed.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_of_two_hosts_killed_while_paying_leaves_the_other_paying() {
+    let url = fresh_database().await;
+    let steady = TestHost::start_sharing(&url, None).await;
+    let token = steady.platform.operator_token.clone();
+    let components = tokio::task::spawn_blocking(components).await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    copy_keys(steady.data_dir(), data.path());
+    // Its compiled components too, so each start takes a second, not a
+    // compile of every app.
+    let cache = data.path().join("cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    for entry in std::fs::read_dir(steady.data_dir().join("cache")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), cache.join(entry.file_name())).unwrap();
+    }
+    let port = free_port();
+    let args = ["--store", url.as_str()];
+    let mut doomed = start(data.path(), port, components, &args);
+    wait_ready(&client(), &doomed.base).await;
+
+    let on_steady = payers(&steady.base, &token, "1390000020", 2).await;
+    let on_doomed = payers(&steady.base, &token, "1390000030", 2).await;
+    for round in 0..ROUNDS {
+        let stop = Arc::new(AtomicBool::new(false));
+        let drivers = |payers: &[Payer], base: &str, side: &str| -> Vec<_> {
+            payers
+                .iter()
+                .enumerate()
+                .map(|(i, payer)| {
+                    let name = format!("{side}{i}");
+                    tokio::spawn(drive(
+                        payer.clone(),
+                        base.to_string(),
+                        name,
+                        round,
+                        stop.clone(),
+                    ))
+                })
+                .collect()
+        };
+        let before_steady = paid(&on_steady);
+        let mut tasks = drivers(&on_steady, &steady.base, "s");
+        tasks.extend(drivers(&on_doomed, &doomed.base, "d"));
+        more_paid_than(&on_doomed, paid(&on_doomed)).await;
+        more_paid_than(&on_steady, before_steady).await;
+        let pause = rand::thread_rng().gen_range(0..300);
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        doomed.child.kill().unwrap(); // SIGKILL
+        doomed.child.wait().unwrap();
+        // The other host carries on.
+        let at_kill = paid(&on_steady);
+        more_paid_than(&on_steady, at_kill + 3).await;
+        stop.store(true, Ordering::Relaxed);
+        for t in tasks {
+            t.await.unwrap();
+        }
+        check(&steady.base, &token, &on_steady).await;
+        check(&steady.base, &token, &on_doomed).await;
+        doomed = start(data.path(), port, components, &args);
+        wait_ready(&client(), &doomed.base).await;
+    }
+
+    // Every payment's event reached the probe app, by one host or the
+    // other: a claim of the killed host lapses after `CLAIM_LEASE`.
+    let events = &steady.platform.services.events;
+    let started = Instant::now();
+    while !events.pending().await.unwrap().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "events still pending after 120 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    eprintln!(
+        "two hosts, {ROUNDS} kills: {} payments through the steady host, {} through the \
+         killed one; every event delivered {:?} after the last round",
+        paid(&on_steady),
+        paid(&on_doomed),
+        started.elapsed()
+    );
+    for (http, _, seen) in on_steady.iter().chain(&on_doomed) {
+        let orders: Vec<String> = seen.lock().unwrap().keys().cloned().collect();
+        for id in orders {
+            let get = async |path: String| -> Value {
+                let r = http.get(format!("{}{path}", steady.base)).send().await;
+                r.unwrap().json().await.unwrap()
+            };
+            let order = get(format!("/api/orders/{id}")).await;
+            let otn = order["out_trade_no"].as_str().expect("out_trade_no");
+            let seen_by_app = get(format!("/apps/probe/events?out_trade_no={otn}")).await;
+            assert!(
+                seen_by_app["deliveries"].as_u64().unwrap() >= 1,
+                "the event of order {id} never reached the app: {seen_by_app}"
+            );
+        }
+    }
+    doomed.child.kill().unwrap();
+    doomed.child.wait().unwrap();
 }

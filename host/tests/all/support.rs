@@ -371,7 +371,9 @@ impl TestHost {
 
 /// Copies a host's keys (`keys/`) and operator token to the data
 /// directory `to`, as an operator sets up another host of a deployment.
-fn copy_keys(from: &Path, to: &Path) {
+/// Copies the keys and operator token of data directory `from` into `to`,
+/// as every host of one deployment holds the same.
+pub fn copy_keys(from: &Path, to: &Path) {
     let keys = to.join("keys");
     std::fs::create_dir_all(&keys).unwrap();
     for entry in std::fs::read_dir(from.join("keys")).unwrap() {
