@@ -149,38 +149,21 @@ impl Platform {
             .ok_or(BundleError::NoPublisher)?;
         self.registry.set_source_dir(&manifest.id, dir);
         let publishing = &self.services.publishing;
-        match publishing
-            .versions
-            .get(&manifest.id, &manifest.version)
-            .await?
-        {
-            Some(existing) if existing.component_sha256 != sha256 => {
-                return Err(BundleError::ChangedWithoutNewVersion(manifest.version));
-            }
-            // Released at an earlier start: restored with the others.
-            Some(existing) if existing.state == VersionState::Released => {}
-            _ => {
-                let _one = self.bundling.lock().await;
-                // Read again: a directory holding the same app may have
-                // published it meanwhile.
-                match publishing
-                    .versions
-                    .get(&manifest.id, &manifest.version)
-                    .await?
-                {
-                    Some(existing) if existing.state == VersionState::Released => {}
-                    Some(_) => {
-                        // Published earlier but not released: finish the way.
-                        self.finish_bundled(&manifest).await?;
-                    }
-                    None => {
-                        let department = self.bundled_department(&manifest, &publisher).await?;
-                        let key = &publishing.bundled_key;
-                        let package =
-                            Package::sign(key, &manifest.id, &manifest.version, text, bytes);
-                        self.upload_package(&department, &package).await?;
-                        self.finish_bundled(&manifest).await?;
-                    }
+        // Released at an earlier start (restored with the others): only
+        // checked. Otherwise published under the lock, after reading again:
+        // a folder holding the same app may have published it meanwhile.
+        if self.bundled_state(&manifest, &sha256).await? != Some(VersionState::Released) {
+            let _one = self.bundling.lock().await;
+            match self.bundled_state(&manifest, &sha256).await? {
+                Some(VersionState::Released) => {}
+                // Published earlier but not released: finish the way.
+                Some(_) => self.finish_bundled(&manifest).await?,
+                None => {
+                    let department = self.bundled_department(&manifest, &publisher).await?;
+                    let key = &publishing.bundled_key;
+                    let package = Package::sign(key, &manifest.id, &manifest.version, text, bytes);
+                    self.upload_package(&department, &package).await?;
+                    self.finish_bundled(&manifest).await?;
                 }
             }
         }
@@ -196,6 +179,23 @@ impl Platform {
         self.registry
             .get(&manifest.id)
             .ok_or(BundleError::Service(ServiceError::NotFound("release")))
+    }
+
+    /// The state of the stored version of a bundled app, `None` before it
+    /// is uploaded. Errors: the stored version's component is not the
+    /// folder's (`sha256`, hex) — a changed component needs a new version.
+    async fn bundled_state(
+        &self,
+        manifest: &Manifest,
+        sha256: &str,
+    ) -> Result<Option<VersionState>, BundleError> {
+        let versions = &self.services.publishing.versions;
+        match versions.get(&manifest.id, &manifest.version).await? {
+            Some(existing) if existing.component_sha256 != sha256 => Err(
+                BundleError::ChangedWithoutNewVersion(manifest.version.clone()),
+            ),
+            existing => Ok(existing.map(|v| v.state)),
+        }
     }
 
     /// The department account a bundled app is uploaded under
