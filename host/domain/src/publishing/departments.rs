@@ -289,9 +289,20 @@ impl Departments {
         if self.db.contains(&META, DEPARTMENT_APPS_INDEXED).await? {
             return Ok(0);
         }
+        // Each record read once (an old one lists every app): reading
+        // drops the old `apps` field; writing stores the record without it.
+        let departments = self.db.scan(&DEPARTMENTS, Scan::all()).await?;
+        let mut created_at = std::collections::HashMap::new();
+        for (uscc, department) in &departments {
+            self.db.put(&DEPARTMENTS, uscc, department).await?;
+            created_at.insert(uscc.as_str(), department.created_at);
+        }
         let owners = self.db.scan(&APP_OWNERS, Scan::all()).await?;
         for (app, uscc) in &owners {
-            let assigned_at = self.get(uscc).await?.map_or_else(now_ms, |d| d.created_at);
+            let assigned_at = created_at
+                .get(uscc.as_str())
+                .copied()
+                .unwrap_or_else(now_ms);
             self.db
                 .put(
                     &DEPARTMENT_APPS,
@@ -299,11 +310,6 @@ impl Departments {
                     &assigned_at,
                 )
                 .await?;
-        }
-        // Reading drops the old `apps` field; writing stores the record
-        // without it.
-        for (uscc, department) in self.db.scan(&DEPARTMENTS, Scan::all()).await? {
-            self.db.put(&DEPARTMENTS, &uscc, &department).await?;
         }
         self.db
             .put(&META, DEPARTMENT_APPS_INDEXED, &true.into())
