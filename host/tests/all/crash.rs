@@ -231,10 +231,7 @@ async fn check(base: &str, token: &str, citizens: &[Payer]) {
 async fn payments_survive_sigkill() {
     let components = tokio::task::spawn_blocking(components).await.unwrap();
     let data = tempfile::tempdir().unwrap();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = free_port();
     let mut host = start(data.path(), port, components, &[]);
     let base = host.base.clone();
     wait_ready(&client(), &base).await;
