@@ -9,14 +9,16 @@
 //! * The seam's own schema (the id sequence, the table list) is created and
 //!   upgraded by versioned migrations ([`schema`]) when a backend connects;
 //!   a database written by a newer CityHost is refused.
-//! * One write transaction at a time per backend (per host), as on sled:
-//!   a crowd on one hot record (a department's merchant balance) waits in
-//!   line instead of colliding. Across hosts transactions run at
-//!   `SERIALIZABLE`: PostgreSQL's serialization and deadlock failures become
+//! * Transactions run at `SERIALIZABLE`, several at once: up to half the
+//!   backend's connections ([`PgBackend::connect_with`]), so the other half
+//!   stays free for reads, and concurrent commits share PostgreSQL's WAL
+//!   flushes. Serialization and deadlock failures become
 //!   [`StoreError::Conflict`], which
-//!   [`Db::transact`](cityhost_store::Db::transact) retries. Reads outside a
-//!   transaction are single statements (each sees one committed state) and
-//!   never wait for the line.
+//!   [`Db::transact`](cityhost_store::Db::transact) retries with
+//!   [`Turn::Alone`]: the retry waits until no other transaction of this
+//!   backend runs, so a crowd on one hot record takes turns instead of
+//!   colliding again. Reads outside a transaction are single statements
+//!   (each sees one committed state) and never wait for a turn.
 //! * A commit is durable when it returns (PostgreSQL's default
 //!   `synchronous_commit`), so [`Backend::sync`] has nothing left to do.
 //! * Ids come from the sequence `cityhost_ids`: unique and increasing across
@@ -36,7 +38,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cityhost_store::{Backend, BackendTx, RawRows, RawScan, StoreError};
+use cityhost_store::{Backend, BackendTx, RawRows, RawScan, StoreError, Turn};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::types::ToSql;
 
@@ -73,8 +75,11 @@ pub(crate) struct Inner {
     side: Pool,
     /// Store tables known to exist (created by this or another host).
     tables: Mutex<HashSet<&'static str>>,
-    /// Held by the one running transaction of this backend.
-    writer: Arc<tokio::sync::Mutex<()>>,
+    /// Turns to run a transaction: a shared one takes one permit, one
+    /// alone takes all [`Inner::writers`] of them.
+    turns: Arc<tokio::sync::Semaphore>,
+    /// How many transactions run at once at most.
+    writers: u32,
     /// Signals to and from the other hosts.
     signals: signals::Signals,
 }
@@ -130,7 +135,8 @@ impl PgBackend {
 
     /// [`connect`](Self::connect) with at most `max_connections` for reads
     /// and transactions (at least 1), and 2 more for creating tables and
-    /// taking ids.
+    /// taking ids. At most half of them (at least 1) run transactions at
+    /// once.
     pub async fn connect_with(url: &str, max_connections: usize) -> Result<PgBackend, StoreError> {
         let mut config: tokio_postgres::Config = url
             .parse()
@@ -147,11 +153,16 @@ impl PgBackend {
             .map_err(pg_error)?;
         let schema: String = row.get(0);
         drop(client);
+        let max_connections = max_connections.max(1);
+        let writers = u32::try_from(max_connections / 2)
+            .unwrap_or(u32::MAX)
+            .clamp(1, MAX_WRITERS);
         let inner = Arc::new(Inner {
-            pool: pool(config.clone(), max_connections.max(1))?,
+            pool: pool(config.clone(), max_connections)?,
             side,
             tables: Mutex::new(HashSet::new()),
-            writer: Arc::new(tokio::sync::Mutex::new(())),
+            turns: Arc::new(tokio::sync::Semaphore::new(writers as usize)),
+            writers,
             signals: signals::Signals::start(config, &schema).await?,
         });
         Ok(PgBackend { inner })
@@ -168,6 +179,10 @@ impl PgBackend {
         Ok(rows.iter().map(|row| row.get(0)).collect())
     }
 }
+
+/// Transactions that run at once at most, whatever the pool's size (a
+/// bound for the semaphore's permits).
+const MAX_WRITERS: u32 = 1024;
 
 /// Connections of the side pool (see [`Inner::side`]).
 const SIDE_CONNECTIONS: usize = 2;
@@ -267,8 +282,15 @@ impl Backend for PgBackend {
         scan_on(&client, &name, scan).await
     }
 
-    async fn begin(&self) -> Result<Box<dyn BackendTx>, StoreError> {
-        let turn = Arc::clone(&self.inner.writer).lock_owned().await;
+    async fn begin(&self, turn: Turn) -> Result<Box<dyn BackendTx>, StoreError> {
+        let permits = match turn {
+            Turn::Shared => 1,
+            Turn::Alone => self.inner.writers,
+        };
+        let turn = Arc::clone(&self.inner.turns)
+            .acquire_many_owned(permits)
+            .await
+            .map_err(|_| StoreError::Backend("the backend is closed".into()))?;
         let client = self.inner.client().await?;
         Ok(Box::new(
             tx::PgTx::begin(Arc::clone(&self.inner), client, turn).await?,

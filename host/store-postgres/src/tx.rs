@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use cityhost_store::{BackendTx, RawRows, RawScan, StoreError};
 use deadpool_postgres::Object;
-use tokio::sync::OwnedMutexGuard;
+use tokio::sync::OwnedSemaphorePermit;
 use tokio_postgres::types::ToSql;
 
 use crate::error::pg_error;
@@ -20,16 +20,16 @@ pub(crate) struct PgTx {
     /// `None` once the transaction ended.
     client: Option<Object>,
     failed: Option<StoreError>,
-    /// The backend's one-at-a-time turn, held until the end.
-    _turn: OwnedMutexGuard<()>,
+    /// The backend's turn (see [`Inner::turns`]), held until the end.
+    _turn: OwnedSemaphorePermit,
 }
 
 impl PgTx {
-    /// Starts a transaction on `client`, holding the backend's `turn`.
+    /// Starts a transaction on `client`, holding its `turn`.
     pub(crate) async fn begin(
         inner: Arc<Inner>,
         client: Object,
-        turn: OwnedMutexGuard<()>,
+        turn: OwnedSemaphorePermit,
     ) -> Result<PgTx, StoreError> {
         client
             .batch_execute("BEGIN ISOLATION LEVEL SERIALIZABLE")

@@ -52,6 +52,46 @@ async fn two_hosts_on_one_database_see_each_others_commits_and_share_ids() {
     assert!(x < y && y < z, "{x} {y} {z}");
 }
 
+/// Transactions of one backend run at once: one commits while another is
+/// still open, so concurrent commits share PostgreSQL's WAL flushes
+/// (each used to wait for the one before it to end).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_of_one_host_run_at_once() {
+    let (_guard, db) = fresh().await;
+    let opened = std::sync::Arc::new(tokio::sync::Notify::new());
+    let go_on = std::sync::Arc::new(tokio::sync::Notify::new());
+    let open = tokio::spawn({
+        let (db, opened, go_on) = (db.clone(), opened.clone(), go_on.clone());
+        async move {
+            db.transact(|tx| {
+                let (opened, go_on) = (opened.clone(), go_on.clone());
+                async move {
+                    tx.put(&COUNTER, "first", &1).await?;
+                    opened.notify_one();
+                    go_on.notified().await;
+                    Ok::<_, StoreError>(())
+                }
+            })
+            .await
+        }
+    });
+    opened.notified().await;
+    let beside = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        db.put(&COUNTER, "second", &2),
+    )
+    .await;
+    assert!(
+        matches!(beside, Ok(Ok(()))),
+        "a transaction waited for another to end: {beside:?}"
+    );
+    assert_eq!(db.get(&COUNTER, "first").await.unwrap(), None);
+    go_on.notify_one();
+    open.await.unwrap().unwrap();
+    assert_eq!(db.get(&COUNTER, "first").await.unwrap(), Some(1));
+    assert_eq!(db.get(&COUNTER, "second").await.unwrap(), Some(2));
+}
+
 #[tokio::test]
 async fn migrations_run_once_and_a_newer_schema_is_refused() {
     let url = fresh_database().await;

@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use cityhost_store::{Backend, BackendTx, RawRows, RawScan, StoreError};
+use cityhost_store::{Backend, BackendTx, RawRows, RawScan, StoreError, Turn};
 
 mod group;
 mod open;
@@ -136,7 +136,7 @@ impl Backend for SledBackend {
         }
     }
 
-    async fn begin(&self) -> Result<Box<dyn BackendTx>, StoreError> {
+    async fn begin(&self, _turn: Turn) -> Result<Box<dyn BackendTx>, StoreError> {
         let writer = Arc::clone(&self.inner.writer).lock_owned().await;
         Ok(Box::new(tx::SledTx::new(Arc::clone(&self.inner), writer)))
     }

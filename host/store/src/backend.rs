@@ -10,6 +10,20 @@ use crate::signal::Heard;
 /// Encoded `(key, value)` records, as scans return them.
 pub type RawRows = Vec<(Vec<u8>, Vec<u8>)>;
 
+/// Whether a transaction may run beside the other transactions of its
+/// backend (in this process). [`Db::transact`](crate::Db::transact) asks
+/// for [`Turn::Shared`] first and, after a conflict, for [`Turn::Alone`]: a
+/// crowd on one hot record then takes turns instead of colliding again.
+/// A backend that runs one transaction at a time anyway (sled) treats both
+/// alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Turn {
+    /// Beside others, as many as the backend allows.
+    Shared,
+    /// With no other transaction of this backend running.
+    Alone,
+}
+
 /// A storage engine. Object-safe; [`Db`](crate::Db) holds one as
 /// `Arc<dyn Backend>`.
 #[async_trait::async_trait]
@@ -21,8 +35,9 @@ pub trait Backend: Send + Sync + 'static {
     /// `scan.reverse`), at most `scan.limit`.
     async fn scan(&self, table: &'static str, scan: &RawScan) -> Result<RawRows, StoreError>;
 
-    /// Starts a read-write transaction over any tables.
-    async fn begin(&self) -> Result<Box<dyn BackendTx>, StoreError>;
+    /// Starts a read-write transaction over any tables, beside this
+    /// backend's other transactions or alone (see [`Turn`]).
+    async fn begin(&self, turn: Turn) -> Result<Box<dyn BackendTx>, StoreError>;
 
     /// Returns once everything committed before the call is durable on disk.
     async fn sync(&self) -> Result<(), StoreError>;

@@ -4,7 +4,7 @@
 
 use std::ops::Bound;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Turn};
 use crate::error::StoreError;
 use crate::scan::RawScan;
 
@@ -44,7 +44,7 @@ pub async fn copy_table(
         };
         after = Some(last.clone());
         let count = rows.len();
-        let mut tx = to.begin().await?;
+        let mut tx = to.begin(Turn::Shared).await?;
         for (key, value) in rows {
             tx.put(table, key, value).await?;
         }
@@ -93,7 +93,7 @@ mod tests {
     use crate::mem::MemBackend;
 
     async fn fill(backend: &MemBackend, table: &'static str, n: u32) {
-        let mut tx = backend.begin().await.unwrap();
+        let mut tx = backend.begin(Turn::Shared).await.unwrap();
         for i in 0..n {
             tx.put(table, i.to_be_bytes().to_vec(), vec![i as u8])
                 .await
@@ -122,14 +122,14 @@ mod tests {
         let (from, to) = (MemBackend::default(), MemBackend::default());
         fill(&from, "t", 10).await;
         copy_table(&from, &to, "t").await.unwrap();
-        let mut tx = to.begin().await.unwrap();
+        let mut tx = to.begin(Turn::Shared).await.unwrap();
         tx.put("t", 4u32.to_be_bytes().to_vec(), vec![99])
             .await
             .unwrap();
         tx.commit().await.unwrap();
         let e = same_table(&from, &to, "t").await.unwrap_err().to_string();
         assert!(e.contains("00000004"), "{e}");
-        let mut tx = from.begin().await.unwrap();
+        let mut tx = from.begin(Turn::Shared).await.unwrap();
         tx.put("t", 4u32.to_be_bytes().to_vec(), vec![99])
             .await
             .unwrap();

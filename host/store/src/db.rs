@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::backend::{Backend, RawRows};
+use crate::backend::{Backend, RawRows, Turn};
 use crate::error::StoreError;
 use crate::key::{self, Key, KeyRef};
 use crate::scan::Scan;
@@ -139,9 +139,13 @@ impl Db {
     /// effects (live pushes, wakeups, messages) inside it — do them after
     /// `transact` returned `Ok`. A retry first waits a short random pause
     /// (up to 1, 2, 4 … 32 ms), so transactions that collided spread out.
-    /// (Both backends run one write transaction at a time per process, so
-    /// conflicts come only from other processes sharing a PostgreSQL
-    /// database.)
+    ///
+    /// The first attempt runs beside this host's other transactions
+    /// ([`Turn::Shared`]); a retry runs alone ([`Turn::Alone`]), so
+    /// transactions that collided on one hot record take turns rather than
+    /// collide again. (sled runs one transaction at a time anyway; on
+    /// PostgreSQL conflicts come from concurrent transactions of this host
+    /// or of other hosts sharing the database.)
     ///
     /// ```
     /// # use cityhost_store::{Db, StoreError, Table};
@@ -174,7 +178,12 @@ impl Db {
             if attempt > 0 {
                 tokio::time::sleep(backoff(attempt)).await;
             }
-            let tx = Tx::new(self.backend.begin().await?);
+            let turn = if attempt == 0 {
+                Turn::Shared
+            } else {
+                Turn::Alone
+            };
+            let tx = Tx::new(self.backend.begin(turn).await?);
             let result = IN_TRANSACTION.scope((), f(tx.clone())).await;
             let (backend_tx, conflicted) = tx.finish().await;
             let Some(backend_tx) = backend_tx else {

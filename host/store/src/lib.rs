@@ -47,7 +47,7 @@ mod mem;
 #[cfg(test)]
 mod tests;
 
-pub use backend::{Backend, BackendTx, RawRows};
+pub use backend::{Backend, BackendTx, RawRows, Turn};
 pub use db::{Db, MAX_ATTEMPTS};
 pub use error::StoreError;
 pub use key::{Key, KeyError, KeyPrefix, KeyRef};

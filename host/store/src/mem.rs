@@ -83,7 +83,7 @@ impl Backend for MemBackend {
         Ok(scan_map(&self.state.map.lock().unwrap(), table, scan))
     }
 
-    async fn begin(&self) -> Result<Box<dyn BackendTx>, StoreError> {
+    async fn begin(&self, _turn: crate::Turn) -> Result<Box<dyn BackendTx>, StoreError> {
         self.state.begun.fetch_add(1, Ordering::SeqCst);
         let snapshot = self.state.map.lock().unwrap().clone();
         Ok(Box::new(MemTx {
