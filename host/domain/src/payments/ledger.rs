@@ -15,13 +15,22 @@
 //! written with the balance changes in the caller's transaction
 //! (`ledger_transfers` table, keyed by time then transfer id). So the sum
 //! of all balances is zero at every moment; [`Ledger::verify`] proves it.
+//!
+//! A citizen's balance is one record, read and checked by every payment
+//! from it. Every payment to a department credits its merchant account
+//! (and every top-up debits the issuer), so those balances are spread over
+//! [`BALANCE_SLOTS`] records (`ledger_balance_slots`) and each change goes
+//! to one slot picked at random: concurrent payments to one department —
+//! on one host or several sharing PostgreSQL — rarely write the same
+//! record, so they do not serialise on it. Their balance is the sum of the
+//! slots (and of the `ledger_balances` record written before slots).
 
 use std::collections::BTreeMap;
 
 use cityhost_store::{Db, Scan, Tx, now_ms};
 use serde::{Deserialize, Serialize};
 
-use super::tables::{LEDGER_BALANCES, LEDGER_TRANSFERS};
+use super::tables::{LEDGER_BALANCE_SLOTS, LEDGER_BALANCES, LEDGER_TRANSFERS};
 use crate::error::{ServiceError, ServiceResult};
 use crate::payments::PaymentError;
 
@@ -65,6 +74,15 @@ impl Account {
                 }
             }
         }
+    }
+}
+
+impl Account {
+    /// Whether the balance is spread over slots (see the module docs):
+    /// every account but a citizen's, whose balance is checked at each
+    /// payment.
+    fn spread(&self) -> bool {
+        !matches!(self, Account::Citizen(_))
     }
 }
 
@@ -196,11 +214,16 @@ impl Ledger {
 
     /// The account's balance, fen (0 for an account never used).
     pub async fn balance(&self, account: &Account) -> ServiceResult<i64> {
-        Ok(self
-            .db
-            .get(&LEDGER_BALANCES, &account.key())
-            .await?
-            .unwrap_or(0))
+        let key = account.key();
+        let mut balance = self.db.get(&LEDGER_BALANCES, &key).await?.unwrap_or(0);
+        if account.spread() {
+            let slots = self
+                .db
+                .scan(&LEDGER_BALANCE_SLOTS, Scan::prefix((key.as_str(),)))
+                .await?;
+            balance += slots.into_iter().map(|(_, part)| part).sum::<i64>();
+        }
+        Ok(balance)
     }
 
     /// The keys of merchant accounts not named by a valid Unified Social
@@ -280,7 +303,15 @@ impl Ledger {
         let mut replay: BTreeMap<String, i64> = BTreeMap::new();
         let mut payments: BTreeMap<String, usize> = BTreeMap::new();
         let list = self.db.scan(&LEDGER_TRANSFERS, Scan::all()).await?;
-        let balances = self.db.scan(&LEDGER_BALANCES, Scan::all()).await?;
+        let mut balances: BTreeMap<String, i64> = self
+            .db
+            .scan(&LEDGER_BALANCES, Scan::all())
+            .await?
+            .into_iter()
+            .collect();
+        for ((key, _slot), part) in self.db.scan(&LEDGER_BALANCE_SLOTS, Scan::all()).await? {
+            *balances.entry(key).or_default() += part;
+        }
         let transfers = list.len();
         for (_, t) in list {
             let sum: i64 = t.legs.iter().map(|l| l.amount_fen).sum();
@@ -331,10 +362,17 @@ impl Ledger {
 /// Largest single top-up: ¥1,000,000, in fen.
 pub const MAX_TOP_UP_FEN: u64 = 100_000_000;
 
+/// How many records the balance of a merchant, the clearing account or the
+/// issuer is spread over (see the module docs). With `n` payments to one
+/// department in flight, one of them shares its slot with another with a
+/// chance of about `(n - 1) / 64`; the loser is retried.
+pub const BALANCE_SLOTS: u64 = 64;
+
 /// Writes `transfer` and its balance changes inside the caller's
-/// transaction. A citizen's funding account never goes below zero: that is
-/// [`PaymentError::InsufficientFunds`], and the transaction aborts with
-/// nothing written.
+/// transaction (an account whose legs net to zero, as the clearing account
+/// in a payment, is not written). A citizen's funding account never goes
+/// below zero: that is [`PaymentError::InsufficientFunds`], and the
+/// transaction aborts with nothing written.
 pub(crate) async fn post(tx: &Tx, transfer: &Transfer) -> ServiceResult<()> {
     debug_assert_eq!(transfer.legs.iter().map(|l| l.amount_fen).sum::<i64>(), 0);
     let mut changes: BTreeMap<&Account, i64> = BTreeMap::new();
@@ -343,9 +381,19 @@ pub(crate) async fn post(tx: &Tx, transfer: &Transfer) -> ServiceResult<()> {
     }
     for (account, change) in changes {
         let key = account.key();
+        if change == 0 {
+            continue;
+        }
+        if account.spread() {
+            let slot = (key, rand::random::<u64>() % BALANCE_SLOTS);
+            let old = tx.get(&LEDGER_BALANCE_SLOTS, &slot).await?.unwrap_or(0);
+            tx.put(&LEDGER_BALANCE_SLOTS, &slot, &(old + change))
+                .await?;
+            continue;
+        }
         let old = tx.get(&LEDGER_BALANCES, &key).await?.unwrap_or(0);
         let new = old + change;
-        if matches!(account, Account::Citizen(_)) && new < 0 {
+        if new < 0 {
             return Err(PaymentError::InsufficientFunds {
                 balance_fen: old,
                 amount_fen: change.unsigned_abs(),
@@ -394,6 +442,79 @@ mod tests {
         let v = ledger.verify().await.unwrap();
         assert!(!v.is_balanced());
         assert_eq!(v.balance_sum_fen, -100);
+    }
+
+    /// A merchant's balance is spread over slots, and a balance a host
+    /// wrote before slots (one `ledger_balances` record) still counts.
+    #[tokio::test]
+    async fn a_merchant_balance_is_its_record_from_before_slots_plus_its_slots() {
+        const M: &str = "91330100MA2CFQ1X5B";
+        let (_dir, db) = crate::testing::temp_db();
+        let ledger = Ledger::new(db.clone());
+        ledger.top_up("c1", 1000).await.unwrap();
+        // A payment as a host before slots wrote it: each balance one record.
+        let old = Transfer::through_clearing(
+            "ord_old".into(),
+            TransferKind::Payment,
+            now_ms(),
+            Some(("ord_old", "t-1")),
+            Account::Citizen("c1".into()),
+            Account::Merchant(M.into()),
+            300,
+        );
+        db.put(&LEDGER_TRANSFERS, (old.at, old.id.as_str()), &old)
+            .await
+            .unwrap();
+        for (key, balance) in [
+            ("citizen:c1", 700i64),
+            (&format!("merchant:{M}"), 300),
+            ("clearing", 0),
+        ] {
+            db.put(&LEDGER_BALANCES, key, &balance).await.unwrap();
+        }
+        for i in 0..100 {
+            let t = Transfer::through_clearing(
+                format!("ord_{i}"),
+                TransferKind::Payment,
+                now_ms(),
+                Some((&format!("ord_{i}"), &format!("t{i}"))),
+                Account::Citizen("c1".into()),
+                Account::Merchant(M.into()),
+                1,
+            );
+            db.transact(|tx| {
+                let t = t.clone();
+                async move { post(&tx, &t).await }
+            })
+            .await
+            .unwrap();
+        }
+        let merchant = Account::Merchant(M.into());
+        assert_eq!(ledger.balance(&merchant).await.unwrap(), 400);
+        assert_eq!(
+            ledger
+                .balance(&Account::Citizen("c1".into()))
+                .await
+                .unwrap(),
+            600
+        );
+        assert_eq!(ledger.balance(&Account::Clearing).await.unwrap(), 0);
+        let slots = db
+            .scan(
+                &LEDGER_BALANCE_SLOTS,
+                Scan::prefix((merchant.key().as_str(),)),
+            )
+            .await
+            .unwrap();
+        assert!(
+            slots.len() > 10,
+            "100 credits went to {} slots",
+            slots.len()
+        );
+        assert!(slots.iter().all(|((_, slot), _)| *slot < BALANCE_SLOTS));
+        let v = ledger.verify().await.unwrap();
+        assert!(v.is_balanced(), "{v:?}");
+        assert_eq!(v.transfers, 102);
     }
 
     #[test]
