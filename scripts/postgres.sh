@@ -2,10 +2,13 @@
 # A throwaway PostgreSQL cluster for the tests: Debian's PostgreSQL (installed
 # with apt-get when missing), a fresh cluster in a temporary directory,
 # listening on 127.0.0.1 at a free port, trusting local logins, without
-# fsync (its data is thrown away). PostgreSQL refuses to run as root, so as
-# root the cluster runs as the `postgres` user the package creates.
+# fsync (its data is thrown away) unless started with --durable (for the
+# benchmarks: fsync, full-page writes and synchronous commit as in
+# production). PostgreSQL refuses to run as root, so as root the cluster
+# runs as the `postgres` user the package creates.
 #
-#   scripts/postgres.sh start      prints `export` lines for the shell:
+#   scripts/postgres.sh start [--durable]
+#                                  prints `export` lines for the shell:
 #                                  CITYHOST_TEST_POSTGRES (URL, database
 #                                  `postgres`, user `cityhost`) and
 #                                  CITYHOST_TEST_POSTGRES_DIR
@@ -33,7 +36,12 @@ as_owner() {
 }
 
 start() {
-  local bin
+  local bin durability="-c fsync=off -c full_page_writes=off"
+  case "${1:-}" in
+    --durable) durability="" ;;
+    "") ;;
+    *) echo "usage: scripts/postgres.sh start [--durable]" >&2; exit 2 ;;
+  esac
   bin="$(pg_bindir)"
   if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
     echo "installing postgresql (apt-get)" >&2
@@ -50,7 +58,7 @@ start() {
   as_owner "$bin/initdb" -D "$dir/data" -U cityhost -A trust -E UTF8 --locale=C --no-sync >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; exit 1; }
   as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=400" \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 $durability -c max_connections=400" \
     start >&2 || { cat "$dir/server.log" >&2; exit 1; }
   echo "export CITYHOST_TEST_POSTGRES=postgres://cityhost@127.0.0.1:$port/postgres"
   echo "export CITYHOST_TEST_POSTGRES_DIR=$dir"
@@ -64,7 +72,7 @@ stop() {
 }
 
 case "${1:-}" in
-  start) start ;;
+  start) start "${2:-}" ;;
   stop) stop "${2:?usage: scripts/postgres.sh stop DIR}" ;;
-  *) echo "usage: scripts/postgres.sh start | stop DIR" >&2; exit 2 ;;
+  *) echo "usage: scripts/postgres.sh start [--durable] | stop DIR" >&2; exit 2 ;;
 esac

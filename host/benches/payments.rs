@@ -6,7 +6,10 @@
 //! (optional arguments: concurrent payers, payments per payer; default 64 200).
 //! With `CITYHOST_BENCH_STORE=postgres://…` the same run goes to that
 //! PostgreSQL database (it must be empty of CityHost tables, e.g. a fresh
-//! schema) instead of sled in a temporary directory.
+//! schema) instead of sled in a temporary directory; a third argument then
+//! names how many hosts share it (default 1): each has its own connection
+//! pool and payment service, as separate `cityhost serve` processes would,
+//! and the payers are dealt out among them.
 //!
 //! Each payer is a task that has entered its PIN once (argon2 is
 //! deliberately slow and is not what is measured) and pays its own created
@@ -27,23 +30,33 @@ async fn main() {
     let mut args = std::env::args().skip(1).filter(|a| !a.starts_with('-'));
     let payers: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(64);
     let per_payer: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(200);
+    let hosts: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1).max(1);
     let dir = tempfile::tempdir().unwrap();
     // sled's flush counter shows the group commit; PostgreSQL commits
     // durably without a separate flush.
-    let (db, sled) = match std::env::var("CITYHOST_BENCH_STORE") {
+    let (dbs, sled) = match std::env::var("CITYHOST_BENCH_STORE") {
         Ok(url) => {
-            let backend = cityhost_store_postgres::PgBackend::connect(&url)
-                .await
-                .unwrap();
-            (Db::new(backend), None)
+            let mut dbs = Vec::new();
+            for _ in 0..hosts {
+                let backend = cityhost_store_postgres::PgBackend::connect(&url)
+                    .await
+                    .unwrap();
+                dbs.push(Db::new(backend));
+            }
+            (dbs, None)
         }
         Err(_) => {
+            assert_eq!(hosts, 1, "several hosts share a PostgreSQL store only");
             let backend = cityhost_store_sled::SledBackend::open(dir.path()).unwrap();
-            (Db::new(backend.clone()), Some(backend))
+            (vec![Db::new(backend.clone())], Some(backend))
         }
     };
     let flushes = || sled.as_ref().map_or(0, |b| b.flushes());
-    let payments = Payments::new(db.clone(), Outbox::new(db.clone()));
+    let services: Vec<Payments> = dbs
+        .iter()
+        .map(|db| Payments::new(db.clone(), Outbox::new(db.clone())))
+        .collect();
+    let (db, payments) = (&dbs[0], &services[0]);
     let pins = PaymentPins::new(db.clone());
     let payee = Payee {
         app_id: "bench",
@@ -80,8 +93,9 @@ async fn main() {
     let started = Instant::now();
     let tasks: Vec<_> = work
         .into_iter()
-        .map(|(pin, orders)| {
-            let payments = payments.clone();
+        .enumerate()
+        .map(|(p, (pin, orders))| {
+            let payments = services[p % hosts].clone();
             tokio::spawn(async move {
                 for id in orders {
                     payments.pay(&pin, &id).await.unwrap();
@@ -102,7 +116,8 @@ async fn main() {
             "{flushes} fsyncs, {:.1} payments per fsync",
             total as f64 / flushes.max(1) as f64
         ),
-        None => "PostgreSQL".to_string(),
+        None if hosts == 1 => "PostgreSQL, 1 host".to_string(),
+        None => format!("PostgreSQL, {hosts} hosts"),
     };
     println!(
         "durable payments: {total} by {payers} payers in {:.2} s = {:.0} payments/s ({group_commit}); ledger balanced over {} transfers",
