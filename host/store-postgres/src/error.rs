@@ -16,9 +16,26 @@ pub(crate) fn pg_error(e: tokio_postgres::Error) -> StoreError {
                 db.message(),
                 db.code().code()
             )),
-            None => StoreError::Backend(format!("PostgreSQL: {e}")),
+            None => StoreError::Backend(format!("PostgreSQL: {}", with_causes(&e))),
         },
     }
+}
+
+/// `e` and each error beneath it, `: `-separated ("error performing TLS
+/// handshake: invalid peer certificate: UnknownIssuer"), so the operator
+/// reads why, not only what failed.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.ends_with(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// A failure to get a pooled connection.

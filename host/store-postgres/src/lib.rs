@@ -48,9 +48,11 @@ mod signals;
 mod sql;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod tls;
 mod tx;
 
 use error::{pg_error, pool_error};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// Connections a backend opens at most, unless told otherwise
 /// ([`PgBackend::connect_with`]).
@@ -123,7 +125,8 @@ impl Inner {
 
 impl PgBackend {
     /// Connects to the database at `url` (`postgres://user:password@host:port/db`
-    /// or libpq's `key=value` form; plain TCP or a Unix socket, no TLS) with
+    /// or libpq's `key=value` form; plain TCP or a Unix socket, or TLS with
+    /// `sslmode` and `sslrootcert` as [`tls`] describes) with
     /// at most [`DEFAULT_MAX_CONNECTIONS`] connections, and brings the
     /// seam's schema up to date. Errors: [`StoreError::Backend`] — the URL
     /// does not parse, the server cannot be reached or refuses the login, or
@@ -138,13 +141,16 @@ impl PgBackend {
     /// taking ids. At most half of them (at least 1) run transactions at
     /// once.
     pub async fn connect_with(url: &str, max_connections: usize) -> Result<PgBackend, StoreError> {
+        let (url, tls) = tls::split(url)?;
         let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError::Backend(format!("the PostgreSQL URL does not parse: {e}")))?;
         if config.get_application_name().is_none() {
             config.application_name("cityhost");
         }
-        let side = pool(config.clone(), SIDE_CONNECTIONS)?;
+        config.ssl_mode(tls.mode);
+        let tls = tls.connector()?;
+        let side = pool(config.clone(), tls.clone(), SIDE_CONNECTIONS)?;
         let mut client = side.get().await.map_err(pool_error)?;
         schema::migrate(&mut client).await?;
         let row = client
@@ -158,12 +164,12 @@ impl PgBackend {
             .unwrap_or(u32::MAX)
             .clamp(1, MAX_WRITERS);
         let inner = Arc::new(Inner {
-            pool: pool(config.clone(), max_connections)?,
+            pool: pool(config.clone(), tls.clone(), max_connections)?,
             side,
             tables: Mutex::new(HashSet::new()),
             turns: Arc::new(tokio::sync::Semaphore::new(writers as usize)),
             writers,
-            signals: signals::Signals::start(config, &schema).await?,
+            signals: signals::Signals::start(config, tls, &schema).await?,
         });
         Ok(PgBackend { inner })
     }
@@ -187,11 +193,16 @@ const MAX_WRITERS: u32 = 1024;
 /// Connections of the side pool (see [`Inner::side`]).
 const SIDE_CONNECTIONS: usize = 2;
 
-/// A pool of at most `size` connections to the server `config` names.
-fn pool(config: tokio_postgres::Config, size: usize) -> Result<Pool, StoreError> {
+/// A pool of at most `size` connections to the server `config` names,
+/// through `tls` when its TLS mode asks for it.
+fn pool(
+    config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
+    size: usize,
+) -> Result<Pool, StoreError> {
     let manager = Manager::from_config(
         config,
-        tokio_postgres::NoTls,
+        tls,
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },

@@ -16,6 +16,7 @@ use std::time::Duration;
 use cityhost_store::{Heard, Signal, StoreError};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_postgres::AsyncMessage;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::error::pg_error;
 
@@ -47,6 +48,7 @@ impl Signals {
     /// `LISTEN` took effect. Errors: the server cannot be reached.
     pub(crate) async fn start(
         config: tokio_postgres::Config,
+        tls: MakeRustlsConnect,
         schema: &str,
     ) -> Result<Signals, StoreError> {
         let channel = channel_of(schema);
@@ -55,6 +57,7 @@ impl Signals {
         let (ready, listening) = oneshot::channel();
         let task = tokio::spawn(listen_forever(
             config,
+            tls,
             channel.clone(),
             origin.clone(),
             sender.clone(),
@@ -113,6 +116,7 @@ fn new_origin() -> String {
 /// the first attempt went.
 async fn listen_forever(
     config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
     channel: String,
     origin: String,
     sender: broadcast::Sender<Heard>,
@@ -120,7 +124,7 @@ async fn listen_forever(
 ) {
     let mut ready = Some(ready);
     loop {
-        let outcome = listen_once(&config, &channel, &origin, &sender, &mut ready).await;
+        let outcome = listen_once(&config, &tls, &channel, &origin, &sender, &mut ready).await;
         if let Some(ready) = ready.take() {
             // The first connection failed: the backend is not made.
             let _ = ready.send(outcome);
@@ -137,15 +141,13 @@ async fn listen_forever(
 /// `ready` left) the listeners first hear [`Heard::Missed`].
 async fn listen_once(
     config: &tokio_postgres::Config,
+    tls: &MakeRustlsConnect,
     channel: &str,
     origin: &str,
     sender: &broadcast::Sender<Heard>,
     ready: &mut Option<oneshot::Sender<Result<(), StoreError>>>,
 ) -> Result<(), StoreError> {
-    let (client, mut connection) = config
-        .connect(tokio_postgres::NoTls)
-        .await
-        .map_err(pg_error)?;
+    let (client, mut connection) = config.connect(tls.clone()).await.map_err(pg_error)?;
     let (notes, mut heard) = mpsc::unbounded_channel();
     let driver = tokio::spawn(async move {
         loop {

@@ -20,6 +20,18 @@ pub fn cluster_url() -> String {
     })
 }
 
+/// The environment variable holding the throwaway cluster's directory
+/// (its data directory is `data` inside), as `scripts/postgres.sh start`
+/// prints it.
+pub const CLUSTER_DIR_VAR: &str = "CITYHOST_TEST_POSTGRES_DIR";
+
+/// The cluster's directory. Panics when it is not set (see [`cluster_url`]).
+pub fn cluster_dir() -> std::path::PathBuf {
+    std::env::var_os(CLUSTER_DIR_VAR)
+        .unwrap_or_else(|| panic!("{CLUSTER_DIR_VAR} is not set: see {CLUSTER_URL_VAR}"))
+        .into()
+}
+
 /// Makes an empty schema on the cluster and returns a URL whose sessions
 /// work in it (`options=-c search_path=…`): each call gets its own (named by
 /// process id, a counter and the time), so tests never see each other's

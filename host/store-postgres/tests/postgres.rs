@@ -5,7 +5,7 @@
 //! contention, a dropped transaction).
 
 use cityhost_store::{Db, StoreError, Table};
-use cityhost_store_postgres::testing::fresh_database;
+use cityhost_store_postgres::testing::{cluster_dir, cluster_url, fresh_database};
 use cityhost_store_postgres::{PgBackend, schema};
 
 const COUNTER: Table<String, u64> = Table::new("counter");
@@ -253,4 +253,132 @@ async fn a_host_whose_signal_connection_drops_hears_that_it_missed_signals() {
         .await
         .unwrap();
     assert!(matches!(heard, Heard::Signal(s) if s.channel == "release"));
+}
+
+/// Writes `text` at `path` for the cluster's server to read: owned by the
+/// owner of its data directory (the `postgres` user when the tests run as
+/// root), readable by it alone (PostgreSQL refuses a key others can read).
+fn write_for_server(path: &std::path::Path, text: &str) {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let owner = std::fs::metadata(cluster_dir().join("data")).unwrap();
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::os::unix::fs::chown(path, Some(owner.uid()), Some(owner.gid())).unwrap();
+}
+
+/// A CA (its certificate in PEM, and the issuer to sign with).
+fn certificate_authority(name: &str) -> (String, rcgen::Issuer<'static, rcgen::KeyPair>) {
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let pem = params.self_signed(&key).unwrap().pem();
+    (pem, rcgen::Issuer::new(params, key))
+}
+
+/// The cluster made to speak TLS with a certificate for `127.0.0.1` signed
+/// by a fresh CA (`ssl` is reloaded, not restarted: other tests go on).
+/// Returns the path of the CA's certificate.
+async fn cluster_speaking_tls(client: &tokio_postgres::Client) -> std::path::PathBuf {
+    let dir = cluster_dir();
+    let (ca_pem, ca) = certificate_authority("CityHost test CA");
+    let key = rcgen::KeyPair::generate().unwrap();
+    let server = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    let (cert_path, key_path, ca_path) = (
+        dir.join("server.crt"),
+        dir.join("server.key"),
+        dir.join("ca.crt"),
+    );
+    write_for_server(&cert_path, &server.pem());
+    write_for_server(&key_path, &key.serialize_pem());
+    std::fs::write(&ca_path, ca_pem).unwrap();
+    for setting in [
+        format!("ssl_cert_file = '{}'", cert_path.display()),
+        format!("ssl_key_file = '{}'", key_path.display()),
+        "ssl = on".to_string(),
+    ] {
+        // One statement each: ALTER SYSTEM refuses a transaction block.
+        client
+            .batch_execute(&format!("ALTER SYSTEM SET {setting}"))
+            .await
+            .unwrap();
+    }
+    client
+        .batch_execute("SELECT pg_reload_conf()")
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        let on: String = client.query_one("SHOW ssl", &[]).await.unwrap().get(0);
+        if on == "on" {
+            return ca_path;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!(
+        "the cluster did not turn ssl on: see {}/server.log",
+        dir.display()
+    );
+}
+
+/// With `sslmode=verify-full` and the CA in `sslrootcert`, every
+/// connection of the backend is encrypted; a CA that did not sign the
+/// server's certificate, or a host name it does not name, is refused with
+/// a message about the certificate; a URL without `sslmode` still connects
+/// in plain text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_to_the_server_is_verified_against_the_named_ca() {
+    let (admin, connection) = tokio_postgres::connect(&cluster_url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let ca = cluster_speaking_tls(&admin).await;
+    let url = fresh_database().await;
+    let tls_url = format!(
+        "{url}&application_name=tls-test&sslmode=verify-full&sslrootcert={}",
+        ca.display()
+    );
+    let db = Db::new(PgBackend::connect(&tls_url).await.unwrap());
+    db.put(&COUNTER, "over-tls", &7).await.unwrap();
+    assert_eq!(db.get(&COUNTER, "over-tls").await.unwrap(), Some(7));
+    let rows = admin
+        .query(
+            "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+             WHERE a.application_name = 'tls-test'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(
+        rows.len() >= 2,
+        "pool and signal connections: {}",
+        rows.len()
+    );
+    assert!(
+        rows.iter().all(|r| r.get::<_, bool>(0)),
+        "a plain connection"
+    );
+
+    let other = std::env::temp_dir().join(format!("cityhost-other-ca-{}.crt", std::process::id()));
+    std::fs::write(&other, certificate_authority("Another CA").0).unwrap();
+    let cluster: tokio_postgres::Config = cluster_url().parse().unwrap();
+    let port = cluster.get_ports()[0];
+    for bad in [
+        format!("{url}&sslmode=verify-full&sslrootcert={}", other.display()),
+        format!(
+            "host=db.example hostaddr=127.0.0.1 port={port} user=cityhost dbname=postgres \
+             sslmode=verify-full sslrootcert='{}'",
+            ca.display()
+        ),
+    ] {
+        let e = PgBackend::connect(&bad).await.unwrap_err().to_string();
+        assert!(e.contains("certificate"), "{bad}: {e}");
+    }
+    std::fs::remove_file(&other).unwrap();
+    let plain = Db::new(PgBackend::connect(&url).await.unwrap());
+    assert_eq!(plain.get(&COUNTER, "over-tls").await.unwrap(), Some(7));
 }
