@@ -90,7 +90,9 @@ pub struct ServeArgs {
     /// Keep the records in PostgreSQL instead of the data directory's
     /// embedded database: `postgres://user:password@host:port/db` (prefer
     /// the environment variable, which keeps a password out of the process
-    /// list). The host creates and upgrades its tables at start.
+    /// list). The host creates and upgrades its tables at start. TLS:
+    /// `?sslmode=verify-full&sslrootcert=/path/ca.pem` (the server's
+    /// certificate is always verified when TLS is used).
     #[arg(
         long,
         env = "CITYHOST_STORE",
