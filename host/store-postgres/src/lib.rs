@@ -14,11 +14,13 @@
 //!   stays free for reads, and concurrent commits share PostgreSQL's WAL
 //!   flushes. Serialization and deadlock failures become
 //!   [`StoreError::Conflict`], which
-//!   [`Db::transact`](cityhost_store::Db::transact) retries with
-//!   [`Turn::Alone`]: the retry waits until no other transaction of this
-//!   backend runs, so a crowd on one hot record takes turns instead of
-//!   colliding again. Reads outside a transaction are single statements
-//!   (each sees one committed state) and never wait for a turn.
+//!   [`Db::transact`](cityhost_store::Db::transact) retries, first alone on
+//!   this host (it waits for the host's other transactions to end, and
+//!   holds back new ones), then alone among all hosts: every transaction
+//!   holds a shared advisory lock of the schema's ([`turn`]), and such a
+//!   retry holds it exclusively, so nothing can conflict with it. Reads
+//!   outside a transaction are single statements (each sees one committed
+//!   state) and never wait for a turn.
 //! * A commit is durable when it returns (PostgreSQL's default
 //!   `synchronous_commit`), so [`Backend::sync`] has nothing left to do.
 //! * Ids come from the sequence `cityhost_ids`: unique and increasing across
@@ -49,6 +51,7 @@ mod sql;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tls;
+mod turn;
 mod tx;
 
 use error::{pg_error, pool_error};
@@ -82,6 +85,8 @@ pub(crate) struct Inner {
     turns: Arc<tokio::sync::Semaphore>,
     /// How many transactions run at once at most.
     writers: u32,
+    /// The schema's advisory lock key for turns across hosts ([`turn`]).
+    turn_key: i32,
     /// Signals to and from the other hosts.
     signals: signals::Signals,
 }
@@ -169,6 +174,7 @@ impl PgBackend {
             tables: Mutex::new(HashSet::new()),
             turns: Arc::new(tokio::sync::Semaphore::new(writers as usize)),
             writers,
+            turn_key: turn::key(&schema),
             signals: signals::Signals::start(config, tls, &schema).await?,
         });
         Ok(PgBackend { inner })
@@ -296,15 +302,16 @@ impl Backend for PgBackend {
     async fn begin(&self, turn: Turn) -> Result<Box<dyn BackendTx>, StoreError> {
         let permits = match turn {
             Turn::Shared => 1,
-            Turn::Alone => self.inner.writers,
+            Turn::AloneHere | Turn::AloneEverywhere => self.inner.writers,
         };
-        let turn = Arc::clone(&self.inner.turns)
+        let permit = Arc::clone(&self.inner.turns)
             .acquire_many_owned(permits)
             .await
             .map_err(|_| StoreError::Backend("the backend is closed".into()))?;
         let client = self.inner.client().await?;
+        let begin = turn::begin(self.inner.turn_key, turn == Turn::AloneEverywhere);
         Ok(Box::new(
-            tx::PgTx::begin(Arc::clone(&self.inner), client, turn).await?,
+            tx::PgTx::begin(Arc::clone(&self.inner), client, &begin, permit).await?,
         ))
     }
 

@@ -25,16 +25,19 @@ pub(crate) struct PgTx {
 }
 
 impl PgTx {
-    /// Starts a transaction on `client`, holding its `turn`.
+    /// Starts a transaction on `client` with the statements `begin`
+    /// ([`crate::turn::begin`]), holding this host's `turn`.
     pub(crate) async fn begin(
         inner: Arc<Inner>,
         client: Object,
+        begin: &str,
         turn: OwnedSemaphorePermit,
     ) -> Result<PgTx, StoreError> {
-        client
-            .batch_execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
-            .await
-            .map_err(pg_error)?;
+        if let Err(e) = client.batch_execute(begin).await {
+            // Whatever part ran is ended before the connection is reused.
+            let _ = client.batch_execute("ROLLBACK").await;
+            return Err(pg_error(e));
+        }
         Ok(PgTx {
             inner,
             client: Some(client),

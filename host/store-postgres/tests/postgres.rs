@@ -92,6 +92,39 @@ async fn transactions_of_one_host_run_at_once() {
     assert_eq!(db.get(&COUNTER, "second").await.unwrap(), Some(2));
 }
 
+/// A crowd of read-modify-write transactions on one record from three
+/// hosts at once all commit: each host's retries run alone, so at most
+/// one retry per host meets the others'.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crowd_on_one_record_from_three_hosts_all_commits() {
+    let url = fresh_database().await;
+    let mut hosts = Vec::new();
+    for _ in 0..3 {
+        hosts.push(Db::new(PgBackend::connect(&url).await.unwrap()));
+    }
+    let tasks: Vec<_> = (0..600)
+        .map(|i| {
+            let db = hosts[i % 3].clone();
+            tokio::spawn(async move {
+                db.transact(|tx| async move {
+                    let n = tx.get(&COUNTER, "hot").await?.unwrap_or(0);
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                    tx.put(&COUNTER, "hot", &(n + 1)).await
+                })
+                .await
+            })
+        })
+        .collect();
+    let mut failed = 0;
+    for task in tasks {
+        if task.await.unwrap().is_err() {
+            failed += 1;
+        }
+    }
+    let n = hosts[0].get(&COUNTER, "hot").await.unwrap();
+    assert_eq!((failed, n), (0, Some(600)));
+}
+
 #[tokio::test]
 async fn migrations_run_once_and_a_newer_schema_is_refused() {
     let url = fresh_database().await;

@@ -10,18 +10,22 @@ use crate::signal::Heard;
 /// Encoded `(key, value)` records, as scans return them.
 pub type RawRows = Vec<(Vec<u8>, Vec<u8>)>;
 
-/// Whether a transaction may run beside the other transactions of its
-/// backend (in this process). [`Db::transact`](crate::Db::transact) asks
-/// for [`Turn::Shared`] first and, after a conflict, for [`Turn::Alone`]: a
-/// crowd on one hot record then takes turns instead of colliding again.
-/// A backend that runs one transaction at a time anyway (sled) treats both
-/// alike.
+/// Whether a transaction may run beside others.
+/// [`Db::transact`](crate::Db::transact) asks for [`Turn::Shared`] first;
+/// after a conflict for [`Turn::AloneHere`], so a crowd on one hot record
+/// takes turns instead of colliding again; and from the fourth attempt on
+/// for [`Turn::AloneEverywhere`], which cannot meet a conflict, so a crowd
+/// of several hosts on one record cannot exhaust the attempts. A backend
+/// that runs one transaction at a time and only in one process (sled)
+/// treats all three alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Turn {
     /// Beside others, as many as the backend allows.
     Shared,
-    /// With no other transaction of this backend running.
-    Alone,
+    /// With no other transaction of this backend (this process) running.
+    AloneHere,
+    /// With no other transaction running on any host sharing the store.
+    AloneEverywhere,
 }
 
 /// A storage engine. Object-safe; [`Db`](crate::Db) holds one as

@@ -14,6 +14,10 @@ use crate::tx::Tx;
 /// conflicts before it gives up with [`StoreError::Conflict`].
 pub const MAX_ATTEMPTS: usize = 8;
 
+/// The attempt (counting from 0) of [`Db::transact`] from which a
+/// transaction runs alone among every host ([`Turn::AloneEverywhere`]).
+const ALONE_EVERYWHERE_FROM: usize = 3;
+
 tokio::task_local! {
     /// Set while a transaction closure runs on this task: a write through
     /// the [`Db`] there would wait for the transaction's own write lock.
@@ -140,12 +144,14 @@ impl Db {
     /// `transact` returned `Ok`. A retry first waits a short random pause
     /// (up to 1, 2, 4 … 32 ms), so transactions that collided spread out.
     ///
-    /// The first attempt runs beside this host's other transactions
-    /// ([`Turn::Shared`]); a retry runs alone ([`Turn::Alone`]), so
+    /// The first attempt runs beside other transactions ([`Turn::Shared`]);
+    /// the next two alone on this host ([`Turn::AloneHere`]), so
     /// transactions that collided on one hot record take turns rather than
-    /// collide again. (sled runs one transaction at a time anyway; on
-    /// PostgreSQL conflicts come from concurrent transactions of this host
-    /// or of other hosts sharing the database.)
+    /// collide again; later ones alone among every host sharing the store
+    /// ([`Turn::AloneEverywhere`]), where nothing can conflict. (sled runs
+    /// one transaction at a time anyway; on PostgreSQL conflicts come from
+    /// concurrent transactions of this host or of other hosts sharing the
+    /// database.)
     ///
     /// ```
     /// # use cityhost_store::{Db, StoreError, Table};
@@ -178,10 +184,10 @@ impl Db {
             if attempt > 0 {
                 tokio::time::sleep(backoff(attempt)).await;
             }
-            let turn = if attempt == 0 {
-                Turn::Shared
-            } else {
-                Turn::Alone
+            let turn = match attempt {
+                0 => Turn::Shared,
+                a if a < ALONE_EVERYWHERE_FROM => Turn::AloneHere,
+                _ => Turn::AloneEverywhere,
             };
             let tx = Tx::new(self.backend.begin(turn).await?);
             let result = IN_TRANSACTION.scope((), f(tx.clone())).await;
