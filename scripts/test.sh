@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what the tests need
 # (Debian's Chromium and CJK fonts for the browser tests, playwright-core from
-# npm, Debian's PostgreSQL for a throwaway cluster; the wasm32-wasip2 target
-# is added by the test support through rustup),
+# npm, Debian's PostgreSQL for a throwaway cluster, Debian's nginx, openssl
+# and curl for the load-balancer test, which runs nginx as the user running
+# the tests; the wasm32-wasip2 target is added by the test support through
+# rustup),
 # then runs every test of the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +19,11 @@ apt_install() {
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-noto-cjk)
+# (Debian's nginx package also enables its own server on port 80 where
+# systemd runs; the test starts a separate nginx of its own.)
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v openssl >/dev/null || missing+=(openssl)
+command -v curl >/dev/null || missing+=(curl)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing ${missing[*]} (apt-get)"
   apt_install "${missing[@]}"

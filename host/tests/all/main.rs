@@ -21,6 +21,7 @@ mod exam_scores;
 mod hospital;
 mod id_tokens;
 mod identity;
+mod load_balancer;
 mod log_lines;
 mod lottery;
 mod no_id_number_in_logs;

@@ -79,6 +79,9 @@ pub struct TestHost {
     /// The host's state.
     pub platform: Arc<Platform>,
     background: Option<cityhost::background::Background>,
+    /// Ends the host's HTTP side (`stop_serving`).
+    stop: Arc<tokio::sync::Notify>,
+    serving: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     /// The department backends, started for this host as `cityhost demo`
     /// starts them (data under `{data dir}/backends`); stopped with it.
     pub backends: Backends,
@@ -166,6 +169,17 @@ impl TestHost {
     /// `keys_from`'s data directory (every host of one deployment holds
     /// the same), or makes its own for the first host.
     pub async fn start_sharing(url: &str, keys_from: Option<&TestHost>) -> TestHost {
+        Self::start_sharing_with(url, keys_from, |_| {}).await
+    }
+
+    /// Starts a host as [`TestHost::start_sharing`] does, its settings
+    /// then changed by `configure` (e.g. the public URL of a load balancer
+    /// in front, and that balancer as a trusted proxy).
+    pub async fn start_sharing_with(
+        url: &str,
+        keys_from: Option<&TestHost>,
+        configure: impl FnOnce(&mut HostConfig),
+    ) -> TestHost {
         let url = url.to_string();
         let keys_from = keys_from.map(|host| host.data_dir().to_path_buf());
         Self::start_host(
@@ -177,6 +191,7 @@ impl TestHost {
                 if let Some(from) = keys_from {
                     copy_keys(&from, &config.data_dir);
                 }
+                configure(config);
             },
         )
         .await
@@ -227,12 +242,28 @@ impl TestHost {
         let failures = platform.load_apps(&app_dirs(), components).await;
         assert!(failures.is_empty(), "apps failed to load: {failures:?}");
         demo::seed(&platform).await.unwrap();
-        tokio::spawn(cityhost::http::serve(listener, platform.clone()));
+        let stop = Arc::new(tokio::sync::Notify::new());
+        let shutdown = {
+            let stop = stop.clone();
+            async move {
+                tokio::select! {
+                    () = cityhost::http::shutdown_signal() => {}
+                    () = stop.notified() => {}
+                }
+            }
+        };
+        let serving = tokio::spawn(cityhost::http::serve_until(
+            listener,
+            platform.clone(),
+            shutdown,
+        ));
         let background = cityhost::background::Background::start(&platform);
         TestHost {
             base,
             platform,
             background: Some(background),
+            stop,
+            serving: Some(serving),
             backends,
             _data: data,
         }
@@ -242,6 +273,17 @@ impl TestHost {
     /// as if the host had died while its HTTP side answers on.
     pub fn stop_background(&mut self) {
         self.background = None;
+    }
+
+    /// Takes the host away: stops its background tasks and its HTTP side
+    /// as a SIGTERM does (no new connections, open inbox streams ended,
+    /// open requests finished), and returns once it has stopped.
+    pub async fn stop(&mut self) {
+        self.stop_background();
+        self.stop.notify_one();
+        if let Some(serving) = self.serving.take() {
+            serving.await.unwrap().unwrap();
+        }
     }
 
     /// GET `path` (under `/api/operator`) with the operator's bearer token,
@@ -404,6 +446,24 @@ pub fn csrf_cookie(response: &Response) -> Option<String> {
 }
 
 impl Citizen {
+    /// A fresh browser-like client of `base` (cookie jar, CSRF header as
+    /// [`TestHost::client`]) whose connections come from `local_address`
+    /// (on Linux any `127.x.y.z` is this machine): a citizen at an address
+    /// of their own, as the hosts behind a proxy tell them apart.
+    pub fn from_address(base: &str, local_address: std::net::IpAddr) -> Citizen {
+        let jar = Arc::new(Jar::default());
+        Citizen {
+            base: base.to_string(),
+            http: Client::builder()
+                .cookie_provider(jar.clone())
+                .local_address(local_address)
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            jar,
+        }
+    }
+
     /// The same client (cookies and all) talking to the host at `base`,
     /// as a citizen's requests reach any host behind a load balancer.
     pub fn at(&self, base: &str) -> Citizen {
