@@ -124,3 +124,112 @@ fn a_host_on_postgres_shuts_down_while_audit_records_are_written() {
         .recv_timeout(Duration::from_secs(60))
         .expect("the runtime shut down within a minute");
 }
+
+/// PostgreSQL's client program `name` (`pg_dump`, `pg_restore`, `psql`):
+/// on `PATH`, else Debian's newest, as `scripts/postgres.sh` finds the
+/// server's.
+fn pg_program(name: &str) -> std::path::PathBuf {
+    let on_path = Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string());
+    if let Some(path) = on_path {
+        return path.into();
+    }
+    let mut dirs: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    dirs.sort_by_key(|d| {
+        d.file_name()
+            .and_then(|n| n.to_str()?.parse::<u32>().ok())
+            .unwrap_or(0)
+    });
+    let program = dirs.last().map(|d| d.join("bin").join(name));
+    program
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| panic!("{name} is missing: scripts/postgres.sh installs PostgreSQL"))
+}
+
+/// A logical backup as docs/deploy.md gives it: `pg_dump -Fc` of a running
+/// host's database, `pg_restore` into an empty database, and a host with
+/// the deployment's keys started on the copy finds the citizen by phone
+/// (an index sealed with those keys), the money, a balanced ledger, and
+/// takes ids above every id given before the dump.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pg_dump_restored_into_an_empty_database_serves_the_same_records() {
+    let url = fresh_database().await;
+    let data = tempfile::tempdir().unwrap();
+    let config = HostConfig {
+        store: StoreConfig::Postgres(url.clone()),
+        ..HostConfig::new(data.path())
+    };
+    let platform = Platform::open(&config).await.unwrap();
+    let s = &platform.services;
+    let citizen = s
+        .accounts
+        .register(PHONE, "a good password")
+        .await
+        .unwrap()
+        .id;
+    s.payments.ledger.top_up(&citizen, 12_345).await.unwrap();
+    let last_id = s.db.next_id().await.unwrap();
+
+    // The test database is a schema of the cluster's `postgres` database
+    // (`fresh_database`): dump that schema while the host runs.
+    let cluster = cityhost_store_postgres::testing::cluster_url();
+    let schema = url.rsplit("search_path%3D").next().unwrap().to_string();
+    let dump = data.path().join("cityhost.dump");
+    let out = Command::new(pg_program("pg_dump"))
+        .args(["-Fc", "--no-owner", "-n", &schema, "-f"])
+        .arg(&dump)
+        .arg(&cluster)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "pg_dump: {out:?}");
+
+    // Restored into a new, empty database.
+    let restored_db = format!("restored_{schema}");
+    let psql = |sql: String| {
+        let out = Command::new(pg_program("psql"))
+            .args(["-v", "ON_ERROR_STOP=1", "-q", "-d", &cluster, "-c", &sql])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "psql {sql}: {out:?}");
+    };
+    psql(format!("CREATE DATABASE {restored_db}"));
+    let (base, _) = cluster.rsplit_once('/').unwrap();
+    let restored = format!("{base}/{restored_db}");
+    let out = Command::new(pg_program("pg_restore"))
+        .args(["--no-owner", "--exit-on-error", "-d", &restored])
+        .arg(&dump)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "pg_restore: {out:?}");
+
+    // A host with the deployment's keys (keys/ and operator-token copied,
+    // as the backup keeps them) on the copy.
+    let other = tempfile::tempdir().unwrap();
+    crate::support::copy_keys(data.path(), other.path());
+    let config = HostConfig {
+        store: StoreConfig::Postgres(format!("{restored}?options=-c%20search_path%3D{schema}")),
+        ..HostConfig::new(other.path())
+    };
+    let copy = Platform::open(&config).await.unwrap();
+    let c = &copy.services;
+    let found = c.accounts.by_phone(PHONE).await.unwrap().unwrap();
+    assert_eq!(found.id, citizen);
+    let account = Account::Citizen(citizen);
+    assert_eq!(c.payments.ledger.balance(&account).await.unwrap(), 12_345);
+    let verification = c.payments.ledger.verify().await.unwrap();
+    assert!(
+        verification.problems.is_empty(),
+        "{:?}",
+        verification.problems
+    );
+    assert!(c.db.next_id().await.unwrap() > last_id);
+    drop(copy);
+    drop(platform);
+    psql(format!("DROP DATABASE {restored_db} WITH (FORCE)"));
+}
