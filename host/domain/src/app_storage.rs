@@ -833,8 +833,14 @@ impl Usage {
         self.save(tx, sp, ns).await
     }
 
+    /// Stores the usage if this call changed it: a write that keeps the
+    /// total (a value replaced by one of the same size) leaves the
+    /// record, which every write of the namespace reads, untouched, so
+    /// concurrent ones do not conflict on it.
     async fn save(self, tx: &Tx, sp: &Space, ns: &str) -> ServiceResult<()> {
-        tx.put(&sp.usage, ns, &self.used).await?;
+        if self.used != self.start {
+            tx.put(&sp.usage, ns, &self.used).await?;
+        }
         Ok(())
     }
 }
