@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # CityHost's benchmark suite: in-process runtime costs, capability calls,
 # HTTP load against `wasmtime serve` and a native handler, scale (12,000
-# apps on the embedded store and on a throwaway PostgreSQL cluster) and a
-# noisy neighbour, written to docs/benchmarks.md. Takes up to 25 minutes
+# apps on the embedded store and on a throwaway PostgreSQL cluster), a
+# noisy neighbour and several hosts on one PostgreSQL database, written to
+# docs/benchmarks.md. Takes up to 25 minutes
 # (the first run also compiles oha and wasmtime-cli from crates.io into
 # ~/.cache/cityhost-bench). Not part of the test command.
 #
@@ -28,9 +29,10 @@ cargo build --release -p cityhost -p cityhost-bench
 CARGO_TARGET_DIR="${TARGET}" "${TARGET}/release/cityhost" build-apps \
   --apps examples/hello-http --apps bench/guests
 
-# PostgreSQL for the scale measurement on the shared store (installed with
-# apt-get when missing; thrown away at exit).
-eval "$(scripts/postgres.sh start)"
+# PostgreSQL for the scale and several-hosts measurements on the shared
+# store (installed with apt-get when missing; durable, as in production:
+# fsync and synchronous commit on; thrown away at exit).
+eval "$(scripts/postgres.sh start --durable)"
 trap 'scripts/postgres.sh stop "${CITYHOST_TEST_POSTGRES_DIR}"' EXIT
 
 # Thousands of sockets in the load runs.

@@ -199,12 +199,23 @@ pub async fn run(
     load: Load,
     seconds: u64,
 ) -> anyhow::Result<LoadResult> {
+    run_at(oha, server, &server.url, load, seconds).await
+}
+
+/// [`run`] at `url` of `server` (another path than the one it loads).
+pub async fn run_at(
+    oha: &Path,
+    server: &Server,
+    url: &str,
+    load: Load,
+    seconds: u64,
+) -> anyhow::Result<LoadResult> {
     let cpu = || server.pid().and_then(child_cpu);
     let before = cpu();
     let mut result = run_url(
         oha,
         &server.name,
-        &server.url,
+        url,
         server.cookie.as_deref(),
         load,
         seconds,

@@ -3,6 +3,7 @@
 //! `bench/benches/`.
 
 pub mod gen_apps;
+pub mod hosts;
 pub mod http_load;
 pub mod in_process;
 pub mod native;

@@ -91,6 +91,7 @@ pub fn markdown(f: &Figures, args: &SuiteArgs) -> String {
     http(&mut out, f, args);
     scale(&mut out, f);
     noisy(&mut out, f);
+    hosts(&mut out, f, args);
     out
 }
 
@@ -397,6 +398,35 @@ fn noisy(out: &mut String, f: &Figures) {
         crate::suite::median_p99(&f.quiet),
         f.noisy_ratio()
     );
+}
+
+fn hosts(out: &mut String, f: &Figures, args: &SuiteArgs) {
+    if f.hosts.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n## 6. Several hosts on one PostgreSQL database\n\n\
+         {connections} connections in all, split evenly among the hosts (as a load \
+         balancer would), one run of {seconds} s each. *read*: CityHost's signed-in \
+         `hello-http` page (the session cache answers without the store); *write*: \
+         `bench-loop /write`, one storage write per request (one of 100 keys, each \
+         replacing a value of its size: a transaction that reads the app's storage \
+         usage and leaves it unchanged). For \
+         two hosts, requests and CPU are summed and latency is the worse host's; \
+         both hosts share these {cores} cores with PostgreSQL and the load generator, \
+         so the figure shows what a second host costs, not what a second machine adds.\n\n\
+         | setup | request | requests | requests/s | p50 | p99 | p99.9 | errors | host CPU per request |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        connections = args.connections,
+        seconds = args.seconds,
+        cores = std::thread::available_parallelism().map_or(0, |n| n.get()),
+    );
+    for run in &f.hosts {
+        let mut result = run.result.clone();
+        result.target = format!("{} | {}", run.setup, run.request);
+        row(out, &result);
+    }
 }
 
 fn mib(bytes: u64) -> String {

@@ -1,12 +1,14 @@
 //! The whole suite in one run, written as a Markdown report
 //! (`docs/benchmarks.md`): in-process costs, capability calls, HTTP load
-//! against `wasmtime serve` and a native handler, scale, noisy neighbour.
+//! against `wasmtime serve` and a native handler, scale, noisy neighbour,
+//! several hosts.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
 
+use crate::hosts::HostsRun;
 use crate::http_load::{self, Load, LoadResult, Server};
 use crate::in_process::{CapabilityCost, Fixture};
 use crate::stats::{Summary, median_index};
@@ -120,6 +122,9 @@ pub struct Figures {
     pub noisy: Vec<LoadResult>,
     /// The spinning app's own run (the last round's).
     pub spinner: LoadResult,
+    /// Requests through one host on each store and through two hosts on
+    /// PostgreSQL, when PostgreSQL is measured.
+    pub hosts: Vec<HostsRun>,
 }
 
 /// One target's fixed-concurrency runs over the rounds.
@@ -360,9 +365,11 @@ pub async fn run(args: &SuiteArgs) -> anyhow::Result<()> {
         &scratch.path().join("scale"),
     )?;
     let mut scale_runs = vec![scale(args, &apps, None, scratch.path()).await?];
+    let mut hosts = Vec::new();
     if let Some(url) = &args.postgres {
         eprintln!("scale: {} apps, {POSTGRES}", args.apps);
         scale_runs.push(scale(args, &apps, Some(url), scratch.path()).await?);
+        hosts = crate::hosts::measure(args, url, scratch.path()).await?;
     }
 
     let figures = Figures {
@@ -374,6 +381,7 @@ pub async fn run(args: &SuiteArgs) -> anyhow::Result<()> {
         quiet,
         noisy,
         spinner,
+        hosts,
     };
     let existing = std::fs::read_to_string(&args.out).ok();
     let text = report::splice(existing.as_deref(), &report::markdown(&figures, args));
@@ -408,7 +416,7 @@ pub async fn in_process(
 
 /// `cityhost serve` on `127.0.0.1:{port}` with `data`, the built
 /// `components` and the apps found under `apps`.
-fn cityhost_args(port: u16, data: &Path, components: &Path, apps: &[&Path]) -> Vec<String> {
+pub fn cityhost_args(port: u16, data: &Path, components: &Path, apps: &[&Path]) -> Vec<String> {
     let mut out = vec![
         "serve".to_string(),
         // Its citizen registers with the code from the development page.

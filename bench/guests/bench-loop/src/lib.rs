@@ -5,7 +5,11 @@
 //!   capability (`storage.get` of a missing key, or `identity.openid`) and
 //!   answers `200 N`; the host times `n = 0` against `n = N`;
 //! - `GET /spin`: loops until the host's deadline stops it (the noisy
-//!   neighbour).
+//!   neighbour);
+//! - `GET /write`: one storage write (`bench:{k}`, `k` random below 100,
+//!   8 bytes: after the first hundred keys each write replaces a value of
+//!   its size), the write request of the several-hosts runs. A `GET` so
+//!   the load tool needs no CSRF token; a service writes on `POST`.
 
 use std::hint::black_box;
 
@@ -17,6 +21,7 @@ fn app() -> Router {
         .get("/", |_| Ok(Response::text("ok")))
         .get("/loop", call_loop)
         .get("/spin", spin)
+        .get("/write", write)
 }
 
 cityhost_sdk::export_app!(app());
@@ -43,6 +48,15 @@ fn call_loop(req: &Request) -> Result<Response> {
         _ => return Err(Error::bad_request("op", "storage-get or openid")),
     }
     Ok(Response::text(n.to_string()))
+}
+
+fn write(_req: &Request) -> Result<Response> {
+    use std::hash::{BuildHasher, Hasher};
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    storage::set(&format!("bench:{}", random % 100), &random.to_le_bytes())?;
+    Ok(Response::text("ok"))
 }
 
 fn spin(_req: &Request) -> Result<Response> {
