@@ -154,6 +154,15 @@ impl PgBackend {
             config.application_name("cityhost");
         }
         config.ssl_mode(tls.mode);
+        // A session of a host that vanished mid-transaction (a partition:
+        // no FIN reaches the server) would hold its locks, the turn lock
+        // too, until TCP gave up, hours later; the server ends it sooner.
+        let options = format!(
+            "{} -c idle_in_transaction_session_timeout={}",
+            config.get_options().unwrap_or_default(),
+            IDLE_IN_TRANSACTION.as_millis()
+        );
+        config.options(options.trim_start());
         let tls = tls.connector()?;
         let side = pool(config.clone(), tls.clone(), SIDE_CONNECTIONS)?;
         let mut client = side.get().await.map_err(pool_error)?;
@@ -191,6 +200,11 @@ impl PgBackend {
         Ok(rows.iter().map(|row| row.get(0)).collect())
     }
 }
+
+/// How long a session may sit idle inside a transaction before the server
+/// ends it (PostgreSQL's `idle_in_transaction_session_timeout`): far longer
+/// than any transaction of the host waits between two statements.
+pub const IDLE_IN_TRANSACTION: Duration = Duration::from_secs(60);
 
 /// Transactions that run at once at most, whatever the pool's size (a
 /// bound for the semaphore's permits).
