@@ -2,17 +2,18 @@
 //! a citizen signed in on one is signed in on all, a logout on one ends
 //! the session on every host, a message sent through one reaches the
 //! citizen's live stream held by another, a release made on one is served
-//! by the others, an operator's cap set on one holds on all, and each event is delivered once though every host runs
-//! a delivery task.
+//! by the others, an operator's cap set on one holds on all, each event is
+//! delivered once though every host runs a delivery task, and a fee paid
+//! on one host is receipted live on a stream held by another.
 
 use std::time::{Duration, Instant};
 
 use cityhost::platform::{HostConfig, Platform, StoreConfig};
 use cityhost_store_postgres::testing::fresh_database;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::notifications::{EventStream, ask_to_move, data};
-use crate::support::{Citizen, TestHost};
+use crate::support::{Citizen, TestHost, actions};
 
 /// Waits until `check` holds, up to `limit`; returns how long it took.
 async fn within<F, Fut>(limit: Duration, what: &str, mut check: F) -> Duration
@@ -47,6 +48,30 @@ async fn three_hosts() -> [TestHost; 3] {
 
 async fn signed_in(citizen: &Citizen) -> bool {
     citizen.get("/api/me").await.status() == 200
+}
+
+/// The session token a response's `Set-Cookie` hands out, if any.
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.split(';').next()?.strip_prefix("cityhost_session="))
+        .filter(|token| !token.is_empty())
+        .map(str::to_string)
+}
+
+/// Whether `host` takes this session token as a signed-in citizen's.
+async fn session_live(host: &TestHost, token: &str) -> bool {
+    reqwest::Client::new()
+        .get(format!("{}/api/me", host.base))
+        .header("cookie", format!("cityhost_session={token}"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        == 200
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -240,4 +265,154 @@ async fn an_event_claimed_by_a_host_that_died_is_delivered_by_another() {
     // A, back too late, finds its claim gone and changes nothing.
     assert!(outbox.claim(&claimed).await.unwrap().is_none());
     eprintln!("a dead host's claimed event delivered by another after {waited:?}");
+}
+
+/// One citizen's journey over the three hosts: registered on A, pays a
+/// school fee on B in the payment sheet, gets the school's receipt live on
+/// an inbox stream held by C, and logs out on A, which signs them out on B
+/// and C and ends C's stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_fee_paid_on_one_host_is_receipted_live_on_another() {
+    let [a, b, c] = three_hosts().await;
+    let started = Instant::now();
+    let phone = "13900000042";
+    let password = "a good password";
+
+    // Registered on A (an SMS code, phone-verified at level 1), signed in
+    // on B and C.
+    let citizen = a.client();
+    let r = citizen.register(phone, password).await;
+    assert_eq!(r.status(), 201);
+    let session = session_cookie(&r).expect("a session cookie");
+    let (on_b, on_c) = (citizen.at(&b.base), citizen.at(&c.base));
+    assert_eq!(on_c.get_json("/api/me", 200).await["assurance_level"], 1);
+    assert!(signed_in(&on_b).await);
+    assert!(session_live(&b, &session).await && session_live(&c, &session).await);
+
+    // The inbox stream, held open on C.
+    let mut stream = EventStream::open(&citizen, &c.base, None).await;
+    let ready = stream.expect("ready", Duration::from_secs(5)).await;
+    assert_eq!(data(&ready)["unread"], 0);
+
+    // The operator tops up the new citizen's card (through A).
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/operator/topups", a.base))
+        .bearer_auth(&a.platform.operator_token)
+        .json(&json!({"phone": phone, "amount_fen": 100_000}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+
+    // On B: the pupil's fees, the boarding fee's order, the payment sheet
+    // (the order, the account, a PIN set once) and the confirmation.
+    let fees = on_b.get_json("/apps/tuition/fees?pupil=2026001", 200).await;
+    let pay = actions(&fees, "post")
+        .into_iter()
+        .find(|a| a["path"] == "/pay" && a["body"]["item"] == "boarding")
+        .expect("a pay button for the boarding fee")
+        .clone();
+    let form: Vec<(&str, &str)> = ["pupil", "item"]
+        .into_iter()
+        .map(|k| (k, pay["body"][k].as_str().unwrap()))
+        .collect();
+    let r = on_b.post_form("/apps/tuition/pay", &form).await;
+    assert_eq!(r.status(), 200);
+    let checkout: Value = r.json().await.unwrap();
+    let order_id = actions(&checkout, "pay")[0]["order_id"]
+        .as_str()
+        .expect("a button opening the payment sheet")
+        .to_string();
+    let order = on_b.get_json(&format!("/api/orders/{order_id}"), 200).await;
+    assert_eq!(
+        (order["state"].as_str(), order["amount_fen"].as_u64()),
+        (Some("created"), Some(80_000))
+    );
+    let account = on_b.get_json("/api/payment/account", 200).await;
+    assert_eq!(account["balance_fen"], 100_000);
+    assert_eq!(account["pin"]["set"], false);
+    let r = on_b
+        .post_json("/api/payment/pin", &json!({"pin": "582046"}))
+        .await;
+    assert_eq!(r.status(), 201);
+    let r = on_b
+        .post_json(
+            &format!("/api/orders/{order_id}/confirm"),
+            &json!({"order_id": order_id, "pin": "582046"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let paid = Instant::now();
+    assert_eq!(r.json::<Value>().await.unwrap()["state"], "paid");
+
+    // The school's receipt, sent by its app when the payment event is
+    // delivered (by whichever host claims it), reaches the stream on C.
+    let pushed = stream.expect("message", Duration::from_secs(10)).await;
+    let receipt_latency = paid.elapsed();
+    let message = &data(&pushed)["message"];
+    assert_eq!(message["app_id"], "tuition");
+    assert_eq!(message["template"], "paid");
+    assert_eq!(message["title"], "缴费成功");
+    let body = message["body"].as_str().unwrap();
+    assert!(
+        body.contains("2026001") && body.contains("住宿费"),
+        "{body}"
+    );
+    assert_eq!(data(&pushed)["unread"], 1);
+    // C serves the paid order and the debited card; the school's page
+    // shows the fee paid.
+    assert_eq!(
+        on_c.get_json(&format!("/api/orders/{order_id}"), 200).await["state"],
+        "paid"
+    );
+    assert_eq!(
+        on_c.get_json("/api/payment/account", 200).await["balance_fen"],
+        20_000
+    );
+    let fees = on_c.get_json("/apps/tuition/fees?pupil=2026001", 200).await;
+    assert!(
+        actions(&fees, "post")
+            .iter()
+            .all(|a| !(a["path"] == "/pay" && a["body"]["item"] == "boarding")),
+        "the boarding fee still has a pay button: {fees}"
+    );
+
+    // Logout on A revokes the session on B and C: the session cookie,
+    // sent again as a copy of it would be (the browser's own jar has
+    // dropped it), is refused there.
+    let r = citizen.post_json("/api/logout", &json!({})).await;
+    assert_eq!(r.status(), 204);
+    let logout = within(
+        Duration::from_secs(1),
+        "logout reaching B and C",
+        || async { !session_live(&b, &session).await && !session_live(&c, &session).await },
+    )
+    .await;
+    assert!(!signed_in(&on_b).await && !signed_in(&on_c).await);
+
+    // Signed in again (a new session, on A), the citizen reads the receipt
+    // on B: C's stream, opened with the revoked session, ends rather than
+    // carrying the news.
+    let r = citizen
+        .post_json("/api/login", &json!({"phone": phone, "password": password}))
+        .await;
+    assert_eq!(r.status(), 200);
+    let id = message["id"].as_str().unwrap();
+    let r = on_b
+        .post_json(&format!("/api/inbox/{id}/read"), &json!({}))
+        .await;
+    assert_eq!(r.status(), 200);
+    let after = tokio::time::timeout(Duration::from_secs(5), stream.next())
+        .await
+        .expect("C's stream ends after the logout");
+    assert!(
+        after.is_none(),
+        "a revoked session's stream carried {after:?}"
+    );
+
+    eprintln!(
+        "across hosts: tuition receipt on another host's stream {receipt_latency:?} \
+         after the payment's answer, logout {logout:?}; journey {:?}",
+        started.elapsed()
+    );
 }
