@@ -9,9 +9,34 @@ use std::time::Duration;
 use cityhost::audit::AuditRecord;
 use cityhost::payments::Account;
 use cityhost::platform::{HostConfig, Platform, StoreConfig};
+use cityhost::services::Services;
 use cityhost_store_postgres::testing::fresh_database;
 
 const PHONE: &str = "13900000031";
+
+/// Registers the citizen of [`PHONE`] and puts 12,345 fen on their card;
+/// returns their id and an id taken afterwards.
+async fn citizen_with_money(s: &Services) -> (String, u64) {
+    let citizen = s
+        .accounts
+        .register(PHONE, "a good password")
+        .await
+        .unwrap()
+        .id;
+    s.payments.ledger.top_up(&citizen, 12_345).await.unwrap();
+    (citizen, s.db.next_id().await.unwrap())
+}
+
+/// What a host on a moved or restored store must find of
+/// [`citizen_with_money`]'s records: the citizen by phone (an index sealed
+/// with the deployment's keys), the money, and new ids above `last_id`.
+async fn assert_same_records(s: &Services, citizen: &str, last_id: u64) {
+    let found = s.accounts.by_phone(PHONE).await.unwrap().unwrap();
+    assert_eq!(found.id, citizen);
+    let account = Account::Citizen(citizen.to_string());
+    assert_eq!(s.payments.ledger.balance(&account).await.unwrap(), 12_345);
+    assert!(s.db.next_id().await.unwrap() > last_id);
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_embedded_deployment_moves_to_postgres_whole() {
@@ -19,16 +44,9 @@ async fn an_embedded_deployment_moves_to_postgres_whole() {
     let (citizen, balance, last_id) = {
         let platform = Platform::open(&HostConfig::new(data.path())).await.unwrap();
         let s = &platform.services;
-        let citizen = s
-            .accounts
-            .register(PHONE, "a good password")
-            .await
-            .unwrap()
-            .id;
-        s.payments.ledger.top_up(&citizen, 12_345).await.unwrap();
+        let (citizen, last_id) = citizen_with_money(s).await;
         let account = Account::Citizen(citizen.clone());
         let balance = s.payments.ledger.balance(&account).await.unwrap();
-        let last_id = s.db.next_id().await.unwrap();
         s.db.sync().await.unwrap();
         (citizen, balance, last_id)
     };
@@ -61,12 +79,7 @@ async fn an_embedded_deployment_moves_to_postgres_whole() {
         ..HostConfig::new(data.path())
     };
     let platform = Platform::open(&config).await.unwrap();
-    let s = &platform.services;
-    let found = s.accounts.by_phone(PHONE).await.unwrap().unwrap();
-    assert_eq!(found.id, citizen);
-    let account = Account::Citizen(citizen);
-    assert_eq!(s.payments.ledger.balance(&account).await.unwrap(), 12_345);
-    assert!(s.db.next_id().await.unwrap() > last_id);
+    assert_same_records(&platform.services, &citizen, last_id).await;
     drop(platform);
 
     // Again into the same database: refused, nothing overwritten.
@@ -166,15 +179,7 @@ async fn a_pg_dump_restored_into_an_empty_database_serves_the_same_records() {
         ..HostConfig::new(data.path())
     };
     let platform = Platform::open(&config).await.unwrap();
-    let s = &platform.services;
-    let citizen = s
-        .accounts
-        .register(PHONE, "a good password")
-        .await
-        .unwrap()
-        .id;
-    s.payments.ledger.top_up(&citizen, 12_345).await.unwrap();
-    let last_id = s.db.next_id().await.unwrap();
+    let (citizen, last_id) = citizen_with_money(&platform.services).await;
 
     // The test database is a schema of the cluster's `postgres` database
     // (`fresh_database`): dump that schema while the host runs.
@@ -218,17 +223,13 @@ async fn a_pg_dump_restored_into_an_empty_database_serves_the_same_records() {
     };
     let copy = Platform::open(&config).await.unwrap();
     let c = &copy.services;
-    let found = c.accounts.by_phone(PHONE).await.unwrap().unwrap();
-    assert_eq!(found.id, citizen);
-    let account = Account::Citizen(citizen);
-    assert_eq!(c.payments.ledger.balance(&account).await.unwrap(), 12_345);
+    assert_same_records(c, &citizen, last_id).await;
     let verification = c.payments.ledger.verify().await.unwrap();
     assert!(
         verification.problems.is_empty(),
         "{:?}",
         verification.problems
     );
-    assert!(c.db.next_id().await.unwrap() > last_id);
     drop(copy);
     drop(platform);
     psql(format!("DROP DATABASE {restored_db} WITH (FORCE)"));

@@ -52,14 +52,7 @@ async fn signed_in(citizen: &Citizen) -> bool {
 
 /// The session token a response's `Set-Cookie` hands out, if any.
 fn session_cookie(response: &reqwest::Response) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.split(';').next()?.strip_prefix("cityhost_session="))
-        .filter(|token| !token.is_empty())
-        .map(str::to_string)
+    crate::support::set_cookie(response, "cityhost_session").filter(|token| !token.is_empty())
 }
 
 /// Whether `host` takes this session token as a signed-in citizen's.

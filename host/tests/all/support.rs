@@ -434,15 +434,21 @@ pub struct Citizen {
     jar: Arc<Jar>,
 }
 
-/// The CSRF token a response's `Set-Cookie` hands out, if any.
-pub fn csrf_cookie(response: &Response) -> Option<String> {
+/// The value a response's `Set-Cookie` gives cookie `name`, if any (empty
+/// when it deletes the cookie).
+pub fn set_cookie(response: &Response, name: &str) -> Option<String> {
     response
         .headers()
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.split(';').next()?.strip_prefix("cityhost_csrf="))
+        .find_map(|v| v.split(';').next()?.strip_prefix(name)?.strip_prefix('='))
         .map(str::to_string)
+}
+
+/// The CSRF token a response's `Set-Cookie` hands out, if any.
+pub fn csrf_cookie(response: &Response) -> Option<String> {
+    set_cookie(response, "cityhost_csrf")
 }
 
 impl Citizen {
