@@ -57,7 +57,7 @@ pub async fn measure(
     let mut second = start(args, scratch, "hosts-pg-2", Some(&store), Some(&keys_from)).await?;
     // A session is the platform's: signed in on one host, valid on all.
     second.cookie.clone_from(&hosts[0].cookie);
-    second.url = format!("{}/apps/hello-http/", base_of(&second.url));
+    second.url = format!("{}/apps/hello-http/", second.base());
     hosts.push(second);
     runs.extend(load(args, &oha, "2 hosts, PostgreSQL", &hosts).await?);
     Ok(runs)
@@ -128,14 +128,6 @@ fn copy_keys(from: &Path, to: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `http://127.0.0.1:PORT` of a loaded URL.
-fn base_of(url: &str) -> &str {
-    url.split("/apps/")
-        .next()
-        .unwrap_or(url)
-        .trim_end_matches('/')
-}
-
 /// The read and then the write load through `hosts`, the connections split
 /// among them.
 async fn load(
@@ -153,7 +145,7 @@ async fn load(
     ] {
         let urls: Vec<String> = hosts
             .iter()
-            .map(|host| format!("{}{path}", base_of(&host.url)))
+            .map(|host| format!("{}{path}", host.base()))
             .collect();
         let runs = hosts
             .iter()

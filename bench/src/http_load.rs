@@ -75,6 +75,13 @@ impl Server {
         ))
     }
 
+    /// `http://127.0.0.1:PORT`: the loaded URL without its path (a
+    /// CityHost URL's path starts at `/apps/`).
+    pub fn base(&self) -> &str {
+        let url = self.url.split("/apps/").next().unwrap_or(&self.url);
+        url.trim_end_matches('/')
+    }
+
     /// The process id (for its memory figures).
     pub fn pid(&self) -> Option<u32> {
         self.child.id()
@@ -130,8 +137,7 @@ impl Server {
     /// One GET of the loaded URL's server at `path` with the session; the
     /// time to the full answer and the status.
     pub async fn get_once(&self, path: &str) -> anyhow::Result<(Duration, u16)> {
-        let base = self.url.split("/apps/").next().unwrap_or(&self.url);
-        let base = base.trim_end_matches('/');
+        let base = self.base();
         let mut request = reqwest::Client::new().get(format!("{base}{path}"));
         if let Some(cookie) = &self.cookie {
             request = request.header("cookie", cookie);
