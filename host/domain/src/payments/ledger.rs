@@ -380,10 +380,10 @@ pub(crate) async fn post(tx: &Tx, transfer: &Transfer) -> ServiceResult<()> {
         *changes.entry(&leg.account).or_default() += leg.amount_fen;
     }
     for (account, change) in changes {
-        let key = account.key();
         if change == 0 {
             continue;
         }
+        let key = account.key();
         if account.spread() {
             let slot = (key, rand::random::<u64>() % BALANCE_SLOTS);
             let old = tx.get(&LEDGER_BALANCE_SLOTS, &slot).await?.unwrap_or(0);
