@@ -16,7 +16,7 @@ use crate::notifications::{EventStream, ask_to_move, data};
 use crate::support::{Citizen, TestHost, actions};
 
 /// Waits until `check` holds, up to `limit`; returns how long it took.
-async fn within<F, Fut>(limit: Duration, what: &str, mut check: F) -> Duration
+pub(crate) async fn within<F, Fut>(limit: Duration, what: &str, mut check: F) -> Duration
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -51,12 +51,12 @@ async fn signed_in(citizen: &Citizen) -> bool {
 }
 
 /// The session token a response's `Set-Cookie` hands out, if any.
-fn session_cookie(response: &reqwest::Response) -> Option<String> {
+pub(crate) fn session_cookie(response: &reqwest::Response) -> Option<String> {
     crate::support::set_cookie(response, "cityhost_session").filter(|token| !token.is_empty())
 }
 
 /// Whether `host` takes this session token as a signed-in citizen's.
-async fn session_live(host: &TestHost, token: &str) -> bool {
+pub(crate) async fn session_live(host: &TestHost, token: &str) -> bool {
     reqwest::Client::new()
         .get(format!("{}/api/me", host.base))
         .header("cookie", format!("cityhost_session={token}"))
@@ -72,9 +72,13 @@ async fn three_hosts_on_one_database_serve_as_one_platform() {
     let [a, b, c] = three_hosts().await;
 
     // Registered on A, signed in on B and C (each caches the session).
-    let citizen = a.new_citizen("13900000041").await;
+    let citizen = a.client();
+    let r = citizen.register("13900000041", "a good password").await;
+    assert_eq!(r.status(), 201);
+    let session = session_cookie(&r).expect("a session cookie");
     let (on_b, on_c) = (citizen.at(&b.base), citizen.at(&c.base));
     assert!(signed_in(&on_b).await && signed_in(&on_c).await);
+    assert!(session_live(&b, &session).await && session_live(&c, &session).await);
 
     // A message asked for through B reaches the owner's stream held by C.
     let owner = c.demo_citizen("13800000002").await;
@@ -96,7 +100,8 @@ async fn three_hosts_on_one_database_serve_as_one_platform() {
     let unread = stream.expect("unread", Duration::from_secs(1)).await;
     assert_eq!(data(&unread)["unread"], 0);
 
-    // Logout on A ends the session on B and C within a second.
+    // Logout on A ends the session on B and C within a second (asked
+    // with the token itself: the logout also empties the client's jar).
     let r = citizen
         .post_json("/api/logout", &serde_json::json!({}))
         .await;
@@ -104,7 +109,7 @@ async fn three_hosts_on_one_database_serve_as_one_platform() {
     let logout = within(
         Duration::from_secs(1),
         "logout reaching B and C",
-        || async { !signed_in(&on_b).await && !signed_in(&on_c).await },
+        || async { !session_live(&b, &session).await && !session_live(&c, &session).await },
     )
     .await;
 
