@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 use crate::support::{TestHost, components, copy_keys, csrf_cookie, workspace};
 
-const CLIENTS: usize = 4;
+pub(crate) const CLIENTS: usize = 4;
 const KILLS: usize = 20;
 const PIN: &str = "582046";
 const AMOUNT: u64 = 100;
@@ -78,15 +78,15 @@ fn client() -> Client {
 }
 
 /// What one client saw succeed: order id → refunds (fen) seen done.
-type Seen = Arc<Mutex<BTreeMap<String, u64>>>;
+pub(crate) type Seen = Arc<Mutex<BTreeMap<String, u64>>>;
 
 /// A citizen with a PIN and funds: its client, CSRF token and what it saw
 /// succeed.
-type Payer = (Client, String, Seen);
+pub(crate) type Payer = (Client, String, Seen);
 
 /// Registers citizens `{prefix}0`, `{prefix}1`, … on the host at `base`,
 /// each with the PIN and ¥100,000 (an operator top-up with `token`).
-async fn payers(base: &str, token: &str, prefix: &str, count: usize) -> Vec<Payer> {
+pub(crate) async fn payers(base: &str, token: &str, prefix: &str, count: usize) -> Vec<Payer> {
     let mut payers = Vec::new();
     for i in 0..count {
         let http = client();
@@ -116,13 +116,13 @@ async fn payers(base: &str, token: &str, prefix: &str, count: usize) -> Vec<Paye
 }
 
 /// Orders the payers saw paid.
-fn paid(payers: &[Payer]) -> usize {
+pub(crate) fn paid(payers: &[Payer]) -> usize {
     payers.iter().map(|(_, _, s)| s.lock().unwrap().len()).sum()
 }
 
 /// Waits (up to 10 s) until the payers have seen more than `before`
 /// orders paid.
-async fn more_paid_than(payers: &[Payer], before: usize) {
+pub(crate) async fn more_paid_than(payers: &[Payer], before: usize) {
     for _ in 0..500 {
         if paid(payers) > before {
             return;
@@ -134,7 +134,7 @@ async fn more_paid_than(payers: &[Payer], before: usize) {
 
 /// Pays and refunds until a request fails (the host was killed) or `stop`
 /// is set.
-async fn drive(
+pub(crate) async fn drive(
     (http, csrf, seen): Payer,
     base: String,
     name: String,
@@ -192,7 +192,7 @@ async fn drive(
     }
 }
 
-async fn check(base: &str, token: &str, citizens: &[Payer]) {
+pub(crate) async fn check(base: &str, token: &str, citizens: &[Payer]) {
     let verify: Value = client()
         .get(format!("{base}/api/operator/ledger/verify"))
         .bearer_auth(token)
@@ -272,7 +272,7 @@ async fn payments_survive_sigkill() {
 }
 
 /// A stop flag never set.
-fn stop() -> Arc<AtomicBool> {
+pub(crate) fn stop() -> Arc<AtomicBool> {
     Arc::default()
 }
 

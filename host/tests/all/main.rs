@@ -18,6 +18,7 @@ mod contract;
 mod crash;
 mod divisions;
 mod exam_scores;
+mod failover;
 mod hospital;
 mod id_tokens;
 mod identity;
