@@ -45,8 +45,8 @@ pub use queue::BACKLOG_WARN;
 use queue::{Receiver, Sender, channel};
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 use std::sync::mpsc::RecvTimeoutError;
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -128,7 +128,13 @@ pub struct AuditLog {
     /// closes the queue, and then joins the thread.
     queue: Sender<Message>,
     _writer: Arc<Writer>,
+    /// Told of each record as it is appended ([`AuditLog::tap`]).
+    tap: Arc<OnceLock<Tap>>,
 }
+
+/// What [`AuditLog::tap`] calls with each appended record, on the
+/// appending thread: it must be quick and never block (count, not write).
+pub type Tap = Box<dyn Fn(&AuditRecord) + Send + Sync>;
 
 /// What the writer thread is sent.
 enum Message {
@@ -174,12 +180,24 @@ impl AuditLog {
                 thread: Some(thread),
                 exited: std::sync::Mutex::new(exited),
             }),
+            tap: Arc::default(),
         })
+    }
+
+    /// Has `tap` told of every record appended from now on, by this log
+    /// and its clones (the host's metrics count calls and requests from
+    /// the same records the audit keeps). One tap per log: `false`, and
+    /// `tap` dropped, if one is set already.
+    pub fn tap(&self, tap: Tap) -> bool {
+        self.tap.set(tap).is_ok()
     }
 
     /// Appends a record: queued for the writer, never waiting (see the
     /// module docs).
     pub fn append(&self, record: AuditRecord) -> ServiceResult<()> {
+        if let Some(tap) = self.tap.get() {
+            tap(&record);
+        }
         self.send(Message::Record(record))
     }
 
@@ -486,6 +504,21 @@ mod tests {
                 .await
                 .is_empty()
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_tap_hears_every_record_its_log_and_clones_append_and_only_one_tap_is_set() {
+        let (_dir, db) = temp_db();
+        let log = AuditLog::open(db).unwrap();
+        let heard = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let into = Arc::clone(&heard);
+        assert!(log.tap(Box::new(move |r| {
+            into.lock().unwrap().push(r.time);
+        })));
+        assert!(!log.tap(Box::new(|_| panic!("a second tap"))));
+        log.append(record("a", 1)).unwrap();
+        log.clone().append(record("b", 2)).unwrap();
+        assert_eq!(*heard.lock().unwrap(), [1, 2]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
