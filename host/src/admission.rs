@@ -94,6 +94,8 @@ impl Limit {
 pub struct Admission {
     config: AdmissionConfig,
     pool: Arc<Semaphore>,
+    /// The pool's permits when none is held.
+    pool_slots: usize,
     apps: Keyed,
     citizens: Keyed,
     waiting: AtomicUsize,
@@ -113,6 +115,7 @@ impl Admission {
             apps: Keyed::new(config.per_app.max(1)),
             citizens: Keyed::new(config.per_citizen.max(1)),
             pool: Arc::new(Semaphore::new(pool_slots.max(1))),
+            pool_slots: pool_slots.max(1),
             waiting: AtomicUsize::new(0),
             config,
         }
@@ -202,6 +205,11 @@ impl Admission {
     /// The cap of apps without their own ([`AdmissionConfig::per_app`]).
     pub fn default_app_cap(&self) -> usize {
         self.apps.cap
+    }
+
+    /// Instance slots held by admitted requests now.
+    pub fn in_use(&self) -> usize {
+        self.pool_slots - self.pool.available_permits()
     }
 
     /// Requests waiting for their turn now.

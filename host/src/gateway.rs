@@ -175,7 +175,9 @@ impl Platform {
             .audit
             .begin(&manifest.id, &manifest.version, openid, "request");
         // Held until the instance is gone.
-        let _admitted = match self.admission.admit(&manifest.id, citizen_id).await {
+        let admitted = self.admission.admit(&manifest.id, citizen_id).await;
+        self.metrics.admission_waited(started.elapsed());
+        let _admitted = match admitted {
             Ok(admitted) => admitted,
             Err(busy) => {
                 tracing::warn!(app = %manifest.id, request_id, waiting = self.admission.waiting(), "{busy}");

@@ -30,6 +30,7 @@ pub mod event_delivery;
 pub mod gateway;
 pub mod http;
 pub mod http_authority;
+pub mod metrics;
 pub mod outbound;
 pub mod platform;
 pub mod public_origins;

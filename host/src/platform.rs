@@ -14,6 +14,7 @@ use crate::error::ServiceResult;
 use crate::http_authority::HttpAuthority;
 use crate::identity::authority::IdentityAuthority;
 use crate::identity::keys::HostKeys;
+use crate::metrics::Metrics;
 use crate::notifications::rate::RateCaps;
 use crate::outbound::{Outbound, OutboundConfig};
 use crate::public_origins::PublicOrigins;
@@ -273,6 +274,8 @@ pub struct Platform {
     pub runtime: Runtime,
     /// The limits in front of the runtime's instance pool.
     pub admission: Admission,
+    /// The figures `GET /metrics` shows ([`crate::metrics`]).
+    pub metrics: Arc<Metrics>,
     /// Loaded apps.
     pub registry: Registry,
     /// Bearer token of the bootstrap operator, from `data_dir/operator-token`.
@@ -340,6 +343,11 @@ impl Platform {
             tracing::info!(apps = indexed, "apps indexed by their department");
         }
         let services = Arc::new(services);
+        let metrics = Arc::new(Metrics::new());
+        let counting = Arc::clone(&metrics);
+        services
+            .audit
+            .tap(Box::new(move |record| counting.record(record)));
         let runtime = Runtime::new(&config.runtime, &config.data_dir.join("cache"))?;
         let operator_token = crate::identity::keys::operator_token(&config.data_dir)?;
         let operators = &services.publishing.operators;
@@ -359,6 +367,7 @@ impl Platform {
                 config.runtime.admission.clone(),
                 config.runtime.max_instances as usize,
             ),
+            metrics,
             registry: Registry::default(),
             operator_token,
             public_origins,

@@ -150,6 +150,16 @@ impl Registry {
         }
     }
 
+    /// How many apps have a release set.
+    pub fn len(&self) -> usize {
+        self.apps.read().expect("registry lock").len()
+    }
+
+    /// Whether no app is loaded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The stable release of every app that has one, by id.
     pub fn list(&self) -> Vec<Arc<App>> {
         self.apps

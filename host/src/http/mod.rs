@@ -18,6 +18,7 @@ mod divisions;
 pub mod error;
 mod extract;
 mod identity;
+mod metrics;
 mod notifications;
 mod operator;
 mod payments;
@@ -80,6 +81,7 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .route("/", get(shell::index))
         .route("/shell/{*path}", get(shell::asset))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::metrics))
         .merge(dev_sms::routes(&platform))
         .route("/.well-known/jwks.json", get(identity::jwks))
         .route("/.well-known/apps/{app_id}/jwks.json", get(signing::jwks))

@@ -28,8 +28,8 @@ pub(super) struct RuntimeStatus {
     slot_keep_resident_bytes: usize,
     /// Requests waiting for their turn (admission).
     waiting_requests: usize,
-    /// The host process's resident set (Linux `/proc/self/statm`), if
-    /// known.
+    /// The host process's resident set ([`crate::metrics::resident_bytes`]),
+    /// if known.
     process_resident_bytes: Option<u64>,
 }
 
@@ -44,15 +44,6 @@ pub(super) async fn runtime(
         pool_slots: platform.runtime.pool_slots(),
         slot_keep_resident_bytes: MEMORY_KEEP_RESIDENT,
         waiting_requests: platform.admission.waiting(),
-        process_resident_bytes: process_resident_bytes(),
+        process_resident_bytes: crate::metrics::resident_bytes(),
     })
-}
-
-/// Resident pages of this process times the page size; `None` where
-/// `/proc` is not there.
-fn process_resident_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    // The kernel's page size on x86-64 (and aarch64's default).
-    Some(pages * 4096)
 }

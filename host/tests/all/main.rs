@@ -25,6 +25,7 @@ mod identity;
 mod load_balancer;
 mod log_lines;
 mod lottery;
+mod metrics;
 mod no_id_number_in_logs;
 mod notifications;
 mod outbound;
