@@ -160,12 +160,13 @@ impl Publishing {
             .await
     }
 
-    /// The change that releases an approved (or gray-released) version to
-    /// `percent` of the app's citizens (1–100): below 100 a gray release
-    /// beside the stable one, at 100 the stable release (the previous one
-    /// kept in the plan's history for rollback). Errors: `percent` out of
-    /// range; the version not approved or gray, or already stable
-    /// (conflict); not found.
+    /// The change that releases an approved version — or one released
+    /// before: gray now, superseded, or rolled back — to `percent` of the
+    /// app's citizens (1–100): below 100 a gray release beside the stable
+    /// one, at 100 the stable release (the previous one kept in the plan's
+    /// history for rollback). Errors: `percent` out of range; the version
+    /// never approved (uploaded, in review, rejected) or already stable
+    /// (conflict, saying what would make it releasable); not found.
     pub async fn plan_release(
         &self,
         operator: &str,
@@ -178,15 +179,32 @@ impl Publishing {
         }
         let record = self.versions.require(app_id, version).await?;
         let mut plan = self.versions.plan(app_id).await?;
-        let is_gray = plan.gray.as_ref().is_some_and(|g| g.version == version);
-        if record.state != VersionState::Approved && !is_gray {
-            return Err(state_conflict(&record, "release it (approve it first)"));
+        match record.state {
+            // (Released: gray now, or stable, refused below.)
+            VersionState::Approved
+            | VersionState::Superseded
+            | VersionState::RolledBack
+            | VersionState::Released => {}
+            VersionState::Uploaded | VersionState::InReview => {
+                return Err(state_conflict(
+                    &record,
+                    "release it before an operator approves it",
+                ));
+            }
+            VersionState::Rejected => {
+                return Err(state_conflict(
+                    &record,
+                    "release it (upload a new version with the reviewer's changes)",
+                ));
+            }
         }
         if plan.stable.as_deref() == Some(version) {
             return Err(state_conflict(&record, "release it again"));
         }
         let mut states = Vec::new();
         if percent == 100 {
+            // Released again, it leaves the history it was in.
+            plan.history.retain(|v| v != version);
             if let Some(previous) = plan.stable.take() {
                 states.push((previous.clone(), VersionState::Superseded));
                 plan.history.push(previous);
@@ -480,6 +498,59 @@ mod tests {
         assert!(p.plan_rollback("op", "app").await.is_err());
         let log = p.operators.actions(0, u64::MAX, 10).await.unwrap();
         assert!(log.iter().any(|a| a.action == "release.rollback"));
+    }
+
+    /// A version withdrawn by a rollback (its fault was elsewhere) or
+    /// superseded goes back out, gray or whole; one never approved does
+    /// not, and the refusal says what would let it.
+    #[tokio::test]
+    async fn a_rolled_back_or_superseded_version_is_released_again() {
+        let (_dir, db) = crate::testing::temp_db();
+        let p = Publishing::new(db, &[7; 32]);
+        let release = async |version: &str, percent: u8| {
+            let change = p.plan_release("op", "app", version, percent).await?;
+            p.commit_plan("app", &change).await?;
+            Ok::<_, ServiceError>(())
+        };
+        approved(&p, "1.0.0").await;
+        release("1.0.0", 100).await.unwrap();
+        approved(&p, "1.1.0").await;
+        release("1.1.0", 100).await.unwrap();
+        let (back, _) = p.plan_rollback("op", "app").await.unwrap();
+        p.commit_plan("app", &back).await.unwrap();
+        assert_eq!(state(&p, "1.1.0").await, VersionState::RolledBack);
+
+        release("1.1.0", 20).await.unwrap();
+        release("1.1.0", 100).await.unwrap();
+        let plan = p.versions.plan("app").await.unwrap();
+        assert_eq!(plan.stable.as_deref(), Some("1.1.0"));
+        assert_eq!(plan.history, ["1.0.0"]);
+        assert_eq!(state(&p, "1.0.0").await, VersionState::Superseded);
+        // The superseded one, again: 1.1.0 goes to the history once.
+        release("1.0.0", 100).await.unwrap();
+        let plan = p.versions.plan("app").await.unwrap();
+        assert_eq!(plan.stable.as_deref(), Some("1.0.0"));
+        assert_eq!(plan.history, ["1.1.0"]);
+
+        let v = semver::Version::parse("1.2.0").unwrap();
+        p.record_upload(&record("1.2.0"), &v, &vec![0])
+            .await
+            .unwrap();
+        let refused = release("1.2.0", 100).await;
+        assert!(
+            matches!(&refused, Err(ServiceError::Conflict { reason, .. })
+                if reason.contains("before an operator approves it")),
+            "{refused:?}"
+        );
+        p.submit_for_review(DEPT, "app", "1.2.0").await.unwrap();
+        let no = Decision::Reject("the form asks for too much".into());
+        p.review("op", "app", "1.2.0", no).await.unwrap();
+        let refused = release("1.2.0", 100).await;
+        assert!(
+            matches!(&refused, Err(ServiceError::Conflict { reason, .. })
+                if reason.contains("upload a new version")),
+            "{refused:?}"
+        );
     }
 
     #[tokio::test]
