@@ -46,14 +46,7 @@ async fn metrics_count_requests_failures_and_calls_for_the_operator_alone() {
     );
     let text = r.text().await.unwrap();
 
-    let release = host
-        .platform
-        .registry
-        .get("probe")
-        .unwrap()
-        .manifest
-        .version
-        .clone();
+    let release = host.stable_version("probe");
     let labels = format!(r#"app="probe",release="{release}""#);
     let requests = |outcome: &str| {
         value(

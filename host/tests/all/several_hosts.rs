@@ -122,14 +122,7 @@ async fn three_hosts_on_one_database_serve_as_one_platform() {
     let before = version(&owner.get("/apps/probe/").await);
     a.republish_fixture("probe", |text| text).await;
     let released = Instant::now();
-    let after = a
-        .platform
-        .registry
-        .get("probe")
-        .unwrap()
-        .manifest
-        .version
-        .clone();
+    let after = a.stable_version("probe");
     assert_ne!(before.as_deref(), Some(after.as_str()));
     let reload = within(Duration::from_secs(5), "the release reaching C", || async {
         version(&owner.get("/apps/probe/").await).as_deref() == Some(after.as_str())

@@ -286,6 +286,12 @@ impl TestHost {
         }
     }
 
+    /// The version of `app`'s stable release on this host.
+    pub fn stable_version(&self, app: &str) -> String {
+        let app = self.platform.registry.get(app).expect("the app is loaded");
+        app.manifest.version.clone()
+    }
+
     /// GET `path` (under `/api/operator`) with the operator's bearer token,
     /// decoded as JSON.
     pub async fn operator_json(&self, path: &str) -> Value {
