@@ -172,6 +172,9 @@ impl Platform {
     /// Makes `version` the trial version of the app, shown only to the
     /// `testers` (this app's openids of citizens); an empty list ends the
     /// trial. The version must be uploaded, in review or approved.
+    /// Errors: a tester that is not an openid this app has been given
+    /// (invalid `testers`, naming its index), and those of
+    /// [`cityhost_domain::publishing::Publishing::plan_trial`].
     pub async fn set_trial(
         self: &Arc<Self>,
         department: &str,
@@ -184,6 +187,21 @@ impl Platform {
         let change = publishing
             .plan_trial(department, app_id, version, testers)
             .await?;
+        let named = change.plan.trial.iter().flat_map(|t| &t.testers);
+        for (i, tester) in named.enumerate() {
+            if self
+                .services
+                .openids
+                .resolve(app_id, tester)
+                .await?
+                .is_none()
+            {
+                return Err(ServiceError::invalid(
+                    "testers",
+                    format!("testers[{i}] is no openid {app_id} has been given"),
+                ));
+            }
+        }
         self.change_plan(app_id, change).await
     }
 

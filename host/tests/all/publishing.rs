@@ -444,6 +444,36 @@ async fn a_trial_version_is_seen_only_by_its_testers() {
     let tester = host.demo_citizen("13800000001").await;
     let other = host.demo_citizen("13800000002").await;
     let openid = host.openid("13800000001", "hello").await;
+    // Bad entries are refused, each named: not an openid's shape, one
+    // named twice, one this app was never given (another app's).
+    let elsewhere = host.openid("13800000002", "move-my-car").await;
+    for (testers, says) in [
+        (
+            json!([openid, "13800000002"]),
+            "testers[1] is not an openid",
+        ),
+        (
+            json!([openid.to_uppercase()]),
+            "testers[0] is not an openid",
+        ),
+        (json!([openid, openid]), "testers[1] repeats"),
+        (
+            json!([openid, elsewhere]),
+            "testers[1] is no openid hello has been given",
+        ),
+    ] {
+        let (status, error) = department
+            .send(
+                reqwest::Method::PUT,
+                "/api/publish/apps/hello/versions/0.2.0/trial",
+                Some(&json!({ "testers": testers })),
+            )
+            .await;
+        assert_eq!(status, 400, "{testers}: {error}");
+        assert_eq!(error["error"]["field"], "testers", "{error}");
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{testers}: {message}");
+    }
     let (status, plan) = department
         .send(
             reqwest::Method::PUT,

@@ -25,6 +25,12 @@ use crate::error::ServiceResult;
 /// openid).
 pub const CACHED_OPENIDS: usize = 65_536;
 
+/// Whether `text` has an openid's shape: 32 lowercase hex characters (what
+/// [`OpenIds::openid`] hands out).
+pub fn is_openid(text: &str) -> bool {
+    text.len() == 32 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// Derives and resolves openids.
 #[derive(Clone)]
 pub struct OpenIds {

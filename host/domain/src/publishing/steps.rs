@@ -13,6 +13,7 @@ use super::tables::{APP_RELEASES, APP_VERSIONS, PACKAGES};
 use super::versions::{GrayRelease, ReleasePlan, TrialRelease, VersionRecord, VersionState};
 use super::{PublishError, Publishing};
 use crate::error::{ServiceError, ServiceResult};
+use crate::identity::openid::is_openid;
 use crate::manifest::Manifest;
 
 /// A change of an app's release plan: the new plan, the versions whose
@@ -285,8 +286,10 @@ impl Publishing {
 
     /// The change that makes `version` of `department`'s app the trial
     /// version, shown only to `testers` (this app's openids of citizens,
-    /// at most [`MAX_TESTERS`]); an empty list ends the trial. The version
-    /// must be uploaded, in review or approved (else conflict).
+    /// at most [`MAX_TESTERS`], each once); an empty list ends the trial.
+    /// The version must be uploaded, in review or approved (else
+    /// conflict). Errors: an entry that is not an openid's shape or
+    /// repeats one (invalid `testers`, naming its index).
     pub async fn plan_trial(
         &self,
         department: &str,
@@ -301,11 +304,28 @@ impl Publishing {
         ) {
             return Err(state_conflict(&record, "make it a trial version"));
         }
-        if testers.len() > MAX_TESTERS || testers.iter().any(|t| t.is_empty() || t.len() > 128) {
+        if testers.len() > MAX_TESTERS {
             return Err(ServiceError::invalid(
                 "testers",
                 format!("give at most {MAX_TESTERS} openids"),
             ));
+        }
+        for (i, tester) in testers.iter().enumerate() {
+            if !is_openid(tester) {
+                return Err(ServiceError::invalid(
+                    "testers",
+                    format!(
+                        "testers[{i}] is not an openid (32 lowercase hex characters, as the app \
+                         is given them)"
+                    ),
+                ));
+            }
+            if testers[..i].contains(tester) {
+                return Err(ServiceError::invalid(
+                    "testers",
+                    format!("testers[{i}] repeats an openid named before"),
+                ));
+            }
         }
         let mut plan = self.versions.plan(app_id).await?;
         plan.trial = (!testers.is_empty()).then(|| TrialRelease {
