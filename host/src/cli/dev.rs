@@ -26,9 +26,11 @@ pub struct DevArgs {
     /// The mini-app crate.
     #[arg(long, default_value = ".")]
     pub dir: PathBuf,
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub bind: SocketAddr,
+    /// Address to listen on. Without it, 127.0.0.1:8080, or a free port
+    /// of 127.0.0.1 when 8080 is taken (say, by `cityhost demo`); the
+    /// address taken is printed.
+    #[arg(long)]
+    pub bind: Option<SocketAddr>,
     /// Data directory of the local host.
     #[arg(long, default_value = "target/cityhost-dev")]
     pub data: PathBuf,
@@ -47,9 +49,11 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
         &args.data,
     )
     .await?;
+    let listener = listen(args.bind).await?;
+    let address = listener.local_addr()?;
     let mut config = HostConfig {
         identity: crate::platform::IdentityConfig {
-            public_url: Some(format!("http://{}", args.bind)),
+            public_url: Some(format!("http://{address}")),
             ..Default::default()
         },
         ..HostConfig::new(args.data.clone())
@@ -62,26 +66,19 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
     install(&platform, &args.dir, &component).await?;
     super::demo::seed(&platform).await?;
     let department_token = department_token(&platform, &args.dir).await?;
-    let listener = tokio::net::TcpListener::bind(args.bind)
-        .await
-        .with_context(|| format!("binding {}", args.bind))?;
     println!(
         "dev host at http://{} (demo citizens, password {}, payment PIN {}):",
-        listener.local_addr()?,
+        address,
         super::demo::DEMO_PASSWORD,
         super::demo::DEMO_PIN
     );
     for citizen in super::demo::DEMO_CITIZENS {
         println!("  {} {}", citizen.phone, citizen.name);
     }
-    println!(
-        "SMS codes (development channel): http://{}/dev/sms",
-        listener.local_addr()?
-    );
+    println!("SMS codes (development channel): http://{address}/dev/sms");
     println!(
         "department API (cityhost config, the department's events and messages):\n  \
-         export CITYHOST_HOST=http://{} CITYHOST_TOKEN={department_token}",
-        listener.local_addr()?
+         export CITYHOST_HOST=http://{address} CITYHOST_TOKEN={department_token}"
     );
     println!("watching {} for changes", args.dir.join("src").display());
     tokio::spawn(print_view_reports(platform.views.subscribe()));
@@ -92,6 +89,33 @@ pub async fn dev(args: DevArgs) -> anyhow::Result<()> {
     drop(background);
     drop(backends);
     Ok(())
+}
+
+/// The port `cityhost dev` listens on unless told otherwise.
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+/// Listens at `bind`; without it at [`DEFAULT_BIND`], or at a free port of
+/// 127.0.0.1 when that is taken. Errors: `bind` cannot be listened at.
+async fn listen(bind: Option<SocketAddr>) -> anyhow::Result<tokio::net::TcpListener> {
+    if let Some(bind) = bind {
+        return tokio::net::TcpListener::bind(bind)
+            .await
+            .with_context(|| format!("binding {bind}"));
+    }
+    match tokio::net::TcpListener::bind(DEFAULT_BIND).await {
+        Ok(listener) => Ok(listener),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .context("binding a free port of 127.0.0.1")?;
+            println!(
+                "{DEFAULT_BIND} is taken; listening at {} instead",
+                listener.local_addr()?
+            );
+            Ok(listener)
+        }
+        Err(e) => Err(e).with_context(|| format!("binding {DEFAULT_BIND}")),
+    }
 }
 
 /// The account of the app's department on the dev host (created from

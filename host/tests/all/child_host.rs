@@ -31,15 +31,24 @@ impl ChildHost {
     /// and waits for its address.
     pub async fn start(command: &str, data_dir: &Path, args: &[&str]) -> ChildHost {
         let components = tokio::task::spawn_blocking(components).await.unwrap();
+        let mut cityhost = Command::new(env!("CARGO_BIN_EXE_cityhost"));
+        cityhost
+            .arg(command)
+            .arg("--data")
+            .arg(data_dir)
+            .args(["--bind", "127.0.0.1:0", "--components"])
+            .arg(components)
+            .args(args)
+            .env("RUST_LOG", "debug");
+        Self::spawn(cityhost, LISTENING).await
+    }
+
+    /// Runs `command` (a `cityhost` command line), keeping what it prints,
+    /// and waits for its address: the first word after `listening`
+    /// (`…http://`) in its output.
+    pub async fn spawn(mut command: Command, listening: &'static str) -> ChildHost {
         let mut child = Reaped(
-            Command::new(env!("CARGO_BIN_EXE_cityhost"))
-                .arg(command)
-                .arg("--data")
-                .arg(data_dir)
-                .args(["--bind", "127.0.0.1:0", "--components"])
-                .arg(components)
-                .args(args)
-                .env("RUST_LOG", "debug")
+            command
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -68,7 +77,7 @@ impl ChildHost {
                             continue;
                         }
                         let text = String::from_utf8_lossy(&sink);
-                        if let Some(at) = text.split(LISTENING).nth(1)
+                        if let Some(at) = text.split(listening).nth(1)
                             && let Some(address) = at.split_whitespace().next()
                             && at.contains('\n')
                         {

@@ -16,6 +16,7 @@ mod config;
 mod consent;
 mod contract;
 mod crash;
+mod dev_host;
 mod divisions;
 mod exam_scores;
 mod failover;
