@@ -7,12 +7,13 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
 
 use super::scaffold::{BuildOneArgs, build};
+use super::sources::newest_change;
 use crate::manifest::Manifest;
 use crate::platform::{HostConfig, Platform};
 use crate::registry::{MANIFEST_FILE, load_app};
@@ -200,10 +201,10 @@ async fn print_view_reports(
 }
 
 async fn watch(platform: Arc<Platform>, dir: PathBuf, build_args: BuildOneArgs) {
-    let mut last = newest_change(&dir);
+    let mut last = newest_change(&dir).map(|(time, _)| time);
     loop {
         tokio::time::sleep(WATCH_INTERVAL).await;
-        let now = newest_change(&dir);
+        let now = newest_change(&dir).map(|(time, _)| time);
         if now == last {
             continue;
         }
@@ -217,27 +218,4 @@ async fn watch(platform: Arc<Platform>, dir: PathBuf, build_args: BuildOneArgs) 
             eprintln!("not reloaded: {e:#}");
         }
     }
-}
-
-/// Latest modification time under `src/` and of the manifest and `Cargo.toml`.
-fn newest_change(dir: &Path) -> Option<SystemTime> {
-    let mut newest = None;
-    let mut stack = vec![
-        dir.join("src"),
-        dir.join(MANIFEST_FILE),
-        dir.join("Cargo.toml"),
-    ];
-    while let Some(path) = stack.pop() {
-        let Ok(meta) = std::fs::metadata(&path) else {
-            continue;
-        };
-        if meta.is_dir() {
-            if let Ok(entries) = std::fs::read_dir(&path) {
-                stack.extend(entries.filter_map(|e| e.ok().map(|e| e.path())));
-            }
-        } else if let Ok(modified) = meta.modified() {
-            newest = newest.max(Some(modified));
-        }
-    }
-    newest
 }

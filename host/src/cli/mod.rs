@@ -12,6 +12,7 @@ mod migrate_store;
 pub mod publish;
 pub mod scaffold;
 mod serve;
+mod sources;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

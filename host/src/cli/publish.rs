@@ -46,7 +46,9 @@ pub struct PublishArgs {
     /// The manifest.
     #[arg(long, default_value = "cityhost.toml")]
     manifest: PathBuf,
-    /// The component; default: `{target dir}/wasm32-wasip2/release/{id with _}.wasm`.
+    /// The component; default: `{target dir}/wasm32-wasip2/release/{id with _}.wasm`,
+    /// refused when a source of the crate beside the manifest is newer
+    /// (run `cityhost build` first).
     #[arg(long)]
     component: Option<PathBuf>,
     /// Upload only; do not submit for review.
@@ -191,6 +193,10 @@ pub async fn publish(args: PublishArgs) -> anyhow::Result<()> {
     });
     let bytes = std::fs::read(&component)
         .with_context(|| format!("reading {} (build it first)", component.display()))?;
+    if args.component.is_none() {
+        let crate_dir = args.manifest.parent().unwrap_or(Path::new("."));
+        refuse_stale_build(&component, crate_dir)?;
+    }
     let key = read_key(&args.key)?;
     eprintln!(
         "[1/3] signing {} {} ({:.1} KiB)",
@@ -222,6 +228,26 @@ pub async fn publish(args: PublishArgs) -> anyhow::Result<()> {
             )
             .await?;
         eprintln!("      {}", describe(&record));
+    }
+    Ok(())
+}
+
+/// Refuses `component` when a source of the crate in `crate_dir`
+/// ([`super::sources`]) changed after it was built: publishing it would
+/// ship something other than what the sources say.
+fn refuse_stale_build(component: &Path, crate_dir: &Path) -> anyhow::Result<()> {
+    let built = std::fs::metadata(component)
+        .and_then(|meta| meta.modified())
+        .with_context(|| format!("reading {}", component.display()))?;
+    if let Some((changed, source)) = super::sources::newest_change(crate_dir)
+        && changed > built
+    {
+        bail!(
+            "{} is older than its sources ({} changed after the build): run `cityhost build`, \
+             then publish again (or name a component with --component)",
+            component.display(),
+            source.display()
+        );
     }
     Ok(())
 }

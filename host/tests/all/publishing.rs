@@ -429,6 +429,43 @@ async fn a_new_app_goes_from_cityhost_new_through_gray_release_to_rollback() {
     }
 }
 
+/// `cityhost publish` of the crate's own build refuses one older than the
+/// crate's sources, naming the source; with the build newer, it goes on
+/// (to the signing key, missing here).
+#[test]
+fn cityhost_publish_refuses_a_build_older_than_its_sources() {
+    let app = new_app();
+    let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cityhost-new-app");
+    let publish = || {
+        let output = Command::new(env!("CARGO_BIN_EXE_cityhost"))
+            .args(["publish", "--host", "http://127.0.0.1:9", "--token", "t"])
+            .current_dir(&app.dir)
+            .env("CARGO_TARGET_DIR", &target_dir)
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        String::from_utf8(output.stderr).unwrap()
+    };
+    // The source changes after the build.
+    let source = app.dir.join("src/lib.rs");
+    let file = std::fs::File::options().write(true).open(&source).unwrap();
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    file.set_modified(later).unwrap();
+    let stderr = publish();
+    assert!(stderr.contains("is older than its sources"), "{stderr}");
+    assert!(
+        stderr.contains("src/lib.rs changed after the build"),
+        "{stderr}"
+    );
+
+    // Sources older than the build again: it goes on.
+    let earlier = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    file.set_modified(earlier).unwrap();
+    let stderr = publish();
+    assert!(!stderr.contains("older than its sources"), "{stderr}");
+    assert!(stderr.contains("department.key"), "{stderr}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_trial_version_is_seen_only_by_its_testers() {
     let host = TestHost::start().await;
