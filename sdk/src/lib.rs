@@ -122,6 +122,7 @@ pub mod __private {
 macro_rules! export_app {
     ($router:expr) => {
         #[doc(hidden)]
+        #[allow(dead_code)]
         struct __CityhostApp;
 
         impl $crate::__private::Guest for __CityhostApp {
@@ -139,6 +140,18 @@ macro_rules! export_app {
             }
         }
 
+        // Only a WebAssembly build exports the component's functions: a
+        // native build (the crate's `cargo test`, doctests, an `rlib`
+        // beside the `cdylib`) would name symbols no native linker takes.
+        #[cfg(target_arch = "wasm32")]
         $crate::bindings::export!(__CityhostApp with_types_in $crate::bindings);
+
+        /// The app's router, natively: what keeps its handlers in use
+        /// where nothing is exported.
+        #[cfg(not(target_arch = "wasm32"))]
+        #[doc(hidden)]
+        pub fn __cityhost_router() -> $crate::Router {
+            $router
+        }
     };
 }

@@ -429,6 +429,28 @@ async fn a_new_app_goes_from_cityhost_new_through_gray_release_to_rollback() {
     }
 }
 
+/// The crate `cityhost new` writes passes its own `cargo test`, natively,
+/// as docs/publishing.md says (a native `cdylib` once failed to link:
+/// it exported the component's functions under names with `:`).
+#[test]
+fn a_new_apps_cargo_test_passes_natively() {
+    let app = new_app();
+    let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cityhost-new-app");
+    let output = Command::new(env!("CARGO"))
+        .args(["test", "--quiet"])
+        .current_dir(&app.dir)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("1 passed"), "{stdout}");
+}
+
 /// `cityhost publish` of the crate's own build refuses one older than the
 /// crate's sources, naming the source; with the build newer, it goes on
 /// (to the signing key, missing here).
