@@ -160,6 +160,14 @@ impl Registry {
         self.len() == 0
     }
 
+    /// Every app's release set, by id.
+    pub fn sets(&self) -> Vec<(String, Arc<ReleaseSet>)> {
+        let apps = self.apps.read().expect("registry lock");
+        apps.iter()
+            .map(|(id, set)| (id.clone(), set.clone()))
+            .collect()
+    }
+
     /// The stable release of every app that has one, by id.
     pub fn list(&self) -> Vec<Arc<App>> {
         self.apps

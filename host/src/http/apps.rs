@@ -69,8 +69,13 @@ pub(super) struct ListQuery {
 /// departments at the division itself or above it (a Tonglu county citizen
 /// gets Tonglu's, Hangzhou's and province-wide services, not Ningbo's).
 /// `division` malformed: 400, unknown: 404, both naming `division`.
+/// Each app is listed in the release the caller would be served: a signed-in
+/// citizen in an app's gray group or among its trial testers sees that
+/// release — and an app whose first version is only gray or on trial is
+/// listed for them alone.
 pub(super) async fn list(
     State(platform): State<Arc<Platform>>,
+    who: Option<SignedIn>,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> ApiResult<Json<Vec<AppView>>> {
     let Query(query) = query.map_err(|e| ApiError::invalid("division", e.body_text()))?;
@@ -87,38 +92,46 @@ pub(super) async fn list(
             Some(path.into_iter().map(|d| d.code).collect())
         }
     };
+    let openids = &platform.services.openids;
+    let seen = platform
+        .registry
+        .sets()
+        .into_iter()
+        .filter_map(|(id, set)| match &who {
+            Some(who) if set.gray.is_some() || set.trial.is_some() => {
+                let openid = openids.peek(&id, &who.citizen.id);
+                set.select(&id, Some(&openid))
+            }
+            _ => set.stable.clone(),
+        });
     Ok(Json(
-        platform
-            .registry
-            .list()
-            .iter()
-            .filter(|app| {
-                served_by
-                    .as_ref()
-                    .is_none_or(|codes| codes.contains(&app.manifest.department.division))
-            })
-            .map(|app| {
-                let m = &app.manifest;
-                AppView {
-                    id: m.id.clone(),
-                    name: m.name.clone(),
-                    category: m.category.clone(),
-                    description: m.description.clone(),
-                    version: m.version.clone(),
-                    department: DepartmentView {
-                        name: m.department.name.clone(),
-                        division_code: m.department.division.clone(),
-                        division_name: app
-                            .division_path
-                            .last()
-                            .map(|d| d.name.clone())
-                            .unwrap_or_default(),
-                        division_path: app.division_path.iter().map(|d| d.name.clone()).collect(),
-                        level: app.division_path.last().map(|d| d.level),
-                    },
-                }
-            })
-            .collect(),
+        seen.filter(|app| {
+            served_by
+                .as_ref()
+                .is_none_or(|codes| codes.contains(&app.manifest.department.division))
+        })
+        .map(|app| {
+            let m = &app.manifest;
+            AppView {
+                id: m.id.clone(),
+                name: m.name.clone(),
+                category: m.category.clone(),
+                description: m.description.clone(),
+                version: m.version.clone(),
+                department: DepartmentView {
+                    name: m.department.name.clone(),
+                    division_code: m.department.division.clone(),
+                    division_name: app
+                        .division_path
+                        .last()
+                        .map(|d| d.name.clone())
+                        .unwrap_or_default(),
+                    division_path: app.division_path.iter().map(|d| d.name.clone()).collect(),
+                    level: app.division_path.last().map(|d| d.level),
+                },
+            }
+        })
+        .collect(),
     ))
 }
 

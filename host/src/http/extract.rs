@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
@@ -114,6 +114,28 @@ impl FromRequestParts<Arc<Platform>> for SignedIn {
             .ok_or_else(not_signed_in)?;
         csrf::require_token(parts, platform, &session)?;
         Ok(SignedIn { session, citizen })
+    }
+}
+
+/// A citizen if the request is signed in (`Option<SignedIn>`): none without
+/// a session cookie or with one that is not a live session. Errors: the
+/// store cannot be read; a state-changing request of a session without its
+/// CSRF token.
+impl OptionalFromRequestParts<Arc<Platform>> for SignedIn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        platform: &Arc<Platform>,
+    ) -> Result<Option<Self>, ApiError> {
+        if cookies::read(parts, COOKIE).is_none() {
+            return Ok(None);
+        }
+        match <SignedIn as FromRequestParts<_>>::from_request_parts(parts, platform).await {
+            Ok(signed_in) => Ok(Some(signed_in)),
+            Err(e) if e.status == StatusCode::UNAUTHORIZED => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 }
 

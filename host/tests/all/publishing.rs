@@ -429,6 +429,54 @@ async fn a_new_app_goes_from_cityhost_new_through_gray_release_to_rollback() {
     }
 }
 
+/// The ids of the apps `citizen` sees in the list of services.
+async fn listed(citizen: &crate::support::Citizen) -> Vec<String> {
+    let apps = citizen.get_json("/api/apps", 200).await;
+    let ids = apps.as_array().unwrap().iter();
+    ids.map(|a| a["id"].as_str().unwrap().to_string()).collect()
+}
+
+/// An app whose first version goes out gray is listed for the citizens
+/// in its gray group, who are served it, and for nobody else.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_first_version_released_gray_is_listed_for_its_gray_group_alone() {
+    let app = tokio::task::spawn_blocking(new_app).await.unwrap();
+    let id = app.id.as_str();
+    let host = TestHost::start().await;
+    let (operator, department, key) = department(&host).await;
+    let (status, record) = operator
+        .post(
+            &format!("/api/operator/departments/{HELLO_DEPARTMENT}/apps"),
+            &json!({"app_id": id}),
+        )
+        .await;
+    assert_eq!(status, 200, "{record}");
+    upload_and_submit(&department, &key, &app, "0.1.0").await;
+    approve(&operator, id, "0.1.0").await;
+
+    // Two demo citizens in different gray buckets; the release reaches
+    // the lower one's bucket and not the higher one's.
+    let mut citizens = Vec::new();
+    for phone in ["13800000001", "13800000002"] {
+        let citizen = host.demo_citizen(phone).await;
+        let openid = host.openid(phone, id).await;
+        let bucket = cityhost::publishing::versions::gray_bucket(id, &openid);
+        citizens.push((bucket, citizen));
+    }
+    citizens.sort_by_key(|(bucket, _)| *bucket);
+    let [(low, inside), (high, outside)] = <[_; 2]>::try_from(citizens).ok().unwrap();
+    assert_ne!(low, high, "the two citizens share a bucket");
+    release(&operator, id, "0.1.0", low + 1).await;
+
+    assert!(listed(&inside).await.contains(&app.id));
+    assert_eq!(seen_version(&inside, id).await, "0.1.0");
+    assert!(!listed(&outside).await.contains(&app.id));
+    assert_eq!(outside.get(&format!("/apps/{id}/")).await.status(), 404);
+    let anyone = host.client();
+    assert!(!listed(&anyone).await.contains(&app.id));
+    assert!(listed(&anyone).await.contains(&"hello".to_string()));
+}
+
 /// The crate `cityhost new` writes passes its own `cargo test`, natively,
 /// as docs/publishing.md says (a native `cdylib` once failed to link:
 /// it exported the component's functions under names with `:`).

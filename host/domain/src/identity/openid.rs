@@ -68,6 +68,13 @@ impl OpenIds {
         Ok(openid)
     }
 
+    /// The citizen's openid for `app_id`, as [`OpenIds::openid`] gives it,
+    /// without recording it as handed out: for the host's own choices (which
+    /// release a citizen sees), never for an app.
+    pub fn peek(&self, app_id: &str, citizen_id: &str) -> String {
+        self.derive(b"openid", app_id, citizen_id)
+    }
+
     /// The citizen's unionid for the department whose Unified Social Credit
     /// Code is `department_uscc` (the manifest's `[department] uscc`, e.g.
     /// `12330100470104496C`): 32 lowercase hex characters, the same in
