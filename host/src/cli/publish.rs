@@ -326,12 +326,23 @@ pub async fn operator(command: OperatorCommand) -> anyhow::Result<()> {
             println!("{:<24} {:<12} DEPARTMENT", "APP", "VERSION");
             for v in queue.as_array().into_iter().flatten() {
                 println!(
-                    "{:<24} {:<12} {}",
+                    "{:<24} {:<12} {} ({})",
                     v["app_id"].as_str().unwrap_or_default(),
                     v["version"].as_str().unwrap_or_default(),
+                    v["department_name"].as_str().unwrap_or("no account"),
                     v["department"].as_str().unwrap_or_default()
                 );
+                match v["running"]["version"].as_str() {
+                    Some(running) => println!("  replaces {running}"),
+                    None => println!("  a first version"),
+                }
                 print_reach(&v["reach"]);
+                if let Some(diff) = v["manifest_diff"].as_str() {
+                    println!("  manifest change:");
+                    for line in diff.lines() {
+                        println!("    {line}");
+                    }
+                }
             }
         }
         OperatorCommand::Approve {

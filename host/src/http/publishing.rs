@@ -28,12 +28,11 @@ use serde::{Deserialize, Serialize};
 use super::auth::{DepartmentAuth, OperatorAuth};
 use super::error::{ApiError, ApiResult};
 use super::extract::JsonBody;
-use crate::manifest::Manifest;
 use crate::platform::Platform;
 use crate::publishing::departments::{DepartmentAccount, NewDepartment, SigningKeyRecord};
 use crate::publishing::operators::OperatorAction;
 use crate::publishing::package::{DecodeError, MAX_PACKAGE_BODY_BYTES, PackageUpload};
-use crate::publishing::reach::Reach;
+use crate::publishing::review_queue::ReviewItem;
 use crate::publishing::rules::Decision;
 use crate::publishing::tokens::{IssuedToken, TokenRecord, TokenScope};
 use crate::publishing::versions::{ReleasePlan, VersionRecord};
@@ -460,31 +459,13 @@ async fn revoke_token(
     Ok(Json(record))
 }
 
-/// A version in the review queue with what it may reach (none if its
-/// manifest no longer parses under this host's rules).
-#[derive(Serialize)]
-pub(super) struct ReviewItem {
-    #[serde(flatten)]
-    version: VersionRecord,
-    reach: Option<Reach>,
-}
-
+/// `GET /api/operator/review`: the versions waiting, each with what the
+/// reviewer weighs ([`ReviewItem`]).
 async fn review_queue(
     State(platform): State<Arc<Platform>>,
     _who: OperatorAuth,
 ) -> ApiResult<Json<Vec<ReviewItem>>> {
-    let queue = platform.services.publishing.versions.review_queue().await?;
-    Ok(Json(
-        queue
-            .into_iter()
-            .map(|version| ReviewItem {
-                reach: Manifest::parse(&version.manifest)
-                    .ok()
-                    .map(|m| Reach::of(&m)),
-                version,
-            })
-            .collect(),
-    ))
+    Ok(Json(platform.services.publishing.review_items().await?))
 }
 
 async fn operator_app(

@@ -303,6 +303,24 @@ async fn a_new_app_goes_from_cityhost_new_through_gray_release_to_rollback() {
         "{queue}"
     );
     assert_eq!(queue[0]["reach"]["http_allow"], json!([]), "{queue}");
+    // And whose it is, what it replaces and how its manifest changed.
+    let departments = &host.platform.services.publishing.departments;
+    let owner = departments.get(HELLO_DEPARTMENT).await.unwrap().unwrap();
+    assert_eq!(queue[0]["department_name"], owner.name.as_str());
+    assert_eq!(queue[0]["running"]["version"], "0.1.0", "{queue}");
+    assert_eq!(
+        queue[0]["running"]["reach"]["permissions"],
+        json!(["identity"])
+    );
+    let diff = queue[0]["manifest_diff"].as_str().unwrap();
+    for line in [
+        &format!("--- {id}@0.1.0"),
+        &format!("+++ {id}@0.2.0"),
+        "-version = \"0.1.0\"",
+        "+version = \"0.2.0\"",
+    ] {
+        assert!(diff.lines().any(|l| l == line), "{line} not in\n{diff}");
+    }
     approve(&operator, id, "0.2.0").await;
 
     // Citizens for the sample: the demo citizens and a few registered ones.

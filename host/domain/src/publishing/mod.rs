@@ -24,6 +24,7 @@ pub mod departments;
 pub mod operators;
 pub mod package;
 pub mod reach;
+pub mod review_queue;
 pub mod rules;
 pub mod steps;
 pub(crate) mod tables;
