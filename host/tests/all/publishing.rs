@@ -205,6 +205,17 @@ async fn upload_and_submit(department: &Api, key: &SigningKey, app: &NewApp, ver
     assert_eq!(record["state"], "in_review");
 }
 
+/// The operator gives the app id `app` to the hello department.
+async fn give_app(operator: &Api, app: &str) {
+    let (status, record) = operator
+        .post(
+            &format!("/api/operator/departments/{HELLO_DEPARTMENT}/apps"),
+            &json!({"app_id": app}),
+        )
+        .await;
+    assert_eq!(status, 200, "{record}");
+}
+
 /// The operator approves `version` of `app`.
 async fn approve(operator: &Api, app: &str, version: &str) {
     let (status, record) = operator
@@ -246,13 +257,7 @@ async fn a_new_app_goes_from_cityhost_new_through_gray_release_to_rollback() {
     );
     let (status, error) = department.post("/api/publish/packages", &body).await;
     assert_eq!(status, 403, "{error}");
-    let (status, record) = operator
-        .post(
-            &format!("/api/operator/departments/{HELLO_DEPARTMENT}/apps"),
-            &json!({"app_id": id}),
-        )
-        .await;
-    assert_eq!(status, 200, "{record}");
+    give_app(&operator, id).await;
 
     // Its first version: uploaded, reviewed, released to everyone.
     upload_and_submit(&department, &key, &app, "0.1.0").await;
@@ -462,13 +467,7 @@ async fn a_first_version_released_gray_is_listed_for_its_gray_group_alone() {
     let id = app.id.as_str();
     let host = TestHost::start().await;
     let (operator, department, key) = department(&host).await;
-    let (status, record) = operator
-        .post(
-            &format!("/api/operator/departments/{HELLO_DEPARTMENT}/apps"),
-            &json!({"app_id": id}),
-        )
-        .await;
-    assert_eq!(status, 200, "{record}");
+    give_app(&operator, id).await;
     upload_and_submit(&department, &key, &app, "0.1.0").await;
     approve(&operator, id, "0.1.0").await;
 
