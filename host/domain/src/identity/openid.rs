@@ -57,7 +57,7 @@ impl OpenIds {
         if let Some(openid) = self.handed_out.get(&cache_key) {
             return Ok(openid);
         }
-        let openid = self.derive(b"openid", app_id, citizen_id);
+        let openid = self.peek(app_id, citizen_id);
         let index = (app_id, openid.as_str());
         if !self.db.contains(&OPENIDS, index).await? {
             self.db
